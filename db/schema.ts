@@ -1,0 +1,191 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import type { Content } from '../server/contract/content.js';
+import type { TemplateParameterDeclaration, TemplateParameterValue } from '../server/contract/api.js';
+
+// Times are epoch milliseconds (integer); JSON columns are text with a TypeScript type.
+const ms = (name: string) => integer(name);
+const json = <T>(name: string) => text(name, { mode: 'json' }).$type<T>();
+
+export const users = sqliteTable('users', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  /** The per-user capability checked first by exportJobs.create (CreateExportJobPermissionDenied). */
+  canCreateExportJobs: integer('can_create_export_jobs', { mode: 'boolean' }).notNull().default(true),
+  createdAt: ms('created_at').notNull(),
+});
+
+export const tokens = sqliteTable(
+  'tokens',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
+    /** sha256 of the bearer token: the token itself is never stored. */
+    tokenHash: text('token_hash').notNull(),
+    scopes: json<string[]>('scopes').notNull(),
+    expiresAt: ms('expires_at'),
+    revokedAt: ms('revoked_at'),
+    createdAt: ms('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('tokens_hash_idx').on(t.tokenHash), index('tokens_user_idx').on(t.userId)],
+);
+
+export const folders = sqliteTable(
+  'folders',
+  {
+    rid: text('rid').primaryKey(),
+    name: text('name').notNull(),
+    ownerId: text('owner_id')
+      .notNull()
+      .references(() => users.id),
+    createdAt: ms('created_at').notNull(),
+  },
+  (t) => [index('folders_owner_idx').on(t.ownerId)],
+);
+
+export const documents = sqliteTable(
+  'documents',
+  {
+    rid: text('rid').primaryKey(),
+    title: text('title').notNull(),
+    content: json<Content>('content').notNull(),
+    ownerId: text('owner_id')
+      .notNull()
+      .references(() => users.id),
+    parentFolderRid: text('parent_folder_rid').references(() => folders.rid),
+    createdAt: ms('created_at').notNull(),
+    updatedAt: ms('updated_at').notNull(),
+  },
+  // Names are unique within a folder (ResourceNameAlreadyExists); NULL folders never clash.
+  (t) => [uniqueIndex('documents_folder_title_idx').on(t.parentFolderRid, t.title), index('documents_owner_idx').on(t.ownerId)],
+);
+
+export const templates = sqliteTable('templates', {
+  rid: text('rid').primaryKey(),
+  title: text('title').notNull(),
+  ownerId: text('owner_id')
+    .notNull()
+    .references(() => users.id),
+  createdAt: ms('created_at').notNull(),
+});
+
+export const templateVersions = sqliteTable(
+  'template_versions',
+  {
+    templateRid: text('template_rid')
+      .notNull()
+      .references(() => templates.rid),
+    version: integer('version').notNull(),
+    content: json<Content>('content').notNull(),
+    parameters: json<TemplateParameterDeclaration[]>('parameters').notNull(),
+    publishedAt: ms('published_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.templateRid, t.version] })],
+);
+
+export const permissions = sqliteTable(
+  'permissions',
+  {
+    principalId: text('principal_id')
+      .notNull()
+      .references(() => users.id),
+    resourceRid: text('resource_rid').notNull(),
+    action: text('action', { enum: ['view', 'export', 'generate', 'create'] }).notNull(),
+    createdAt: ms('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.principalId, t.resourceRid, t.action] }), index('permissions_resource_idx').on(t.resourceRid)],
+);
+
+const jobStatus = (name: string) => text(name, { enum: ['running', 'succeeded', 'failed'] }).notNull();
+
+/**
+ * Lease columns shared by both job tables: a runner owns a job while lease_expires_at is
+ * in the future; an expired lease means its runner died and anyone may claim it again.
+ */
+const leaseColumns = () => ({
+  leaseOwner: text('lease_owner'),
+  leaseExpiresAt: ms('lease_expires_at'),
+  attempts: integer('attempts').notNull().default(0),
+});
+
+export const generationJobs = sqliteTable(
+  'generation_jobs',
+  {
+    rid: text('rid').primaryKey(),
+    templateRid: text('template_rid')
+      .notNull()
+      .references(() => templates.rid),
+    templateVersion: integer('template_version').notNull(),
+    creatorId: text('creator_id')
+      .notNull()
+      .references(() => users.id),
+    parameters: json<Record<string, TemplateParameterValue>>('parameters').notNull(),
+    status: jobStatus('status'),
+    content: json<Content>('content'),
+    errorMessage: text('error_message'),
+    createdAt: ms('created_at').notNull(),
+    finishedAt: ms('finished_at'),
+    expiresAt: ms('expires_at').notNull(),
+    ...leaseColumns(),
+  },
+  (t) => [
+    index('generation_jobs_claim_idx').on(t.status, t.leaseExpiresAt),
+    index('generation_jobs_expiry_idx').on(t.expiresAt),
+  ],
+);
+
+export const exportJobs = sqliteTable(
+  'export_jobs',
+  {
+    rid: text('rid').primaryKey(),
+    creatorId: text('creator_id')
+      .notNull()
+      .references(() => users.id),
+    sourceType: text('source_type', { enum: ['documentSource', 'generationJobSource'] }).notNull(),
+    documentRid: text('document_rid'),
+    generationJobRid: text('generation_job_rid'),
+    templateRid: text('template_rid'),
+    userLocale: text('user_locale').notNull(),
+    userTimezone: text('user_timezone').notNull(),
+    status: jobStatus('status'),
+    fileRid: text('file_rid'),
+    errorMessage: text('error_message'),
+    errorCode: text('error_code'),
+    errorInstanceId: text('error_instance_id'),
+    createdAt: ms('created_at').notNull(),
+    startedAt: ms('started_at'),
+    finishedAt: ms('finished_at'),
+    expiresAt: ms('expires_at').notNull(),
+    ...leaseColumns(),
+  },
+  (t) => [
+    // Partial: the claim scan only ever looks at running jobs, which stay few.
+    index('export_jobs_claim_idx')
+      .on(t.leaseExpiresAt, t.createdAt)
+      .where(sql`status = 'running'`),
+    index('export_jobs_expiry_idx').on(t.expiresAt),
+  ],
+);
+
+export const files = sqliteTable(
+  'files',
+  {
+    rid: text('rid').primaryKey(),
+    exportJobRid: text('export_job_rid').notNull(),
+    ownerId: text('owner_id')
+      .notNull()
+      .references(() => users.id),
+    mediaType: text('media_type').notNull(),
+    filename: text('filename').notNull(),
+    sizeBytes: integer('size_bytes').notNull(),
+    sha256: text('sha256').notNull(),
+    /** Name of the bytes in the file store; never derived from user input. */
+    storageKey: text('storage_key').notNull(),
+    createdAt: ms('created_at').notNull(),
+    expiresAt: ms('expires_at').notNull(),
+  },
+  // One file per export job: a second writer's insert fails, so a job never has two files.
+  (t) => [uniqueIndex('files_export_job_idx').on(t.exportJobRid), index('files_expiry_idx').on(t.expiresAt)],
+);

@@ -1,0 +1,91 @@
+import { availableParallelism } from 'node:os';
+
+export type Role = 'all' | 'api' | 'runner';
+
+export interface Config {
+  dbPath: string;
+  filesDir: string;
+  host: string;
+  port: number;
+  logLevel: string;
+  role: Role;
+  /** Largest accepted REST/tRPC request body, in bytes. */
+  bodyLimit: number;
+  exportJobTtlMs: number;
+  generationJobTtlMs: number;
+  jobs: {
+    concurrency: number;
+    /** A job still running after this long ends `failed` with TIMEOUT. */
+    deadlineMs: number;
+    /** How long a claim lasts without renewal; a runner that died loses its jobs after this. */
+    leaseMs: number;
+    /** Period of the scan that picks up jobs nobody was told about (other processes, restarts). */
+    scanIntervalMs: number;
+    maxAttempts: number;
+    maxPages: number;
+    maxPdfBytes: number;
+    /** Graceful shutdown waits this long for in-flight jobs before leaving them claimable. */
+    shutdownGraceMs: number;
+  };
+}
+
+const HOUR = 3_600_000;
+
+export function defaultConfig(): Config {
+  return {
+    dbPath: './data/notepad.db',
+    filesDir: './data/files',
+    host: '127.0.0.1',
+    port: 8080,
+    logLevel: 'info',
+    role: 'all',
+    bodyLimit: 1024 * 1024,
+    exportJobTtlMs: 7 * 24 * HOUR,
+    generationJobTtlMs: HOUR,
+    jobs: {
+      concurrency: availableParallelism(),
+      deadlineMs: 60_000,
+      leaseMs: 30_000,
+      scanIntervalMs: 2_000,
+      maxAttempts: 3,
+      maxPages: 5_000,
+      maxPdfBytes: 200 * 1024 * 1024,
+      shutdownGraceMs: 10_000,
+    },
+  };
+}
+
+function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return value;
+}
+
+/** Reads the configuration from the environment; a bad value stops the start with a clear message. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
+  const base = defaultConfig();
+  const role = env.NOTEPAD_ROLE ?? base.role;
+  if (role !== 'all' && role !== 'api' && role !== 'runner') {
+    throw new Error(`NOTEPAD_ROLE must be one of all, api, runner; got "${role}"`);
+  }
+  return {
+    ...base,
+    dbPath: env.NOTEPAD_DB || base.dbPath,
+    filesDir: env.NOTEPAD_FILES || base.filesDir,
+    host: env.HOST || base.host,
+    port: intFrom(env, 'PORT', base.port),
+    logLevel: env.LOG_LEVEL || base.logLevel,
+    role,
+    bodyLimit: intFrom(env, 'NOTEPAD_BODY_LIMIT', base.bodyLimit, 1),
+    jobs: {
+      ...base.jobs,
+      concurrency: intFrom(env, 'NOTEPAD_JOB_CONCURRENCY', base.jobs.concurrency, 1),
+      deadlineMs: intFrom(env, 'NOTEPAD_JOB_DEADLINE_MS', base.jobs.deadlineMs, 1),
+      leaseMs: intFrom(env, 'NOTEPAD_JOB_LEASE_MS', base.jobs.leaseMs, 100),
+      maxPages: intFrom(env, 'NOTEPAD_MAX_PAGES', base.jobs.maxPages, 1),
+      maxPdfBytes: intFrom(env, 'NOTEPAD_MAX_PDF_BYTES', base.jobs.maxPdfBytes, 1),
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { DocumentRid, ExportJobRid, FileRid, FolderRid, GenerationJobRid, TemplateRid } from './rids.js';
+
+/**
+ * The wire types of the contract (../shared/notepad-api.md). Objects are not strict:
+ * unknown properties are dropped, as the contract asks for forward compatibility.
+ * Output schemas pick their fields explicitly so no internal column can leak.
+ */
+
+export const ExportJobSource = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('documentSource'), documentRid: DocumentRid }),
+  z.object({ type: z.literal('generationJobSource'), generationJobRid: GenerationJobRid, templateRid: TemplateRid }),
+]);
+export type ExportJobSource = z.infer<typeof ExportJobSource>;
+
+export const ExportJobTarget = z.discriminatedUnion('type', [
+  // Locale and zone are checked by the service: they have contract errors of their own.
+  z.object({ type: z.literal('pdf'), userLocale: z.string().max(256), userTimezone: z.string().max(256) }),
+]);
+export type ExportJobTarget = z.infer<typeof ExportJobTarget>;
+
+export const CreateExportJobRequest = z.object({ source: ExportJobSource, target: ExportJobTarget });
+export type CreateExportJobRequest = z.infer<typeof CreateExportJobRequest>;
+
+export const ExportJobStatus = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('running') }),
+  z.object({ type: z.literal('succeeded'), fileRid: FileRid }),
+  z.object({
+    type: z.literal('failed'),
+    errorMessage: z.string(),
+    errorCode: z.string().optional(),
+    errorInstanceId: z.string().optional(),
+  }),
+]);
+export type ExportJobStatus = z.infer<typeof ExportJobStatus>;
+
+export const ExportJob = z.object({ rid: ExportJobRid, status: ExportJobStatus });
+export type ExportJob = z.infer<typeof ExportJob>;
+
+export const GetExportJobRequest = z.object({ exportJobRid: ExportJobRid });
+
+export const FileMetadata = z.object({
+  rid: FileRid,
+  exportJobRid: ExportJobRid,
+  mediaType: z.string(),
+  filename: z.string(),
+  sizeBytes: z.number().int(),
+  sha256: z.string(),
+  createdTime: z.string(),
+  expiresTime: z.string(),
+});
+export type FileMetadata = z.infer<typeof FileMetadata>;
+
+export const GetFileRequest = z.object({ fileRid: FileRid });
+
+export const TemplateParameterValue = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('string'), value: z.string().max(100_000) }),
+  z.object({ type: z.literal('double'), value: z.number() }),
+  z.object({ type: z.literal('date'), value: z.string().max(64) }),
+  z.object({ type: z.literal('dateTime'), timestamp: z.number(), timezone: z.string().max(256) }),
+  z.object({ type: z.literal('objectRid'), value: z.string().max(512) }),
+  z.object({ type: z.literal('objectSetRid'), value: z.string().max(512) }),
+]);
+export type TemplateParameterValue = z.infer<typeof TemplateParameterValue>;
+export type TemplateParameterType = TemplateParameterValue['type'];
+export const TEMPLATE_PARAMETER_TYPES = ['string', 'double', 'date', 'dateTime', 'objectRid', 'objectSetRid'] as const;
+
+export const GenerateTemplateRequest = z.object({
+  templateVersion: z.number().int().optional(),
+  templateParameters: z.record(z.string().max(256), TemplateParameterValue),
+});
+export type GenerateTemplateRequest = z.infer<typeof GenerateTemplateRequest>;
+
+export const GenerateTemplateInput = GenerateTemplateRequest.extend({ templateRid: TemplateRid });
+
+export const GenerationJobStatus = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('running') }),
+  z.object({ type: z.literal('succeeded') }),
+  z.object({ type: z.literal('failed'), errorMessage: z.string() }),
+]);
+export type GenerationJobStatus = z.infer<typeof GenerationJobStatus>;
+
+export const GenerationJob = z.object({ rid: GenerationJobRid, status: GenerationJobStatus });
+export type GenerationJob = z.infer<typeof GenerationJob>;
+
+export const GetGenerationJobRequest = z.object({ templateRid: TemplateRid, generationJobRid: GenerationJobRid });
+
+export const SaveDocumentGenerationJobRequest = z.object({
+  documentName: z.string().max(10_000).optional(),
+  parentFolderRid: FolderRid,
+});
+export const SaveDocumentInput = SaveDocumentGenerationJobRequest.extend({
+  templateRid: TemplateRid,
+  generationJobRid: GenerationJobRid,
+});
+export const SaveDocumentResponse = z.object({ documentRid: DocumentRid });
+export type SaveDocumentResponse = z.infer<typeof SaveDocumentResponse>;
+
+/** Scopes a token can carry. */
+export const SCOPES = {
+  export: 'api:notepad-export',
+  write: 'api:notepad-write',
+  admin: 'notepad:admin',
+} as const;
+export type Scope = (typeof SCOPES)[keyof typeof SCOPES];
+
+/** A template version declares each parameter it uses, with its type and whether it is required. */
+export const TemplateParameterDeclaration = z.object({
+  name: z.string().min(1).max(256).regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/),
+  type: z.enum(TEMPLATE_PARAMETER_TYPES),
+  required: z.boolean(),
+});
+export type TemplateParameterDeclaration = z.infer<typeof TemplateParameterDeclaration>;

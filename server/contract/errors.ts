@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import { TRPCError } from '@trpc/server';
+
+/**
+ * The one error catalog. Every error the service returns is a NotepadError whose name is
+ * a key of ERRORS; its errorCode decides the HTTP status (REST) and the tRPC code, from
+ * ERROR_CODES alone, so the two transports cannot drift apart.
+ */
+
+export const ERROR_CODES = {
+  INVALID_ARGUMENT: { http: 400, trpc: 'BAD_REQUEST' },
+  UNAUTHORIZED: { http: 401, trpc: 'UNAUTHORIZED' },
+  PERMISSION_DENIED: { http: 403, trpc: 'FORBIDDEN' },
+  NOT_FOUND: { http: 404, trpc: 'NOT_FOUND' },
+  CONFLICT: { http: 409, trpc: 'CONFLICT' },
+  REQUEST_ENTITY_TOO_LARGE: { http: 413, trpc: 'PAYLOAD_TOO_LARGE' },
+  // The published Foundry docs map FAILED_PRECONDITION to 500; so do we.
+  FAILED_PRECONDITION: { http: 500, trpc: 'PRECONDITION_FAILED' },
+  INTERNAL: { http: 500, trpc: 'INTERNAL_SERVER_ERROR' },
+  TIMEOUT: { http: 500, trpc: 'TIMEOUT' },
+} as const;
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+const error = <C extends ErrorCode>(errorCode: C, description: string) => ({ errorCode, description });
+
+export const ERRORS = {
+  // Transport-level errors, shared by every operation.
+  MissingCredentials: error('UNAUTHORIZED', 'No credentials were provided. Send an Authorization: Bearer <token> header.'),
+  InvalidCredentials: error('UNAUTHORIZED', 'The provided credentials are invalid, expired or revoked.'),
+  ApiUsageDenied: error('PERMISSION_DENIED', 'You are not allowed to use Palantir APIs.'),
+  ApiFeaturePreviewUsageOnly: error(
+    'INVALID_ARGUMENT',
+    'This feature is only supported in preview mode. Please use preview=true in the query parameters to call this endpoint.',
+  ),
+  MissingPostBody: error('INVALID_ARGUMENT', 'A post body is required for this endpoint, but was not found in the request.'),
+  'Default:InvalidArgument': error('INVALID_ARGUMENT', 'The provided value for a parameter is invalid.'),
+  'Default:NotFound': error('NOT_FOUND', 'The requested resource was not found.'),
+  'Default:RequestEntityTooLarge': error('REQUEST_ENTITY_TOO_LARGE', 'The request body is too large.'),
+  'Default:Internal': error('INTERNAL', 'An internal error occurred.'),
+  'Default:Timeout': error('TIMEOUT', 'The operation timed out.'),
+
+  // exportJobs.create, in the contract's check order.
+  CreateExportJobPermissionDenied: error('PERMISSION_DENIED', 'Could not create the ExportJob.'),
+  InvalidExportJobUserLocale: error('INVALID_ARGUMENT', 'The provided user locale is not valid.'),
+  InvalidTimezone: error('INVALID_ARGUMENT', 'The provided timezone is not valid.'),
+  DocumentNotFound: error('NOT_FOUND', 'The requested document was not found.'),
+  ExportDocumentPermissionDenied: error('PERMISSION_DENIED', 'The user does not have export permissions on this Document.'),
+  GenerationJobNotFound: error('NOT_FOUND', 'The given GenerationJob could not be found.'),
+  ExportGenerationJobPermissionDenied: error(
+    'PERMISSION_DENIED',
+    'The user does not have export permissions on this GenerationJob.',
+  ),
+  GenerationJobStatusRunning: error(
+    'FAILED_PRECONDITION',
+    'The operation cannot be completed because the generation job has running status.',
+  ),
+  GenerationJobStatusFailed: error(
+    'FAILED_PRECONDITION',
+    'The operation cannot be completed because the generation job has failed status.',
+  ),
+
+  // exportJobs.get, files.content
+  ExportJobNotFound: error('NOT_FOUND', 'The given ExportJob could not be found.'),
+  FileNotFound: error('NOT_FOUND', 'The requested file was not found.'),
+  ContentFilePermissionDenied: error('PERMISSION_DENIED', 'Could not content the File.'),
+
+  // templates and generation jobs
+  TemplateNotFound: error('NOT_FOUND', 'The requested template was not found.'),
+  GenerateTemplatePermissionDenied: error('PERMISSION_DENIED', 'Could not generate the Template.'),
+  InvalidGenerationJobTemplateVersion: error(
+    'INVALID_ARGUMENT',
+    "The provided template version doesn't exist or the template has no published versions.",
+  ),
+  MissingGenerationJobTemplateParameters: error('INVALID_ARGUMENT', 'One or more template parameters are missing.'),
+  InvalidGenerationJobTemplateParameter: error(
+    'INVALID_ARGUMENT',
+    'A template parameter value is invalid (for example, is of the wrong type).',
+  ),
+  SaveDocumentGenerationJobPermissionDenied: error('PERMISSION_DENIED', 'Could not saveDocument the GenerationJob.'),
+  FolderNotFound: error('NOT_FOUND', 'The requested folder could not be found.'),
+  InvalidFolder: error('INVALID_ARGUMENT', 'The given resource is not a folder.'),
+  ResourceNameAlreadyExists: error('CONFLICT', 'A resource with this name already exists in the folder.'),
+  InvalidDisplayName: error('INVALID_ARGUMENT', 'The display name is not valid.'),
+
+  // admin operations (ours, not Foundry's)
+  UserNotFound: error('NOT_FOUND', 'The requested user was not found.'),
+  ResourceNotFound: error('NOT_FOUND', 'The requested resource was not found.'),
+  InvalidContent: error('INVALID_ARGUMENT', 'The provided document content is not valid.'),
+} as const;
+export type ErrorName = keyof typeof ERRORS;
+
+export type ErrorParameters = Record<string, unknown>;
+
+/** The JSON body of every error response, and `error.data` of every tRPC error. */
+export interface FoundryError {
+  errorCode: ErrorCode;
+  errorName: ErrorName;
+  errorDescription: string;
+  errorInstanceId: string;
+  parameters: ErrorParameters;
+}
+
+/**
+ * A TRPCError so that procedures can throw it as is: tRPC keeps the instance (and with it
+ * the errorInstanceId) and takes the tRPC code from the catalog.
+ */
+export class NotepadError extends TRPCError {
+  readonly errorCode: ErrorCode;
+  readonly errorInstanceId: string = randomUUID();
+
+  constructor(
+    readonly errorName: ErrorName,
+    readonly parameters: ErrorParameters = {},
+    options: { cause?: unknown; message?: string } = {},
+  ) {
+    const errorCode = ERRORS[errorName].errorCode;
+    super({
+      code: ERROR_CODES[errorCode].trpc,
+      message: options.message ?? `${errorName}: ${ERRORS[errorName].description}`,
+      cause: options.cause,
+    });
+    this.name = 'NotepadError';
+    this.errorCode = errorCode;
+  }
+
+  get httpStatus(): number {
+    return ERROR_CODES[this.errorCode].http;
+  }
+
+  toJSON(): FoundryError {
+    return {
+      errorCode: this.errorCode,
+      errorName: this.errorName,
+      errorDescription: ERRORS[this.errorName].description,
+      errorInstanceId: this.errorInstanceId,
+      parameters: this.parameters,
+    };
+  }
+}
+
+export const isNotepadError = (value: unknown): value is NotepadError => value instanceof NotepadError;
+
+export function httpStatusOf(code: ErrorCode): number {
+  return ERROR_CODES[code].http;
+}
+
+/** Zod issues, as the parameters of a Default:InvalidArgument. */
+export function invalidArgument(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>, cause?: unknown) {
+  const first = issues[0];
+  const path = (p: ReadonlyArray<PropertyKey>) => p.map((k) => (typeof k === 'number' ? `[${k}]` : String(k))).join('.').replace(/\.\[/g, '[');
+  return new NotepadError(
+    'Default:InvalidArgument',
+    {
+      parameter: first ? path(first.path) || '(body)' : '(body)',
+      message: first?.message ?? 'invalid',
+      issues: issues.slice(0, 10).map((i) => ({ path: path(i.path), message: i.message })),
+    },
+    { cause },
+  );
+}

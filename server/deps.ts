@@ -1,0 +1,42 @@
+import { randomUUID } from 'node:crypto';
+import { pino, type Logger } from 'pino';
+import type { Db } from '../db/index.js';
+import { defaultConfig, type Config } from './config.js';
+import { createStatements, type Statements } from './services/statements.js';
+
+/**
+ * What every service needs, built once per process (or per test). The clock and the id
+ * generator are injected so tests can control time and identities.
+ */
+export interface Deps {
+  db: Db;
+  stmts: Statements;
+  config: Config;
+  logger: Logger;
+  now: () => number;
+  uuid: () => string;
+  /** Told when a job is created, so a runner in this process starts it without waiting for a scan. */
+  onJobCreated: (kind: 'export' | 'generation') => void;
+}
+
+export interface DepsOptions {
+  db: Db;
+  config?: Partial<Config> & { jobs?: Partial<Config['jobs']> };
+  logger?: Logger;
+  now?: () => number;
+  uuid?: () => string;
+}
+
+export function createDeps(options: DepsOptions): Deps {
+  const base = defaultConfig();
+  const config: Config = { ...base, ...options.config, jobs: { ...base.jobs, ...options.config?.jobs } };
+  return {
+    db: options.db,
+    stmts: createStatements(options.db),
+    config,
+    logger: options.logger ?? pino({ level: 'silent' }),
+    now: options.now ?? Date.now,
+    uuid: options.uuid ?? randomUUID,
+    onJobCreated: () => {},
+  };
+}

@@ -1,0 +1,72 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, type ReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+
+export interface StoredBytes {
+  storageKey: string;
+  sizeBytes: number;
+  sha256: string;
+}
+
+export interface FileStore {
+  readonly dir: string;
+  /** Writes the bytes under a new key; the key becomes visible only once complete and synced. */
+  write(bytes: Uint8Array): Promise<StoredBytes>;
+  open(storageKey: string): Promise<ReadStream>;
+  remove(storageKey: string): Promise<void>;
+  /** Keys present in the store (finished files only). */
+  list(): Promise<string[]>;
+}
+
+const KEY = /^[0-9a-f-]{36}\.pdf$/;
+const TEMP_PREFIX = '.tmp-';
+
+/**
+ * Files on disk, one per export. A write goes to a temporary name, is fsynced, then renamed:
+ * a reader sees either no file or the whole file. Keys are our own UUIDs, never user input.
+ */
+export async function createFileStore(dir: string): Promise<FileStore> {
+  const root = resolve(dir);
+  await mkdir(root, { recursive: true });
+  // Temporary files left by a crash mid-write are garbage by definition.
+  for (const name of await readdir(root)) {
+    if (name.startsWith(TEMP_PREFIX)) await rm(join(root, name), { force: true });
+  }
+
+  const pathOf = (storageKey: string) => {
+    if (!KEY.test(storageKey)) throw new Error(`invalid storage key ${JSON.stringify(storageKey)}`);
+    return join(root, storageKey);
+  };
+
+  return {
+    dir: root,
+    async write(bytes) {
+      const storageKey = `${randomUUID()}.pdf`;
+      const temp = join(root, `${TEMP_PREFIX}${storageKey}`);
+      const handle = await open(temp, 'wx', 0o600);
+      try {
+        await handle.writeFile(bytes);
+        await handle.sync();
+      } catch (error) {
+        await handle.close().catch(() => {});
+        await rm(temp, { force: true });
+        throw error;
+      }
+      await handle.close();
+      await rename(temp, pathOf(storageKey));
+      return { storageKey, sizeBytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
+    },
+    async open(storageKey) {
+      const path = pathOf(storageKey);
+      await stat(path);
+      return createReadStream(path);
+    },
+    async remove(storageKey) {
+      await rm(pathOf(storageKey), { force: true });
+    },
+    async list() {
+      return (await readdir(root)).filter((name) => KEY.test(name));
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * Locale-aware formatting of the content model's dateTime / date / number nodes.
+ * One instance per render: Intl formatters are expensive to construct, so they are
+ * cached per (locale, zone, style) for the render's lifetime.
+ */
+
+export type DateTimeStyle = 'date' | 'dateTime' | 'time';
+
+/** Option sets per style; exported so callers (and tests) can reproduce the output. */
+export const DATE_TIME_OPTIONS: Readonly<Record<DateTimeStyle, Intl.DateTimeFormatOptions>> = {
+  date: { year: 'numeric', month: 'short', day: 'numeric' },
+  dateTime: { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short' },
+  time: { hour: 'numeric', minute: '2-digit', timeZoneName: 'short' },
+};
+
+/** The footer's export time: all-numeric date, so it stays short in every locale. */
+export const EXPORTED_AT_OPTIONS: Readonly<Intl.DateTimeFormatOptions> = {
+  year: 'numeric',
+  month: 'numeric',
+  day: 'numeric',
+  hour: 'numeric',
+  minute: '2-digit',
+  timeZoneName: 'short',
+};
+
+/** A calendar date has no zone: format it as midnight UTC in UTC so the day never shifts. */
+export const CALENDAR_DATE_OPTIONS: Readonly<Intl.DateTimeFormatOptions> = { ...DATE_TIME_OPTIONS.date, timeZone: 'UTC' };
+
+const FALLBACK_LOCALE = 'en-US';
+const FALLBACK_ZONE = 'UTC';
+
+export class InlineFormatter {
+  private readonly dateFormats = new Map<string, Intl.DateTimeFormat>();
+  private readonly numberFormats = new Map<number | undefined, Intl.NumberFormat>();
+  readonly locale: string;
+  readonly timezone: string;
+
+  constructor(locale: string, timezone: string) {
+    // Both are validated at the API boundary; a bad value here must still not fail the
+    // whole export, so degrade to a neutral default instead of throwing.
+    this.locale = supportedOr(locale, FALLBACK_LOCALE, (l) => new Intl.DateTimeFormat(l));
+    this.timezone = supportedOr(timezone, FALLBACK_ZONE, (z) => new Intl.DateTimeFormat('en-US', { timeZone: z }));
+  }
+
+  dateTime(timestamp: number, style: DateTimeStyle = 'dateTime', zone?: string): string {
+    const format = this.dateFormat(zone ?? this.timezone, style, DATE_TIME_OPTIONS[style]);
+    return format.format(timestamp);
+  }
+
+  exportedAt(timestamp: number): string {
+    return this.dateFormat(this.timezone, 'exportedAt', EXPORTED_AT_OPTIONS).format(timestamp);
+  }
+
+  /** `value` is YYYY-MM-DD; anything that is not a real calendar day is shown verbatim. */
+  calendarDate(value: string): string {
+    const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+    if (!match) return value;
+    const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+    const date = new Date(0);
+    // setUTCFullYear, unlike Date.UTC, does not map years 0-99 to 1900-1999.
+    date.setUTCFullYear(year, month - 1, day);
+    if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return value;
+    return this.dateFormat('UTC', 'calendarDate', CALENDAR_DATE_OPTIONS).format(date);
+  }
+
+  number(value: number, maximumFractionDigits?: number): string {
+    let format = this.numberFormats.get(maximumFractionDigits);
+    if (!format) {
+      format = new Intl.NumberFormat(this.locale, maximumFractionDigits === undefined ? {} : { maximumFractionDigits });
+      this.numberFormats.set(maximumFractionDigits, format);
+    }
+    return format.format(value);
+  }
+
+  private dateFormat(zone: string, style: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+    const key = `${zone}\u0000${style}`;
+    let format = this.dateFormats.get(key);
+    if (!format) {
+      try {
+        format = new Intl.DateTimeFormat(this.locale, { ...options, timeZone: options.timeZone ?? zone });
+      } catch {
+        // A node's own zone is only length-checked by the schema; fall back to the export's.
+        format = new Intl.DateTimeFormat(this.locale, { ...options, timeZone: options.timeZone ?? this.timezone });
+      }
+      this.dateFormats.set(key, format);
+    }
+    return format;
+  }
+}
+
+function supportedOr(value: string, fallback: string, probe: (value: string) => unknown): string {
+  try {
+    probe(value);
+    return value;
+  } catch {
+    return fallback;
+  }
+}

@@ -1,0 +1,324 @@
+/**
+ * Inline text layout on top of pdfkit.
+ *
+ * pdfkit's own wrapper (`text(..., { continued: true })`) can chain runs across font
+ * changes, but it cannot measure a paragraph without drawing it, and it positions every
+ * run by its own font's ascender and line height, so a line mixing DejaVu and Noto Sans JP
+ * gets a jumping baseline and uneven line spacing. Tables need the height of a row before
+ * deciding whether it fits the page, so this module does the line breaking itself and
+ * draws each already-positioned fragment with `lineBreak: false` (which also means pdfkit
+ * never adds pages behind our back).
+ */
+import type PDFDocument from 'pdfkit';
+import { faceBytes, needsSyntheticOblique, segmentByFace, type FaceName, type FontStyle } from './fonts.js';
+
+type Doc = InstanceType<typeof PDFDocument>;
+
+export interface RunStyle {
+  font: FontStyle;
+  size: number;
+  color: string;
+  link?: string | undefined;
+  underline?: boolean | undefined;
+  /** Box behind the text (inline code). */
+  background?: string | undefined;
+}
+
+export interface Run {
+  text: string;
+  style: RunStyle;
+}
+
+export interface Fragment {
+  text: string;
+  face: FaceName;
+  style: RunStyle;
+  x: number;
+  width: number;
+}
+
+export interface Line {
+  fragments: Fragment[];
+  width: number;
+  height: number;
+  /** Distance from the line's top to its baseline. */
+  baseline: number;
+}
+
+export interface LayoutOptions {
+  /** Size used for the height of empty lines. */
+  baseSize: number;
+  /** Line pitch as a multiple of the largest font size on the line. */
+  lineHeight?: number;
+}
+
+export const LINE_HEIGHT = 1.35;
+// DejaVu's ascender is 0.93 em; centring its 1.16 em box in a 1.35 em line puts the baseline here.
+const BASELINE = 1.02;
+
+type TokenKind = 'word' | 'space' | 'cjk' | 'newline';
+interface Token {
+  text: string;
+  kind: TokenKind;
+  face: FaceName;
+  style: RunStyle;
+  width: number;
+}
+
+const CJK_CLASS = '\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Script=Hangul}\\u3001-\\u303F\\u30FC\\uFF00-\\uFFEF';
+const TOKEN = new RegExp(`\\n|[ \\u3000]+|[${CJK_CLASS}]|[^ \\u3000\\n${CJK_CLASS}]+`, 'gu');
+const CJK_CHAR = new RegExp(`^[${CJK_CLASS}]$`, 'u');
+// Kinsoku: characters that must not start a line, and ones that must not end one.
+const NO_BREAK_BEFORE = new Set([...'、。，．・：；？！ー」』）］｝〕〉》〙〗〟’”｠»ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ々…‥,.;:!?)]}%']);
+const NO_BREAK_AFTER = new Set([...'「『（［｛〔〈《〘〖〝‘“｟«([{']);
+// C0/C1 controls other than tab and newline have no glyph and no meaning in a document.
+const CONTROLS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
+
+export class TextEngine {
+  readonly missing = new Set<number>();
+  private readonly widthCache = new Map<FaceName, Map<string, number>>();
+  private readonly registered = new Set<FaceName>();
+  private currentFace: FaceName | undefined;
+  private fill: string | undefined;
+
+  constructor(private readonly doc: Doc) {}
+
+  /** Switches pdfkit to the face, registering its bytes with this document on first use. */
+  useFace(face: FaceName): Doc {
+    if (!this.registered.has(face)) {
+      // pdfkit's types only admit Buffer/Uint8Array/string; our bytes are a Uint8Array.
+      this.doc.registerFont(face, faceBytes(face) as Buffer);
+      this.registered.add(face);
+    }
+    if (this.currentFace !== face) {
+      this.doc.font(face);
+      this.currentFace = face;
+    }
+    return this.doc;
+  }
+
+  setFill(color: string): void {
+    if (this.fill !== color) {
+      this.doc.fillColor(color);
+      this.fill = color;
+    }
+  }
+
+  /** Call after drawing that changed the fill colour behind our back. */
+  forgetFill(): void {
+    this.fill = undefined;
+  }
+
+  /** Advance width at 1 pt, cached per face: pdfkit re-runs shaping on every call. */
+  private unitWidth(face: FaceName, text: string): number {
+    let cache = this.widthCache.get(face);
+    if (!cache) {
+      cache = new Map();
+      this.widthCache.set(face, cache);
+    }
+    let width = cache.get(text);
+    if (width === undefined) {
+      width = this.useFace(face).fontSize(1).widthOfString(text);
+      cache.set(text, width);
+    }
+    return width;
+  }
+
+  width(face: FaceName, text: string, size: number): number {
+    return this.unitWidth(face, text) * size;
+  }
+
+  /** Width of runs laid out on one line, ignoring wrapping. */
+  naturalWidth(runs: Run[]): number {
+    let width = 0;
+    for (const token of this.tokenize(runs)) width += token.width;
+    return width;
+  }
+
+  layout(runs: Run[], maxWidth: number, options: LayoutOptions): Line[] {
+    const lineHeight = options.lineHeight ?? LINE_HEIGHT;
+    const width = Math.max(maxWidth, 1);
+    const tokens = this.tokenize(runs);
+    const lines: Line[] = [];
+    let current: Token[] = [];
+    let x = 0;
+
+    const finish = () => {
+      while (current.length > 0 && current[current.length - 1]!.kind === 'space') current.pop();
+      lines.push(toLine(current, options.baseSize, lineHeight));
+      current = [];
+      x = 0;
+    };
+
+    let i = 0;
+    while (i < tokens.length) {
+      const token = tokens[i]!;
+      if (token.kind === 'newline') {
+        finish();
+        i++;
+        continue;
+      }
+      // A unit is the stretch up to the next break opportunity: its words, then its spaces.
+      let end = i + 1;
+      while (end < tokens.length && !breakBetween(tokens[end - 1]!, tokens[end]!)) end++;
+      let contentWidth = 0;
+      let contentEnd = i;
+      for (let k = i; k < end; k++) {
+        if (tokens[k]!.kind !== 'space') {
+          contentEnd = k + 1;
+        }
+      }
+      for (let k = i; k < contentEnd; k++) contentWidth += tokens[k]!.width;
+
+      if (current.length > 0 && x + contentWidth > width) finish();
+      if (contentWidth > width) {
+        // Longer than a whole line (a URL, a hash): break between characters.
+        for (let k = i; k < end; k++) {
+          const tok = tokens[k]!;
+          if (tok.kind === 'space') {
+            current.push(tok);
+            x += tok.width;
+            continue;
+          }
+          let piece = '';
+          let pieceWidth = 0;
+          for (const ch of tok.text) {
+            const w = this.width(tok.face, ch, tok.style.size);
+            if (x + pieceWidth + w > width && (current.length > 0 || piece.length > 0)) {
+              if (piece) current.push({ ...tok, text: piece, width: pieceWidth });
+              finish();
+              piece = '';
+              pieceWidth = 0;
+            }
+            piece += ch;
+            pieceWidth += w;
+          }
+          if (piece) {
+            current.push({ ...tok, text: piece, width: pieceWidth });
+            x += pieceWidth;
+          }
+        }
+      } else {
+        for (let k = i; k < end; k++) {
+          current.push(tokens[k]!);
+          x += tokens[k]!.width;
+        }
+      }
+      i = end;
+    }
+    if (current.length > 0 || lines.length === 0) finish();
+    return lines;
+  }
+
+  drawLine(line: Line, left: number, top: number): void {
+    const doc = this.doc;
+    for (const fragment of line.fragments) {
+      if (!fragment.style.background) continue;
+      const size = fragment.style.size;
+      doc.rect(left + fragment.x - 1, top + line.baseline - size * 0.95, fragment.width + 2, size * 1.2).fill(fragment.style.background);
+      this.forgetFill();
+    }
+    for (const fragment of line.fragments) {
+      const { style } = fragment;
+      this.useFace(fragment.face).fontSize(style.size);
+      this.setFill(style.color);
+      doc.text(fragment.text, left + fragment.x, top, {
+        lineBreak: false,
+        // A number is a fixed offset of the baseline from `top`: every face on the line
+        // shares it, whatever its own ascender.
+        baseline: -line.baseline,
+        link: style.link ?? null,
+        oblique: needsSyntheticOblique(style.font, fragment.face),
+      });
+    }
+    for (const fragment of line.fragments) {
+      const { style } = fragment;
+      if (!style.underline && !style.link) continue;
+      const y = top + line.baseline + style.size * 0.12;
+      doc
+        .save()
+        .lineWidth(Math.max(style.size * 0.05, 0.4))
+        .moveTo(left + fragment.x, y)
+        .lineTo(left + fragment.x + fragment.width, y)
+        .stroke(style.color)
+        .restore();
+    }
+  }
+
+  private tokenize(runs: Run[]): Token[] {
+    const tokens: Token[] = [];
+    for (const run of runs) {
+      const text = normalizeText(run.text, run.style.font === 'mono');
+      if (!text) continue;
+      for (const segment of segmentByFace(text, run.style.font, this.missing)) {
+        for (const match of segment.text.matchAll(TOKEN)) {
+          const piece = match[0];
+          const kind: TokenKind =
+            piece === '\n' ? 'newline' : piece[0] === ' ' || piece[0] === '\u3000' ? 'space' : CJK_CHAR.test(piece) ? 'cjk' : 'word';
+          const width = kind === 'newline' ? 0 : this.width(segment.face, piece, run.style.size);
+          tokens.push({ text: piece, kind, face: segment.face, style: run.style, width });
+        }
+      }
+    }
+    return tokens;
+  }
+}
+
+function normalizeText(text: string, mono: boolean): string {
+  let out = text.replace(/\r\n?/g, '\n');
+  out = mono ? expandTabs(out) : out.replace(/\t/g, ' ');
+  return out.replace(CONTROLS, '');
+}
+
+/** Tabs to spaces at 4-column stops, so indentation in code keeps its shape. */
+export function expandTabs(text: string): string {
+  if (!text.includes('\t')) return text;
+  let out = '';
+  let column = 0;
+  for (const ch of text) {
+    if (ch === '\t') {
+      const n = 4 - (column % 4);
+      out += ' '.repeat(n);
+      column += n;
+    } else {
+      out += ch;
+      column = ch === '\n' ? 0 : column + 1;
+    }
+  }
+  return out;
+}
+
+function breakBetween(a: Token, b: Token): boolean {
+  if (b.kind === 'space' || b.kind === 'newline' || a.kind === 'newline') return b.kind === 'newline';
+  if (a.kind === 'space') return true;
+  if (a.kind === 'cjk' || b.kind === 'cjk') {
+    const first = String.fromCodePoint(b.text.codePointAt(0)!);
+    const last = lastChar(a.text);
+    return !NO_BREAK_BEFORE.has(first) && !NO_BREAK_AFTER.has(last);
+  }
+  return false;
+}
+
+function lastChar(text: string): string {
+  const code = text.charCodeAt(text.length - 1);
+  return code >= 0xdc00 && code <= 0xdfff ? text.slice(-2) : text.slice(-1);
+}
+
+function toLine(tokens: Token[], baseSize: number, lineHeight: number): Line {
+  let size = 0;
+  const fragments: Fragment[] = [];
+  let x = 0;
+  for (const token of tokens) {
+    size = Math.max(size, token.style.size);
+    const last = fragments[fragments.length - 1];
+    if (last && last.face === token.face && last.style === token.style) {
+      last.text += token.text;
+      last.width += token.width;
+    } else {
+      fragments.push({ text: token.text, face: token.face, style: token.style, x, width: token.width });
+    }
+    x += token.width;
+  }
+  if (size === 0) size = baseSize;
+  return { fragments, width: x, height: size * lineHeight, baseline: size * (BASELINE + (lineHeight - LINE_HEIGHT) / 2) };
+}

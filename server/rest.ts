@@ -1,0 +1,148 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SCOPES, type Scope } from './contract/api.js';
+import { NotepadError } from './contract/errors.js';
+import { FileRid } from './contract/rids.js';
+import type { Deps } from './deps.js';
+import { toNotepadError } from './error-mapping.js';
+import { createCaller } from './routers/index.js';
+import { getFile } from './services/files.js';
+import type { FileStore } from './files/store.js';
+import { contentDisposition } from './files/content-disposition.js';
+import { createContextInner, principalOf, type Context } from './trpc.js';
+
+type Caller = ReturnType<typeof createCaller>;
+type Params = Record<string, string>;
+
+/** Deeper JSON than this is refused before parsing: no legitimate request nests that far. */
+const MAX_JSON_DEPTH = 64;
+
+interface RestRoute {
+  method: 'GET' | 'POST';
+  url: string;
+  scope: Scope;
+  /** POST routes take a JSON object body; the path parameters are merged over it. */
+  body: boolean;
+  call: (caller: Caller, input: Record<string, unknown>) => Promise<unknown>;
+}
+
+/**
+ * Foundry's REST surface. Each route does the transport checks in the contract's order
+ * (auth, scope, preview, body) and then calls the same tRPC procedure in-process, so
+ * validation, authorization and the service code exist once.
+ */
+const ROUTES: RestRoute[] = [
+  {
+    method: 'POST',
+    url: '/v2/notepad/exportJobs/create',
+    scope: SCOPES.export,
+    body: true,
+    call: (caller, input) => caller.notepad.exportJobs.create(input as never),
+  },
+  {
+    method: 'GET',
+    url: '/v2/notepad/exportJobs/:exportJobRid',
+    scope: SCOPES.export,
+    body: false,
+    call: (caller, input) => caller.notepad.exportJobs.get(input as never),
+  },
+];
+
+function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > limit) return true;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return false;
+}
+
+function parseJsonBody(raw: unknown): Record<string, unknown> {
+  const text = typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('utf8') : undefined;
+  if (text === undefined || text.trim() === '') throw new NotepadError('MissingPostBody');
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
+    throw new NotepadError('Default:InvalidArgument', { parameter: '(body)', message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new NotepadError('Default:InvalidArgument', { parameter: '(body)', message: `malformed JSON: ${(error as Error).message}` });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new NotepadError('Default:InvalidArgument', { parameter: '(body)', message: 'the body must be a JSON object' });
+  }
+  return value as Record<string, unknown>;
+}
+
+function requirePreview(request: FastifyRequest): void {
+  const { preview } = request.query as Record<string, unknown>;
+  if (preview !== 'true') throw new NotepadError('ApiFeaturePreviewUsageOnly');
+}
+
+function contextFor(deps: Deps, request: FastifyRequest): Context {
+  return createContextInner({ deps, authorization: request.headers.authorization, log: request.log });
+}
+
+export interface RestOptions {
+  deps: Deps;
+  files: FileStore;
+}
+
+export async function restPlugin(app: FastifyInstance, { deps, files }: RestOptions): Promise<void> {
+  // Bodies arrive as raw strings whatever their media type: the checks before JSON parsing
+  // (auth, scope, preview, empty body) must come first, and curl's default form type must work.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+  app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, new NotepadError('Default:NotFound')));
+
+  for (const route of ROUTES) {
+    app.route({
+      method: route.method,
+      url: route.url,
+      handler: async (request) => {
+        const ctx = contextFor(deps, request);
+        principalOf(ctx, route.scope);
+        requirePreview(request);
+        const body = route.body ? parseJsonBody(request.body) : {};
+        return route.call(createCaller(ctx), { ...body, ...(request.params as Params) });
+      },
+    });
+  }
+
+  app.get('/v2/notepad/files/:fileRid/content', async (request, reply) => {
+    const ctx = contextFor(deps, request);
+    const principal = principalOf(ctx, SCOPES.export);
+    requirePreview(request);
+    const { fileRid } = request.params as Params;
+    const parsed = FileRid.safeParse(fileRid);
+    if (!parsed.success) {
+      throw new NotepadError('Default:InvalidArgument', { parameter: 'fileRid', message: parsed.error.issues[0]?.message });
+    }
+    const file = getFile(deps, principal, parsed.data);
+    const stream = await files.open(file.storageKey);
+    return reply
+      .header('Content-Type', file.mediaType)
+      .header('Content-Length', String(file.sizeBytes))
+      .header('Content-Disposition', contentDisposition(file.filename))
+      .header('X-Content-Type-Options', 'nosniff')
+      .send(stream);
+  });
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
+  const notepad = toNotepadError(error);
+  const status = notepad.httpStatus;
+  const fields = { errorInstanceId: notepad.errorInstanceId, errorName: notepad.errorName, errorCode: notepad.errorCode, statusCode: status };
+  if (status >= 500) request.log.error({ ...fields, err: notepad.cause ?? notepad }, 'request failed');
+  else request.log.info(fields, 'request rejected');
+  return reply.status(status).header('Content-Type', 'application/json; charset=utf-8').send(notepad.toJSON());
+}

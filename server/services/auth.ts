@@ -1,0 +1,68 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { NotepadError } from '../contract/errors.js';
+import type { Scope } from '../contract/api.js';
+import type { Deps } from '../deps.js';
+
+export interface Principal {
+  userId: string;
+  name: string;
+  canCreateExportJobs: boolean;
+  scopes: ReadonlySet<string>;
+}
+
+const TOKEN_PREFIX = 'np_';
+
+/** A new bearer token: 256 random bits. Only its hash is ever stored. */
+export function generateToken(): string {
+  return TOKEN_PREFIX + randomBytes(32).toString('base64url');
+}
+
+/**
+ * Tokens are looked up by their sha256: the comparison happens on a digest in an index,
+ * so neither stored plaintext nor a timing side channel on the token itself exists.
+ */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** The bearer token of an Authorization header value, or undefined if it holds none. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+  return match?.[1];
+}
+
+/** 401 for missing or invalid credentials; the scope check is separate (403). */
+export function authenticate(deps: Deps, authorization: string | undefined): Principal {
+  const token = bearerToken(authorization);
+  if (token === undefined) throw new NotepadError('MissingCredentials');
+  if (token.length > 512) throw new NotepadError('InvalidCredentials');
+  const row = deps.stmts.principalByTokenHash.get({ hash: hashToken(token) });
+  const now = deps.now();
+  if (!row || row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now)) {
+    throw new NotepadError('InvalidCredentials');
+  }
+  return {
+    userId: row.userId,
+    name: row.name,
+    canCreateExportJobs: row.canCreateExportJobs,
+    scopes: new Set(row.scopes),
+  };
+}
+
+export function requireScope(principal: Principal, scope: Scope): void {
+  if (!principal.scopes.has(scope)) throw new NotepadError('ApiUsageDenied', { missingScope: scope });
+}
+
+export type Action = 'view' | 'export' | 'generate' | 'create';
+
+/**
+ * The actions a principal holds on a resource. Any grant implies `view` (the contract
+ * says so of `export`; the same holds for `generate` on templates and `create` on folders).
+ */
+export function grantsOn(deps: Deps, principalId: string, rid: string): Set<Action> {
+  const actions = new Set<Action>();
+  for (const row of deps.stmts.grantsOn.all({ principalId, rid })) actions.add(row.action);
+  if (actions.size > 0) actions.add('view');
+  return actions;
+}

@@ -1,0 +1,84 @@
+import type { CreateExportJobRequest, ExportJob, ExportJobStatus } from '../contract/api.js';
+import { NotepadError } from '../contract/errors.js';
+import { isIanaTimezone, isWellFormedLocale } from '../contract/locale.js';
+import { newRid } from '../contract/rids.js';
+import type { Deps } from '../deps.js';
+import { grantsOn, type Principal } from './auth.js';
+
+/**
+ * exportJobs.create. The checks run in exactly the contract's order (errors 1-9), so a
+ * request with several faults always gets the same, first, error.
+ */
+export function createExportJob(deps: Deps, principal: Principal, request: CreateExportJobRequest): ExportJob {
+  if (!principal.canCreateExportJobs) throw new NotepadError('CreateExportJobPermissionDenied');
+
+  const { source, target } = request;
+  if (!isWellFormedLocale(target.userLocale)) {
+    throw new NotepadError('InvalidExportJobUserLocale', { userLocale: target.userLocale });
+  }
+  if (!isIanaTimezone(target.userTimezone)) {
+    throw new NotepadError('InvalidTimezone', { userTimezone: target.userTimezone });
+  }
+
+  const now = deps.now();
+  if (source.type === 'documentSource') {
+    const { documentRid } = source;
+    const actions = grantsOn(deps, principal.userId, documentRid);
+    // Without a view grant the document does not exist for this caller.
+    if (!actions.has('view') || !deps.stmts.documentExists.get({ rid: documentRid })) {
+      throw new NotepadError('DocumentNotFound', { documentRid });
+    }
+    if (!actions.has('export')) throw new NotepadError('ExportDocumentPermissionDenied', { documentRid });
+  } else {
+    const { generationJobRid, templateRid } = source;
+    const job = deps.stmts.generationJobForExport.get({ rid: generationJobRid, templateRid, now });
+    if (!job) throw new NotepadError('GenerationJobNotFound', { generationJobRid, templateRid });
+    if (job.creatorId !== principal.userId) {
+      throw new NotepadError('ExportGenerationJobPermissionDenied', { generationJobRid });
+    }
+    if (job.status === 'running') throw new NotepadError('GenerationJobStatusRunning', { generationJobRid });
+    if (job.status === 'failed') throw new NotepadError('GenerationJobStatusFailed', { generationJobRid });
+  }
+
+  const rid = newRid('export-job', deps.uuid());
+  deps.stmts.insertExportJob.run({
+    rid,
+    creatorId: principal.userId,
+    sourceType: source.type,
+    documentRid: source.type === 'documentSource' ? source.documentRid : null,
+    generationJobRid: source.type === 'generationJobSource' ? source.generationJobRid : null,
+    templateRid: source.type === 'generationJobSource' ? source.templateRid : null,
+    userLocale: target.userLocale,
+    userTimezone: target.userTimezone,
+    now,
+    expiresAt: now + deps.config.exportJobTtlMs,
+  });
+  deps.onJobCreated('export');
+  return { rid, status: { type: 'running' } };
+}
+
+/** exportJobs.get: only the job's creator sees it, and only until it expires. */
+export function getExportJob(deps: Deps, principal: Principal, exportJobRid: string): ExportJob {
+  const row = deps.stmts.exportJobOf.get({ rid: exportJobRid, creatorId: principal.userId, now: deps.now() });
+  if (!row) throw new NotepadError('ExportJobNotFound', { exportJobRid });
+  return { rid: row.rid, status: exportJobStatusOf(row) };
+}
+
+export function exportJobStatusOf(row: {
+  status: 'running' | 'succeeded' | 'failed';
+  fileRid: string | null;
+  errorMessage: string | null;
+  errorCode: string | null;
+  errorInstanceId: string | null;
+}): ExportJobStatus {
+  if (row.status === 'succeeded' && row.fileRid) return { type: 'succeeded', fileRid: row.fileRid };
+  if (row.status === 'failed') {
+    return {
+      type: 'failed',
+      errorMessage: row.errorMessage ?? 'The export failed.',
+      ...(row.errorCode ? { errorCode: row.errorCode } : {}),
+      ...(row.errorInstanceId ? { errorInstanceId: row.errorInstanceId } : {}),
+    };
+  }
+  return { type: 'running' };
+}

@@ -1,0 +1,123 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino, type Logger } from 'pino';
+import { openDatabase, type NotepadDatabase } from '../db/index.js';
+import { generationJobs } from '../db/schema.js';
+import type { Scope, TemplateParameterValue } from '../server/contract/api.js';
+import type { Content } from '../server/contract/content.js';
+import { newRid } from '../server/contract/rids.js';
+import { createDeps, type Deps, type DepsOptions } from '../server/deps.js';
+import { createFileStore, type FileStore } from '../server/files/store.js';
+import * as admin from '../server/services/admin.js';
+import type { Action } from '../server/services/auth.js';
+
+export const SAMPLE_CONTENT: Content = {
+  blocks: [
+    { type: 'heading', level: 1, content: [{ type: 'text', text: 'Quarterly report' }] },
+    { type: 'paragraph', content: [{ type: 'text', text: 'Revenue was ' }, { type: 'number', value: 1234567.891 }] },
+  ],
+};
+
+export interface TestEnv {
+  dir: string;
+  database: NotepadDatabase;
+  deps: Deps;
+  files: FileStore;
+  logger: Logger;
+  /** Every log line written so far, parsed. */
+  logLines: () => Array<Record<string, unknown>>;
+  /** Controllable clock: starts at a fixed instant; advance with `clock.advance(ms)`. */
+  clock: { now: number; advance(ms: number): void };
+  cleanup(): void;
+}
+
+/** A fresh SQLite database (real migrations) and file store in a temp folder. */
+export async function createTestEnv(options: Omit<DepsOptions, 'db'> = {}): Promise<TestEnv> {
+  const dir = mkdtempSync(join(tmpdir(), 'notepad-test-'));
+  const database = openDatabase(join(dir, 'notepad.db'));
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const logger = options.logger ?? pino({ level: 'debug' }, sink);
+  const clock = {
+    now: Date.UTC(2026, 10, 29, 12, 0, 0),
+    advance(ms: number) {
+      clock.now += ms;
+    },
+  };
+  const deps = createDeps({ now: () => clock.now, ...options, db: database.db, logger });
+  const files = await createFileStore(join(dir, 'files'));
+  return {
+    dir,
+    database,
+    deps,
+    files,
+    logger,
+    logLines: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
+    clock,
+    cleanup() {
+      database.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const ALL_SCOPES: Scope[] = ['api:notepad-export', 'api:notepad-write'];
+
+/** A user with a token (all API scopes unless told otherwise). */
+export function seedUser(deps: Deps, opts: { name?: string; scopes?: Scope[]; canCreateExportJobs?: boolean } = {}) {
+  const { userId } = admin.createUser(deps, { name: opts.name ?? 'Ada', canCreateExportJobs: opts.canCreateExportJobs ?? true });
+  const { token } = admin.createToken(deps, { userId, scopes: opts.scopes ?? ALL_SCOPES });
+  return { userId, token };
+}
+
+export function seedDocument(deps: Deps, ownerId: string, opts: { title?: string; content?: Content } = {}) {
+  return admin.createDocument(deps, { title: opts.title ?? 'Quarterly report', content: opts.content ?? SAMPLE_CONTENT, ownerId }).documentRid;
+}
+
+export function seedGrant(deps: Deps, userId: string, resourceRid: string, action: Action) {
+  admin.grant(deps, { userId, resourceRid, action });
+}
+
+/** A template with one published version, for seeding generation jobs directly. */
+export function seedTemplate(deps: Deps, ownerId: string, content: Content = SAMPLE_CONTENT) {
+  return admin.createTemplate(deps, { title: 'Template', ownerId, content, parameters: [] }).templateRid;
+}
+
+export function seedGenerationJob(
+  deps: Deps,
+  opts: {
+    creatorId: string;
+    templateRid: string;
+    status: 'running' | 'succeeded' | 'failed';
+    content?: Content;
+    parameters?: Record<string, TemplateParameterValue>;
+    expiresAt?: number;
+  },
+): string {
+  const rid = newRid('generation-job', deps.uuid());
+  const now = deps.now();
+  deps.db
+    .insert(generationJobs)
+    .values({
+      rid,
+      templateRid: opts.templateRid,
+      templateVersion: 1,
+      creatorId: opts.creatorId,
+      parameters: opts.parameters ?? {},
+      status: opts.status,
+      content: opts.status === 'succeeded' ? (opts.content ?? SAMPLE_CONTENT) : null,
+      errorMessage: opts.status === 'failed' ? 'boom' : null,
+      createdAt: now,
+      finishedAt: opts.status === 'running' ? null : now,
+      expiresAt: opts.expiresAt ?? now + deps.config.generationJobTtlMs,
+    })
+    .run();
+  return rid;
+}
