@@ -45,6 +45,27 @@ const ROUTES: RestRoute[] = [
     body: false,
     call: (caller, input) => caller.notepad.exportJobs.get(input as never),
   },
+  {
+    method: 'POST',
+    url: '/v2/notepad/templates/:templateRid/generate',
+    scope: SCOPES.write,
+    body: true,
+    call: (caller, input) => caller.notepad.templates.generate(input as never),
+  },
+  {
+    method: 'GET',
+    url: '/v2/notepad/templates/:templateRid/generationJobs/:generationJobRid',
+    scope: SCOPES.write,
+    body: false,
+    call: (caller, input) => caller.notepad.generationJobs.get(input as never),
+  },
+  {
+    method: 'POST',
+    url: '/v2/notepad/templates/:templateRid/generationJobs/:generationJobRid/saveDocument',
+    scope: SCOPES.write,
+    body: true,
+    call: (caller, input) => caller.notepad.generationJobs.saveDocument(input as never),
+  },
 ];
 
 function jsonDepthExceeds(text: string, limit: number): boolean {
@@ -108,12 +129,14 @@ export async function restPlugin(app: FastifyInstance, { deps, files }: RestOpti
     app.route({
       method: route.method,
       url: route.url,
-      handler: async (request) => {
+      handler: async (request, reply) => {
         const ctx = contextFor(deps, request);
         principalOf(ctx, route.scope);
         requirePreview(request);
         const body = route.body ? parseJsonBody(request.body) : {};
-        return route.call(createCaller(ctx), { ...body, ...(request.params as Params) });
+        const result = await route.call(createCaller(ctx), { ...body, ...(request.params as Params) });
+        // Serialised here: Fastify would send a bare string result (a GenerationJobRid) as text.
+        return reply.header('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(result));
       },
     });
   }

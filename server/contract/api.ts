@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DocumentRid, ExportJobRid, FileRid, FolderRid, GenerationJobRid, TemplateRid } from './rids.js';
+import { DocumentRid, ExportJobRid, FileRid, GenerationJobRid, ResourceRid, TemplateRid } from './rids.js';
 
 /**
  * The wire types of the contract (../shared/notepad-api.md). Objects are not strict:
@@ -87,7 +87,8 @@ export const GetGenerationJobRequest = z.object({ templateRid: TemplateRid, gene
 
 export const SaveDocumentGenerationJobRequest = z.object({
   documentName: z.string().max(10_000).optional(),
-  parentFolderRid: FolderRid,
+  // Any well-formed RID: one that is not a folder's is the service's InvalidFolder error.
+  parentFolderRid: ResourceRid,
 });
 export const SaveDocumentInput = SaveDocumentGenerationJobRequest.extend({
   templateRid: TemplateRid,

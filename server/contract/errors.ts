@@ -76,6 +76,10 @@ export const ERRORS = {
     'INVALID_ARGUMENT',
     'A template parameter value is invalid (for example, is of the wrong type).',
   ),
+  CreateDocumentPermissionDenied: error(
+    'PERMISSION_DENIED',
+    'The user does not have permission to create a Document in the specified folder.',
+  ),
   SaveDocumentGenerationJobPermissionDenied: error('PERMISSION_DENIED', 'Could not saveDocument the GenerationJob.'),
   FolderNotFound: error('NOT_FOUND', 'The requested folder could not be found.'),
   InvalidFolder: error('INVALID_ARGUMENT', 'The given resource is not a folder.'),

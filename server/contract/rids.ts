@@ -27,5 +27,11 @@ export const ExportJobRid = ridSchema('export-job');
 export const FileRid = ridSchema('file');
 export const FolderRid = z.string().regex(FOLDER_RID, { message: 'must be a ri.compass.main.folder.<uuid> resource identifier' });
 
+/** Any well-formed resource identifier, of whatever service and kind (ri.<service>.<instance>.<type>.<locator>). */
+export const ResourceRid = z
+  .string()
+  .max(256)
+  .regex(/^ri\.[a-z0-9-]+\.[a-z0-9-]*\.[a-z0-9-]+\.[A-Za-z0-9._-]+$/, { message: 'must be a resource identifier (ri.<service>.<instance>.<type>.<locator>)' });
+
 /** Any RID a grant can name. */
 export const AnyResourceRid = z.union([DocumentRid, TemplateRid, FolderRid]);

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -11,15 +11,33 @@ export interface StoredBytes {
 
 export interface FileStore {
   readonly dir: string;
-  /** Writes the bytes under a new key; the key becomes visible only once complete and synced. */
-  write(bytes: Uint8Array): Promise<StoredBytes>;
+  /**
+   * Writes the bytes under `storageKey` (see `storageKeyFor`); the key becomes visible only
+   * once complete and synced.
+   */
+  write(storageKey: string, bytes: Uint8Array): Promise<StoredBytes>;
   open(storageKey: string): Promise<ReadStream>;
   remove(storageKey: string): Promise<void>;
   /** Keys present in the store (finished files only). */
   list(): Promise<string[]>;
 }
 
-const KEY = /^[0-9a-f-]{36}\.pdf$/;
+const KEY = /^([0-9a-f-]{36})\.(\d+)\.pdf$/;
+
+/**
+ * The key of one attempt at one job. Unique per attempt, so two runners that both believe
+ * they hold a job never write the same name, and the sweeper can tell whose bytes these are.
+ */
+export function storageKeyFor(jobUuid: string, attempt: number): string {
+  const key = `${jobUuid}.${attempt}.pdf`;
+  if (!KEY.test(key)) throw new Error(`invalid storage key ${JSON.stringify(key)}`);
+  return key;
+}
+
+export function parseStorageKey(key: string): { jobUuid: string; attempt: number } | undefined {
+  const match = KEY.exec(key);
+  return match ? { jobUuid: match[1]!, attempt: Number(match[2]) } : undefined;
+}
 const TEMP_PREFIX = '.tmp-';
 
 /**
@@ -41,8 +59,7 @@ export async function createFileStore(dir: string): Promise<FileStore> {
 
   return {
     dir: root,
-    async write(bytes) {
-      const storageKey = `${randomUUID()}.pdf`;
+    async write(storageKey, bytes) {
       const temp = join(root, `${TEMP_PREFIX}${storageKey}`);
       const handle = await open(temp, 'wx', 0o600);
       try {

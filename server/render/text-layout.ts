@@ -215,7 +215,9 @@ export class TextEngine {
     for (const fragment of line.fragments) {
       if (!fragment.style.background) continue;
       const size = fragment.style.size;
-      doc.rect(left + fragment.x - 1, top + line.baseline - size * 0.95, fragment.width + 2, size * 1.2).fill(fragment.style.background);
+      const [x, width] = this.inkSpan(fragment);
+      if (width <= 0) continue;
+      doc.rect(left + x - 1, top + line.baseline - size * 0.95, width + 2, size * 1.2).fill(fragment.style.background);
       this.forgetFill();
     }
     for (const fragment of line.fragments) {
@@ -235,14 +237,25 @@ export class TextEngine {
       const { style } = fragment;
       if (!style.underline && !style.link) continue;
       const y = top + line.baseline + style.size * 0.12;
+      const [x, width] = this.inkSpan(fragment);
+      if (width <= 0) continue;
       doc
         .save()
         .lineWidth(Math.max(style.size * 0.05, 0.4))
-        .moveTo(left + fragment.x, y)
-        .lineTo(left + fragment.x + fragment.width, y)
+        .moveTo(left + x, y)
+        .lineTo(left + x + width, y)
         .stroke(style.color)
         .restore();
     }
+  }
+
+  /** x and width of a fragment without its outer spaces: underlines and boxes stop at the text. */
+  private inkSpan(fragment: Fragment): [number, number] {
+    const lead = /^[ \u3000]*/.exec(fragment.text)![0];
+    const trail = lead.length === fragment.text.length ? '' : /[ \u3000]*$/.exec(fragment.text)![0];
+    const leadWidth = lead ? this.width(fragment.face, lead, fragment.style.size) : 0;
+    const trailWidth = trail ? this.width(fragment.face, trail, fragment.style.size) : 0;
+    return [fragment.x + leadWidth, Math.max(fragment.width - leadWidth - trailWidth, 0)];
   }
 
   private tokenize(runs: Run[]): Token[] {

@@ -2,15 +2,23 @@ import {
   CreateExportJobRequest,
   ExportJob,
   FileMetadata,
+  GenerateTemplateInput,
+  GenerationJob,
   GetExportJobRequest,
   GetFileRequest,
+  GetGenerationJobRequest,
+  SaveDocumentInput,
+  SaveDocumentResponse,
   SCOPES,
 } from '../contract/api.js';
+import { GenerationJobRid } from '../contract/rids.js';
 import { createExportJob, getExportJob } from '../services/export-jobs.js';
 import { getFile } from '../services/files.js';
+import { generateFromTemplate, getGenerationJob, saveGeneratedDocument } from '../services/templates.js';
 import { authedProcedure, router } from '../trpc.js';
 
 const exporter = authedProcedure(SCOPES.export);
+const writer = authedProcedure(SCOPES.write);
 
 export const notepadRouter = router({
   exportJobs: router({
@@ -29,5 +37,22 @@ export const notepadRouter = router({
       .input(GetFileRequest)
       .output(FileMetadata)
       .query(({ ctx, input }) => getFile(ctx.deps, ctx.principal, input.fileRid)),
+  }),
+  templates: router({
+    /** Returns the new GenerationJobRid as a bare string, as Foundry does. */
+    generate: writer
+      .input(GenerateTemplateInput)
+      .output(GenerationJobRid)
+      .mutation(({ ctx, input }) => generateFromTemplate(ctx.deps, ctx.principal, input)),
+  }),
+  generationJobs: router({
+    get: writer
+      .input(GetGenerationJobRequest)
+      .output(GenerationJob)
+      .query(({ ctx, input }) => getGenerationJob(ctx.deps, ctx.principal, input.templateRid, input.generationJobRid)),
+    saveDocument: writer
+      .input(SaveDocumentInput)
+      .output(SaveDocumentResponse)
+      .mutation(({ ctx, input }) => saveGeneratedDocument(ctx.deps, ctx.principal, input)),
   }),
 });

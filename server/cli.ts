@@ -1,0 +1,247 @@
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { pino } from 'pino';
+import { openDatabase } from '../db/index.js';
+import { SCOPES, TemplateParameterDeclaration, type Scope } from './contract/api.js';
+import { inlineNodesOf, type Content } from './contract/content.js';
+import { NotepadError } from './contract/errors.js';
+import { markdownToContent, markdownToTemplate, MarkdownImportError } from './contract/markdown.js';
+import { configFromEnv } from './config.js';
+import { createDeps, type Deps } from './deps.js';
+import * as admin from './services/admin.js';
+import type { Action } from './services/auth.js';
+
+/** A mistake in how the CLI was called: shown with the command's usage, exit code 2. */
+class UsageError extends Error {}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Values = Record<string, string | boolean | undefined>;
+
+interface Command {
+  usage: string;
+  summary: string;
+  options: Options;
+  run(deps: Deps, values: Values): Record<string, unknown>;
+}
+
+const common: Options = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };
+
+function required(values: Values, name: string): string {
+  const value = values[name];
+  if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+function readJson(path: string): unknown {
+  const text = readText(path);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${path} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function exactlyOne(values: Values, a: string, b: string): 'a' | 'b' {
+  const hasA = typeof values[a] === 'string';
+  const hasB = typeof values[b] === 'string';
+  if (hasA === hasB) throw new UsageError(`give exactly one of --${a} or --${b}`);
+  return hasA ? 'a' : 'b';
+}
+
+const DURATION = /^(\d+)(ms|s|m|h|d)$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+export function parseDuration(text: string): number {
+  const match = DURATION.exec(text.trim());
+  if (!match || Number(match[1]) <= 0) throw new UsageError(`invalid duration "${text}" (examples: 30m, 1h, 7d)`);
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+}
+
+const ALL_SCOPES = Object.values(SCOPES) as string[];
+
+function parseScopes(text: string): Scope[] {
+  const scopes = text.split(',').map((s) => s.trim()).filter(Boolean);
+  if (scopes.length === 0) throw new UsageError('--scopes needs at least one scope');
+  for (const scope of scopes) {
+    if (!ALL_SCOPES.includes(scope)) throw new UsageError(`unknown scope "${scope}" (known: ${ALL_SCOPES.join(', ')})`);
+  }
+  return scopes as Scope[];
+}
+
+/** Parameter declarations of JSON template content: each `parameter` node, as a required string. */
+function declarationsOf(content: Content): TemplateParameterDeclaration[] {
+  const names = new Set<string>();
+  for (const node of inlineNodesOf(content.blocks)) if (node.type === 'parameter') names.add(node.name);
+  return [...names].map((name) => ({ name, type: 'string', required: true }));
+}
+
+/** A template version from --markdown, or from --content holding either content or {content, parameters}. */
+function templateVersionFrom(values: Values): admin.TemplateVersionInput {
+  if (exactlyOne(values, 'markdown', 'content') === 'a') return markdownToTemplate(readText(values.markdown as string));
+  const json = readJson(values.content as string);
+  if (typeof json === 'object' && json !== null && 'parameters' in json && 'content' in json) {
+    const parsed = TemplateParameterDeclaration.array().safeParse(json.parameters);
+    if (!parsed.success) throw new UsageError(`invalid "parameters" in ${values.content as string}: ${parsed.error.issues[0]?.message}`);
+    return { content: json.content, parameters: parsed.data };
+  }
+  const content = json as Content;
+  return { content, parameters: Array.isArray(content?.blocks) ? declarationsOf(content) : [] };
+}
+
+const ACTIONS = ['view', 'export', 'generate', 'create'] as const;
+
+const COMMANDS: Record<string, Command> = {
+  'users create': {
+    usage: 'users create --name NAME [--no-create-export-jobs]',
+    summary: 'Create a user. Prints {"userId"}.',
+    options: { name: { type: 'string' }, 'no-create-export-jobs': { type: 'boolean' } },
+    run: (deps, v) => admin.createUser(deps, { name: required(v, 'name'), canCreateExportJobs: v['no-create-export-jobs'] !== true }),
+  },
+  'tokens create': {
+    usage: 'tokens create --user ID --scopes api:notepad-export,api:notepad-write[,notepad:admin] [--expires-in 1h]',
+    summary: 'Issue a bearer token (shown once; only its hash is stored). Prints {"token"}.',
+    options: { user: { type: 'string' }, scopes: { type: 'string' }, 'expires-in': { type: 'string' } },
+    run: (deps, v) => {
+      const expiresInMs = typeof v['expires-in'] === 'string' ? parseDuration(v['expires-in']) : undefined;
+      const { token, tokenId, expiresAt } = admin.createToken(deps, { userId: required(v, 'user'), scopes: parseScopes(required(v, 'scopes')), expiresInMs });
+      return { token, tokenId, expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString() };
+    },
+  },
+  'tokens revoke': {
+    usage: 'tokens revoke --token TOKEN',
+    summary: 'Revoke a token. Prints {"revoked"}.',
+    options: { token: { type: 'string' } },
+    run: (deps, v) => admin.revokeToken(deps, { token: required(v, 'token') }),
+  },
+  'documents create': {
+    usage: 'documents create --title TITLE (--markdown FILE.md | --content FILE.json) --owner ID [--folder FOLDER_RID]',
+    summary: 'Create a document from Markdown or a JSON content tree; the owner gets view and export grants. Prints {"documentRid"}.',
+    options: { title: { type: 'string' }, markdown: { type: 'string' }, content: { type: 'string' }, owner: { type: 'string' }, folder: { type: 'string' } },
+    run: (deps, v) => {
+      const title = required(v, 'title');
+      const ownerId = required(v, 'owner');
+      const content = exactlyOne(v, 'markdown', 'content') === 'a' ? markdownToContent(readText(v.markdown as string)) : readJson(v.content as string);
+      return admin.createDocument(deps, { title, content, ownerId, parentFolderRid: typeof v.folder === 'string' ? v.folder : undefined });
+    },
+  },
+  'folders create': {
+    usage: 'folders create --name NAME --owner ID',
+    summary: 'Create a folder; the owner gets view and create grants. Prints {"folderRid"}.',
+    options: { name: { type: 'string' }, owner: { type: 'string' } },
+    run: (deps, v) => admin.createFolder(deps, { name: required(v, 'name'), ownerId: required(v, 'owner') }),
+  },
+  'templates create': {
+    usage: 'templates create --title TITLE (--markdown FILE.md | --content FILE.json) --owner ID',
+    summary: 'Create a template and publish version 1; parameters come from {{name:type}} in Markdown. Prints {"templateRid","version"}.',
+    options: { title: { type: 'string' }, markdown: { type: 'string' }, content: { type: 'string' }, owner: { type: 'string' } },
+    run: (deps, v) => {
+      const title = required(v, 'title');
+      const ownerId = required(v, 'owner');
+      return admin.createTemplate(deps, { title, ownerId, ...templateVersionFrom(v) });
+    },
+  },
+  'templates publish': {
+    usage: 'templates publish --template TEMPLATE_RID (--markdown FILE.md | --content FILE.json)',
+    summary: 'Publish the next version of a template. Prints {"templateRid","version"}.',
+    options: { template: { type: 'string' }, markdown: { type: 'string' }, content: { type: 'string' } },
+    run: (deps, v) => admin.publishTemplateVersion(deps, { templateRid: required(v, 'template'), ...templateVersionFrom(v) }),
+  },
+  grant: {
+    usage: 'grant --user ID --resource RID --action view|export|generate|create',
+    summary: 'Grant a user an action on a document (view, export), template (view, generate) or folder (view, create). Prints {"granted"}.',
+    options: { user: { type: 'string' }, resource: { type: 'string' }, action: { type: 'string' } },
+    run: (deps, v) => {
+      const action = required(v, 'action');
+      if (!(ACTIONS as readonly string[]).includes(action)) throw new UsageError(`--action must be one of ${ACTIONS.join(', ')}`);
+      return admin.grant(deps, { userId: required(v, 'user'), resourceRid: required(v, 'resource'), action: action as Action });
+    },
+  },
+};
+
+function helpText(): string {
+  const lines = ['Usage: npm run -s notepad -- <command> [options] [--json]', '', 'Commands:'];
+  for (const command of Object.values(COMMANDS)) lines.push(`  ${command.usage}`, `      ${command.summary}`);
+  lines.push('', 'The database is NOTEPAD_DB (default ./data/notepad.db). --json prints exactly one JSON object.', '');
+  return lines.join('\n');
+}
+
+function humanOutput(result: Record<string, unknown>): string {
+  return Object.entries(result).map(([key, value]) => `${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`).join('\n') + '\n';
+}
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Runs one CLI invocation; returns the exit code (0 ok, 1 rejected input, 2 usage). */
+export function runCli(argv: string[], io: CliIo): number {
+  const words: string[] = [];
+  for (const arg of argv) {
+    if (arg.startsWith('-')) break;
+    words.push(arg);
+  }
+  const name = [words.slice(0, 2).join(' '), words[0] ?? ''].find((key) => key in COMMANDS);
+  if (!name) {
+    const wantsHelp = argv.length === 0 || argv.includes('--help') || argv.includes('-h');
+    (wantsHelp ? io.stdout : io.stderr)(wantsHelp ? helpText() : `unknown command "${words.join(' ')}"\n\n${helpText()}`);
+    return wantsHelp ? 0 : 2;
+  }
+  const command = COMMANDS[name]!;
+  const rest = argv.slice(name.split(' ').length);
+  let values: Values;
+  try {
+    values = parseArgs({ args: rest, options: { ...common, ...command.options }, strict: true, allowPositionals: false }).values as Values;
+  } catch (error) {
+    io.stderr(`error: ${(error as Error).message}\nusage: npm run -s notepad -- ${command.usage}\n`);
+    return 2;
+  }
+  if (values.help) {
+    io.stdout(`usage: npm run -s notepad -- ${command.usage}\n${command.summary}\n`);
+    return 0;
+  }
+  let database: ReturnType<typeof openDatabase> | undefined;
+  try {
+    const config = configFromEnv(io.env ?? process.env);
+    database = openDatabase(config.dbPath);
+    const deps = createDeps({ db: database.db, config, logger: pino({ level: 'silent' }) });
+    const result = command.run(deps, values);
+    io.stdout(values.json ? `${JSON.stringify(result)}\n` : humanOutput(result));
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`error: ${error.message}\nusage: npm run -s notepad -- ${command.usage}\n`);
+      return 2;
+    }
+    if (error instanceof NotepadError) {
+      const params = Object.keys(error.parameters).length ? ` ${JSON.stringify(error.parameters)}` : '';
+      io.stderr(`error: ${error.errorName}: ${error.toJSON().errorDescription}${params}\n`);
+      return 1;
+    }
+    if (error instanceof MarkdownImportError) {
+      io.stderr(`error: cannot import the Markdown: ${error.message}\n`);
+      return 1;
+    }
+    io.stderr(`error: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    database?.close();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = runCli(process.argv.slice(2), {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+  });
+}

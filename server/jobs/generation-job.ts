@@ -1,0 +1,99 @@
+import { and, eq } from 'drizzle-orm';
+import { generationJobs, templateVersions } from '../../db/schema.js';
+import type { TemplateParameterValue } from '../contract/api.js';
+import { DocumentContent, type Block, type Content, type InlineNode, type ListItem } from '../contract/content.js';
+import type { Deps } from '../deps.js';
+import { ownedRunning } from './lease.js';
+
+export type GenerationJobRow = typeof generationJobs.$inferSelect;
+
+/** A parameter's value as content. Typed values stay typed so each export formats them for its own locale. */
+function valueNode(value: TemplateParameterValue): InlineNode {
+  switch (value.type) {
+    case 'string':
+      return { type: 'text', text: value.value };
+    case 'double':
+      return { type: 'number', value: value.value };
+    case 'date':
+      return { type: 'date', value: value.value };
+    case 'dateTime':
+      return { type: 'dateTime', timestamp: value.timestamp, timezone: value.timezone };
+    case 'objectRid':
+      return { type: 'objectReference', objectRid: value.value, title: value.value };
+    case 'objectSetRid':
+      return { type: 'objectSetReference', objectSetRid: value.value };
+  }
+}
+
+export function applyParameters(content: Content, parameters: Record<string, TemplateParameterValue>): Content {
+  const inlines = (nodes: InlineNode[]): InlineNode[] =>
+    nodes.flatMap((node) => {
+      if (node.type !== 'parameter') return [node];
+      const value = parameters[node.name];
+      // An optional parameter left out renders as nothing.
+      return value ? [valueNode(value)] : [];
+    });
+  const items = (list: ListItem[]): ListItem[] => list.map((item) => ({ content: blocks(item.content) }));
+  const blocks = (list: Block[]): Block[] =>
+    list.map((block): Block => {
+      switch (block.type) {
+        case 'heading':
+        case 'paragraph':
+          return { ...block, content: inlines(block.content) };
+        case 'quote':
+          return { ...block, content: blocks(block.content) };
+        case 'bulletList':
+        case 'orderedList':
+          return { ...block, items: items(block.items) };
+        case 'table':
+          return {
+            ...block,
+            header: block.header.map((cell) => ({ content: inlines(cell.content) })),
+            rows: block.rows.map((row) => row.map((cell) => ({ content: inlines(cell.content) }))),
+          };
+        default:
+          return block;
+      }
+    });
+  return { blocks: blocks(content.blocks) };
+}
+
+/** Produces a claimed generation job's content and records the outcome, if the job is still ours. */
+export function runGenerationJob(deps: Deps, job: GenerationJobRow, owner: string): void {
+  let outcome: { status: 'succeeded'; content: Content } | { status: 'failed'; errorMessage: string };
+  const version = deps.db
+    .select({ content: templateVersions.content })
+    .from(templateVersions)
+    .where(and(eq(templateVersions.templateRid, job.templateRid), eq(templateVersions.version, job.templateVersion)))
+    .get();
+  if (!version) {
+    outcome = { status: 'failed', errorMessage: `Template version ${job.templateVersion} no longer exists.` };
+  } else {
+    const generated = DocumentContent.safeParse(applyParameters(version.content, job.parameters));
+    outcome = generated.success
+      ? { status: 'succeeded', content: generated.data }
+      : { status: 'failed', errorMessage: `The generated content is not valid: ${generated.error.issues[0]?.message ?? 'unknown'}` };
+  }
+  deps.db
+    .update(generationJobs)
+    .set({
+      status: outcome.status,
+      content: outcome.status === 'succeeded' ? outcome.content : null,
+      errorMessage: outcome.status === 'failed' ? outcome.errorMessage : null,
+      finishedAt: deps.now(),
+      leaseOwner: null,
+      leaseExpiresAt: null,
+    })
+    .where(ownedRunning(generationJobs, job.rid, owner))
+    .run();
+  if (outcome.status === 'succeeded') deps.logger.info({ generationJobRid: job.rid }, 'generation job succeeded');
+  else deps.logger.warn({ generationJobRid: job.rid, errorMessage: outcome.errorMessage }, 'generation job failed');
+}
+
+export function failGenerationJob(deps: Deps, rid: string, owner: string, errorMessage: string): void {
+  deps.db
+    .update(generationJobs)
+    .set({ status: 'failed', errorMessage, finishedAt: deps.now(), leaseOwner: null, leaseExpiresAt: null })
+    .where(ownedRunning(generationJobs, rid, owner))
+    .run();
+}

@@ -1,0 +1,56 @@
+import { and, asc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import type { Deps } from '../deps.js';
+import { exportJobs, generationJobs } from '../../db/schema.js';
+
+export type JobTable = typeof exportJobs | typeof generationJobs;
+
+const claimable = (table: JobTable, now: number): SQL =>
+  and(eq(table.status, 'running'), or(isNull(table.leaseExpiresAt), lt(table.leaseExpiresAt, now)))!;
+
+/**
+ * Claims the oldest running job nobody holds a live lease on. The conditional UPDATE is
+ * the lock: two runners (threads or processes) racing for the same row cannot both
+ * succeed, since the second one's WHERE no longer matches.
+ */
+export function claimNext<T extends JobTable>(deps: Deps, table: T, owner: string): T['$inferSelect'] | undefined {
+  const now = deps.now();
+  const oldest = deps.db
+    .select({ rid: table.rid })
+    .from(table)
+    .where(claimable(table, now))
+    .orderBy(asc(table.createdAt))
+    .limit(1);
+  // Both job tables share the lease columns; drizzle cannot see that through the union.
+  const rows = deps.db
+    .update(table as typeof exportJobs)
+    .set({ leaseOwner: owner, leaseExpiresAt: now + deps.config.jobs.leaseMs, attempts: sqlIncrement(table) })
+    .where(and(inArray(table.rid, oldest), claimable(table, now)))
+    .returning()
+    .all() as T['$inferSelect'][];
+  return rows[0];
+}
+
+const sqlIncrement = (table: JobTable) => sql`${table.attempts} + 1`;
+
+/** Extends our lease; false when the job is no longer ours (finished, or claimed by another runner). */
+export function renewLease(deps: Deps, table: JobTable, rid: string, owner: string): boolean {
+  const result = deps.db
+    .update(table)
+    .set({ leaseExpiresAt: deps.now() + deps.config.jobs.leaseMs })
+    .where(and(eq(table.rid, rid), eq(table.leaseOwner, owner), eq(table.status, 'running')))
+    .run();
+  return result.changes === 1;
+}
+
+/** Gives a claimed job back untouched (graceful shutdown): the next runner may start it at once. */
+export function releaseLease(deps: Deps, table: JobTable, rid: string, owner: string): void {
+  deps.db
+    .update(table)
+    .set({ leaseOwner: null, leaseExpiresAt: null, attempts: sql`max(${table.attempts} - 1, 0)` })
+    .where(and(eq(table.rid, rid), eq(table.leaseOwner, owner), eq(table.status, 'running')))
+    .run();
+}
+
+/** The WHERE of every outcome write: only the lease holder may end a job, and only once. */
+export const ownedRunning = (table: JobTable, rid: string, owner: string): SQL =>
+  and(eq(table.rid, rid), eq(table.leaseOwner, owner), eq(table.status, 'running'))!;

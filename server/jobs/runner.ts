@@ -1,0 +1,249 @@
+import { randomUUID } from 'node:crypto';
+import { eq, inArray, lte } from 'drizzle-orm';
+import { exportJobs, files as fileRows, generationJobs } from '../../db/schema.js';
+import type { Deps } from '../deps.js';
+import { parseStorageKey, type FileStore } from '../files/store.js';
+import { newRid } from '../contract/rids.js';
+import { isContentTooLarge } from '../render/pool.js';
+import { failExportJob, runExportJob, type ExportJobRow, type Renderer } from './export-job.js';
+import { failGenerationJob, runGenerationJob } from './generation-job.js';
+import { JobFailure } from './failure.js';
+import { claimNext, releaseLease, renewLease, type JobTable } from './lease.js';
+
+export interface JobRunnerOptions {
+  deps: Deps;
+  files: FileStore;
+  render: Renderer;
+  /** Identifies this runner in lease_owner; unique per process start. */
+  owner?: string;
+}
+
+export interface JobRunner {
+  readonly owner: string;
+  /** Begins claiming: at once, on every `notify`, and on a periodic scan. */
+  start(): void;
+  /** Something new may be claimable: look now instead of at the next scan. */
+  notify(): void;
+  /** Resolves once nothing is claimable and nothing is in flight. For tests and the CLI. */
+  drain(): Promise<void>;
+  /** Deletes expired jobs, their files and bytes, and bytes no file row names. */
+  sweep(): Promise<{ exportJobs: number; files: number; generationJobs: number; orphanBytes: number }>;
+  /**
+   * Stops claiming; waits up to graceMs for jobs in flight, then aborts the rest and gives
+   * their leases back so another runner can start them at once.
+   */
+  stop(graceMs?: number): Promise<void>;
+}
+
+interface InFlight {
+  rid: string;
+  table: JobTable;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+const SWEEP_INTERVAL_MS = 60_000;
+const GENERATION_BATCH = 50;
+
+export function createJobRunner({ deps, files, render, owner = `runner-${randomUUID()}` }: JobRunnerOptions): JobRunner {
+  const { jobs } = deps.config;
+  const inFlight = new Map<string, InFlight>();
+  let stopping = false;
+  let timers: NodeJS.Timeout[] = [];
+  let idleWaiters: Array<() => void> = [];
+  let pumping = false;
+  let pumpAgain = false;
+
+  const log = deps.logger.child({ runner: owner });
+
+  function settleIdle(): void {
+    if (inFlight.size > 0 || pumping) return;
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  function pump(): void {
+    if (stopping) return;
+    if (pumping) {
+      pumpAgain = true;
+      return;
+    }
+    pumping = true;
+    try {
+      do {
+        pumpAgain = false;
+        runGenerationJobs();
+        while (inFlight.size < jobs.concurrency && !stopping) {
+          const job = claimNext(deps, exportJobs, owner);
+          if (!job) break;
+          launch(job);
+        }
+      } while (pumpAgain && !stopping);
+    } catch (error) {
+      // A busy or broken database must not kill the runner: the next scan tries again.
+      log.error({ err: error }, 'claiming jobs failed');
+    } finally {
+      pumping = false;
+      settleIdle();
+    }
+  }
+
+  /**
+   * Generation is a cheap tree walk, so it runs here rather than in the render pool; a
+   * batch bound keeps one pump from holding the event loop for long.
+   */
+  function runGenerationJobs(): void {
+    for (let n = 0; n < GENERATION_BATCH && !stopping; n++) {
+      const job = claimNext(deps, generationJobs, owner);
+      if (!job) return;
+      try {
+        if (job.attempts > jobs.maxAttempts) failGenerationJob(deps, job.rid, owner, `Abandoned after ${jobs.maxAttempts} attempts.`);
+        else runGenerationJob(deps, job, owner);
+      } catch (error) {
+        log.error({ err: error, generationJobRid: job.rid }, 'generation job failed');
+        failGenerationJob(deps, job.rid, owner, 'The generation failed because of an internal error.');
+      }
+    }
+    pumpAgain = true;
+  }
+
+  function launch(job: ExportJobRow): void {
+    const controller = new AbortController();
+    const deadline = setTimeout(() => controller.abort(new JobFailure('TIMEOUT', `The export did not finish within ${jobs.deadlineMs} ms.`)), jobs.deadlineMs);
+    const renew = setInterval(() => {
+      try {
+        if (!renewLease(deps, exportJobs, job.rid, owner)) controller.abort(new Error('lease lost'));
+      } catch (error) {
+        log.warn({ err: error, exportJobRid: job.rid }, 'lease renewal failed; will retry');
+      }
+    }, Math.max(50, Math.floor(jobs.leaseMs / 3)));
+    const done = execute(job, controller.signal).finally(() => {
+      clearTimeout(deadline);
+      clearInterval(renew);
+      inFlight.delete(job.rid);
+      settleIdle();
+      pump();
+    });
+    inFlight.set(job.rid, { rid: job.rid, table: exportJobs, controller, done });
+  }
+
+  async function execute(job: ExportJobRow, signal: AbortSignal): Promise<void> {
+    if (job.attempts > jobs.maxAttempts) {
+      // Every earlier runner died holding this job: it is what kills them. Stop trying.
+      const failure = new JobFailure('INTERNAL', `The export was abandoned after ${jobs.maxAttempts} attempts.`);
+      log.error({ exportJobRid: job.rid, errorInstanceId: failure.errorInstanceId }, failure.message);
+      failExportJob(deps, job.rid, owner, failure);
+      return;
+    }
+    try {
+      await runExportJob(deps, job, owner, { render, files, signal });
+    } catch (error) {
+      if (stopping && !(signal.reason instanceof JobFailure)) {
+        // Shutdown interrupted it: leave it for the next runner rather than failing it.
+        releaseLease(deps, exportJobs, job.rid, owner);
+        return;
+      }
+      const failure = classify(error, signal);
+      const fields = { exportJobRid: job.rid, errorInstanceId: failure.errorInstanceId, errorCode: failure.errorCode };
+      if (failure.errorCode === 'INTERNAL') log.error({ ...fields, err: error }, 'export job failed');
+      else log.warn(fields, 'export job failed');
+      try {
+        failExportJob(deps, job.rid, owner, failure);
+      } catch (writeError) {
+        // The lease will expire and another attempt will be made.
+        log.error({ ...fields, err: writeError }, 'could not record the failure');
+      }
+    }
+  }
+
+  function classify(error: unknown, signal: AbortSignal): JobFailure {
+    if (signal.aborted && signal.reason instanceof JobFailure) return signal.reason;
+    if (error instanceof JobFailure) return error;
+    if (isContentTooLarge(error)) {
+      return new JobFailure('CONTENT_TOO_LARGE', `The document is too large to export: ${(error as Error).message}`, { cause: error });
+    }
+    return new JobFailure('INTERNAL', 'The export failed because of an internal error.', { cause: error });
+  }
+
+  async function sweep() {
+    const now = deps.now();
+    const expiredFiles = deps.db
+      .select({ rid: fileRows.rid, storageKey: fileRows.storageKey })
+      .from(fileRows)
+      .where(lte(fileRows.expiresAt, now))
+      .all();
+    const removed = deps.db.transaction((tx) => {
+      const fileRids = expiredFiles.map((f) => f.rid);
+      const f = fileRids.length ? tx.delete(fileRows).where(inArray(fileRows.rid, fileRids)).run().changes : 0;
+      const e = tx.delete(exportJobs).where(lte(exportJobs.expiresAt, now)).run().changes;
+      const g = tx.delete(generationJobs).where(lte(generationJobs.expiresAt, now)).run().changes;
+      return { exportJobs: e, files: f, generationJobs: g };
+    });
+    for (const file of expiredFiles) await files.remove(file.storageKey);
+    let orphanBytes = 0;
+    for (const key of await files.list()) {
+      if (isOrphan(key)) {
+        await files.remove(key);
+        orphanBytes++;
+      }
+    }
+    return { ...removed, orphanBytes };
+  }
+
+  /**
+   * Bytes no file row names and no live attempt can still commit: left by a crash between
+   * write and commit, or by a runner that lost its lease. Bytes of an attempt in flight
+   * (here or in another process) are kept: its lease is live and its attempt current.
+   */
+  function isOrphan(key: string): boolean {
+    if (deps.db.select({ rid: fileRows.rid }).from(fileRows).where(eq(fileRows.storageKey, key)).get()) return false;
+    const parsed = parseStorageKey(key);
+    if (!parsed) return true;
+    const job = deps.db
+      .select({ status: exportJobs.status, attempts: exportJobs.attempts, leaseExpiresAt: exportJobs.leaseExpiresAt })
+      .from(exportJobs)
+      .where(eq(exportJobs.rid, newRid('export-job', parsed.jobUuid)))
+      .get();
+    const live = job?.status === 'running' && job.attempts === parsed.attempt && (job.leaseExpiresAt ?? 0) > deps.now();
+    return !live;
+  }
+
+  return {
+    owner,
+    start() {
+      stopping = false;
+      timers.push(setInterval(pump, jobs.scanIntervalMs).unref());
+      timers.push(
+        setInterval(() => {
+          sweep().catch((error: unknown) => log.error({ err: error }, 'sweep failed'));
+        }, SWEEP_INTERVAL_MS).unref(),
+      );
+      pump();
+    },
+    notify: pump,
+    drain() {
+      return new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        pump();
+        settleIdle();
+      });
+    },
+    sweep,
+    async stop(graceMs = deps.config.jobs.shutdownGraceMs) {
+      stopping = true;
+      for (const timer of timers) clearInterval(timer);
+      timers = [];
+      const pending = [...inFlight.values()];
+      if (pending.length === 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      });
+      await Promise.race([Promise.allSettled(pending.map((p) => p.done)), grace]);
+      clearTimeout(timer);
+      for (const job of inFlight.values()) job.controller.abort(new Error('runner stopping'));
+      await Promise.allSettled([...inFlight.values()].map((p) => p.done));
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import { pino } from 'pino';
+import { openDatabase } from '../db/index.js';
+import { buildApp } from './app.js';
+import { configFromEnv } from './config.js';
+import { createDeps } from './deps.js';
+import { createFileStore } from './files/store.js';
+import { createJobRunner, type JobRunner } from './jobs/runner.js';
+import { createRenderPool, type RenderPool } from './render/pool.js';
+import { seedDemoIfEmpty, type DemoSeed } from './seed.js';
+
+function instructions(base: string, seed: DemoSeed): string {
+  return `
+notepad-export is running at ${base}
+Demo user token (shown once; only its hash is stored):
+  export TOKEN=${seed.token}
+
+1. Create an export job of the demo document:
+  curl -s -X POST "${base}/api/v2/notepad/exportJobs/create?preview=true" -H "Authorization: Bearer $TOKEN" \\
+    -H "Content-Type: application/json" \\
+    -d '{"source":{"type":"documentSource","documentRid":"${seed.documentRid}"},"target":{"type":"pdf","userLocale":"en-US","userTimezone":"America/New_York"}}'
+2. Poll it until status.type is "succeeded" (use the rid from step 1):
+  curl -s "${base}/api/v2/notepad/exportJobs/<exportJobRid>?preview=true" -H "Authorization: Bearer $TOKEN"
+3. Download the PDF (use status.fileRid from step 2):
+  curl -s -o report.pdf "${base}/api/v2/notepad/files/<fileRid>/content?preview=true" -H "Authorization: Bearer $TOKEN"
+`;
+}
+
+async function main(): Promise<void> {
+  const config = configFromEnv();
+  const logger = pino({ level: config.logLevel });
+  const database = openDatabase(config.dbPath);
+  const deps = createDeps({ db: database.db, config, logger });
+  const files = await createFileStore(config.filesDir);
+  const seed = seedDemoIfEmpty(deps);
+
+  let pool: RenderPool | undefined;
+  let runner: JobRunner | undefined;
+  if (config.role !== 'api') {
+    pool = createRenderPool({ threads: config.jobs.concurrency });
+    const renderPool = pool;
+    runner = createJobRunner({ deps, files, render: (request, options) => renderPool.render(request, options) });
+    deps.onJobCreated = runner.notify;
+    const swept = await runner.sweep();
+    logger.info(swept, 'startup sweep done');
+    runner.start();
+  }
+
+  const app = config.role === 'runner' ? undefined : await buildApp({ deps, files, logger });
+  if (app) await app.listen({ host: config.host, port: config.port });
+
+  logger.info({ role: config.role, db: config.dbPath, files: files.dir, concurrency: config.jobs.concurrency }, 'notepad-export started');
+  if (app && seed) {
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    process.stdout.write(instructions(`http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`, seed));
+  } else if (app) {
+    logger.info('database already seeded; create a token with: npm run -s notepad -- tokens create --user <id> --scopes api:notepad-export');
+  }
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.jobs.shutdownGraceMs + 5_000).unref();
+    try {
+      await app?.close();
+      await runner?.stop();
+      await pool?.destroy();
+      database.close();
+    } finally {
+      clearTimeout(force);
+    }
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`notepad-export failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

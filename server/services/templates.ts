@@ -1,0 +1,181 @@
+import { and, desc, eq, gt } from 'drizzle-orm';
+import { documents, folders, generationJobs, templates, templateVersions } from '../../db/schema.js';
+import type {
+  GenerateTemplateRequest,
+  GenerationJob,
+  TemplateParameterDeclaration,
+  TemplateParameterValue,
+} from '../contract/api.js';
+import { NotepadError } from '../contract/errors.js';
+import { isIanaTimezone } from '../contract/locale.js';
+import { isFolderRid, newRid } from '../contract/rids.js';
+import type { Deps } from '../deps.js';
+import { insertDocument } from './admin.js';
+import { grantsOn, type Principal } from './auth.js';
+
+/** templates.generate: checks, then a `running` generation job for the runner. Returns its rid. */
+export function generateFromTemplate(
+  deps: Deps,
+  principal: Principal,
+  input: GenerateTemplateRequest & { templateRid: string },
+): string {
+  const { templateRid } = input;
+  const actions = grantsOn(deps, principal.userId, templateRid);
+  const template = actions.has('view')
+    ? deps.db.select({ rid: templates.rid }).from(templates).where(eq(templates.rid, templateRid)).get()
+    : undefined;
+  if (!template) throw new NotepadError('TemplateNotFound', { templateRid });
+  if (!actions.has('generate')) throw new NotepadError('GenerateTemplatePermissionDenied', { templateRid });
+
+  const versionQuery = deps.db
+    .select({ version: templateVersions.version, parameters: templateVersions.parameters })
+    .from(templateVersions);
+  const version =
+    input.templateVersion === undefined
+      ? versionQuery.where(eq(templateVersions.templateRid, templateRid)).orderBy(desc(templateVersions.version)).limit(1).get()
+      : versionQuery
+          .where(and(eq(templateVersions.templateRid, templateRid), eq(templateVersions.version, input.templateVersion)))
+          .get();
+  if (!version) {
+    throw new NotepadError('InvalidGenerationJobTemplateVersion', { templateVersion: input.templateVersion ?? null });
+  }
+
+  checkParameters(version.parameters, input.templateParameters);
+
+  const rid = newRid('generation-job', deps.uuid());
+  const now = deps.now();
+  deps.db
+    .insert(generationJobs)
+    .values({
+      rid,
+      templateRid,
+      templateVersion: version.version,
+      creatorId: principal.userId,
+      parameters: input.templateParameters,
+      status: 'running',
+      createdAt: now,
+      expiresAt: now + deps.config.generationJobTtlMs,
+    })
+    .run();
+  deps.onJobCreated('generation');
+  return rid;
+}
+
+function isCalendarDate(value: string): boolean {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!match) return false;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
+/** Missing required names first (all of them, sorted), then each supplied value in name order. */
+function checkParameters(declared: TemplateParameterDeclaration[], supplied: Record<string, TemplateParameterValue>): void {
+  const byName = new Map(declared.map((d) => [d.name, d]));
+  const missing = declared.filter((d) => d.required && !(d.name in supplied)).map((d) => d.name);
+  if (missing.length > 0) {
+    throw new NotepadError('MissingGenerationJobTemplateParameters', { templateParameterNames: missing.sort() });
+  }
+  for (const name of Object.keys(supplied).sort()) {
+    const value = supplied[name]!;
+    const invalid = (reason: string) => new NotepadError('InvalidGenerationJobTemplateParameter', { templateParameterName: name, reason });
+    const declaration = byName.get(name);
+    if (!declaration) throw invalid('unknown parameter: the template version does not declare it');
+    if (declaration.type !== value.type) throw invalid(`expected a value of type ${declaration.type}, got ${value.type}`);
+    switch (value.type) {
+      case 'double':
+        if (!Number.isFinite(value.value)) throw invalid('not a finite number');
+        break;
+      case 'date':
+        if (!isCalendarDate(value.value)) throw invalid('not a calendar date of the form YYYY-MM-DD');
+        break;
+      case 'dateTime':
+        if (!Number.isSafeInteger(value.timestamp) || Math.abs(value.timestamp) > 8.64e15) {
+          throw invalid('timestamp must be whole milliseconds since the epoch');
+        }
+        if (!isIanaTimezone(value.timezone)) throw new NotepadError('InvalidTimezone', { userTimezone: value.timezone });
+        break;
+      case 'objectRid':
+      case 'objectSetRid':
+        if (value.value.trim() === '') throw invalid('must not be empty');
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+/** A generation job under that template that has not expired, whoever created it. */
+function liveGenerationJob(deps: Deps, templateRid: string, generationJobRid: string) {
+  return deps.db
+    .select()
+    .from(generationJobs)
+    .where(
+      and(eq(generationJobs.rid, generationJobRid), eq(generationJobs.templateRid, templateRid), gt(generationJobs.expiresAt, deps.now())),
+    )
+    .get();
+}
+
+/** generationJobs.get: visible to its creator only, until it expires. */
+export function getGenerationJob(deps: Deps, principal: Principal, templateRid: string, generationJobRid: string): GenerationJob {
+  const job = liveGenerationJob(deps, templateRid, generationJobRid);
+  if (!job || job.creatorId !== principal.userId) throw new NotepadError('GenerationJobNotFound', { generationJobRid, templateRid });
+  const status =
+    job.status === 'failed'
+      ? { type: 'failed' as const, errorMessage: job.errorMessage ?? 'The generation failed.' }
+      : { type: job.status };
+  return { rid: job.rid, status };
+}
+
+/** Foundry's display-name rules: not empty, not "." or "..", no "/", at most 700 characters. */
+export function isValidDisplayName(name: string): boolean {
+  return name.trim() !== '' && name !== '.' && name !== '..' && !name.includes('/') && [...name].length <= 700 && !/[\u0000-\u001f\u007f]/.test(name);
+}
+
+const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
+
+/** generationJobs.saveDocument: the generated content as a new document in a folder, owned by the caller. */
+export function saveGeneratedDocument(
+  deps: Deps,
+  principal: Principal,
+  input: { templateRid: string; generationJobRid: string; parentFolderRid: string; documentName?: string | undefined },
+): { documentRid: string } {
+  const { templateRid, generationJobRid, parentFolderRid } = input;
+  const job = liveGenerationJob(deps, templateRid, generationJobRid);
+  if (!job) throw new NotepadError('GenerationJobNotFound', { generationJobRid, templateRid });
+  if (job.creatorId !== principal.userId) {
+    throw new NotepadError('SaveDocumentGenerationJobPermissionDenied', { generationJobRid, templateRid });
+  }
+  if (job.status === 'running') throw new NotepadError('GenerationJobStatusRunning', { generationJobRid });
+  if (job.status === 'failed' || !job.content) throw new NotepadError('GenerationJobStatusFailed', { generationJobRid });
+
+  if (!isFolderRid(parentFolderRid)) throw new NotepadError('InvalidFolder', { resourceRid: parentFolderRid });
+  const folderActions = grantsOn(deps, principal.userId, parentFolderRid);
+  const folder = folderActions.has('view')
+    ? deps.db.select({ rid: folders.rid }).from(folders).where(eq(folders.rid, parentFolderRid)).get()
+    : undefined;
+  if (!folder) throw new NotepadError('FolderNotFound', { folderRid: parentFolderRid });
+  if (!folderActions.has('create')) throw new NotepadError('CreateDocumentPermissionDenied', { parentFolderRid });
+
+  const template = deps.db.select({ title: templates.title }).from(templates).where(eq(templates.rid, templateRid)).get();
+  const displayName = input.documentName ?? template?.title ?? 'Untitled';
+  if (!isValidDisplayName(displayName)) throw new NotepadError('InvalidDisplayName', { displayName });
+
+  const content = job.content;
+  const exists = () =>
+    deps.db
+      .select({ rid: documents.rid })
+      .from(documents)
+      .where(and(eq(documents.parentFolderRid, parentFolderRid), eq(documents.title, displayName)))
+      .get();
+  try {
+    return deps.db.transaction(() => {
+      if (exists()) throw new NotepadError('ResourceNameAlreadyExists', { parentFolderRid, displayName });
+      return insertDocument(deps, { title: displayName, content, ownerId: principal.userId, parentFolderRid });
+    });
+  } catch (error) {
+    // Another save of the same name committed between our check and insert.
+    if (isUniqueViolation(error)) throw new NotepadError('ResourceNameAlreadyExists', { parentFolderRid, displayName });
+    throw error;
+  }
+}

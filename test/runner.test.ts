@@ -1,0 +1,227 @@
+import { readdirSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { exportJobs, files, generationJobs } from '../db/schema.js';
+import type { ExportJobStatus } from '../server/contract/api.js';
+import { NotepadError } from '../server/contract/errors.js';
+import type { Renderer } from '../server/jobs/export-job.js';
+import { claimNext } from '../server/jobs/lease.js';
+import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
+import { ContentTooLargeError, renderPdf } from '../server/render/render-pdf.js';
+import type { Principal } from '../server/services/auth.js';
+import { authenticate } from '../server/services/auth.js';
+import { createExportJob, getExportJob } from '../server/services/export-jobs.js';
+import { getFile } from '../server/services/files.js';
+import { createTestEnv, seedDocument, seedGenerationJob, seedTemplate, seedUser, type TestEnv } from './helpers.js';
+
+let env: TestEnv;
+let principal: Principal;
+let documentRid: string;
+const runners: JobRunner[] = [];
+
+const inProcess: Renderer = (request) => renderPdf(request);
+const target = { type: 'pdf', userLocale: 'en-US', userTimezone: 'America/New_York' } as const;
+
+function runner(render: Renderer = inProcess, owner?: string): JobRunner {
+  const r = createJobRunner({ deps: env.deps, files: env.files, render, ...(owner ? { owner } : {}) });
+  runners.push(r);
+  return r;
+}
+
+function create(): string {
+  return createExportJob(env.deps, principal, { source: { type: 'documentSource', documentRid }, target }).rid;
+}
+
+const statusOf = (rid: string): ExportJobStatus => getExportJob(env.deps, principal, rid).status;
+const fileRows = () => env.deps.db.select().from(files).all();
+const storedBytes = () => readdirSync(env.files.dir).filter((name) => name.endsWith('.pdf'));
+
+/** A renderer that waits until released, honouring the abort signal like the real pool. */
+function gatedRenderer() {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let started!: () => void;
+  const startedPromise = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  const render: Renderer = async (request, { signal }) => {
+    started();
+    await new Promise<void>((resolve, reject) => {
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      void gate.then(resolve);
+    });
+    return renderPdf(request);
+  };
+  return { render, release, started: startedPromise };
+}
+
+beforeEach(async () => {
+  env = await createTestEnv({ config: { jobs: { leaseMs: 1_000, deadlineMs: 20_000, concurrency: 2 } } });
+  const user = seedUser(env.deps);
+  principal = authenticate(env.deps, `Bearer ${user.token}`);
+  documentRid = seedDocument(env.deps, user.userId);
+});
+
+afterEach(async () => {
+  for (const r of runners.splice(0)) await r.stop(0);
+  env.cleanup();
+});
+
+describe('job runner', () => {
+  it('renders a created job into exactly one stored file', async () => {
+    const rid = create();
+    await runner().drain();
+    const status = statusOf(rid);
+    expect(status.type).toBe('succeeded');
+    if (status.type !== 'succeeded') return;
+    const file = getFile(env.deps, principal, status.fileRid);
+    expect(file).toMatchObject({ exportJobRid: rid, mediaType: 'application/pdf', filename: 'Quarterly report.pdf' });
+    const stream = await env.files.open(file.storageKey);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const bytes = Buffer.concat(chunks);
+    expect(bytes.subarray(0, 5).toString()).toBe('%PDF-');
+    expect(bytes.length).toBe(file.sizeBytes);
+    expect(fileRows()).toHaveLength(1);
+    expect(storedBytes()).toHaveLength(1);
+  });
+
+  it('starts a job as soon as it is created, without waiting for a scan', async () => {
+    const r = runner();
+    env.deps.onJobCreated = r.notify;
+    env.deps.config.jobs.scanIntervalMs = 3_600_000;
+    r.start();
+    const rid = create();
+    await r.drain();
+    expect(statusOf(rid).type).toBe('succeeded');
+  });
+
+  it('finishes the job of a runner that died holding it, with one file', async () => {
+    const rid = create();
+    const claimed = claimNext(env.deps, exportJobs, 'runner-that-died');
+    expect(claimed?.rid).toBe(rid);
+    // Its lease is live: nobody else may take the job yet.
+    await runner().drain();
+    expect(statusOf(rid).type).toBe('running');
+    env.clock.advance(1_001);
+    await runner().drain();
+    expect(statusOf(rid).type).toBe('succeeded');
+    expect(fileRows()).toHaveLength(1);
+    const row = env.deps.db.select().from(exportJobs).where(eq(exportJobs.rid, rid)).get();
+    expect(row?.attempts).toBe(2);
+  });
+
+  it('a runner that lost its lease mid-render discards its result: still one file', async () => {
+    const rid = create();
+    const slow = gatedRenderer();
+    const first = runner(slow.render, 'slow-runner');
+    const firstDone = first.drain();
+    await slow.started;
+    env.clock.advance(1_001); // the slow runner's lease runs out before it finishes
+    await runner().drain();
+    expect(statusOf(rid).type).toBe('succeeded');
+    slow.release();
+    await firstDone;
+    expect(fileRows()).toHaveLength(1);
+    expect(storedBytes()).toEqual([fileRows()[0]!.storageKey]);
+  });
+
+  it('ends a job past its deadline as failed TIMEOUT, logged under the same errorInstanceId', async () => {
+    env.deps.config.jobs.deadlineMs = 50;
+    const rid = create();
+    await runner(gatedRenderer().render).drain();
+    const status = statusOf(rid);
+    expect(status).toMatchObject({ type: 'failed', errorCode: 'TIMEOUT' });
+    if (status.type !== 'failed') return;
+    expect(status.errorMessage).toMatch(/did not finish within 50 ms/);
+    expect(env.logLines().some((line) => line.errorInstanceId === status.errorInstanceId && line.errorCode === 'TIMEOUT')).toBe(true);
+    expect(fileRows()).toHaveLength(0);
+  });
+
+  it('ends content over the page limit as failed CONTENT_TOO_LARGE', async () => {
+    env.deps.config.jobs.maxPages = 1;
+    const blocks = Array.from({ length: 200 }, (_, i) => ({ type: 'paragraph' as const, content: [{ type: 'text' as const, text: `Paragraph ${i}` }] }));
+    documentRid = seedDocument(env.deps, principal.userId, { title: 'Long', content: { blocks } });
+    const rid = create();
+    await runner().drain();
+    expect(statusOf(rid)).toMatchObject({ type: 'failed', errorCode: 'CONTENT_TOO_LARGE' });
+  });
+
+  it('ends any other fault as failed INTERNAL with its stack in the log', async () => {
+    const rid = create();
+    await runner(async () => {
+      throw new Error('renderer exploded');
+    }).drain();
+    const status = statusOf(rid);
+    expect(status).toMatchObject({ type: 'failed', errorCode: 'INTERNAL' });
+    if (status.type !== 'failed') return;
+    expect(status.errorMessage).not.toMatch(/exploded/); // internals stay in the log
+    const line = env.logLines().find((l) => l.errorInstanceId === status.errorInstanceId);
+    expect(JSON.stringify(line?.err)).toMatch(/renderer exploded/);
+  });
+
+  it('recognises a ContentTooLargeError raised by any renderer', async () => {
+    const rid = create();
+    await runner(async () => {
+      throw new ContentTooLargeError('bytes', 10, 11);
+    }).drain();
+    expect(statusOf(rid)).toMatchObject({ type: 'failed', errorCode: 'CONTENT_TOO_LARGE' });
+  });
+
+  it('gives up on a job that killed every runner that took it', async () => {
+    const rid = create();
+    env.deps.db.update(exportJobs).set({ attempts: env.deps.config.jobs.maxAttempts }).where(eq(exportJobs.rid, rid)).run();
+    await runner().drain();
+    expect(statusOf(rid)).toMatchObject({ type: 'failed', errorCode: 'INTERNAL' });
+  });
+
+  it('graceful stop gives in-flight jobs back, and the next runner finishes them', async () => {
+    const rid = create();
+    const slow = gatedRenderer();
+    const first = runner(slow.render);
+    first.start();
+    await slow.started;
+    await first.stop(10);
+    const row = env.deps.db.select().from(exportJobs).where(eq(exportJobs.rid, rid)).get();
+    expect(row).toMatchObject({ status: 'running', leaseOwner: null });
+    await runner().drain();
+    expect(statusOf(rid).type).toBe('succeeded');
+  });
+
+  it('expires jobs and files after 7 days, deleting their bytes', async () => {
+    const rid = create();
+    await runner().drain();
+    const status = statusOf(rid);
+    if (status.type !== 'succeeded') throw new Error('expected success');
+    env.clock.advance(7 * 24 * 3_600_000);
+    expect(() => getExportJob(env.deps, principal, rid)).toThrow(NotepadError);
+    expect(() => getFile(env.deps, principal, status.fileRid)).toThrow(/FileNotFound/);
+    const swept = await runner().sweep();
+    expect(swept).toMatchObject({ exportJobs: 1, files: 1 });
+    expect(storedBytes()).toHaveLength(0);
+    expect(env.deps.db.select().from(exportJobs).all()).toHaveLength(0);
+  });
+
+  it('sweeps bytes that no file row names and no live attempt can commit', async () => {
+    const rid = create();
+    const orphanKey = `${rid.slice(-36)}.7.pdf`;
+    await env.files.write(orphanKey, new Uint8Array([1, 2, 3]));
+    await runner().drain();
+    const swept = await runner().sweep();
+    expect(swept.orphanBytes).toBe(1);
+    expect(storedBytes()).toEqual([fileRows()[0]!.storageKey]);
+  });
+
+  it('runs generation jobs and records their content', async () => {
+    const templateRid = seedTemplate(env.deps, principal.userId, {
+      blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'Hello ' }, { type: 'parameter', name: 'who' }] }],
+    });
+    const rid = seedGenerationJob(env.deps, { creatorId: principal.userId, templateRid, status: 'running', parameters: { who: { type: 'string', value: 'world' } } });
+    await runner().drain();
+    const row = env.deps.db.select().from(generationJobs).where(eq(generationJobs.rid, rid)).get();
+    expect(row?.status).toBe('succeeded');
+    expect(row?.content).toEqual({ blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'Hello ' }, { type: 'text', text: 'world' }] }] });
+  });
+});
