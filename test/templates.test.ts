@@ -1,0 +1,267 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { eq } from 'drizzle-orm';
+import { documents, generationJobs, permissions } from '../db/schema.js';
+import { buildApp } from '../server/app.js';
+import type { TemplateParameterDeclaration } from '../server/contract/api.js';
+import type { Content } from '../server/contract/content.js';
+import { ERRORS, NotepadError } from '../server/contract/errors.js';
+import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
+import { renderPdf } from '../server/render/render-pdf.js';
+import { createCaller } from '../server/routers/index.js';
+import * as admin from '../server/services/admin.js';
+import { createContextInner } from '../server/trpc.js';
+import { createTestEnv, seedGrant, seedUser, type TestEnv } from './helpers.js';
+
+let env: TestEnv;
+let app: FastifyInstance;
+let runner: JobRunner;
+let owner: { userId: string; token: string };
+let other: { userId: string; token: string };
+let templateRid: string;
+let folderRid: string;
+
+const TEMPLATE: Content = {
+  blocks: [
+    { type: 'heading', level: 1, content: [{ type: 'text', text: 'Hello ' }, { type: 'parameter', name: 'name' }] },
+    {
+      type: 'paragraph',
+      content: [
+        { type: 'parameter', name: 'amount' },
+        { type: 'parameter', name: 'due' },
+        { type: 'parameter', name: 'at' },
+        { type: 'parameter', name: 'object' },
+        { type: 'parameter', name: 'set' },
+        { type: 'parameter', name: 'note' },
+      ],
+    },
+  ],
+};
+const PARAMETERS: TemplateParameterDeclaration[] = [
+  { name: 'name', type: 'string', required: true },
+  { name: 'amount', type: 'double', required: true },
+  { name: 'due', type: 'date', required: true },
+  { name: 'at', type: 'dateTime', required: false },
+  { name: 'object', type: 'objectRid', required: false },
+  { name: 'set', type: 'objectSetRid', required: false },
+  { name: 'note', type: 'string', required: false },
+];
+const VALID = {
+  name: { type: 'string', value: 'Ada' },
+  amount: { type: 'double', value: 12.5 },
+  due: { type: 'date', value: '2026-02-28' },
+} as const;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
+  runner = createJobRunner({ deps: env.deps, files: env.files, render: (request) => renderPdf(request) });
+  owner = seedUser(env.deps, { name: 'Owner' });
+  other = seedUser(env.deps, { name: 'Other' });
+  templateRid = admin.createTemplate(env.deps, { title: 'Letter', ownerId: owner.userId, content: TEMPLATE, parameters: PARAMETERS }).templateRid;
+  folderRid = admin.createFolder(env.deps, { name: 'Letters', ownerId: owner.userId }).folderRid;
+});
+afterAll(async () => {
+  await app.close();
+  await runner.stop(0);
+  env.cleanup();
+});
+
+async function call(method: 'GET' | 'POST', url: string, body?: unknown, token = owner.token) {
+  const response = await app.inject({
+    method,
+    url: `/api/v2/notepad${url}${url.includes('?') ? '&' : '?'}preview=true`,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+  });
+  return { status: response.statusCode, body: response.json() as unknown };
+}
+
+function expectError(result: { status: number; body: unknown }, errorName: keyof typeof ERRORS, status: number, parameters?: object) {
+  expect(result.status).toBe(status);
+  expect(result.body).toMatchObject({ errorName, errorCode: ERRORS[errorName].errorCode, errorDescription: ERRORS[errorName].description });
+  if (parameters) expect((result.body as { parameters: unknown }).parameters).toEqual(parameters);
+}
+
+const generate = (body: object, token?: string, rid = templateRid) => call('POST', `/templates/${rid}/generate`, body, token);
+
+/** A finished generation job of version 1. */
+async function generated(parameters: object = VALID, token?: string): Promise<string> {
+  const result = await generate({ templateVersion: 1, templateParameters: parameters }, token);
+  expect(result.status).toBe(200);
+  await runner.drain();
+  return result.body as string;
+}
+
+describe('templates.generate', () => {
+  it('returns a bare GenerationJobRid and a job that succeeds with typed values', async () => {
+    const result = await generate({ templateParameters: { ...VALID, at: { type: 'dateTime', timestamp: 1_767_225_600_000, timezone: 'Asia/Tokyo' }, object: { type: 'objectRid', value: 'ri.obj.1' } } });
+    expect(result.status).toBe(200);
+    expect(result.body).toMatch(/^ri\.notepad\.main\.generation-job\.[0-9a-f-]{36}$/);
+    const rid = result.body as string;
+    expect((await call('GET', `/templates/${templateRid}/generationJobs/${rid}`)).body).toEqual({ rid, status: { type: 'running' } });
+    await runner.drain();
+    expect((await call('GET', `/templates/${templateRid}/generationJobs/${rid}`)).body).toEqual({ rid, status: { type: 'succeeded' } });
+    const row = env.deps.db.select().from(generationJobs).where(eq(generationJobs.rid, rid)).get();
+    expect(row?.content?.blocks[1]).toEqual({
+      type: 'paragraph',
+      content: [
+        { type: 'number', value: 12.5 },
+        { type: 'date', value: '2026-02-28' },
+        { type: 'dateTime', timestamp: 1_767_225_600_000, timezone: 'Asia/Tokyo' },
+        { type: 'objectReference', objectRid: 'ri.obj.1', title: 'ri.obj.1' },
+      ],
+    });
+  });
+
+  it('templateVersion selects a published version; omitted means the latest', async () => {
+    admin.publishTemplateVersion(env.deps, { templateRid, content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'v2' }] }] }, parameters: [] });
+    const latestResult = await generate({ templateParameters: {} });
+    const latest = latestResult.body as string;
+    expect(env.deps.db.select().from(generationJobs).where(eq(generationJobs.rid, latest)).get()?.templateVersion).toBe(2);
+    const first = await generate({ templateVersion: 1, templateParameters: VALID });
+    expect(first.status).toBe(200);
+    expectError(await generate({ templateVersion: 3, templateParameters: {} }), 'InvalidGenerationJobTemplateVersion', 400, { templateVersion: 3 });
+  });
+
+  it('TemplateNotFound without a view grant or for an unknown template; GenerateTemplatePermissionDenied with view only', async () => {
+    expectError(await generate({ templateVersion: 1, templateParameters: VALID }, other.token), 'TemplateNotFound', 404, { templateRid });
+    const unknown = 'ri.notepad.main.notepad-template.00000000-0000-4000-8000-000000000000';
+    expectError(await generate({ templateParameters: VALID }, undefined, unknown), 'TemplateNotFound', 404, { templateRid: unknown });
+    seedGrant(env.deps, other.userId, templateRid, 'view');
+    expectError(await generate({ templateVersion: 1, templateParameters: VALID }, other.token), 'GenerateTemplatePermissionDenied', 403, { templateRid });
+    env.deps.db.delete(permissions).where(eq(permissions.principalId, other.userId)).run();
+  });
+
+  it('MissingGenerationJobTemplateParameters lists every missing name, sorted', async () => {
+    expectError(await generate({ templateVersion: 1, templateParameters: { name: VALID.name } }), 'MissingGenerationJobTemplateParameters', 400, {
+      templateParameterNames: ['amount', 'due'],
+    });
+  });
+
+  it.each([
+    ['wrong type', { ...VALID, amount: { type: 'string', value: '12' } }, 'amount', /expected a value of type double/],
+    ['bad date', { ...VALID, due: { type: 'date', value: '2026-02-30' } }, 'due', /calendar date/],
+    ['unknown parameter', { ...VALID, colour: { type: 'string', value: 'red' } }, 'colour', /unknown parameter/],
+    ['fractional timestamp', { ...VALID, at: { type: 'dateTime', timestamp: 1.5, timezone: 'Etc/UTC' } }, 'at', /whole milliseconds/],
+  ])('InvalidGenerationJobTemplateParameter: %s', async (_label, parameters, name, reason) => {
+    const result = await generate({ templateVersion: 1, templateParameters: parameters });
+    expectError(result, 'InvalidGenerationJobTemplateParameter', 400);
+    expect((result.body as { parameters: { templateParameterName: string; reason: string } }).parameters).toMatchObject({ templateParameterName: name, reason: expect.stringMatching(reason) });
+  });
+
+  it('InvalidTimezone for a dateTime parameter zone', async () => {
+    expectError(await generate({ templateVersion: 1, templateParameters: { ...VALID, at: { type: 'dateTime', timestamp: 0, timezone: 'CET' } } }), 'InvalidTimezone', 400, { userTimezone: 'CET' });
+  });
+
+  it('an unknown parameter value type is a schema error', async () => {
+    expectError(await generate({ templateParameters: { name: { type: 'colour', value: 'red' } } }), 'Default:InvalidArgument', 400);
+  });
+
+  it('403 ApiUsageDenied without api:notepad-write', async () => {
+    const exporter = seedUser(env.deps, { scopes: ['api:notepad-export'] });
+    expectError(await generate({ templateParameters: VALID }, exporter.token), 'ApiUsageDenied', 403, { missingScope: 'api:notepad-write' });
+  });
+});
+
+describe('generationJobs.get', () => {
+  it('GenerationJobNotFound for unknown, another template, another user, expired', async () => {
+    const rid = await generated({ ...VALID });
+    const otherTemplate = admin.createTemplate(env.deps, { title: 'Other', ownerId: owner.userId, content: { blocks: [] }, parameters: [] }).templateRid;
+    expectError(await call('GET', `/templates/${otherTemplate}/generationJobs/${rid}`), 'GenerationJobNotFound', 404, { generationJobRid: rid, templateRid: otherTemplate });
+    expectError(await call('GET', `/templates/${templateRid}/generationJobs/${rid}`, undefined, other.token), 'GenerationJobNotFound', 404);
+    env.clock.advance(env.deps.config.generationJobTtlMs);
+    expectError(await call('GET', `/templates/${templateRid}/generationJobs/${rid}`), 'GenerationJobNotFound', 404);
+    expect((await runner.sweep()).generationJobs).toBeGreaterThan(0);
+    expect(env.deps.db.select().from(generationJobs).where(eq(generationJobs.rid, rid)).get()).toBeUndefined();
+  });
+
+  it('reports a failed generation with its message', async () => {
+    const result = await generate({ templateParameters: {} });
+    const rid = result.body as string;
+    // Make generation fail: the version it names disappears before the runner gets to it.
+    env.deps.db.update(generationJobs).set({ templateVersion: 99 }).where(eq(generationJobs.rid, rid)).run();
+    await runner.drain();
+    expect((await call('GET', `/templates/${templateRid}/generationJobs/${rid}`)).body).toEqual({
+      rid,
+      status: { type: 'failed', errorMessage: 'Template version 99 no longer exists.' },
+    });
+  });
+});
+
+describe('generationJobs.saveDocument', () => {
+  const save = (rid: string, body: object, token?: string) => call('POST', `/templates/${templateRid}/generationJobs/${rid}/saveDocument`, body, token);
+
+  it('creates the document with view and export grants for the caller', async () => {
+    const result = await generate({ templateVersion: 1, templateParameters: VALID });
+    await runner.drain();
+    const saved = await save(result.body as string, { parentFolderRid: folderRid, documentName: 'Letter to Ada' });
+    expect(saved.status).toBe(200);
+    const documentRid = (saved.body as { documentRid: string }).documentRid;
+    const doc = env.deps.db.select().from(documents).where(eq(documents.rid, documentRid)).get();
+    expect(doc).toMatchObject({ title: 'Letter to Ada', ownerId: owner.userId, parentFolderRid: folderRid });
+    const grants = env.deps.db.select({ action: permissions.action }).from(permissions).where(eq(permissions.resourceRid, documentRid)).all();
+    expect(grants.map((g) => g.action).sort()).toEqual(['export', 'view']);
+    const exported = await call('POST', '/exportJobs/create', { source: { type: 'documentSource', documentRid }, target: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' } });
+    expect(exported.status).toBe(200);
+  });
+
+  it('every error, each exactly as the contract gives it', async () => {
+    const ok = (await generate({ templateVersion: 1, templateParameters: VALID })).body as string;
+    await runner.drain();
+    const unknown = 'ri.notepad.main.generation-job.00000000-0000-4000-8000-000000000000';
+    expectError(await save(unknown, { parentFolderRid: folderRid }), 'GenerationJobNotFound', 404, { generationJobRid: unknown, templateRid });
+    expectError(await save(ok, { parentFolderRid: folderRid }, other.token), 'SaveDocumentGenerationJobPermissionDenied', 403, { generationJobRid: ok, templateRid });
+
+    const running = (await generate({ templateVersion: 1, templateParameters: VALID })).body as string;
+    expectError(await save(running, { parentFolderRid: folderRid }), 'GenerationJobStatusRunning', 500, { generationJobRid: running });
+    env.deps.db.update(generationJobs).set({ status: 'failed', errorMessage: 'x' }).where(eq(generationJobs.rid, running)).run();
+    expectError(await save(running, { parentFolderRid: folderRid }), 'GenerationJobStatusFailed', 500, { generationJobRid: running });
+
+    expectError(await save(ok, { parentFolderRid: templateRid }), 'InvalidFolder', 400, { resourceRid: templateRid });
+    expectError(await save(ok, { parentFolderRid: 'not a rid' }), 'Default:InvalidArgument', 400);
+    const unknownFolder = 'ri.compass.main.folder.00000000-0000-4000-8000-000000000000';
+    expectError(await save(ok, { parentFolderRid: unknownFolder }), 'FolderNotFound', 404, { folderRid: unknownFolder });
+    const othersFolder = admin.createFolder(env.deps, { name: 'Theirs', ownerId: other.userId }).folderRid;
+    expectError(await save(ok, { parentFolderRid: othersFolder }), 'FolderNotFound', 404, { folderRid: othersFolder });
+    seedGrant(env.deps, owner.userId, othersFolder, 'view');
+    expectError(await save(ok, { parentFolderRid: othersFolder }), 'CreateDocumentPermissionDenied', 403, { parentFolderRid: othersFolder });
+
+    for (const displayName of ['', '.', '..', 'a/b', 'x'.repeat(701)]) {
+      expectError(await save(ok, { parentFolderRid: folderRid, documentName: displayName }), 'InvalidDisplayName', 400, { displayName });
+    }
+    expect((await save(ok, { parentFolderRid: folderRid, documentName: 'x'.repeat(700) })).status).toBe(200);
+    expect((await save(ok, { parentFolderRid: folderRid })).status).toBe(200); // named after the template
+    expectError(await save(ok, { parentFolderRid: folderRid }), 'ResourceNameAlreadyExists', 409, { parentFolderRid: folderRid, displayName: 'Letter' });
+  });
+
+  it('an export of another user\'s generation job is ExportGenerationJobPermissionDenied', async () => {
+    const rid = (await generate({ templateVersion: 1, templateParameters: VALID })).body as string;
+    await runner.drain();
+    seedGrant(env.deps, other.userId, templateRid, 'generate');
+    const result = await call('POST', '/exportJobs/create', { source: { type: 'generationJobSource', generationJobRid: rid, templateRid }, target: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' } }, other.token);
+    expectError(result, 'ExportGenerationJobPermissionDenied', 403, { generationJobRid: rid });
+  });
+});
+
+describe('the same errors over tRPC', () => {
+  const caller = (token: string) => createCaller(createContextInner({ deps: env.deps, authorization: `Bearer ${token}` }));
+  const errorOf = (promise: Promise<unknown>) =>
+    promise.then(
+      () => undefined,
+      (error: unknown) => error as NotepadError,
+    );
+
+  it('generate, get and saveDocument raise catalog errors', async () => {
+    const stranger = seedUser(env.deps, { name: 'Stranger' });
+    expect((await errorOf(caller(stranger.token).notepad.templates.generate({ templateRid, templateParameters: VALID })))?.errorName).toBe('TemplateNotFound');
+    expect((await errorOf(caller(owner.token).notepad.templates.generate({ templateRid, templateVersion: 1, templateParameters: {} })))?.parameters).toEqual({
+      templateParameterNames: ['amount', 'due', 'name'],
+    });
+    const rid = await caller(owner.token).notepad.templates.generate({ templateRid, templateVersion: 1, templateParameters: VALID });
+    expect(await caller(owner.token).notepad.generationJobs.get({ templateRid, generationJobRid: rid })).toEqual({ rid, status: { type: 'running' } });
+    expect((await errorOf(caller(owner.token).notepad.generationJobs.saveDocument({ templateRid, generationJobRid: rid, parentFolderRid: folderRid })))?.errorName).toBe(
+      'GenerationJobStatusRunning',
+    );
+  });
+});
