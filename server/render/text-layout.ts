@@ -78,6 +78,7 @@ export class TextEngine {
   readonly missing = new Set<number>();
   private readonly widthCache = new Map<FaceName, Map<string, number>>();
   private readonly registered = new Set<FaceName>();
+  private readonly fixedNotdef = new Set<FaceName>();
   private currentFace: FaceName | undefined;
   private fill: string | undefined;
 
@@ -93,6 +94,10 @@ export class TextEngine {
     if (this.currentFace !== face) {
       this.doc.font(face);
       this.currentFace = face;
+      if (!this.fixedNotdef.has(face)) {
+        fixNotdefWidth(this.doc);
+        this.fixedNotdef.add(face);
+      }
     }
     return this.doc;
   }
@@ -275,6 +280,19 @@ export class TextEngine {
     }
     return tokens;
   }
+}
+
+/**
+ * pdfkit 0.20 seeds an embedded font's /W array with the .notdef advance in font units
+ * instead of its 1000-unit glyph space (every other glyph is scaled). DejaVu has 2048
+ * units per em, so a viewer advanced 1.2 em over each .notdef where pdfkit positioned
+ * 0.6 em, and the rest of the fragment overprinted what follows. Scale it like the rest.
+ */
+function fixNotdefWidth(doc: Doc): void {
+  const font = (doc as unknown as { _font?: { widths?: unknown; scale?: unknown; font?: { getGlyph?: (id: number) => { advanceWidth: number } } } })._font;
+  if (!font || !Array.isArray(font.widths) || typeof font.scale !== 'number' || typeof font.font?.getGlyph !== 'function') return;
+  const unscaled = font.font.getGlyph(0).advanceWidth;
+  if (font.widths[0] === unscaled) font.widths[0] = unscaled * font.scale;
 }
 
 function normalizeText(text: string, mono: boolean): string {

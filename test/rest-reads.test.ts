@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../server/app.js';
+import { contentDisposition } from '../server/files/content-disposition.js';
+import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
+import { renderPdf } from '../server/render/render-pdf.js';
+import { createTestEnv, seedDocument, seedUser, type TestEnv } from './helpers.js';
+
+let env: TestEnv;
+let app: FastifyInstance;
+let runner: JobRunner;
+let user: { userId: string; token: string };
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
+  runner = createJobRunner({ deps: env.deps, files: env.files, render: (request) => renderPdf(request) });
+  user = seedUser(env.deps);
+});
+afterAll(async () => {
+  await app.close();
+  await runner.stop(0);
+  env.cleanup();
+});
+
+const get = (url: string, token = user.token, contentType = true) =>
+  app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}`, ...(contentType ? { 'content-type': 'application/json' } : {}) } });
+
+async function exported(title: string): Promise<{ jobRid: string; fileRid: string }> {
+  const documentRid = seedDocument(env.deps, user.userId, { title });
+  const created = await app.inject({
+    method: 'POST',
+    url: '/api/v2/notepad/exportJobs/create?preview=true',
+    headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' },
+    payload: { source: { type: 'documentSource', documentRid }, target: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' } },
+  });
+  const jobRid = created.json<{ rid: string }>().rid;
+  await runner.drain();
+  const job = (await get(`/api/v2/notepad/exportJobs/${jobRid}?preview=true`)).json<{ status: { type: string; fileRid: string } }>();
+  expect(job.status.type).toBe('succeeded');
+  return { jobRid, fileRid: job.status.fileRid };
+}
+
+describe('exportJobs.get and files.content over REST', () => {
+  it('serves the PDF with type, length and an RFC 6266 disposition, with or without a JSON content type', async () => {
+    const { fileRid } = await exported('Résumé 2026');
+    for (const contentType of [true, false]) {
+      const response = await get(`/api/v2/notepad/files/${fileRid}/content?preview=true`, user.token, contentType);
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-type']).toBe('application/pdf');
+      expect(Number(response.headers['content-length'])).toBe(response.rawPayload.length);
+      expect(response.headers['content-disposition']).toBe(`attachment; filename="R_sum_ 2026.pdf"; filename*=UTF-8''R%C3%A9sum%C3%A9%202026.pdf`);
+      expect(response.rawPayload.subarray(0, 5).toString()).toBe('%PDF-');
+    }
+  });
+
+  it('a hostile title cannot inject headers or escape the file name', async () => {
+    const { fileRid } = await exported('../../etc/passwd\r\nSet-Cookie: x=1; "q"');
+    const response = await get(`/api/v2/notepad/files/${fileRid}/content?preview=true`);
+    expect(response.headers['set-cookie']).toBeUndefined();
+    const disposition = String(response.headers['content-disposition']);
+    expect(disposition).not.toMatch(/[\r\n]/);
+    expect(disposition).toMatch(/^attachment; filename="[^"/\\]*"; filename\*=UTF-8''[A-Za-z0-9%._~!-]+$/);
+    expect(contentDisposition('..')).toContain('filename="export.pdf"');
+  });
+
+  it('requires preview=true and the export scope on reads too', async () => {
+    const { jobRid, fileRid } = await exported('Scoped');
+    expect((await get(`/api/v2/notepad/exportJobs/${jobRid}`)).json()).toMatchObject({ errorName: 'ApiFeaturePreviewUsageOnly' });
+    expect((await get(`/api/v2/notepad/files/${fileRid}/content`)).statusCode).toBe(400);
+    const writer = seedUser(env.deps, { scopes: ['api:notepad-write'] });
+    expect((await get(`/api/v2/notepad/files/${fileRid}/content?preview=true`, writer.token)).json()).toMatchObject({
+      errorName: 'ApiUsageDenied',
+      parameters: { missingScope: 'api:notepad-export' },
+    });
+  });
+
+  it('malformed RIDs in the path are Default:InvalidArgument; well-formed unknown ones are NOT_FOUND errors', async () => {
+    for (const url of ["/api/v2/notepad/exportJobs/ri.notepad.main.export-job.1'%20OR%201=1?preview=true", '/api/v2/notepad/files/..%2F..%2Fetc%2Fpasswd/content?preview=true']) {
+      const response = await get(url);
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({ errorName: 'Default:InvalidArgument' });
+    }
+    expect((await get('/api/v2/notepad/exportJobs/ri.notepad.main.export-job.00000000-0000-4000-8000-000000000000?preview=true')).json()).toMatchObject({
+      errorName: 'ExportJobNotFound',
+    });
+  });
+
+  it('answers 404 once a job and its file expire', async () => {
+    const { jobRid, fileRid } = await exported('Ephemeral');
+    env.clock.advance(7 * 24 * 3_600_000);
+    expect((await get(`/api/v2/notepad/exportJobs/${jobRid}?preview=true`)).json()).toMatchObject({ errorName: 'ExportJobNotFound', errorCode: 'NOT_FOUND' });
+    const file = await get(`/api/v2/notepad/files/${fileRid}/content?preview=true`);
+    expect(file.statusCode).toBe(404);
+    expect(file.json()).toMatchObject({ errorName: 'FileNotFound', parameters: { fileRid } });
+  });
+
+  it('GET /health answers', async () => {
+    const response = await app.inject({ method: 'GET', url: '/health' });
+    expect(response.json()).toEqual({ status: 'ok' });
+  });
+});
