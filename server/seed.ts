@@ -10,7 +10,6 @@ const day = (iso: string) => Date.parse(iso);
 /** The demo document: a bit of every block type, and dates and numbers that follow the export's locale. */
 export const DEMO_CONTENT: Content = {
   blocks: [
-    { type: 'heading', level: 1, content: [{ type: 'text', text: 'Quarterly operations review' }] },
     {
       type: 'paragraph',
       content: [
