@@ -3,7 +3,13 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { pino } from 'pino';
 import { openDatabase } from '../db/index.js';
-import { SCOPES, TemplateParameterDeclaration, type Scope } from './contract/api.js';
+import { eq } from 'drizzle-orm';
+import { generationJobs, users } from '../db/schema.js';
+import { GenerateTemplateRequest, SCOPES, TemplateParameterDeclaration, type Scope } from './contract/api.js';
+import { TemplateRid } from './contract/rids.js';
+import { runGenerationJob } from './jobs/generation-job.js';
+import { claimJob } from './jobs/lease.js';
+import { generateFromTemplate, getGenerationJob } from './services/templates.js';
 import { inlineNodesOf, type Content } from './contract/content.js';
 import { NotepadError } from './contract/errors.js';
 import { markdownToContent, markdownToTemplate, MarkdownImportError } from './contract/markdown.js';
@@ -99,7 +105,37 @@ function templateVersionFrom(values: Values): admin.TemplateVersionInput {
 
 const ACTIONS = ['view', 'export', 'generate', 'create'] as const;
 
+/** Acts as `userId` (who needs a generate grant); with `wait`, runs the generation here and reports its outcome. */
+function generateCommand(deps: Deps, values: Values): Record<string, unknown> {
+  const userId = required(values, 'user');
+  const templateRid = required(values, 'template');
+  const request = GenerateTemplateRequest.safeParse(readJson(required(values, 'params')));
+  if (!request.success) {
+    const issue = request.error.issues[0];
+    throw new UsageError(`invalid --params file: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+  }
+  const user = deps.db.select().from(users).where(eq(users.id, userId)).get();
+  if (!user) throw new NotepadError('UserNotFound', { userId });
+  const principal = { userId, name: user.name, canCreateExportJobs: user.canCreateExportJobs, scopes: new Set<string>([SCOPES.write]) };
+  const parsedRid = TemplateRid.safeParse(templateRid);
+  if (!parsedRid.success) throw new UsageError(`--template: ${parsedRid.error.issues[0]?.message}`);
+  const generationJobRid = generateFromTemplate(deps, principal, { ...request.data, templateRid: parsedRid.data });
+  if (!values.wait) return { generationJobRid };
+  const owner = `cli-${deps.uuid()}`;
+  const job = claimJob(deps, generationJobs, generationJobRid, owner);
+  if (job) runGenerationJob(deps, job, owner);
+  const status = getGenerationJob(deps, principal, parsedRid.data, generationJobRid).status;
+  return { generationJobRid, status };
+}
+
 const COMMANDS: Record<string, Command> = {
+  generate: {
+    usage: 'generate --template TEMPLATE_RID --params PARAMS.json --user ID [--wait]',
+    summary:
+      'Start a generation job as the user; PARAMS.json is a GenerateTemplateRequest ({"templateParameters": {...}}). With --wait, run it now and print its status. Prints {"generationJobRid"}.',
+    options: { template: { type: 'string' }, params: { type: 'string' }, user: { type: 'string' }, wait: { type: 'boolean' } },
+    run: generateCommand,
+  },
   'users create': {
     usage: 'users create --name NAME [--no-create-export-jobs]',
     summary: 'Create a user. Prints {"userId"}.',

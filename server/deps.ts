@@ -21,7 +21,7 @@ export interface Deps {
 
 export interface DepsOptions {
   db: Db;
-  config?: Partial<Config> & { jobs?: Partial<Config['jobs']> };
+  config?: Partial<Omit<Config, 'jobs'>> & { jobs?: Partial<Config['jobs']> };
   logger?: Logger;
   now?: () => number;
   uuid?: () => string;

@@ -17,7 +17,7 @@ Demo user token (shown once; only its hash is stored):
 1. Create an export job of the demo document:
   curl -s -X POST "${base}/api/v2/notepad/exportJobs/create?preview=true" -H "Authorization: Bearer $TOKEN" \\
     -H "Content-Type: application/json" \\
-    -d '{"source":{"type":"documentSource","documentRid":"${seed.documentRid}"},"target":{"type":"pdf","userLocale":"en-US","userTimezone":"America/New_York"}}'
+    -d '{"exportJobSource":{"type":"documentSource","documentRid":"${seed.documentRid}"},"exportJobTarget":{"type":"pdf","userLocale":"en-US","userTimezone":"America/New_York"}}'
 2. Poll it until status.type is "succeeded" (use the rid from step 1):
   curl -s "${base}/api/v2/notepad/exportJobs/<exportJobRid>?preview=true" -H "Authorization: Bearer $TOKEN"
 3. Download the PDF (use status.fileRid from step 2):

@@ -16,12 +16,38 @@ type Params = Record<string, string>;
 /** Deeper JSON than this is refused before parsing: no legitimate request nests that far. */
 const MAX_JSON_DEPTH = 64;
 
+/** Also accepts the short names (`source`, `target`) when the Foundry names are absent. */
+function renameKeys(aliases: Record<string, string>) {
+  return (body: Record<string, unknown>): Record<string, unknown> => {
+    const result = { ...body };
+    for (const [alias, name] of Object.entries(aliases)) {
+      if (!(name in result) && alias in result) {
+        result[name] = result[alias];
+        delete result[alias];
+      }
+    }
+    return result;
+  };
+}
+
+/**
+ * The official bindings wrap saveDocument's fields in `request` ({request: {documentName,
+ * parentFolderRid}}); the contract sends them flat. Both arrive at the same input.
+ */
+function unwrapRequest(body: Record<string, unknown>): Record<string, unknown> {
+  const { request, ...rest } = body;
+  if (typeof request === 'object' && request !== null && !Array.isArray(request)) return { ...rest, ...(request as Record<string, unknown>) };
+  return body;
+}
+
 interface RestRoute {
   method: 'GET' | 'POST';
   url: string;
   scope: Scope;
   /** POST routes take a JSON object body; the path parameters are merged over it. */
   body: boolean;
+  /** Maps accepted variants of the body onto the procedure's input shape. */
+  normalize?: (body: Record<string, unknown>) => Record<string, unknown>;
   call: (caller: Caller, input: Record<string, unknown>) => Promise<unknown>;
 }
 
@@ -36,6 +62,7 @@ const ROUTES: RestRoute[] = [
     url: '/v2/notepad/exportJobs/create',
     scope: SCOPES.export,
     body: true,
+    normalize: renameKeys({ source: 'exportJobSource', target: 'exportJobTarget' }),
     call: (caller, input) => caller.notepad.exportJobs.create(input as never),
   },
   {
@@ -64,6 +91,7 @@ const ROUTES: RestRoute[] = [
     url: '/v2/notepad/templates/:templateRid/generationJobs/:generationJobRid/saveDocument',
     scope: SCOPES.write,
     body: true,
+    normalize: unwrapRequest,
     call: (caller, input) => caller.notepad.generationJobs.saveDocument(input as never),
   },
 ];
@@ -133,7 +161,8 @@ export async function restPlugin(app: FastifyInstance, { deps, files }: RestOpti
         const ctx = contextFor(deps, request);
         principalOf(ctx, route.scope);
         requirePreview(request);
-        const body = route.body ? parseJsonBody(request.body) : {};
+        const parsed = route.body ? parseJsonBody(request.body) : {};
+        const body = route.normalize ? route.normalize(parsed) : parsed;
         const result = await route.call(createCaller(ctx), { ...body, ...(request.params as Params) });
         // Serialised here: Fastify would send a bare string result (a GenerationJobRid) as text.
         return reply.header('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(result));

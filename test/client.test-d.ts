@@ -35,14 +35,14 @@ describe('typed client', () => {
     void (() =>
       client.notepad.exportJobs.create.mutate({
         // @ts-expect-error not a source type of the contract
-        source: { type: 'spreadsheetSource', documentRid },
-        target: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' },
+        exportJobSource: { type: 'spreadsheetSource', documentRid },
+        exportJobTarget: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' },
       }));
     void (() =>
       client.notepad.exportJobs.create.mutate({
         // @ts-expect-error documentRid is required for a documentSource
-        source: { type: 'documentSource' },
-        target: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' },
+        exportJobSource: { type: 'documentSource' },
+        exportJobTarget: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' },
       }));
   });
 

@@ -19,7 +19,7 @@ let templateRid: string;
 
 const URL_CREATE = '/api/v2/notepad/exportJobs/create?preview=true';
 const target = { type: 'pdf', userLocale: 'en-US', userTimezone: 'America/New_York' } as const;
-const bodyFor = (source: object, t: object = target) => ({ source, target: t });
+const bodyFor = (source: object, t: object = target) => ({ exportJobSource: source, exportJobTarget: t });
 
 beforeAll(async () => {
   env = await createTestEnv();
@@ -68,6 +68,12 @@ describe('REST exportJobs.create', () => {
     expect(row).toMatchObject({ status: 'running', creatorId: owner.userId, documentRid, userLocale: 'en-US', userTimezone: 'America/New_York' });
   });
 
+  it('also accepts the short field names source and target', async () => {
+    const result = await rest({ body: { source: { type: 'documentSource', documentRid }, target } });
+    expect(result.status).toBe(200);
+    expect(result.body.status).toEqual({ type: 'running' });
+  });
+
   it('ignores unknown properties (forward compatibility)', async () => {
     const result = await rest({ body: { ...bodyFor({ type: 'documentSource', documentRid, extra: 1 }), future: true } });
     expect(result.status).toBe(200);
@@ -111,12 +117,12 @@ describe('REST exportJobs.create', () => {
     expectError(await rest({ rawBody: '{"source":' }), 'Default:InvalidArgument', 400);
     const wrongType = await rest({ body: bodyFor({ type: 'documentSource', documentRid: 42 }) });
     expectError(wrongType, 'Default:InvalidArgument', 400);
-    expect(wrongType.body.parameters).toMatchObject({ parameter: 'source.documentRid' });
+    expect(wrongType.body.parameters).toMatchObject({ parameter: 'exportJobSource.documentRid' });
     const unknownUnion = await rest({ body: bodyFor({ type: 'spreadsheetSource' }) });
     expectError(unknownUnion, 'Default:InvalidArgument', 400);
-    expect(unknownUnion.body.parameters).toMatchObject({ parameter: 'source.type' });
-    const missing = await rest({ body: { source: { type: 'documentSource', documentRid } } });
-    expect((missing.body.parameters as { parameter: string }).parameter).toBe('target');
+    expect(unknownUnion.body.parameters).toMatchObject({ parameter: 'exportJobSource.type' });
+    const missing = await rest({ body: { exportJobSource: { type: 'documentSource', documentRid } } });
+    expect((missing.body.parameters as { parameter: string }).parameter).toBe('exportJobTarget');
     const malformedRid = await rest({ body: bodyFor({ type: 'documentSource', documentRid: "ri.notepad.main.notepad.1' OR 1=1" }) });
     expectError(malformedRid, 'Default:InvalidArgument', 400);
     expectError(await rest({ rawBody: '[1,2]' }), 'Default:InvalidArgument', 400);
@@ -236,19 +242,19 @@ describe('tRPC notepad.exportJobs.create (in-process caller)', () => {
   }
 
   it('creates a job', async () => {
-    const job = await caller(owner.token).notepad.exportJobs.create({ source: { type: 'documentSource', documentRid }, target });
+    const job = await caller(owner.token).notepad.exportJobs.create({ exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: target });
     expect(job.status).toEqual({ type: 'running' });
   });
 
   it('raises the same catalog errors as REST', async () => {
-    expect((await trpcError(caller().notepad.exportJobs.create({ source: { type: 'documentSource', documentRid }, target }))).errorName).toBe('MissingCredentials');
+    expect((await trpcError(caller().notepad.exportJobs.create({ exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: target }))).errorName).toBe('MissingCredentials');
     const denied = await trpcError(
-      caller(owner.token).notepad.exportJobs.create({ source: { type: 'documentSource', documentRid: viewOnlyDocumentRid }, target }),
+      caller(owner.token).notepad.exportJobs.create({ exportJobSource: { type: 'documentSource', documentRid: viewOnlyDocumentRid }, exportJobTarget: target }),
     );
     expect(denied.errorName).toBe('ExportDocumentPermissionDenied');
     expect(denied.code).toBe('FORBIDDEN');
     const badZone = await trpcError(
-      caller(owner.token).notepad.exportJobs.create({ source: { type: 'documentSource', documentRid }, target: { ...target, userTimezone: 'UTC' } }),
+      caller(owner.token).notepad.exportJobs.create({ exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: { ...target, userTimezone: 'UTC' } }),
     );
     expect(badZone.parameters).toEqual({ userTimezone: 'UTC' });
   });

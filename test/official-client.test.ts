@@ -14,7 +14,8 @@ let documentRid: string;
 /** The official client's context: our base URL and a fetch that adds the bearer token. */
 const contextFor = (token: string) => ({
   baseUrl: server.baseUrl,
-  fetch: (input: RequestInfo | URL, init?: RequestInit) => {
+  tokenProvider: async () => token,
+  fetch: (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
     const headers = new Headers(init?.headers);
     headers.set('Authorization', `Bearer ${token}`);
     return fetch(input, { ...init, headers });
@@ -53,7 +54,7 @@ describe('@osdk/foundry.notepad against the REST adapter', () => {
     const ctx = contextFor(user.token);
     const job = await ExportJobs.create(
       ctx,
-      { source: { type: 'documentSource', documentRid }, target: { type: 'pdf', userLocale: 'de-DE', userTimezone: 'Europe/Berlin' } },
+      { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: { type: 'pdf', userLocale: 'de-DE', userTimezone: 'Europe/Berlin' } },
       { preview: true },
     );
     expect(job).toEqual({ rid: expect.stringMatching(/^ri\.notepad\.main\.export-job\./), status: { type: 'running' } });
@@ -83,19 +84,19 @@ describe('@osdk/foundry.notepad against the REST adapter', () => {
     const missing = await apiError(
       ExportJobs.create(
         ctx,
-        { source: { type: 'documentSource', documentRid: 'ri.notepad.main.notepad.00000000-0000-4000-8000-000000000000' }, target: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' } },
+        { exportJobSource: { type: 'documentSource', documentRid: 'ri.notepad.main.notepad.00000000-0000-4000-8000-000000000000' }, exportJobTarget: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' } },
         { preview: true },
       ),
     );
     expect(missing).toMatchObject({ errorName: 'DocumentNotFound', errorCode: 'NOT_FOUND', statusCode: 404 });
 
     const locale = await apiError(
-      ExportJobs.create(ctx, { source: { type: 'documentSource', documentRid }, target: { type: 'pdf', userLocale: 'en_US', userTimezone: 'Etc/UTC' } }, { preview: true }),
+      ExportJobs.create(ctx, { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: { type: 'pdf', userLocale: 'en_US', userTimezone: 'Etc/UTC' } }, { preview: true }),
     );
     expect(locale).toMatchObject({ errorName: 'InvalidExportJobUserLocale', statusCode: 400, parameters: { userLocale: 'en_US' } });
 
     const noPreview = await apiError(
-      ExportJobs.create(ctx, { source: { type: 'documentSource', documentRid }, target: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' } }, {}),
+      ExportJobs.create(ctx, { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' } }, {}),
     );
     expect(noPreview).toMatchObject({ errorName: 'ApiFeaturePreviewUsageOnly', statusCode: 400 });
 
@@ -105,7 +106,7 @@ describe('@osdk/foundry.notepad against the REST adapter', () => {
     const intruder = seedUser(server.env.deps, { name: 'Intruder' });
     const job = await ExportJobs.create(
       ctx,
-      { source: { type: 'documentSource', documentRid }, target: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' } },
+      { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' } },
       { preview: true },
     );
     const hidden = await apiError(ExportJobs.get(contextFor(intruder.token), job.rid, { preview: true }));
@@ -156,10 +157,10 @@ describe('@osdk/foundry.notepad against the REST adapter', () => {
     );
     expect(generated).toEqual({ rid: generationJobRid, status: { type: 'succeeded' } });
 
-    const saved = await GenerationJobs.saveDocument(ctx, templateRid, generationJobRid, { parentFolderRid: folderRid, documentName: 'Invoice 1' }, { preview: true });
+    const saved = await GenerationJobs.saveDocument(ctx, templateRid, generationJobRid, { request: { parentFolderRid: folderRid, documentName: 'Invoice 1' } }, { preview: true });
     expect(saved.documentRid).toMatch(/^ri\.notepad\.main\.notepad\./);
     const again = await apiError(
-      GenerationJobs.saveDocument(ctx, templateRid, generationJobRid, { parentFolderRid: folderRid, documentName: 'Invoice 1' }, { preview: true }),
+      GenerationJobs.saveDocument(ctx, templateRid, generationJobRid, { request: { parentFolderRid: folderRid, documentName: 'Invoice 1' } }, { preview: true }),
     );
     expect(again).toMatchObject({ errorName: 'ResourceNameAlreadyExists', statusCode: 409 });
 
@@ -167,7 +168,7 @@ describe('@osdk/foundry.notepad against the REST adapter', () => {
       { type: 'generationJobSource' as const, generationJobRid, templateRid },
       { type: 'documentSource' as const, documentRid: saved.documentRid },
     ]) {
-      const job = await ExportJobs.create(ctx, { source, target: { type: 'pdf', userLocale: 'fr-FR', userTimezone: 'Europe/Paris' } }, { preview: true });
+      const job = await ExportJobs.create(ctx, { exportJobSource: source, exportJobTarget: { type: 'pdf', userLocale: 'fr-FR', userTimezone: 'Europe/Paris' } }, { preview: true });
       const done = await waitFor(() => ExportJobs.get(ctx, job.rid, { preview: true }), (j) => j.status.type !== 'running');
       if (done.status.type !== 'succeeded') throw new Error(`export failed: ${JSON.stringify(done.status)}`);
       const response = (await Files.content(ctx, done.status.fileRid, { preview: true })) as Response;

@@ -32,7 +32,7 @@ async function exported(title: string): Promise<{ jobRid: string; fileRid: strin
     method: 'POST',
     url: '/api/v2/notepad/exportJobs/create?preview=true',
     headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' },
-    payload: { source: { type: 'documentSource', documentRid }, target: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' } },
+    payload: { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' } },
   });
   const jobRid = created.json<{ rid: string }>().rid;
   await runner.drain();

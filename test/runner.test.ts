@@ -29,7 +29,7 @@ function runner(render: Renderer = inProcess, owner?: string): JobRunner {
 }
 
 function create(): string {
-  return createExportJob(env.deps, principal, { source: { type: 'documentSource', documentRid }, target }).rid;
+  return createExportJob(env.deps, principal, { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: target }).rid;
 }
 
 const statusOf = (rid: string): ExportJobStatus => getExportJob(env.deps, principal, rid).status;
@@ -165,7 +165,7 @@ describe('job runner', () => {
   it('recognises a ContentTooLargeError raised by any renderer', async () => {
     const rid = create();
     await runner(async () => {
-      throw new ContentTooLargeError('bytes', 10, 11);
+      throw new ContentTooLargeError('bytes', 10);
     }).drain();
     expect(statusOf(rid)).toMatchObject({ type: 'failed', errorCode: 'CONTENT_TOO_LARGE' });
   });

@@ -202,7 +202,7 @@ describe('generationJobs.saveDocument', () => {
     expect(doc).toMatchObject({ title: 'Letter to Ada', ownerId: owner.userId, parentFolderRid: folderRid });
     const grants = env.deps.db.select({ action: permissions.action }).from(permissions).where(eq(permissions.resourceRid, documentRid)).all();
     expect(grants.map((g) => g.action).sort()).toEqual(['export', 'view']);
-    const exported = await call('POST', '/exportJobs/create', { source: { type: 'documentSource', documentRid }, target: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' } });
+    const exported = await call('POST', '/exportJobs/create', { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' } });
     expect(exported.status).toBe(200);
   });
 
@@ -239,7 +239,7 @@ describe('generationJobs.saveDocument', () => {
     const rid = (await generate({ templateVersion: 1, templateParameters: VALID })).body as string;
     await runner.drain();
     seedGrant(env.deps, other.userId, templateRid, 'generate');
-    const result = await call('POST', '/exportJobs/create', { source: { type: 'generationJobSource', generationJobRid: rid, templateRid }, target: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' } }, other.token);
+    const result = await call('POST', '/exportJobs/create', { exportJobSource: { type: 'generationJobSource', generationJobRid: rid, templateRid }, exportJobTarget: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' } }, other.token);
     expectError(result, 'ExportGenerationJobPermissionDenied', 403, { generationJobRid: rid });
   });
 });

@@ -28,7 +28,7 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 describe('typed tRPC client over HTTP', () => {
   it('creates and reads an export job', async () => {
     const client = createNotepadClient({ url: server.baseUrl, token: user.token });
-    const job = await client.notepad.exportJobs.create.mutate({ source: { type: 'documentSource', documentRid }, target });
+    const job = await client.notepad.exportJobs.create.mutate({ exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: target });
     expect(job.status).toEqual({ type: 'running' });
     const again = await client.notepad.exportJobs.get.query({ exportJobRid: job.rid });
     expect(again.rid).toBe(job.rid);
@@ -37,7 +37,7 @@ describe('typed tRPC client over HTTP', () => {
   it('errors carry the Foundry fields in error.data', async () => {
     const client = createNotepadClient({ url: server.baseUrl, token: user.token });
     const error = await rejection(
-      client.notepad.exportJobs.create.mutate({ source: { type: 'documentSource', documentRid }, target: { ...target, userTimezone: 'JST' } }),
+      client.notepad.exportJobs.create.mutate({ exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: { ...target, userTimezone: 'JST' } }),
     );
     const data = errorDataOf(error);
     expect(data).toMatchObject({ errorName: 'InvalidTimezone', errorCode: 'INVALID_ARGUMENT', parameters: { userTimezone: 'JST' }, httpStatus: 400 });
@@ -56,7 +56,7 @@ describe('typed tRPC client over HTTP', () => {
 
   it('exportPdf creates, waits and downloads the PDF', async () => {
     const client = createNotepadClient({ url: server.baseUrl, token: user.token });
-    const result = await exportPdf(client, { source: { type: 'documentSource', documentRid }, target }, { timeoutMs: 20_000 });
+    const result = await exportPdf(client, { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: target }, { timeoutMs: 20_000 });
     expect(result.job.status.type).toBe('succeeded');
     const pdf = await readPdf(result.bytes);
     expect(squash(pdf.pages.join(' '))).toContain(squash(new Intl.NumberFormat('ja-JP').format(1234567.891)));
@@ -65,7 +65,7 @@ describe('typed tRPC client over HTTP', () => {
   it('exportPdf surfaces service errors as NotepadClientError with errorName', async () => {
     const client = createNotepadClient({ url: server.baseUrl, token: user.token });
     const error = await rejection(
-      exportPdf(client, { source: { type: 'documentSource', documentRid: 'ri.notepad.main.notepad.00000000-0000-4000-8000-000000000000' }, target }),
+      exportPdf(client, { exportJobSource: { type: 'documentSource', documentRid: 'ri.notepad.main.notepad.00000000-0000-4000-8000-000000000000' }, exportJobTarget: target }),
     );
     expect(error).toBeInstanceOf(NotepadClientError);
     expect(error).toMatchObject({ errorName: 'DocumentNotFound', errorCode: 'NOT_FOUND' });
@@ -76,10 +76,10 @@ describe('typed tRPC client over HTTP', () => {
     const controller = new AbortController();
     const reason = new Error('user cancelled');
     controller.abort(reason);
-    expect(await rejection(exportPdf(client, { source: { type: 'documentSource', documentRid }, target }, { signal: controller.signal }))).toBe(reason);
+    expect(await rejection(exportPdf(client, { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: target }, { signal: controller.signal }))).toBe(reason);
 
     await server.runner.stop(5_000); // nothing will finish the job now
-    const timedOut = await rejection(exportPdf(client, { source: { type: 'documentSource', documentRid }, target }, { timeoutMs: 300 }));
+    const timedOut = await rejection(exportPdf(client, { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: target }, { timeoutMs: 300 }));
     expect(timedOut).toMatchObject({ errorName: 'ExportWaitTimeout', errorCode: 'TIMEOUT' });
     server.runner.start();
   });

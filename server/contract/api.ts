@@ -19,7 +19,8 @@ export const ExportJobTarget = z.discriminatedUnion('type', [
 ]);
 export type ExportJobTarget = z.infer<typeof ExportJobTarget>;
 
-export const CreateExportJobRequest = z.object({ source: ExportJobSource, target: ExportJobTarget });
+/** Foundry's field names, as the official bindings send them. */
+export const CreateExportJobRequest = z.object({ exportJobSource: ExportJobSource, exportJobTarget: ExportJobTarget });
 export type CreateExportJobRequest = z.infer<typeof CreateExportJobRequest>;
 
 export const ExportJobStatus = z.discriminatedUnion('type', [
@@ -57,7 +58,8 @@ export const TemplateParameterValue = z.discriminatedUnion('type', [
   z.object({ type: z.literal('string'), value: z.string().max(100_000) }),
   z.object({ type: z.literal('double'), value: z.number() }),
   z.object({ type: z.literal('date'), value: z.string().max(64) }),
-  z.object({ type: z.literal('dateTime'), timestamp: z.number(), timezone: z.string().max(256) }),
+  // Milliseconds since the epoch, or (as Foundry's bindings type it) an ISO 8601 timestamp string.
+  z.object({ type: z.literal('dateTime'), timestamp: z.union([z.number(), z.string().max(64)]), timezone: z.string().max(256) }),
   z.object({ type: z.literal('objectRid'), value: z.string().max(512) }),
   z.object({ type: z.literal('objectSetRid'), value: z.string().max(512) }),
 ]);
@@ -66,7 +68,10 @@ export type TemplateParameterType = TemplateParameterValue['type'];
 export const TEMPLATE_PARAMETER_TYPES = ['string', 'double', 'date', 'dateTime', 'objectRid', 'objectSetRid'] as const;
 
 export const GenerateTemplateRequest = z.object({
-  templateVersion: z.number().int().optional(),
+  // An integer; Foundry's bindings type it as a string, so a string of digits is accepted too.
+  templateVersion: z
+    .union([z.number().int().min(0).max(2 ** 31), z.string().regex(/^\d{1,9}$/, 'must be an integer version').transform(Number)])
+    .optional(),
   templateParameters: z.record(z.string().max(256), TemplateParameterValue),
 });
 export type GenerateTemplateRequest = z.infer<typeof GenerateTemplateRequest>;

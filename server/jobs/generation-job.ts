@@ -17,7 +17,8 @@ function valueNode(value: TemplateParameterValue): InlineNode {
     case 'date':
       return { type: 'date', value: value.value };
     case 'dateTime':
-      return { type: 'dateTime', timestamp: value.timestamp, timezone: value.timezone };
+      // Stored as epoch milliseconds by the generate service.
+      return { type: 'dateTime', timestamp: Number(value.timestamp), timezone: value.timezone };
     case 'objectRid':
       return { type: 'objectReference', objectRid: value.value, title: value.value };
     case 'objectSetRid':

@@ -54,3 +54,15 @@ export function releaseLease(deps: Deps, table: JobTable, rid: string, owner: st
 /** The WHERE of every outcome write: only the lease holder may end a job, and only once. */
 export const ownedRunning = (table: JobTable, rid: string, owner: string): SQL =>
   and(eq(table.rid, rid), eq(table.leaseOwner, owner), eq(table.status, 'running'))!;
+
+/** Claims one given job if nobody holds a live lease on it (the CLI's `generate --wait`). */
+export function claimJob<T extends JobTable>(deps: Deps, table: T, rid: string, owner: string): T['$inferSelect'] | undefined {
+  const now = deps.now();
+  const rows = deps.db
+    .update(table as typeof exportJobs)
+    .set({ leaseOwner: owner, leaseExpiresAt: now + deps.config.jobs.leaseMs, attempts: sqlIncrement(table) })
+    .where(and(eq(table.rid, rid), claimable(table, now)))
+    .returning()
+    .all() as T['$inferSelect'][];
+  return rows[0];
+}

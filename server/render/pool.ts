@@ -58,7 +58,7 @@ export function createRenderPool(opts: { threads?: number; idleTimeout?: number 
  * resolved to a file URL so that it does not depend on the current directory.
  */
 function workerExecArgv(): string[] | undefined {
-  if (process.execArgv.some((arg) => /(^|[\\/@])tsx([\\/]|$)/.test(arg))) return undefined;
+  if (process.execArgv.some((arg) => /(^|[\\/@=])tsx([\\/]|$)/.test(arg))) return undefined;
   const loader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   return ['--import', loader];
 }

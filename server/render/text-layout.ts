@@ -2,12 +2,12 @@
  * Inline text layout on top of pdfkit.
  *
  * pdfkit's own wrapper (`text(..., { continued: true })`) can chain runs across font
- * changes, but it cannot measure a paragraph without drawing it, and it positions every
- * run by its own font's ascender and line height, so a line mixing DejaVu and Noto Sans JP
- * gets a jumping baseline and uneven line spacing. Tables need the height of a row before
- * deciding whether it fits the page, so this module does the line breaking itself and
- * draws each already-positioned fragment with `lineBreak: false` (which also means pdfkit
- * never adds pages behind our back).
+ * changes, but it cannot measure a paragraph without drawing it, and it advances each line
+ * by the metrics of whichever font is current when the line ends (Noto Sans JP's line gap
+ * makes that 1.5 em, DejaVu's 1.16 em), so paragraphs mixing scripts get uneven spacing.
+ * Tables need a row's height before deciding whether it fits the page, so this module
+ * breaks lines itself and draws each already-positioned fragment with `lineBreak: false`
+ * on a shared baseline (which also means pdfkit never adds pages behind our back).
  */
 import type PDFDocument from 'pdfkit';
 import { faceBytes, needsSyntheticOblique, segmentByFace, type FaceName, type FontStyle } from './fonts.js';
@@ -72,7 +72,9 @@ const CJK_CHAR = new RegExp(`^[${CJK_CLASS}]$`, 'u');
 const NO_BREAK_BEFORE = new Set([...'、。，．・：；？！ー」』）］｝〕〉》〙〗〟’”｠»ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ々…‥,.;:!?)]}%']);
 const NO_BREAK_AFTER = new Set([...'「『（［｛〔〈《〘〖〝‘“｟«([{']);
 // C0/C1 controls other than tab and newline have no glyph and no meaning in a document.
-const CONTROLS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
+// A soft hyphen is invisible unless a line breaks at it, which we never do; DejaVu would
+// draw it as a visible hyphen mid-word.
+const INVISIBLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00AD]/g;
 
 export class TextEngine {
   readonly missing = new Set<number>();
@@ -231,8 +233,8 @@ export class TextEngine {
       this.setFill(style.color);
       doc.text(fragment.text, left + fragment.x, top, {
         lineBreak: false,
-        // A number is a fixed offset of the baseline from `top`: every face on the line
-        // shares it, whatever its own ascender.
+        // A number is the baseline's fixed offset from `top` (negated): every face on the
+        // line shares it, whatever its own ascender.
         baseline: -line.baseline,
         link: style.link ?? null,
         oblique: needsSyntheticOblique(style.font, fragment.face),
@@ -298,7 +300,7 @@ function fixNotdefWidth(doc: Doc): void {
 function normalizeText(text: string, mono: boolean): string {
   let out = text.replace(/\r\n?/g, '\n');
   out = mono ? expandTabs(out) : out.replace(/\t/g, ' ');
-  return out.replace(CONTROLS, '');
+  return out.replace(INVISIBLE, '');
 }
 
 /** Tabs to spaces at 4-column stops, so indentation in code keeps its shape. */

@@ -1,7 +1,7 @@
 /**
  * Piscina worker entry: renders one PDF per task, off the main thread.
  */
-import { Piscina } from 'piscina';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { ContentTooLargeError, serializeContentTooLarge } from './errors.js';
 import { renderPdf, type RenderRequest, type RenderResult } from './render-pdf.js';
 
@@ -18,6 +18,5 @@ export default async function renderTask(req: RenderRequest): Promise<RenderResu
   // Transfer the PDF's buffer (renderPdf allocates it exactly sized and unshared) instead
   // of copying megabytes through postMessage. Piscina unwraps the value on the other side,
   // so callers still receive a RenderResult.
-  const movable = { [Piscina.transferableSymbol]: [result.pdf.buffer], [Piscina.valueSymbol]: result };
-  return Piscina.move(movable as never) as unknown as RenderResult;
+  return move({ [transferableSymbol]: [result.pdf.buffer], [valueSymbol]: result }) as unknown as RenderResult;
 }

@@ -12,7 +12,7 @@ import { grantsOn, type Principal } from './auth.js';
 export function createExportJob(deps: Deps, principal: Principal, request: CreateExportJobRequest): ExportJob {
   if (!principal.canCreateExportJobs) throw new NotepadError('CreateExportJobPermissionDenied');
 
-  const { source, target } = request;
+  const { exportJobSource: source, exportJobTarget: target } = request;
   if (!isWellFormedLocale(target.userLocale)) {
     throw new NotepadError('InvalidExportJobUserLocale', { userLocale: target.userLocale });
   }

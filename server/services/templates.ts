@@ -40,7 +40,7 @@ export function generateFromTemplate(
     throw new NotepadError('InvalidGenerationJobTemplateVersion', { templateVersion: input.templateVersion ?? null });
   }
 
-  checkParameters(version.parameters, input.templateParameters);
+  const parameters = checkParameters(version.parameters, input.templateParameters);
 
   const rid = newRid('generation-job', deps.uuid());
   const now = deps.now();
@@ -51,7 +51,7 @@ export function generateFromTemplate(
       templateRid,
       templateVersion: version.version,
       creatorId: principal.userId,
-      parameters: input.templateParameters,
+      parameters,
       status: 'running',
       createdAt: now,
       expiresAt: now + deps.config.generationJobTtlMs,
@@ -69,8 +69,23 @@ function isCalendarDate(value: string): boolean {
   return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 
-/** Missing required names first (all of them, sorted), then each supplied value in name order. */
-function checkParameters(declared: TemplateParameterDeclaration[], supplied: Record<string, TemplateParameterValue>): void {
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Epoch milliseconds of a dateTime parameter's timestamp, whichever form it came in; NaN if invalid. */
+function epochMillis(timestamp: number | string): number {
+  if (typeof timestamp === 'number') return Number.isSafeInteger(timestamp) && Math.abs(timestamp) <= 8.64e15 ? timestamp : NaN;
+  return ISO_TIMESTAMP.test(timestamp) ? Date.parse(timestamp) : NaN;
+}
+
+/**
+ * Missing required names first (all of them, sorted), then each supplied value in name
+ * order. Returns the values as stored: dateTime timestamps as epoch milliseconds.
+ */
+function checkParameters(
+  declared: TemplateParameterDeclaration[],
+  supplied: Record<string, TemplateParameterValue>,
+): Record<string, TemplateParameterValue> {
+  const normalized: Record<string, TemplateParameterValue> = {};
   const byName = new Map(declared.map((d) => [d.name, d]));
   const missing = declared.filter((d) => d.required && !(d.name in supplied)).map((d) => d.name);
   if (missing.length > 0) {
@@ -89,12 +104,15 @@ function checkParameters(declared: TemplateParameterDeclaration[], supplied: Rec
       case 'date':
         if (!isCalendarDate(value.value)) throw invalid('not a calendar date of the form YYYY-MM-DD');
         break;
-      case 'dateTime':
-        if (!Number.isSafeInteger(value.timestamp) || Math.abs(value.timestamp) > 8.64e15) {
-          throw invalid('timestamp must be whole milliseconds since the epoch');
+      case 'dateTime': {
+        const millis = epochMillis(value.timestamp);
+        if (Number.isNaN(millis)) {
+          throw invalid('timestamp must be whole milliseconds since the epoch or an ISO 8601 timestamp with an offset');
         }
         if (!isIanaTimezone(value.timezone)) throw new NotepadError('InvalidTimezone', { userTimezone: value.timezone });
-        break;
+        normalized[name] = { ...value, timestamp: millis };
+        continue;
+      }
       case 'objectRid':
       case 'objectSetRid':
         if (value.value.trim() === '') throw invalid('must not be empty');
@@ -102,7 +120,9 @@ function checkParameters(declared: TemplateParameterDeclaration[], supplied: Rec
       default:
         break;
     }
+    normalized[name] = value;
   }
+  return normalized;
 }
 
 /** A generation job under that template that has not expired, whoever created it. */

@@ -1,0 +1,101 @@
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Block, Content } from '../server/contract/content.js';
+import { ContentTooLargeError, createRenderPool, isContentTooLarge, type RenderPool } from '../server/render/pool.js';
+import type { RenderRequest } from '../server/render/render-pdf.js';
+import { readPdf, squash } from './render-pdf-text.js';
+
+const run = promisify(execFile);
+
+function request(content: Content, overrides: Partial<RenderRequest> = {}): RenderRequest {
+  return { title: 'Pool test', content, locale: 'en-US', timezone: 'UTC', exportedAt: Date.UTC(2026, 0, 1), ...overrides };
+}
+
+/** Enough content for a render that takes a while (~100 pages). */
+function bigContent(sections: number): Content {
+  const sentence = 'The quick brown fox jumps over the lazy dog while the pool keeps the event loop free. ';
+  const blocks: Block[] = [];
+  for (let i = 0; i < sections; i++) {
+    blocks.push({ type: 'heading', level: 2, content: [{ type: 'text', text: `Section ${i}` }] });
+    blocks.push({ type: 'paragraph', content: [{ type: 'text', text: sentence.repeat(12) }] });
+    blocks.push({
+      type: 'table',
+      header: [{ content: [{ type: 'text', text: 'Key' }] }, { content: [{ type: 'text', text: 'Value' }] }],
+      rows: Array.from({ length: 10 }, (_, r) => [{ content: [{ type: 'text', text: `k${r}` }] }, { content: [{ type: 'number', value: r * 1.5 }] }]),
+    });
+  }
+  return { blocks };
+}
+
+/** Runs the fixture under the tsx CLI, as `npx tsx` would, without npx's own startup. */
+function runUnderTsx(): Promise<{ stdout: string }> {
+  const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+  const script = fileURLToPath(new URL('./fixtures/render/pool-smoke.ts', import.meta.url));
+  return run(process.execPath, [tsxCli, script], { timeout: 30_000 });
+}
+
+describe('render pool', () => {
+  let pool: RenderPool;
+  let underTsx: Promise<{ stdout: string }>;
+  beforeAll(() => {
+    pool = createRenderPool({ threads: 2, idleTimeout: 1_000 });
+    // A separate process: start it now so it overlaps with the in-process tests.
+    underTsx = runUnderTsx();
+    underTsx.catch(() => undefined);
+  });
+  afterAll(async () => {
+    await pool.destroy();
+  });
+
+  it('renders in a worker while the main event loop keeps running', async () => {
+    expect(pool.threads).toBe(2);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    try {
+      const result = await pool.render(request(bigContent(40)));
+      expect(result.pageCount).toBeGreaterThan(20);
+      expect(result.pdf).toBeInstanceOf(Uint8Array);
+      expect(Buffer.from(result.pdf.subarray(0, 5)).toString('latin1')).toBe('%PDF-');
+      // Rendering on this thread would have starved the timer for the whole render.
+      expect(ticks).toBeGreaterThanOrEqual(10);
+      const pdf = await readPdf(result.pdf);
+      expect(pdf.numPages).toBe(result.pageCount);
+      expect(squash(pdf.pages[0]!)).toContain('Section 0');
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
+  it('delivers ContentTooLargeError from the worker recognisably', async () => {
+    const blocks: Block[] = Array.from({ length: 10 }, () => ({ type: 'pageBreak' }) as const).flatMap((b) => [{ type: 'paragraph', content: [{ type: 'text', text: 'x' }] } as Block, b]);
+    const err = await pool.render(request({ blocks }, { limits: { maxPages: 2 } })).catch((e: unknown) => e);
+    expect(isContentTooLarge(err)).toBe(true);
+    expect(err).toBeInstanceOf(ContentTooLargeError);
+    expect(err).toMatchObject({ limit: 'pages', max: 2 });
+  });
+
+  it('passes other worker errors through, not as ContentTooLarge', async () => {
+    const err = await pool.render(request({ blocks: null } as unknown as Content)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(isContentTooLarge(err)).toBe(false);
+  });
+
+  it('cancels a running render when the signal aborts, and stays usable', async () => {
+    const controller = new AbortController();
+    const pending = pool.render(request(bigContent(200)), { signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    const after = await pool.render(request({ blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'still here' }] }] }));
+    expect(after.pageCount).toBe(1);
+  });
+
+  it('works when the process runs under `tsx` (workers inherit its loader flags) and exits', async () => {
+    const { stdout } = await underTsx;
+    const out = JSON.parse(stdout.trim()) as { head: string; pageCount: number; limited: boolean; execArgv: string[] };
+    expect(out).toMatchObject({ head: '%PDF-', pageCount: 1, limited: true });
+    expect(out.execArgv.join(' ')).toContain('tsx');
+  });
+});
