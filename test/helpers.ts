@@ -34,9 +34,9 @@ export interface TestEnv {
 }
 
 /** A fresh SQLite database (real migrations) and file store in a temp folder. */
-export async function createTestEnv(options: Omit<DepsOptions, 'db'> = {}): Promise<TestEnv> {
+export async function createTestEnv(options: Omit<DepsOptions, 'db'> & { busyTimeoutMs?: number } = {}): Promise<TestEnv> {
   const dir = mkdtempSync(join(tmpdir(), 'notepad-test-'));
-  const database = openDatabase(join(dir, 'notepad.db'));
+  const database = openDatabase(join(dir, 'notepad.db'), { busyTimeoutMs: options.busyTimeoutMs ?? 5000 });
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {

@@ -18,8 +18,12 @@ export interface FileStore {
   write(storageKey: string, bytes: Uint8Array): Promise<StoredBytes>;
   open(storageKey: string): Promise<ReadStream>;
   remove(storageKey: string): Promise<void>;
-  /** Keys present in the store (finished files only). */
-  list(): Promise<string[]>;
+  /** Finished and temporary bytes of a job's attempts before `attempt` (superseded once a later attempt ends). */
+  removeEarlierAttempts(jobUuid: string, attempt: number): Promise<void>;
+  /** Keys present in the store: finished files, and (`temp`) writes not yet renamed into place. */
+  list(): Promise<Array<{ storageKey: string; temp: boolean }>>;
+  /** Removes a write that never completed. */
+  removeTemp(storageKey: string): Promise<void>;
 }
 
 const KEY = /^([0-9a-f-]{36})\.(\d+)\.pdf$/;
@@ -47,10 +51,8 @@ const TEMP_PREFIX = '.tmp-';
 export async function createFileStore(dir: string): Promise<FileStore> {
   const root = resolve(dir);
   await mkdir(root, { recursive: true });
-  // Temporary files left by a crash mid-write are garbage by definition.
-  for (const name of await readdir(root)) {
-    if (name.startsWith(TEMP_PREFIX)) await rm(join(root, name), { force: true });
-  }
+  // Temporary files are not removed here: another process sharing this store may be
+  // writing them. The runner's sweep removes those whose attempt can no longer commit.
 
   const pathOf = (storageKey: string) => {
     if (!KEY.test(storageKey)) throw new Error(`invalid storage key ${JSON.stringify(storageKey)}`);
@@ -82,8 +84,24 @@ export async function createFileStore(dir: string): Promise<FileStore> {
     async remove(storageKey) {
       await rm(pathOf(storageKey), { force: true });
     },
+    async removeEarlierAttempts(jobUuid, attempt) {
+      for (let earlier = 1; earlier < attempt; earlier++) {
+        const key = storageKeyFor(jobUuid, earlier);
+        await rm(join(root, key), { force: true });
+        await rm(join(root, `${TEMP_PREFIX}${key}`), { force: true });
+      }
+    },
     async list() {
-      return (await readdir(root)).filter((name) => KEY.test(name));
+      const entries: Array<{ storageKey: string; temp: boolean }> = [];
+      for (const name of await readdir(root)) {
+        const temp = name.startsWith(TEMP_PREFIX);
+        const storageKey = temp ? name.slice(TEMP_PREFIX.length) : name;
+        if (KEY.test(storageKey)) entries.push({ storageKey, temp });
+      }
+      return entries;
+    },
+    async removeTemp(storageKey) {
+      await rm(join(root, `${TEMP_PREFIX}${pathOf(storageKey).slice(root.length + 1)}`), { force: true });
     },
   };
 }

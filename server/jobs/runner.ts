@@ -138,6 +138,7 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
     }
     try {
       await runExportJob(deps, job, owner, { render, files, signal });
+      await removeEarlierAttempts(job, job.attempts);
     } catch (error) {
       if (stopping && !(signal.reason instanceof JobFailure)) {
         // Shutdown interrupted it: leave it for the next runner rather than failing it.
@@ -150,11 +151,19 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
       else log.warn(fields, 'export job failed');
       try {
         failExportJob(deps, job.rid, owner, failure);
+        await removeEarlierAttempts(job, job.attempts + 1);
       } catch (writeError) {
         // The lease will expire and another attempt will be made.
         log.error({ ...fields, err: writeError }, 'could not record the failure');
       }
     }
+  }
+
+  /** Bytes of attempts that died before this one; best effort, the sweep catches what this misses. */
+  async function removeEarlierAttempts(job: ExportJobRow, attempt: number): Promise<void> {
+    await files.removeEarlierAttempts(job.rid.slice(-36), attempt).catch((error: unknown) => {
+      log.warn({ err: error, exportJobRid: job.rid }, 'could not remove bytes of earlier attempts');
+    });
   }
 
   function classify(error: unknown, signal: AbortSignal): JobFailure {
@@ -182,9 +191,9 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
     });
     for (const file of expiredFiles) await files.remove(file.storageKey);
     let orphanBytes = 0;
-    for (const key of await files.list()) {
-      if (isOrphan(key)) {
-        await files.remove(key);
+    for (const { storageKey, temp } of await files.list()) {
+      if (isOrphan(storageKey, temp)) {
+        await (temp ? files.removeTemp(storageKey) : files.remove(storageKey));
         orphanBytes++;
       }
     }
@@ -196,8 +205,8 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
    * write and commit, or by a runner that lost its lease. Bytes of an attempt in flight
    * (here or in another process) are kept: its lease is live and its attempt current.
    */
-  function isOrphan(key: string): boolean {
-    if (deps.db.select({ rid: fileRows.rid }).from(fileRows).where(eq(fileRows.storageKey, key)).get()) return false;
+  function isOrphan(key: string, temp: boolean): boolean {
+    if (!temp && deps.db.select({ rid: fileRows.rid }).from(fileRows).where(eq(fileRows.storageKey, key)).get()) return false;
     const parsed = parseStorageKey(key);
     if (!parsed) return true;
     const job = deps.db

@@ -1,0 +1,175 @@
+import { SCOPES, type Scope } from '../server/contract/api.js';
+import { ERROR_CODES, ERRORS, type ErrorName } from '../server/contract/errors.js';
+
+/**
+ * The contract (../shared/notepad-api.md) as data, for the fuzzer and the auth matrix:
+ * which errors each operation may answer with. Written from the contract, not from the
+ * implementation, so that an error the server raises where the contract has none fails.
+ */
+
+export type OperationName =
+  | 'exportJobs.create'
+  | 'exportJobs.get'
+  | 'files.content'
+  | 'templates.generate'
+  | 'generationJobs.get'
+  | 'generationJobs.saveDocument';
+
+export interface Operation {
+  name: OperationName;
+  rest: { method: 'GET' | 'POST'; /** `{name}` marks a path parameter. */ url: string };
+  /** The tRPC procedure serving the same operation (files.content's bytes have none: `files.get` is their metadata). */
+  trpc: { path: string; type: 'query' | 'mutation' };
+  scope: Scope;
+  /** Errors of this operation beyond the transport ones every route shares. */
+  errors: readonly ErrorName[];
+  /** A 200 may add rows. */
+  writes: boolean;
+}
+
+/** Auth, scope and the catch-alls of every route; REST adds the preview and body checks. */
+export const TRANSPORT_ERRORS: readonly ErrorName[] = [
+  'MissingCredentials',
+  'InvalidCredentials',
+  'ApiUsageDenied',
+  'Default:InvalidArgument',
+  'Default:NotFound',
+  'Default:RequestEntityTooLarge',
+];
+export const REST_ONLY_ERRORS: readonly ErrorName[] = ['ApiFeaturePreviewUsageOnly'];
+export const POST_BODY_ERRORS: readonly ErrorName[] = ['MissingPostBody'];
+
+const GENERATION_JOB_STATUS: readonly ErrorName[] = ['GenerationJobStatusRunning', 'GenerationJobStatusFailed'];
+
+export const OPERATIONS: readonly Operation[] = [
+  {
+    name: 'exportJobs.create',
+    rest: { method: 'POST', url: '/api/v2/notepad/exportJobs/create' },
+    trpc: { path: 'notepad.exportJobs.create', type: 'mutation' },
+    scope: SCOPES.export,
+    errors: [
+      'CreateExportJobPermissionDenied',
+      'InvalidExportJobUserLocale',
+      'InvalidTimezone',
+      'DocumentNotFound',
+      'ExportDocumentPermissionDenied',
+      'GenerationJobNotFound',
+      'ExportGenerationJobPermissionDenied',
+      ...GENERATION_JOB_STATUS,
+    ],
+    writes: true,
+  },
+  {
+    name: 'exportJobs.get',
+    rest: { method: 'GET', url: '/api/v2/notepad/exportJobs/{exportJobRid}' },
+    trpc: { path: 'notepad.exportJobs.get', type: 'query' },
+    scope: SCOPES.export,
+    errors: ['ExportJobNotFound'],
+    writes: false,
+  },
+  {
+    name: 'files.content',
+    rest: { method: 'GET', url: '/api/v2/notepad/files/{fileRid}/content' },
+    trpc: { path: 'notepad.files.get', type: 'query' },
+    scope: SCOPES.export,
+    errors: ['FileNotFound', 'ContentFilePermissionDenied'],
+    writes: false,
+  },
+  {
+    name: 'templates.generate',
+    rest: { method: 'POST', url: '/api/v2/notepad/templates/{templateRid}/generate' },
+    trpc: { path: 'notepad.templates.generate', type: 'mutation' },
+    scope: SCOPES.write,
+    errors: [
+      'TemplateNotFound',
+      'GenerateTemplatePermissionDenied',
+      'InvalidGenerationJobTemplateVersion',
+      'MissingGenerationJobTemplateParameters',
+      'InvalidGenerationJobTemplateParameter',
+      // A dateTime parameter's zone: the same rule (and error) as an export target's zone.
+      'InvalidTimezone',
+    ],
+    writes: true,
+  },
+  {
+    name: 'generationJobs.get',
+    rest: { method: 'GET', url: '/api/v2/notepad/templates/{templateRid}/generationJobs/{generationJobRid}' },
+    trpc: { path: 'notepad.generationJobs.get', type: 'query' },
+    scope: SCOPES.write,
+    errors: ['GenerationJobNotFound'],
+    writes: false,
+  },
+  {
+    name: 'generationJobs.saveDocument',
+    rest: { method: 'POST', url: '/api/v2/notepad/templates/{templateRid}/generationJobs/{generationJobRid}/saveDocument' },
+    trpc: { path: 'notepad.generationJobs.saveDocument', type: 'mutation' },
+    scope: SCOPES.write,
+    errors: [
+      'GenerationJobNotFound',
+      'SaveDocumentGenerationJobPermissionDenied',
+      ...GENERATION_JOB_STATUS,
+      'FolderNotFound',
+      'InvalidFolder',
+      // The contract: saving "needs a create grant on the parent folder".
+      'CreateDocumentPermissionDenied',
+      'ResourceNameAlreadyExists',
+      'InvalidDisplayName',
+    ],
+    writes: true,
+  },
+];
+
+export interface AdminProcedure {
+  path: string;
+  errors: readonly ErrorName[];
+  /** A 200 may change rows (revocations update or delete, the rest insert). */
+  writes: true;
+}
+
+/** The operator API (ours, not Foundry's): scope notepad:admin, all mutations. */
+export const ADMIN_PROCEDURES: readonly AdminProcedure[] = [
+  { path: 'admin.users.create', errors: [], writes: true },
+  { path: 'admin.tokens.create', errors: ['UserNotFound'], writes: true },
+  { path: 'admin.tokens.revoke', errors: [], writes: true },
+  { path: 'admin.documents.create', errors: ['UserNotFound', 'InvalidContent', 'InvalidDisplayName', 'InvalidFolder', 'FolderNotFound', 'ResourceNameAlreadyExists'], writes: true },
+  { path: 'admin.folders.create', errors: ['UserNotFound'], writes: true },
+  { path: 'admin.templates.create', errors: ['UserNotFound', 'InvalidContent'], writes: true },
+  { path: 'admin.templates.publish', errors: ['TemplateNotFound', 'InvalidContent'], writes: true },
+  { path: 'admin.grants.create', errors: ['UserNotFound', 'ResourceNotFound'], writes: true },
+  { path: 'admin.grants.revoke', errors: [], writes: true },
+];
+
+export const httpStatusOfName = (name: ErrorName): number => ERROR_CODES[ERRORS[name].errorCode].http;
+
+/** Statuses a set of error names can produce, plus 200. */
+export function statusesOf(names: readonly ErrorName[]): Set<number> {
+  return new Set([200, ...names.map(httpStatusOfName)]);
+}
+
+export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/**
+ * Problems with a Foundry error body, as messages (empty when it is well formed). Checks the
+ * shape, that the name is in the catalog and the code is the catalog's, and the status.
+ */
+export function foundryErrorProblems(body: unknown, status: number | undefined): string[] {
+  const problems: string[] = [];
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return [`error body is not an object: ${JSON.stringify(body)?.slice(0, 200)}`];
+  const b = body as Record<string, unknown>;
+  const keys = Object.keys(b).filter((k) => k !== 'httpStatus').sort();
+  const expected = ['errorCode', 'errorDescription', 'errorInstanceId', 'errorName', 'parameters'];
+  if (keys.join() !== expected.join()) problems.push(`error body keys ${keys.join()} != ${expected.join()}`);
+  if (typeof b.errorName !== 'string' || !Object.hasOwn(ERRORS, b.errorName)) {
+    problems.push(`errorName ${JSON.stringify(b.errorName)} is not in the catalog`);
+    return problems;
+  }
+  const entry = ERRORS[b.errorName as ErrorName];
+  if (b.errorCode !== entry.errorCode) problems.push(`errorCode ${String(b.errorCode)} != catalog ${entry.errorCode} for ${b.errorName}`);
+  if (b.errorDescription !== entry.description) problems.push(`errorDescription of ${b.errorName} differs from the catalog`);
+  if (typeof b.errorInstanceId !== 'string' || !UUID_V4.test(b.errorInstanceId)) problems.push(`errorInstanceId ${String(b.errorInstanceId)} is not a v4 uuid`);
+  if (typeof b.parameters !== 'object' || b.parameters === null || Array.isArray(b.parameters)) problems.push('parameters is not an object');
+  const http = ERROR_CODES[entry.errorCode].http;
+  if (status !== undefined && status !== http) problems.push(`HTTP ${status} but ${b.errorName} is ${http}`);
+  if ('httpStatus' in b && b.httpStatus !== http) problems.push(`data.httpStatus ${String(b.httpStatus)} but ${b.errorName} is ${http}`);
+  return problems;
+}

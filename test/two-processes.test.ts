@@ -1,0 +1,86 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { exportJobs, files } from '../db/schema.js';
+import * as admin from '../server/services/admin.js';
+import { openForSeeding, postJson, sleep, startServerProcess, type ServerProcess } from './process-helpers.js';
+import { recordReliability } from './reliability-record.js';
+
+const CREATES_PER_SERVER = Number(process.env.TWO_PROCESS_CREATES ?? 30);
+const CONCURRENCY = 8;
+
+const dir = mkdtempSync(join(tmpdir(), 'notepad-two-'));
+const dbPath = join(dir, 'notepad.db');
+const filesDir = join(dir, 'files');
+const servers: ServerProcess[] = [];
+afterAll(async () => {
+  for (const server of servers) await server.kill();
+  rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+});
+
+describe('two server processes, one database', () => {
+  it('serve creates under load and run jobs without SQLITE_BUSY, losses or double renders', { timeout: 240_000 }, async () => {
+    const seed = openForSeeding(dbPath);
+    const { userId } = admin.createUser(seed.deps, { name: 'Load' });
+    const { token } = admin.createToken(seed.deps, { userId, scopes: ['api:notepad-export'] });
+    const { documentRid } = admin.createDocument(seed.deps, {
+      title: 'Small',
+      content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'Hello from two processes' }] }] },
+      ownerId: userId,
+    });
+    seed.close();
+
+    const env = { NOTEPAD_DB: dbPath, NOTEPAD_FILES: filesDir, NOTEPAD_JOB_CONCURRENCY: '1', LOG_LEVEL: 'info' };
+    const [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
+    servers.push(a!, b!);
+
+    const statuses = new Map<number, number>();
+    const created: string[] = [];
+    const body = { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' } };
+    async function load(server: ServerProcess) {
+      let remaining = CREATES_PER_SERVER;
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (remaining-- > 0) {
+            const result = await postJson(`${server.baseUrl}/api/v2/notepad/exportJobs/create?preview=true`, token, body);
+            statuses.set(result.status, (statuses.get(result.status) ?? 0) + 1);
+            if (result.status === 200) created.push(result.body.rid as string);
+          }
+        }),
+      );
+    }
+    await Promise.all([load(a!), load(b!)]);
+    expect(Object.fromEntries(statuses)).toEqual({ 200: 2 * CREATES_PER_SERVER });
+
+    const inspect = openForSeeding(dbPath);
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      const left = inspect.sqlite.prepare("select count(*) as n from export_jobs where status = 'running'").get() as { n: number };
+      if (left.n === 0) break;
+      await sleep(100);
+    }
+    const jobs = inspect.deps.db.select().from(exportJobs).all();
+    const fileRows = inspect.deps.db.select().from(files).all();
+    inspect.close();
+    expect(new Set(jobs.map((j) => j.rid))).toEqual(new Set(created));
+    expect(jobs.every((j) => j.status === 'succeeded')).toBe(true);
+    expect(fileRows).toHaveLength(created.length);
+
+    // Every job was rendered by exactly one of the two runners.
+    const renders = [...a!.logs, ...b!.logs].filter((line) => line.msg === 'export job succeeded').map((line) => line.exportJobRid as string);
+    expect(renders.sort()).toEqual([...created].sort());
+    const byServer = [a!, b!].map((server) => server.logs.filter((line) => line.msg === 'export job succeeded').length);
+    const busy = [...a!.logs, ...b!.logs].filter((line) => JSON.stringify(line).includes('SQLITE_BUSY'));
+    expect(busy).toEqual([]);
+    expect(readdirSync(filesDir).sort()).toEqual(fileRows.map((f) => f.storageKey).sort());
+
+    await recordReliability('two-processes', [
+      `Last run: ${new Date().toISOString()} — two server processes on one SQLite file, ${CREATES_PER_SERVER} creates each at ${CONCURRENCY} concurrent requests.`,
+      '',
+      '| creates | non-200 responses | jobs present | rendered by A / B | rendered twice | SQLITE_BUSY in logs |',
+      '|---|---|---|---|---|---|',
+      `| ${2 * CREATES_PER_SERVER} | 0 | ${jobs.length} | ${byServer.join(' / ')} | 0 | 0 |`,
+    ]);
+  });
+});
