@@ -8,26 +8,32 @@ const claimable = (table: JobTable, now: number): SQL =>
   and(eq(table.status, 'running'), or(isNull(table.leaseExpiresAt), lt(table.leaseExpiresAt, now)))!;
 
 /**
- * Claims the oldest running job nobody holds a live lease on. The conditional UPDATE is
- * the lock: two runners (threads or processes) racing for the same row cannot both
- * succeed, since the second one's WHERE no longer matches.
+ * Takes the lease on the job `which` selects, if nobody holds a live one. The conditional
+ * UPDATE is the lock: two runners (threads or processes) racing for the same row cannot
+ * both succeed, since the second one's WHERE no longer matches.
  */
-export function claimNext<T extends JobTable>(deps: Deps, table: T, owner: string): T['$inferSelect'] | undefined {
+function claimWhere<T extends JobTable>(deps: Deps, table: T, owner: string, which: (now: number) => SQL): T['$inferSelect'] | undefined {
   const now = deps.now();
-  const oldest = deps.db
-    .select({ rid: table.rid })
-    .from(table)
-    .where(claimable(table, now))
-    .orderBy(asc(table.createdAt))
-    .limit(1);
   // Both job tables share the lease columns; drizzle cannot see that through the union.
   const rows = deps.db
     .update(table as typeof exportJobs)
     .set({ leaseOwner: owner, leaseExpiresAt: now + deps.config.jobs.leaseMs, attempts: sqlIncrement(table) })
-    .where(and(inArray(table.rid, oldest), claimable(table, now)))
+    .where(and(which(now), claimable(table, now)))
     .returning()
     .all() as T['$inferSelect'][];
   return rows[0];
+}
+
+/** Claims the oldest running job nobody holds a live lease on. */
+export function claimNext<T extends JobTable>(deps: Deps, table: T, owner: string): T['$inferSelect'] | undefined {
+  return claimWhere(deps, table, owner, (now) =>
+    inArray(table.rid, deps.db.select({ rid: table.rid }).from(table).where(claimable(table, now)).orderBy(asc(table.createdAt)).limit(1)),
+  );
+}
+
+/** Claims one given job if nobody holds a live lease on it (the CLI's `generate --wait`). */
+export function claimJob<T extends JobTable>(deps: Deps, table: T, rid: string, owner: string): T['$inferSelect'] | undefined {
+  return claimWhere(deps, table, owner, () => eq(table.rid, rid));
 }
 
 const sqlIncrement = (table: JobTable) => sql`${table.attempts} + 1`;
@@ -37,7 +43,7 @@ export function renewLease(deps: Deps, table: JobTable, rid: string, owner: stri
   const result = deps.db
     .update(table)
     .set({ leaseExpiresAt: deps.now() + deps.config.jobs.leaseMs })
-    .where(and(eq(table.rid, rid), eq(table.leaseOwner, owner), eq(table.status, 'running')))
+    .where(ownedRunning(table, rid, owner))
     .run();
   return result.changes === 1;
 }
@@ -47,7 +53,7 @@ export function releaseLease(deps: Deps, table: JobTable, rid: string, owner: st
   deps.db
     .update(table)
     .set({ leaseOwner: null, leaseExpiresAt: null, attempts: sql`max(${table.attempts} - 1, 0)` })
-    .where(and(eq(table.rid, rid), eq(table.leaseOwner, owner), eq(table.status, 'running')))
+    .where(ownedRunning(table, rid, owner))
     .run();
 }
 
@@ -55,14 +61,3 @@ export function releaseLease(deps: Deps, table: JobTable, rid: string, owner: st
 export const ownedRunning = (table: JobTable, rid: string, owner: string): SQL =>
   and(eq(table.rid, rid), eq(table.leaseOwner, owner), eq(table.status, 'running'))!;
 
-/** Claims one given job if nobody holds a live lease on it (the CLI's `generate --wait`). */
-export function claimJob<T extends JobTable>(deps: Deps, table: T, rid: string, owner: string): T['$inferSelect'] | undefined {
-  const now = deps.now();
-  const rows = deps.db
-    .update(table as typeof exportJobs)
-    .set({ leaseOwner: owner, leaseExpiresAt: now + deps.config.jobs.leaseMs, attempts: sqlIncrement(table) })
-    .where(and(eq(table.rid, rid), claimable(table, now)))
-    .returning()
-    .all() as T['$inferSelect'][];
-  return rows[0];
-}

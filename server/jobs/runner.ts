@@ -8,7 +8,7 @@ import { isContentTooLarge } from '../render/pool.js';
 import { failExportJob, runExportJob, type ExportJobRow, type Renderer } from './export-job.js';
 import { failGenerationJob, runGenerationJob } from './generation-job.js';
 import { JobFailure } from './failure.js';
-import { claimNext, releaseLease, renewLease, type JobTable } from './lease.js';
+import { claimNext, releaseLease, renewLease } from './lease.js';
 
 export interface JobRunnerOptions {
   deps: Deps;
@@ -36,8 +36,6 @@ export interface JobRunner {
 }
 
 interface InFlight {
-  rid: string;
-  table: JobTable;
   controller: AbortController;
   done: Promise<void>;
 }
@@ -125,7 +123,7 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
       settleIdle();
       pump();
     });
-    inFlight.set(job.rid, { rid: job.rid, table: exportJobs, controller, done });
+    inFlight.set(job.rid, { controller, done });
   }
 
   async function execute(job: ExportJobRow, signal: AbortSignal): Promise<void> {
