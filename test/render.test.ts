@@ -192,7 +192,7 @@ describe('renderPdf', () => {
   });
 
   it('keeps Greek, Cyrillic, Japanese and Chinese text in the text layer', async () => {
-    const samples = ['Καλημέρα κόσμε', 'Привет, мир', '日本語のテキスト', '中文文本'];
+    const samples = ['Καλημέρα κόσμε', 'Привет, мир', '日本語のテキスト', '中文文本', '我们说这是简体中文', '안녕하세요, 세계'];
     const content: Content = {
       blocks: [
         { type: 'heading', level: 2, content: [text(samples.join(' · '))] },
@@ -212,10 +212,10 @@ describe('renderPdf', () => {
   });
 
   it('reports code points no bundled font covers, without dropping the text around them', async () => {
-    // U+10000 LINEAR B SYLLABLE B008 A and U+AC00 HANGUL SYLLABLE GA: in neither DejaVu nor Noto Sans JP.
-    const content: Content = { blocks: [para(text('before \u{10000} middle 가 after 中 Ω'))] };
+    // U+10000 LINEAR B SYLLABLE B008 A and U+A000 YI SYLLABLE IT: in none of the bundled fonts.
+    const content: Content = { blocks: [para(text('before \u{10000} middle ꀀ after 中 Ω'))] };
     const result = await renderPdf(request(content));
-    expect(result.missingCodePoints).toEqual([0xac00, 0x10000]);
+    expect(result.missingCodePoints).toEqual([0xa000, 0x10000]);
     const page = squash((await readPdf(result.pdf)).pages[0]!);
     expect(page).toContain('before');
     expect(page).toContain('middle');

@@ -88,6 +88,15 @@ describe('job runner', () => {
     expect(storedBytes()).toHaveLength(1);
   });
 
+  it('logs the code points no bundled font covers, with the job', async () => {
+    documentRid = seedDocument(env.deps, principal.userId, { title: 'Linear B', content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'x \u{10000} y' }] }] } });
+    const rid = create();
+    await runner().drain();
+    expect(statusOf(rid).type).toBe('succeeded');
+    const line = env.logLines().find((l) => l.msg === 'characters not covered by any bundled font');
+    expect(line).toMatchObject({ exportJobRid: rid, codePoints: ['U+10000'] });
+  });
+
   it('starts a job as soon as it is created, without waiting for a scan', async () => {
     const r = runner();
     env.deps.onJobCreated = r.notify;

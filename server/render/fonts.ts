@@ -13,10 +13,10 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
-export type FaceName = 'sans' | 'sansBold' | 'sansOblique' | 'sansBoldOblique' | 'mono' | 'jp' | 'jpBold';
+export type FaceName = 'sans' | 'sansBold' | 'sansOblique' | 'sansBoldOblique' | 'mono' | 'jp' | 'jpBold' | 'sc' | 'kr';
 export type FontStyle = 'regular' | 'bold' | 'italic' | 'boldItalic' | 'mono';
 
-export const FACE_NAMES: readonly FaceName[] = ['sans', 'sansBold', 'sansOblique', 'sansBoldOblique', 'mono', 'jp', 'jpBold'];
+export const FACE_NAMES: readonly FaceName[] = ['sans', 'sansBold', 'sansOblique', 'sansBoldOblique', 'mono', 'jp', 'jpBold', 'sc', 'kr'];
 
 const require = createRequire(import.meta.url);
 
@@ -24,6 +24,7 @@ function facePath(face: FaceName): string {
   // @embedpdf/fonts-jp's "exports" hides package.json, so locate it through its main entry.
   const dejavu = join(dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
   const jp = () => join(dirname(require.resolve('@embedpdf/fonts-jp')), '..', 'fonts');
+  const google = (name: string) => dirname(require.resolve(`@expo-google-fonts/${name}`));
   switch (face) {
     case 'sans':
       return join(dejavu, 'DejaVuSans.ttf');
@@ -39,6 +40,11 @@ function facePath(face: FaceName): string {
       return join(jp(), 'NotoSansJP-Regular.otf');
     case 'jpBold':
       return join(jp(), 'NotoSansJP-Bold.otf');
+    // Noto Sans JP lacks many simplified-Chinese ideographs (们, 这, 说 …) and all of Hangul.
+    case 'sc':
+      return join(google('noto-sans-sc'), '400Regular', 'NotoSansSC_400Regular.ttf');
+    case 'kr':
+      return join(google('noto-sans-kr'), '400Regular', 'NotoSansKR_400Regular.ttf');
   }
 }
 
@@ -73,7 +79,7 @@ function load(face: FaceName): LoadedFace {
   return entry;
 }
 
-/** The font file's bytes, read lazily once per process: CJK faces cost ~4.5 MB each. */
+/** The font file's bytes, read lazily once per process: CJK faces cost 4.5 to 10 MB each. */
 export function faceBytes(face: FaceName): Uint8Array {
   return load(face).bytes;
 }
@@ -86,16 +92,16 @@ function covers(face: FaceName, codePoint: number): boolean {
 
 /** Primary face first; later entries are fallbacks tried in order for uncovered code points. */
 export const FALLBACK_CHAINS: Readonly<Record<FontStyle, readonly FaceName[]>> = {
-  regular: ['sans', 'jp'],
-  bold: ['sansBold', 'sans', 'jpBold', 'jp'],
-  italic: ['sansOblique', 'sans', 'jp'],
-  boldItalic: ['sansBoldOblique', 'sansBold', 'sans', 'jpBold', 'jp'],
-  mono: ['mono', 'sans', 'jp'],
+  regular: ['sans', 'jp', 'sc', 'kr'],
+  bold: ['sansBold', 'sans', 'jpBold', 'jp', 'sc', 'kr'],
+  italic: ['sansOblique', 'sans', 'jp', 'sc', 'kr'],
+  boldItalic: ['sansBoldOblique', 'sansBold', 'sans', 'jpBold', 'jp', 'sc', 'kr'],
+  mono: ['mono', 'sans', 'jp', 'sc', 'kr'],
 };
 
 /** True for faces with no italic design, where italic text gets pdfkit's synthetic slant. */
 export function needsSyntheticOblique(style: FontStyle, face: FaceName): boolean {
-  return (style === 'italic' || style === 'boldItalic') && (face === 'jp' || face === 'jpBold' || face === 'sans' || face === 'sansBold');
+  return (style === 'italic' || style === 'boldItalic') && face !== 'sansOblique' && face !== 'sansBoldOblique' && face !== 'mono';
 }
 
 // Hostile content could hold every code point; past this the lookup is simply not memoised.
