@@ -134,8 +134,36 @@ export function* inlineNodesOf(blocks: Block[]): Generator<InlineNode> {
   }
 }
 
+/**
+ * Whether a JSON value nests deeper than `limit` objects/arrays, found without recursion:
+ * the content schema is recursive, so a hostile tree must be refused before zod walks it.
+ */
+export function jsonDeeperThan(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth >= limit) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+// Each content level is at most four JSON levels (block, content array, item, blocks array).
+const MAX_JSON_DEPTH = CONTENT_LIMITS.maxDepth * 4 + 8;
+
 const makeContent = (allowParameters: boolean) =>
-  z.object({ blocks: list(Block) }).superRefine((content, ctx) => {
+  z
+    .unknown()
+    .superRefine((value, ctx) => {
+      if (jsonDeeperThan(value, MAX_JSON_DEPTH)) {
+        ctx.addIssue({ code: 'custom', message: `nesting deeper than ${CONTENT_LIMITS.maxDepth} levels`, path: ['blocks'] });
+      }
+    })
+    .pipe(z.object({ blocks: list(Block) }))
+    .superRefine((content, ctx) => {
     if (depthOf(content.blocks, 1) > CONTENT_LIMITS.maxDepth) {
       ctx.addIssue({ code: 'custom', message: `nesting deeper than ${CONTENT_LIMITS.maxDepth} levels`, path: ['blocks'] });
     }

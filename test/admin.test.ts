@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { count } from 'drizzle-orm';
+import { documents } from '../db/schema.js';
+import type { Content } from '../server/contract/content.js';
+import { NotepadError } from '../server/contract/errors.js';
+import { createCaller } from '../server/routers/index.js';
+import { createContextInner } from '../server/trpc.js';
+import { createTestEnv, seedUser, type TestEnv } from './helpers.js';
+
+let env: TestEnv;
+let adminToken: string;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  adminToken = seedUser(env.deps, { scopes: ['notepad:admin'] }).token;
+});
+afterAll(() => env.cleanup());
+
+const caller = (token: string) => createCaller(createContextInner({ deps: env.deps, authorization: `Bearer ${token}` }));
+const documentCount = () => env.deps.db.select({ n: count() }).from(documents).get()?.n ?? 0;
+const errorOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error as NotepadError,
+  );
+
+describe('admin router (scope notepad:admin)', () => {
+  it('creates a user, token, folder, document, template and grants; the token works on the API', async () => {
+    const admin = caller(adminToken);
+    const { userId } = await admin.admin.users.create({ name: 'Grace' });
+    const { token } = await admin.admin.tokens.create({ userId, scopes: ['api:notepad-export'] });
+    const { folderRid } = await admin.admin.folders.create({ name: 'Docs', ownerId: userId });
+    const content: Content = { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'hi' }] }] };
+    const { documentRid } = await admin.admin.documents.create({ title: 'Doc', content, ownerId: userId, parentFolderRid: folderRid });
+    const { templateRid, version } = await admin.admin.templates.create({ title: 'T', ownerId: userId, content: { blocks: [] }, parameters: [] });
+    expect(version).toBe(1);
+    expect((await admin.admin.templates.publish({ templateRid, content: { blocks: [] }, parameters: [] })).version).toBe(2);
+    const other = await admin.admin.users.create({ name: 'Other' });
+    expect(await admin.admin.grants.create({ userId: other.userId, resourceRid: documentRid, action: 'view' })).toEqual({ granted: true });
+    expect(await admin.admin.grants.revoke({ userId: other.userId, resourceRid: documentRid, action: 'view' })).toEqual({ revoked: true });
+    const job = await caller(token).notepad.exportJobs.create({
+      exportJobSource: { type: 'documentSource', documentRid },
+      exportJobTarget: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' },
+    });
+    expect(job.status.type).toBe('running');
+    expect(await admin.admin.tokens.revoke({ token })).toEqual({ revoked: true });
+    expect((await errorOf(caller(token).notepad.exportJobs.get({ exportJobRid: job.rid })))?.errorName).toBe('InvalidCredentials');
+  });
+
+  it('refuses callers without the admin scope', async () => {
+    const { token } = seedUser(env.deps);
+    const error = await errorOf(caller(token).admin.users.create({ name: 'x' }));
+    expect(error).toMatchObject({ errorName: 'ApiUsageDenied', parameters: { missingScope: 'notepad:admin' } });
+  });
+
+  it('rejects invalid content, an action that does not fit the resource, and writes nothing', async () => {
+    const admin = caller(adminToken);
+    const { userId } = await admin.admin.users.create({ name: 'Ivy' });
+    const before = documentCount();
+    expect((await errorOf(admin.admin.documents.create({ title: 'Bad', content: { blocks: [{ type: 'video' }] }, ownerId: userId })))?.errorName).toBe('InvalidContent');
+    let deep: unknown = { type: 'paragraph', content: [] };
+    for (let i = 0; i < 100_000; i++) deep = { type: 'quote', content: [deep] };
+    const tooDeep = await errorOf(admin.admin.documents.create({ title: 'Deep', content: { blocks: [deep] }, ownerId: userId }));
+    expect(tooDeep).toMatchObject({ errorName: 'InvalidContent', parameters: { message: expect.stringMatching(/nesting deeper/) } });
+    expect((await errorOf(admin.admin.documents.create({ title: 'Orphan', content: { blocks: [] }, ownerId: 'nobody' })))?.errorName).toBe('UserNotFound');
+    const { documentRid } = await admin.admin.documents.create({ title: 'Ok', content: { blocks: [] }, ownerId: userId });
+    expect((await errorOf(admin.admin.grants.create({ userId, resourceRid: documentRid, action: 'generate' })))?.errorName).toBe('Default:InvalidArgument');
+    expect(documentCount()).toBe(before + 1);
+  });
+});
