@@ -1,7 +1,8 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import type { Logger } from 'pino';
 import { sql } from 'drizzle-orm';
+import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { NotepadError } from './contract/errors.js';
 import type { Deps } from './deps.js';
 import { toNotepadError } from './error-mapping.js';
@@ -16,6 +17,18 @@ export interface AppOptions {
   logger: Logger;
 }
 
+const isTrpcUrl = (url: string) => /^\/trpc(?:[/?]|$)/.test(url);
+
+/** tRPC's error envelope, with the same `data` as the procedures' errorFormatter, so tRPC clients get error.data. */
+const trpcEnvelope = (error: NotepadError) => ({
+  error: { code: TRPC_ERROR_CODES_BY_KEY[error.code], message: error.message, data: { ...error.toJSON(), httpStatus: error.httpStatus } },
+});
+
+/** An error raised outside any procedure (router, body parser): the contract's shape, in tRPC's envelope under /trpc. */
+function sendAnyError(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
+  return sendError(request, reply, error, isTrpcUrl(request.url) ? trpcEnvelope : undefined);
+}
+
 /** The HTTP server: tRPC at /trpc, Foundry's REST surface at /api, and /health. */
 export async function buildApp({ deps, files, logger }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -24,7 +37,15 @@ export async function buildApp({ deps, files, logger }: AppOptions): Promise<Fas
     // Paths such as /api/v2/notepad/exportJobs/create/ still match.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     return503OnClosing: true,
+    // The router answers a malformed percent-encoding or an over-long path parameter itself,
+    // before any error handler, in Fastify's own body (and 414): route them to the catalog.
+    frameworkErrors: (error, request, reply) => sendAnyError(request, reply, error),
   });
+
+  // Before the plugins are registered: a plugin's routes keep the error handler in force when
+  // they were added, and the tRPC plugin's body parser (413, unsupported media type) has no other.
+  app.setNotFoundHandler((request, reply) => sendAnyError(request, reply, new NotepadError('Default:NotFound')));
+  app.setErrorHandler((error, request, reply) => sendAnyError(request, reply, error));
 
   app.get('/health', async () => {
     deps.db.run(sql`select 1`);
@@ -46,8 +67,5 @@ export async function buildApp({ deps, files, logger }: AppOptions): Promise<Fas
   });
 
   await app.register(restPlugin, { prefix: '/api', deps, files });
-
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, new NotepadError('Default:NotFound')));
-  app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
   return app;
 }

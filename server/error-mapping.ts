@@ -33,6 +33,10 @@ function convert(error: object): NotepadError {
     switch (error.code) {
       case 'BAD_REQUEST':
       case 'PARSE_ERROR':
+      // tRPC's answer to a body it cannot read (text/plain, none, or PUT/DELETE with no body):
+      // a bad request, not a server fault.
+      case 'UNSUPPORTED_MEDIA_TYPE':
+      case 'UNPROCESSABLE_CONTENT':
         return new NotepadError('Default:InvalidArgument', { message: error.message }, { cause: error });
       case 'NOT_FOUND':
       case 'METHOD_NOT_SUPPORTED':

@@ -190,11 +190,17 @@ export async function restPlugin(app: FastifyInstance, { deps, files }: RestOpti
   });
 }
 
-export function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
+/** Logs the error with its errorInstanceId and answers with it; `body` shapes it (tRPC's envelope under /trpc). */
+export function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: unknown,
+  body: (error: NotepadError) => unknown = (e) => e.toJSON(),
+): FastifyReply {
   const notepad = toNotepadError(error);
   const status = notepad.httpStatus;
   const fields = { errorInstanceId: notepad.errorInstanceId, errorName: notepad.errorName, errorCode: notepad.errorCode, statusCode: status };
   if (status >= 500) request.log.error({ ...fields, err: notepad.cause ?? notepad }, 'request failed');
   else request.log.info(fields, 'request rejected');
-  return reply.status(status).header('Content-Type', 'application/json; charset=utf-8').send(notepad.toJSON());
+  return reply.status(status).header('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(body(notepad)));
 }

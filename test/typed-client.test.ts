@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNotepadClient, errorDataOf, exportPdf, NotepadClientError } from '../client/index.js';
 import { seedDocument, seedUser } from './helpers.js';
@@ -58,6 +59,10 @@ describe('typed tRPC client over HTTP', () => {
     const client = createNotepadClient({ url: server.baseUrl, token: user.token });
     const result = await exportPdf(client, { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: target }, { timeoutMs: 20_000 });
     expect(result.job.status.type).toBe('succeeded');
+    const meta = await client.notepad.files.get.query({ fileRid: result.fileRid });
+    expect(meta).toMatchObject({ rid: result.fileRid, exportJobRid: result.job.rid, mediaType: 'application/pdf', sizeBytes: result.bytes.length });
+    expect(meta.sha256).toBe(createHash('sha256').update(result.bytes).digest('hex'));
+    expect(Object.keys(meta).sort()).toEqual(['createdTime', 'expiresTime', 'exportJobRid', 'filename', 'mediaType', 'rid', 'sha256', 'sizeBytes']);
     const pdf = await readPdf(result.bytes);
     expect(squash(pdf.pages.join(' '))).toContain(squash(new Intl.NumberFormat('ja-JP').format(1234567.891)));
   });

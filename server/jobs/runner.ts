@@ -51,6 +51,7 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
   let idleWaiters: Array<() => void> = [];
   let pumping = false;
   let pumpAgain = false;
+  let pumpScheduled = false;
 
   const log = deps.logger.child({ runner: owner });
 
@@ -228,7 +229,15 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
       );
       pump();
     },
-    notify: pump,
+    notify() {
+      // Deferred and coalesced: a burst of creates costs one claim pass, after their responses.
+      if (pumpScheduled) return;
+      pumpScheduled = true;
+      setImmediate(() => {
+        pumpScheduled = false;
+        pump();
+      });
+    },
     drain() {
       return new Promise<void>((resolve) => {
         idleWaiters.push(resolve);
