@@ -15,7 +15,7 @@ export type ExportJobSource = z.infer<typeof ExportJobSource>;
 
 export const ExportJobTarget = z.discriminatedUnion('type', [
   // Locale and zone are checked by the service: they have contract errors of their own.
-  z.object({ type: z.literal('pdf'), userLocale: z.string().max(256), userTimezone: z.string().max(256) }),
+  z.object({ type: z.literal('pdf'), userLocale: z.string().max(10_000), userTimezone: z.string().max(10_000) }),
 ]);
 export type ExportJobTarget = z.infer<typeof ExportJobTarget>;
 
