@@ -64,6 +64,7 @@ function parse(markdown: string): md.Root {
       `Markdown input is ${bytes} bytes; at most ${MARKDOWN_LIMITS.maxInputBytes} bytes (5 MiB) can be imported`,
     );
   }
+  rejectRunawayNesting(markdown);
   try {
     return fromMarkdown(markdown, { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] });
   } catch (error) {
@@ -71,7 +72,7 @@ function parse(markdown: string): md.Root {
     // overflow the stack before our own depth check could run.
     if (error instanceof RangeError) {
       throw new MarkdownImportError(
-        `Markdown is nested too deeply to import (at most ${CONTENT_LIMITS.maxDepth} levels of quotes and lists)`,
+        'Markdown is nested too deeply to import (block quotes, lists or emphasis inside one another)',
         { cause: error },
       );
     }
@@ -222,7 +223,9 @@ class Converter {
         return;
       }
       case 'code':
-        out.push(node.lang ? { type: 'codeBlock', language: node.lang, text: node.value } : { type: 'codeBlock', text: node.value });
+        out.push(
+          node.lang ? { type: 'codeBlock', language: node.lang, text: node.value } : { type: 'codeBlock', text: node.value },
+        );
         return;
       case 'thematicBreak':
         out.push({ type: 'divider' });
@@ -370,15 +373,101 @@ function survey(root: md.Root): Map<string, string> {
     if (!('children' in node)) continue;
     // Mirrors depthOf in content.ts: a quote's content, and a list's items' content, sit one level down.
     const childDepth = node.type === 'blockquote' || node.type === 'list' ? depth + 1 : depth;
-    if (childDepth > CONTENT_LIMITS.maxDepth) {
-      throw new MarkdownImportError(
-        `Markdown nests block quotes and lists more than ${CONTENT_LIMITS.maxDepth} levels deep${lineOf(node)}`,
-      );
-    }
+    if (childDepth > CONTENT_LIMITS.maxDepth) throw tooDeep(lineOf(node));
     // Reverse push keeps document order, which "first definition wins" depends on.
     for (let i = node.children.length - 1; i >= 0; i--) stack.push({ node: node.children[i]!, depth: childDepth });
   }
   return definitions;
+}
+
+function tooDeep(where: string): MarkdownImportError {
+  // maxDepth counts the top level too, so it allows one level less of actual nesting.
+  return new MarkdownImportError(
+    `Markdown nests block quotes and lists too deeply${where}: at most ${CONTENT_LIMITS.maxDepth - 1} levels ` +
+      'inside one another can be imported',
+  );
+}
+
+/**
+ * micromark's cost grows super-linearly with the nesting opened by one line, and 5 MiB of
+ * `>` runs for minutes before it overflows the stack. This guard runs before parsing and
+ * only looks at each line's leading container markers (`>`, list bullets, indentation), so
+ * it is deliberately loose: a line opening this many levels could never be imported anyway,
+ * unless it sits in a code block, which the guard cannot see and which such lines are
+ * implausible in. The exact depth check happens on the parsed tree (survey).
+ */
+const RUNAWAY_NESTING_LEVELS = 100;
+
+function rejectRunawayNesting(markdown: string): void {
+  let line = 1;
+  let start = 0;
+  while (start <= markdown.length) {
+    // micromark also ends lines at a lone CR; missing that would let a bomb hide behind one.
+    let end = start;
+    while (end < markdown.length && markdown[end] !== '\n' && markdown[end] !== '\r') end++;
+    if (leadingLevels(markdown, start, end) > RUNAWAY_NESTING_LEVELS) throw tooDeep(` (line ${line})`);
+    start = markdown[end] === '\r' && markdown[end + 1] === '\n' ? end + 2 : end + 1;
+    line++;
+  }
+}
+
+/** Roughly how many containers the start of a line opens: max(markers, indentation / 2). */
+function leadingLevels(text: string, start: number, end: number): number {
+  // `* * * *` is a thematic break, not nested bullets: where the rest of the line is one
+  // repeated character (and blanks), stop counting. Found once per line to stay linear.
+  let tailStart = end;
+  let tailChar = -1;
+  for (let j = end - 1; j >= start; j--) {
+    const ch = text.charCodeAt(j);
+    if (ch === 0x20 || ch === 0x09) continue;
+    if (tailChar === -1) tailChar = ch;
+    if (ch !== tailChar) break;
+    tailStart = j;
+  }
+  let markers = 0;
+  let columns = 0;
+  let i = start;
+  while (i < end) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x20) {
+      columns++;
+      i++;
+    } else if (ch === 0x09) {
+      columns += 4 - (columns % 4);
+      i++;
+    } else if (ch === 0x3e /* > */) {
+      markers++;
+      i++;
+    } else {
+      const marker = listMarkerLength(text, i, end);
+      if (marker === 0 || (i >= tailStart && ch === tailChar)) break;
+      markers++;
+      i += marker;
+    }
+  }
+  return markers === 0 ? 0 : Math.max(markers, Math.floor(columns / 2));
+}
+
+function listMarkerLength(text: string, i: number, end: number): number {
+  const ch = text.charCodeAt(i);
+  let length = 0;
+  if (ch === 0x2d /* - */ || ch === 0x2b /* + */ || ch === 0x2a /* * */) {
+    length = 1;
+  } else {
+    while (length < 9 && i + length < end && isDigit(text.charCodeAt(i + length))) length++;
+    if (length === 0) return 0;
+    const delimiter = text.charCodeAt(i + length);
+    if (delimiter !== 0x2e /* . */ && delimiter !== 0x29 /* ) */) return 0;
+    length++;
+  }
+  const after = i + length;
+  if (after >= end) return length;
+  const next = text.charCodeAt(after);
+  return next === 0x20 || next === 0x09 ? length : 0;
+}
+
+function isDigit(ch: number): boolean {
+  return ch >= 0x30 && ch <= 0x39;
 }
 
 /**
