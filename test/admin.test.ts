@@ -65,6 +65,10 @@ describe('admin router (scope notepad:admin)', () => {
     expect((await errorOf(admin.admin.documents.create({ title: 'Orphan', content: { blocks: [] }, ownerId: 'nobody' })))?.errorName).toBe('UserNotFound');
     const { documentRid } = await admin.admin.documents.create({ title: 'Ok', content: { blocks: [] }, ownerId: userId });
     expect((await errorOf(admin.admin.grants.create({ userId, resourceRid: documentRid, action: 'generate' })))?.errorName).toBe('Default:InvalidArgument');
-    expect(documentCount()).toBe(before + 1);
+    const { folderRid } = await admin.admin.folders.create({ name: 'F', ownerId: userId });
+    await admin.admin.documents.create({ title: 'Twice', content: { blocks: [] }, ownerId: userId, parentFolderRid: folderRid });
+    const twice = await errorOf(admin.admin.documents.create({ title: 'Twice', content: { blocks: [] }, ownerId: userId, parentFolderRid: folderRid }));
+    expect(twice).toMatchObject({ errorName: 'ResourceNameAlreadyExists', parameters: { parentFolderRid: folderRid, displayName: 'Twice' } });
+    expect(documentCount()).toBe(before + 2);
   });
 });

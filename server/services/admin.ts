@@ -100,12 +100,24 @@ export function createDocument(
 ): { documentRid: string } {
   const content = parseContent(DocumentContent, opts.content);
   if (opts.title.trim() === '') throw new NotepadError('InvalidDisplayName', { displayName: opts.title });
-  return deps.db.transaction(() => {
-    requireUser(deps, opts.ownerId);
-    if (opts.parentFolderRid !== undefined) requireFolder(deps, opts.parentFolderRid);
-    return insertDocument(deps, { ...opts, content });
-  });
+  const { parentFolderRid } = opts;
+  try {
+    return deps.db.transaction(() => {
+      requireUser(deps, opts.ownerId);
+      if (parentFolderRid !== undefined) requireFolder(deps, parentFolderRid);
+      return insertDocument(deps, { ...opts, content });
+    });
+  } catch (error) {
+    // Names are unique within a folder (the index says so); report it as the API does.
+    if (parentFolderRid !== undefined && isUniqueViolation(error)) {
+      throw new NotepadError('ResourceNameAlreadyExists', { parentFolderRid, displayName: opts.title });
+    }
+    throw error;
+  }
 }
+
+export const isUniqueViolation = (error: unknown): boolean =>
+  (error as { code?: string } | null)?.code === 'SQLITE_CONSTRAINT_UNIQUE';
 
 export function createFolder(deps: Deps, opts: { name: string; ownerId: string }): { folderRid: string } {
   return deps.db.transaction(() => {

@@ -10,7 +10,7 @@ import { NotepadError } from '../contract/errors.js';
 import { isIanaTimezone } from '../contract/locale.js';
 import { isFolderRid, newRid } from '../contract/rids.js';
 import type { Deps } from '../deps.js';
-import { insertDocument } from './admin.js';
+import { insertDocument, isUniqueViolation } from './admin.js';
 import { grantsOn, type Principal } from './auth.js';
 
 /** templates.generate: checks, then a `running` generation job for the runner. Returns its rid. */
@@ -151,8 +151,6 @@ export function getGenerationJob(deps: Deps, principal: Principal, templateRid: 
 export function isValidDisplayName(name: string): boolean {
   return name.trim() !== '' && name !== '.' && name !== '..' && !name.includes('/') && [...name].length <= 700 && !/[\u0000-\u001f\u007f]/.test(name);
 }
-
-const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
 
 /** generationJobs.saveDocument: the generated content as a new document in a folder, owned by the caller. */
 export function saveGeneratedDocument(
