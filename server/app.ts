@@ -17,6 +17,8 @@ export interface AppOptions {
   logger: Logger;
 }
 
+const redactUrl = (url: string) => url.replace(/([?&]input=)[^&]*/g, '$1[redacted]');
+
 const isTrpcUrl = (url: string) => /^\/trpc(?:[/?]|$)/.test(url);
 
 /** tRPC's error envelope, with the same `data` as the procedures' errorFormatter, so tRPC clients get error.data. */
@@ -37,6 +39,9 @@ export async function buildApp({ deps, files, logger }: AppOptions): Promise<Fas
     // Paths such as /api/v2/notepad/exportJobs/create/ still match.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     return503OnClosing: true,
+    // One line per request, written below with the query's tRPC `input` redacted: a client
+    // may put anything there, a token included.
+    disableRequestLogging: true,
     // The router answers a malformed percent-encoding or an over-long path parameter itself,
     // before any error handler, in Fastify's own body (and 414): route them to the catalog.
     frameworkErrors: (error, request, reply) => sendAnyError(request, reply, error),
@@ -46,6 +51,14 @@ export async function buildApp({ deps, files, logger }: AppOptions): Promise<Fas
   // they were added, and the tRPC plugin's body parser (413, unsupported media type) has no other.
   app.setNotFoundHandler((request, reply) => sendAnyError(request, reply, new NotepadError('Default:NotFound')));
   app.setErrorHandler((error, request, reply) => sendAnyError(request, reply, error));
+
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log.info(
+      { method: request.method, url: redactUrl(request.url), statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 },
+      'request completed',
+    );
+    done();
+  });
 
   app.get('/health', async () => {
     deps.db.run(sql`select 1`);

@@ -1,4 +1,5 @@
 import { initTRPC } from '@trpc/server';
+import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { Logger } from 'pino';
 import type { Scope } from './contract/api.js';
 import { ERROR_CODES, type FoundryError } from './contract/errors.js';
@@ -41,7 +42,8 @@ const t = initTRPC.context<Context>().create({
   errorFormatter({ shape, error }) {
     const notepad = toNotepadError(error);
     const data: ErrorData = { ...notepad.toJSON(), httpStatus: ERROR_CODES[notepad.errorCode].http };
-    return { code: shape.code, message: notepad.message, data };
+    // The JSON-RPC code follows the catalog too, so envelope and data never disagree.
+    return { code: TRPC_ERROR_CODES_BY_KEY[notepad.code], message: notepad.message, data };
   },
 });
 

@@ -4,12 +4,12 @@
  *
  *   FUZZ_RUNS    cases in total, split over the targets by weight (default 2000)
  *   FUZZ_SEED    replay a run: the seed a failure (or RELIABILITY.md) printed
- *   FUZZ_REPORT  set to 1 to rewrite the fuzzing section of test/RELIABILITY.md
+ *
+ * RELIABILITY_RECORD=1 (set by `npm run fuzz`) rewrites the fuzzing section of test/RELIABILITY.md.
  */
 export interface FuzzConfig {
   totalRuns: number;
   seed: number;
-  report: boolean;
 }
 
 export const QUICK_RUNS = 2_000;
@@ -28,7 +28,7 @@ export function fuzzConfig(env: NodeJS.ProcessEnv = process.env): FuzzConfig {
   // A fresh seed per run unless told: every `npm test` explores new cases, and a failure
   // prints the seed that replays it.
   const seed = intFrom(env, 'FUZZ_SEED') ?? (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
-  return { totalRuns, seed, report: env.FUZZ_REPORT === '1' };
+  return { totalRuns, seed };
 }
 
 /**
