@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import type { Logger } from 'pino';
 import { sql } from 'drizzle-orm';
@@ -41,7 +41,7 @@ export async function buildApp({ deps, files, logger }: AppOptions): Promise<Fas
     return503OnClosing: true,
     // One line per request, written below with the query's tRPC `input` redacted: a client
     // may put anything there, a token included.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // The router answers a malformed percent-encoding or an over-long path parameter itself,
     // before any error handler, in Fastify's own body (and 414): route them to the catalog.
     frameworkErrors: (error, request, reply) => sendAnyError(request, reply, error),

@@ -1,10 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { openDatabase } from '../db/index.js';
 import { createDeps, type Deps } from '../server/deps.js';
 
-const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+// node itself, with tsx as a loader: the tsx CLI would put a parent process in between, and a
+// SIGKILL to that parent leaves the real server running.
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const MAIN = resolve(import.meta.dirname, '../server/main.ts');
 
 export interface ServerProcess {
@@ -19,7 +22,7 @@ export interface ServerProcess {
 
 /** Starts `server/main.ts` as a real child process and waits until it listens (or, as a runner, has started). */
 export async function startServerProcess(env: Record<string, string>, timeoutMs = 30_000): Promise<ServerProcess> {
-  const proc = spawn(process.execPath, [tsxCli, MAIN], {
+  const proc = spawn(process.execPath, ['--import', tsxLoader, MAIN], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -120,6 +120,7 @@ describe('job runner', () => {
     expect(fileRows()).toHaveLength(1);
     const row = env.deps.db.select().from(exportJobs).where(eq(exportJobs.rid, rid)).get();
     expect(row?.attempts).toBe(2);
+    expect(row?.startedAt).toBe(env.clock.now - 1_001); // the first attempt's start, kept across attempts
   });
 
   it('a runner that lost its lease mid-render discards its result: still one file', async () => {

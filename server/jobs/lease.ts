@@ -17,7 +17,13 @@ function claimWhere<T extends JobTable>(deps: Deps, table: T, owner: string, whi
   // Both job tables share the lease columns; drizzle cannot see that through the union.
   const rows = deps.db
     .update(table as typeof exportJobs)
-    .set({ leaseOwner: owner, leaseExpiresAt: now + deps.config.jobs.leaseMs, attempts: sqlIncrement(table) })
+    .set({
+      leaseOwner: owner,
+      leaseExpiresAt: now + deps.config.jobs.leaseMs,
+      attempts: sqlIncrement(table),
+      // Export jobs record when their first attempt began.
+      ...(table === exportJobs ? { startedAt: sql`coalesce(${exportJobs.startedAt}, ${now})` } : {}),
+    })
     .where(and(which(now), claimable(table, now)))
     .returning()
     .all() as T['$inferSelect'][];
