@@ -6,6 +6,10 @@ import PDFDocument from 'pdfkit';
 import type { Block, Content, InlineNode } from '../server/contract/content.js';
 import { faceBytes, type FaceName } from '../server/render/fonts.js';
 
+/** The demo document's title in server/seed.ts, and the target every bench export uses. */
+export const DEMO_TITLE = 'Quarterly operations review';
+export const RENDER_TARGET = { locale: 'en-US', timezone: 'America/New_York' } as const;
+
 // Deterministic, so every run (and both engines) prints exactly the same characters.
 function prng(seed: number): () => number {
   let a = seed >>> 0;

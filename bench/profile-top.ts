@@ -3,7 +3,9 @@
  * the functions with the most self time, and the most inclusive time, so a finding can be
  * quoted in bench/README.md without opening DevTools.
  *
- *   npx tsx bench/profile-top.ts bench/profiles/CPU.*.cpuprofile [--top 25] [--filter server/]
+ *   npx tsx bench/profile-top.ts bench/profiles/<run>/<server>/CPU.*.cpuprofile [--top 25] [--filter server/] [--from ms]
+ *
+ * --from skips the first milliseconds of the profile (a server's start-up, before the load).
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -33,12 +35,17 @@ function label(frame: CallFrame): string {
   return `${frame.functionName || '(anonymous)'} ${where ? `${where}:${frame.lineNumber + 1}` : ''}`.trim();
 }
 
-export function summarise(profile: CpuProfile): { totalMs: number; self: Map<string, number>; inclusive: Map<string, number> } {
+function summarise(profile: CpuProfile, fromMs = 0): { totalMs: number; self: Map<string, number>; inclusive: Map<string, number> } {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
   const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  let at = 0;
+  profile.samples.forEach((id, i) => {
+    const delta = profile.timeDeltas[i] ?? 0;
+    at += delta;
+    if (at >= fromMs * 1000) selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
+  });
 
   const self = new Map<string, number>();
   const inclusive = new Map<string, number>();
@@ -69,9 +76,11 @@ function main(): void {
   const n = Number(args[args.indexOf('--top') + 1] ?? 25) || 25;
   const filterAt = args.indexOf('--filter');
   const filter = filterAt >= 0 ? args[filterAt + 1] : undefined;
-  const files = args.filter((arg, i) => arg.endsWith('.cpuprofile') && args[i - 1] !== '--filter');
+  const fromAt = args.indexOf('--from');
+  const fromMs = fromAt >= 0 ? Number(args[fromAt + 1]) || 0 : 0;
+  const files = args.filter((arg) => arg.endsWith('.cpuprofile'));
   for (const file of files) {
-    const { totalMs, self, inclusive } = summarise(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile);
+    const { totalMs, self, inclusive } = summarise(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, fromMs);
     console.log(`\n## ${file}: ${totalMs.toFixed(0)} ms sampled`);
     console.log('\nself time:');
     for (const [name, ms] of top(self, n, filter)) console.log(`${ms.toFixed(0).padStart(8)} ms ${((100 * ms) / totalMs).toFixed(1).padStart(5)}%  ${name}`);

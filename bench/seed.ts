@@ -1,0 +1,125 @@
+/**
+ * Databases for the subjects and baselines: the real migrations (openDatabase) and the
+ * operator functions (services/admin.ts), exactly as `npm run notepad` seeds one.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { openDatabase } from '../db/index.js';
+import { generationJobs } from '../db/schema.js';
+import { SCOPES } from '../server/contract/api.js';
+import type { Content } from '../server/contract/content.js';
+import { newRid } from '../server/contract/rids.js';
+import { createDeps } from '../server/deps.js';
+import * as admin from '../server/services/admin.js';
+
+export interface Seed {
+  dbPath: string;
+  filesDir: string;
+  userId: string;
+  token: string;
+  /** title -> documentRid */
+  documents: Record<string, string>;
+}
+
+/** A fresh database in `dir` with one user, a token for the export API, and the given documents. */
+export function seedDatabase(dir: string, documents: Record<string, Content>): Seed {
+  mkdirSync(dir, { recursive: true });
+  const dbPath = join(dir, 'notepad.db');
+  const database = openDatabase(dbPath);
+  try {
+    const deps = createDeps({ db: database.db });
+    const { userId } = admin.createUser(deps, { name: 'Bench User' });
+    const { token } = admin.createToken(deps, { userId, scopes: [SCOPES.export] });
+    const rids: Record<string, string> = {};
+    for (const [title, content] of Object.entries(documents)) {
+      rids[title] = admin.createDocument(deps, { title, content, ownerId: userId }).documentRid;
+    }
+    return { dbPath, filesDir: join(dir, 'files'), userId, token, documents: rids };
+  } finally {
+    database.close();
+  }
+}
+
+/**
+ * A generation job of the seed's user that says `succeeded` but holds no content. exportJobs.create
+ * accepts an export of it like any other (same checks, same insert); the runner then fails
+ * that job at once ("no longer has content to export") instead of rendering it. Lets a probe
+ * load create real jobs on a role-all service without also making it render them.
+ */
+export function seedContentlessGenerationJob(seed: Seed): { templateRid: string; generationJobRid: string } {
+  const database = openDatabase(seed.dbPath);
+  try {
+    const deps = createDeps({ db: database.db });
+    const { templateRid } = admin.createTemplate(deps, { title: 'Probe template', ownerId: seed.userId, content: { blocks: [] }, parameters: [] });
+    const generationJobRid = newRid('generation-job');
+    const now = Date.now();
+    database.db
+      .insert(generationJobs)
+      .values({
+        rid: generationJobRid,
+        templateRid,
+        templateVersion: 1,
+        creatorId: seed.userId,
+        parameters: {},
+        status: 'succeeded',
+        content: null,
+        createdAt: now,
+        finishedAt: now,
+        // Generation jobs normally expire after an hour and the sweeper deletes them.
+        expiresAt: now + 7 * 24 * 3_600_000,
+      })
+      .run();
+    return { templateRid, generationJobRid };
+  } finally {
+    database.close();
+  }
+}
+
+/**
+ * Adds `count` finished export jobs of the seed's user, created over the last week. One
+ * INSERT ... SELECT over a recursive CTE: a million rows in seconds.
+ *
+ * Their rids are v4-shaped and spread evenly over the whole key space, so the server's
+ * random new rids land all over the primary-key index, as they would among a million
+ * random ones; but generated in ascending order, so the load itself only appends to it.
+ */
+export function seedExportJobs(seed: Seed, documentRid: string, count: number): void {
+  const database = openDatabase(seed.dbPath);
+  try {
+    const { sqlite } = database;
+    // A one-off bulk load: no WAL (every page would be written twice, to the log and back)
+    // and no fsync. Only this connection; the servers under test reopen it in WAL mode.
+    sqlite.pragma('journal_mode = MEMORY');
+    sqlite.pragma('synchronous = OFF');
+    sqlite.pragma('cache_size = -262144');
+    const now = Date.now();
+    const week = 7 * 24 * 3_600_000;
+    const rid = (kind: string, salt: number) =>
+      `printf('ri.notepad.main.${kind}.%08x-%04x-4%03x-a%03x-%012x', i * @spread, (i * ${7919 + salt}) & 65535, (i * 31) & 4095, (i * ${17 + salt}) & 4095, (i * 104729 + ${salt}) % 281474976710656)`;
+    sqlite
+      .prepare(
+        `INSERT INTO export_jobs (rid, creator_id, source_type, document_rid, user_locale, user_timezone, status,
+                                  file_rid, error_message, error_code, created_at, started_at, finished_at, expires_at, attempts)
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < @count)
+         SELECT ${rid('export-job', 0)}, @userId, 'documentSource', @documentRid, 'en-US', 'America/New_York',
+                CASE WHEN i % 50 = 0 THEN 'failed' ELSE 'succeeded' END,
+                CASE WHEN i % 50 = 0 THEN NULL ELSE ${rid('file', 1)} END,
+                CASE WHEN i % 50 = 0 THEN 'The export failed because of an internal error.' END,
+                CASE WHEN i % 50 = 0 THEN 'INTERNAL' END,
+                @start + i * @step, @start + i * @step, @start + i * @step + 500, @start + i * @step + @week, 1
+         FROM n`,
+      )
+      .run({
+        count,
+        spread: Math.floor(2 ** 32 / (count + 1)),
+        userId: seed.userId,
+        documentRid,
+        start: now - week,
+        step: Math.max(1, Math.floor(week / count)),
+        week,
+      });
+    sqlite.pragma('journal_mode = WAL');
+  } finally {
+    database.close();
+  }
+}
