@@ -1,9 +1,26 @@
 /**
  * Piscina worker entry: renders one PDF per task, off the main thread.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { ContentTooLargeError, serializeContentTooLarge } from './errors.js';
 import { renderPdf, type RenderRequest, type RenderResult } from './render-pdf.js';
+
+/**
+ * Renders yield the CPU to the API: on a machine with fewer cores than busy threads, the
+ * event loop that serves requests should not wait behind a long render. Linux schedules
+ * threads individually, so this thread's nice value can be raised on its own.
+ */
+function lowerThisThreadsPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
+  } catch {
+    // Not Linux, or not permitted: renders simply keep the default priority.
+  }
+}
+lowerThisThreadsPriority();
 
 export default async function renderTask(req: RenderRequest): Promise<RenderResult> {
   let result: RenderResult;
