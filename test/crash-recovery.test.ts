@@ -1,25 +1,16 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { exportJobs, files } from '../db/schema.js';
 import type { Content } from '../server/contract/content.js';
 import * as admin from '../server/services/admin.js';
-import { openForSeeding, postJson, sleep, startServerProcess, type ServerProcess } from './process-helpers.js';
+import { openForSeeding, postJson, serverWorkspace, sleep, type ServerProcess } from './process-helpers.js';
 import { recordReliability } from './reliability-record.js';
 
 // The quick configuration runs in `npm test`; `npm run reliability` runs the long one.
 const JOBS = Number(process.env.CRASH_JOBS ?? 10);
 const PAGES = Number(process.env.CRASH_PAGES ?? 12);
 
-const dir = mkdtempSync(join(tmpdir(), 'notepad-crash-'));
-const dbPath = join(dir, 'notepad.db');
-const filesDir = join(dir, 'files');
-const servers: ServerProcess[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.kill();
-  rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
-});
+const { dbPath, filesDir, start } = serverWorkspace('notepad-crash-');
 
 function longDocument(pages: number): Content {
   const blocks: Content['blocks'] = [];
@@ -33,7 +24,7 @@ function longDocument(pages: number): Content {
   return { blocks };
 }
 
-const env = { NOTEPAD_DB: dbPath, NOTEPAD_FILES: filesDir, NOTEPAD_JOB_LEASE_MS: '1500', NOTEPAD_JOB_CONCURRENCY: '2' };
+const env = { NOTEPAD_JOB_LEASE_MS: '1500', NOTEPAD_JOB_CONCURRENCY: '2' };
 
 describe('crash recovery', () => {
   it('SIGKILL mid-render: after a restart every job ends once, with one file, no orphans, an intact database', { timeout: 300_000 }, async () => {
@@ -43,8 +34,7 @@ describe('crash recovery', () => {
     const { documentRid } = admin.createDocument(seed.deps, { title: 'Long', content: longDocument(PAGES), ownerId: userId });
     seed.close();
 
-    const first = await startServerProcess(env);
-    servers.push(first);
+    const first = await start(env);
     const rids: string[] = [];
     for (let i = 0; i < JOBS; i++) {
       const created = await postJson(`${first.baseUrl}/api/v2/notepad/exportJobs/create?preview=true`, token, {
@@ -63,8 +53,7 @@ describe('crash recovery', () => {
     const runningAtCrash = (inspect.sqlite.prepare("select count(*) as n from export_jobs where status = 'running'").get() as { n: number }).n;
     expect(runningAtCrash).toBeGreaterThan(0);
 
-    const second = await startServerProcess(env);
-    servers.push(second);
+    const second = await start(env);
     const finishBy = Date.now() + 120_000;
     while (Date.now() < finishBy) {
       const left = inspect.sqlite.prepare("select count(*) as n from export_jobs where status = 'running'").get() as { n: number };

@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll } from 'vitest';
 import { pathToFileURL } from 'node:url';
 import { openDatabase } from '../db/index.js';
 import { createDeps, type Deps } from '../server/deps.js';
@@ -78,3 +81,26 @@ export async function postJson(url: string, token: string, body: unknown): Promi
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A temporary database and file store for server processes; every process started with
+ * `start` is killed, and the folder removed, after the file's tests.
+ */
+export function serverWorkspace(prefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const workspace = {
+    dbPath: join(dir, 'notepad.db'),
+    filesDir: join(dir, 'files'),
+    servers: [] as ServerProcess[],
+    async start(env: Record<string, string>): Promise<ServerProcess> {
+      const server = await startServerProcess({ NOTEPAD_DB: workspace.dbPath, NOTEPAD_FILES: workspace.filesDir, ...env });
+      workspace.servers.push(server);
+      return server;
+    },
+  };
+  afterAll(async () => {
+    for (const server of workspace.servers) await server.kill();
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+  });
+  return workspace;
+}

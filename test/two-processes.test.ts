@@ -1,23 +1,14 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { exportJobs, files } from '../db/schema.js';
 import * as admin from '../server/services/admin.js';
-import { openForSeeding, postJson, sleep, startServerProcess, type ServerProcess } from './process-helpers.js';
+import { openForSeeding, postJson, serverWorkspace, sleep, type ServerProcess } from './process-helpers.js';
 import { recordReliability } from './reliability-record.js';
 
 const CREATES_PER_SERVER = Number(process.env.TWO_PROCESS_CREATES ?? 30);
 const CONCURRENCY = 8;
 
-const dir = mkdtempSync(join(tmpdir(), 'notepad-two-'));
-const dbPath = join(dir, 'notepad.db');
-const filesDir = join(dir, 'files');
-const servers: ServerProcess[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.kill();
-  rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
-});
+const { dbPath, filesDir, start } = serverWorkspace('notepad-two-');
 
 describe('two server processes, one database', () => {
   it('serve creates under load and run jobs without SQLITE_BUSY, losses or double renders', { timeout: 240_000 }, async () => {
@@ -31,9 +22,8 @@ describe('two server processes, one database', () => {
     });
     seed.close();
 
-    const env = { NOTEPAD_DB: dbPath, NOTEPAD_FILES: filesDir, NOTEPAD_JOB_CONCURRENCY: '1', LOG_LEVEL: 'info' };
-    const [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
-    servers.push(a!, b!);
+    const env = { NOTEPAD_JOB_CONCURRENCY: '1', LOG_LEVEL: 'info' };
+    const [a, b] = await Promise.all([start(env), start(env)]);
 
     const statuses = new Map<number, number>();
     const created: string[] = [];
