@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { exportJobs, files } from '../db/schema.js';
 import type { Content } from '../server/contract/content.js';
 import * as admin from '../server/services/admin.js';
-import { openForSeeding, postJson, serverWorkspace, sleep, type ServerProcess } from './process-helpers.js';
+import { openForSeeding, postJson, serverWorkspace, sleep } from './process-helpers.js';
 import { recordReliability } from './reliability-record.js';
 
 // The quick configuration runs in `npm test`; `npm run reliability` runs the long one.

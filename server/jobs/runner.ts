@@ -4,7 +4,7 @@ import { exportJobs, files as fileRows, generationJobs } from '../../db/schema.j
 import type { Deps } from '../deps.js';
 import { parseStorageKey, type FileStore } from '../files/store.js';
 import { newRid } from '../contract/rids.js';
-import { isContentTooLarge } from '../render/pool.js';
+import { isContentTooLarge } from '../render/errors.js';
 import { failExportJob, runExportJob, type ExportJobRow, type Renderer } from './export-job.js';
 import { failGenerationJob, runGenerationJob } from './generation-job.js';
 import { JobFailure } from './failure.js';
