@@ -7,6 +7,7 @@ import { createFileStore } from './files/store.js';
 import { createJobRunner, type JobRunner } from './jobs/runner.js';
 import { createRenderPool, type RenderPool } from './render/pool.js';
 import { seedDemoIfEmpty, type DemoSeed } from './seed.js';
+import { startWalCheckpointer } from './threads/wal-checkpointer.js';
 
 function instructions(base: string, seed: DemoSeed): string {
   return `
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
   const config = configFromEnv();
   const logger = pino({ level: config.logLevel });
   const database = openDatabase(config.dbPath);
+  const checkpointer = startWalCheckpointer({ sqlite: database.sqlite, log: logger });
   const deps = createDeps({ db: database.db, config, logger });
   const files = await createFileStore(config.filesDir);
   const seed = seedDemoIfEmpty(deps);
@@ -70,6 +72,7 @@ async function main(): Promise<void> {
       await app?.close();
       await runner?.stop();
       await pool?.destroy();
+      await checkpointer.stop();
       database.close();
     } finally {
       clearTimeout(force);

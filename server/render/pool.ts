@@ -2,10 +2,9 @@
  * A pool of worker threads that render PDFs, so a long render never blocks the event loop
  * that serves the API.
  */
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
+import { workerEntry, workerExecArgv } from '../threads/worker-exec-argv.js';
 import { reviveRenderError } from './errors.js';
 import type { RenderRequest, RenderResult } from './render-pdf.js';
 
@@ -24,16 +23,13 @@ const WORKER_HEAP_LIMIT_MB = 1024;
 
 export function createRenderPool(opts: { threads?: number; idleTimeout?: number } = {}): RenderPool {
   const threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
-  // When this module runs as TypeScript, so must the worker; if the code is ever compiled
-  // to JavaScript, the worker sits beside it as .js.
-  const typescript = import.meta.url.endsWith('.ts');
   const piscina = new Piscina<RenderRequest, RenderResult>({
-    filename: new URL(typescript ? './worker.ts' : './worker.js', import.meta.url).href,
+    filename: workerEntry(import.meta.url, 'worker').href,
     // One warm worker; the rest start on demand and stop again after idleTimeout.
     minThreads: 1,
     maxThreads: threads,
     idleTimeout: opts.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_MS,
-    execArgv: typescript ? workerExecArgv() : undefined,
+    execArgv: workerExecArgv(import.meta.url),
     resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_LIMIT_MB },
   });
 
@@ -48,17 +44,4 @@ export function createRenderPool(opts: { threads?: number; idleTimeout?: number 
     },
     destroy: () => piscina.destroy(),
   };
-}
-
-/**
- * Worker threads do not inherit module loaders registered at run time, only the flags
- * they are started with. Under `tsx server/main.ts` tsx's `--import`/`--require` flags
- * are already in execArgv, and leaving execArgv undefined makes the worker inherit them.
- * Elsewhere (vitest transforms TypeScript in-process) the worker needs tsx itself,
- * resolved to a file URL so that it does not depend on the current directory.
- */
-function workerExecArgv(): string[] | undefined {
-  if (process.execArgv.some((arg) => /(^|[\\/@=])tsx([\\/]|$)/.test(arg))) return undefined;
-  const loader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  return ['--import', loader];
 }

@@ -1,0 +1,83 @@
+/**
+ * Moves WAL checkpoints off the event loop.
+ *
+ * By default SQLite checkpoints inside whichever commit pushes the WAL past 1,000 pages,
+ * and a checkpoint fsyncs the WAL and the database file: on the request path that is a
+ * disk wait of milliseconds every few hundred creates, and most of the cost of an insert
+ * under load (bench/README.md, finding 1). Here a worker thread with its own connection
+ * checkpoints on a timer, and the API's connection checkpoints inline only as a fallback,
+ * if the WAL ever grows far past what the worker keeps it at.
+ */
+import { Piscina } from 'piscina';
+import type Database from 'better-sqlite3';
+import type { Log } from '../trpc.js';
+import type { CheckpointResult, CheckpointTask } from './checkpoint-worker.js';
+import { workerEntry, workerExecArgv } from './worker-exec-argv.js';
+
+export type { CheckpointResult } from './checkpoint-worker.js';
+
+/** SQLite's own default, restored when the checkpointer stops. */
+const INLINE_AUTOCHECKPOINT_PAGES = 1_000;
+/** The fallback while the worker runs: ~80 MB of WAL with 4 KiB pages. */
+const FALLBACK_AUTOCHECKPOINT_PAGES = 20_000;
+const DEFAULT_INTERVAL_MS = 200;
+
+export interface WalCheckpointer {
+  /** Resolves with the outcome of the next checkpoint the worker completes. */
+  nextCheckpoint(): Promise<CheckpointResult>;
+  stop(): Promise<void>;
+}
+
+export interface WalCheckpointerOptions {
+  /** The API's connection, whose inline checkpoints this replaces. */
+  sqlite: Database.Database;
+  log: Log;
+  intervalMs?: number;
+}
+
+export function startWalCheckpointer({ sqlite, log, intervalMs = DEFAULT_INTERVAL_MS }: WalCheckpointerOptions): WalCheckpointer {
+  if (sqlite.memory) return { nextCheckpoint: () => new Promise(() => {}), stop: async () => {} };
+
+  const pool = new Piscina<CheckpointTask, CheckpointResult>({
+    filename: workerEntry(import.meta.url, 'checkpoint-worker').href,
+    minThreads: 1,
+    maxThreads: 1,
+    idleTimeout: Number.POSITIVE_INFINITY,
+    execArgv: workerExecArgv(import.meta.url),
+  });
+  sqlite.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
+
+  let waiters: ((result: CheckpointResult) => void)[] = [];
+  let inFlight: Promise<void> | undefined;
+  let lastFailure: string | undefined;
+  const round = async () => {
+    try {
+      const result = await pool.run({ path: sqlite.name });
+      lastFailure = undefined;
+      const ready = waiters;
+      waiters = [];
+      for (const resolve of ready) resolve(result);
+    } catch (error) {
+      // Retried on the next tick; while it keeps failing, the inline fallback bounds the WAL.
+      const message = (error as Error).message;
+      if (message !== lastFailure) log.warn({ err: message }, 'WAL checkpoint failed');
+      lastFailure = message;
+    }
+  };
+  const timer = setInterval(() => {
+    inFlight ??= round().finally(() => (inFlight = undefined));
+  }, intervalMs);
+  timer.unref();
+
+  let stopped: Promise<void> | undefined;
+  return {
+    nextCheckpoint: () => new Promise((resolve) => waiters.push(resolve)),
+    stop: () =>
+      (stopped ??= (async () => {
+        clearInterval(timer);
+        await inFlight;
+        await pool.destroy();
+        if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${INLINE_AUTOCHECKPOINT_PAGES}`);
+      })()),
+  };
+}

@@ -1,0 +1,72 @@
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../db/index.js';
+import { createExportJob } from '../server/services/export-jobs.js';
+import { authenticate } from '../server/services/auth.js';
+import { startWalCheckpointer, type CheckpointResult, type WalCheckpointer } from '../server/threads/wal-checkpointer.js';
+import { createTestEnv, seedDocument, seedUser, type TestEnv } from './helpers.js';
+
+const autocheckpoint = (env: TestEnv) => env.database.sqlite.pragma('wal_autocheckpoint', { simple: true }) as number;
+
+describe('background WAL checkpointer', () => {
+  let env: TestEnv;
+  let checkpointer: WalCheckpointer | undefined;
+
+  beforeEach(async () => {
+    env = await createTestEnv();
+  });
+  afterEach(async () => {
+    await checkpointer?.stop();
+    env.cleanup();
+  });
+
+  it('copies the WAL into the database file from its own thread while the API connection only keeps a fallback', async () => {
+    expect(autocheckpoint(env)).toBe(1000);
+    checkpointer = startWalCheckpointer({ sqlite: env.database.sqlite, log: env.logger, intervalMs: 20 });
+    expect(autocheckpoint(env)).toBe(20_000);
+
+    const { userId, token } = seedUser(env.deps);
+    const documentRid = seedDocument(env.deps, userId);
+    const principal = authenticate(env.deps, `Bearer ${token}`);
+    await checkpointer.nextCheckpoint();
+    for (let i = 0; i < 300; i++) {
+      createExportJob(env.deps, principal, {
+        exportJobSource: { type: 'documentSource', documentRid },
+        exportJobTarget: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Europe/Paris' },
+      });
+    }
+
+    // Writes went to the WAL; a later round of the worker copies every frame of it.
+    let result: CheckpointResult;
+    do result = await checkpointer.nextCheckpoint();
+    while (result.busy || result.checkpointedFrames < result.walFrames);
+    expect(result.walFrames).toBeGreaterThan(0);
+
+    // A copy of the database file alone, without its WAL, holds every row.
+    const copy = join(env.dir, 'file-only.db');
+    copyFileSync(env.database.sqlite.name, copy);
+    const fileOnly = new Database(copy, { readonly: true });
+    try {
+      expect(fileOnly.prepare('select count(*) as n from export_jobs').get()).toEqual({ n: 300 });
+    } finally {
+      fileOnly.close();
+    }
+
+    await checkpointer.stop();
+    await checkpointer.stop(); // idempotent
+    expect(autocheckpoint(env)).toBe(1000);
+  });
+
+  it('does nothing for an in-memory database', async () => {
+    const memory = openDatabase(':memory:');
+    try {
+      const idle = startWalCheckpointer({ sqlite: memory.sqlite, log: env.logger });
+      expect(memory.sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+      await idle.stop();
+    } finally {
+      memory.close();
+    }
+  });
+});
