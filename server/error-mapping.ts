@@ -29,7 +29,9 @@ export function toNotepadError(error: unknown): NotepadError {
 function convert(error: object): NotepadError {
   if (error instanceof TRPCError) {
     if (error.cause instanceof NotepadError) return error.cause;
-    if (hasIssues(error.cause)) return invalidArgument(error.cause.issues, error);
+    // Input validation: tRPC wraps the schema's issues in BAD_REQUEST. Output validation
+    // wraps them too, in INTERNAL_SERVER_ERROR, and that stays a server fault below.
+    if (error.code === 'BAD_REQUEST' && hasIssues(error.cause)) return invalidArgument(error.cause.issues, error);
     switch (error.code) {
       case 'BAD_REQUEST':
       case 'PARSE_ERROR':

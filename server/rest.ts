@@ -1,16 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { SCOPES, type Scope } from './contract/api.js';
-import { NotepadError } from './contract/errors.js';
+import type { z } from 'zod';
+import { SCOPES } from './contract/api.js';
+import { invalidArgument, NotepadError } from './contract/errors.js';
 import { FileRid } from './contract/rids.js';
 import type { Deps } from './deps.js';
 import { toNotepadError } from './error-mapping.js';
-import { createCaller } from './routers/index.js';
+import { operations, type Operation } from './operations.js';
+import type { Principal } from './services/auth.js';
 import { getFile } from './services/files.js';
 import type { FileStore } from './files/store.js';
 import { contentDisposition } from './files/content-disposition.js';
 import { createContextInner, principalOf, type Context } from './trpc.js';
 
-type Caller = ReturnType<typeof createCaller>;
 type Params = Record<string, string>;
 
 /** Deeper JSON than this is refused before parsing: no legitimate request nests that far. */
@@ -40,61 +41,58 @@ function unwrapRequest(body: Record<string, unknown>): Record<string, unknown> {
   return body;
 }
 
+type AnyOperation = Operation<z.ZodType, z.ZodType>;
+
 interface RestRoute {
   method: 'GET' | 'POST';
   url: string;
-  scope: Scope;
+  /** The same entry the tRPC procedure is built from: scope, schemas and service call. */
+  operation: AnyOperation;
   /** POST routes take a JSON object body; the path parameters are merged over it. */
   body: boolean;
-  /** Maps accepted variants of the body onto the procedure's input shape. */
+  /** Maps accepted variants of the body onto the operation's input shape. */
   normalize?: (body: Record<string, unknown>) => Record<string, unknown>;
-  call: (caller: Caller, input: Record<string, unknown>) => Promise<unknown>;
 }
 
 /**
  * Foundry's REST surface. Each route does the transport checks in the contract's order
- * (auth, scope, preview, body) and then calls the same tRPC procedure in-process, so
- * validation, authorization and the service code exist once.
+ * (auth, scope, preview, body) and then runs the operation the tRPC procedure runs, with
+ * its input and output schemas, so validation, authorization and the service code exist once.
  */
 const ROUTES: RestRoute[] = [
   {
     method: 'POST',
     url: '/v2/notepad/exportJobs/create',
-    scope: SCOPES.export,
+    operation: operations.createExportJob,
     body: true,
     normalize: renameKeys({ source: 'exportJobSource', target: 'exportJobTarget' }),
-    call: (caller, input) => caller.notepad.exportJobs.create(input as never),
   },
-  {
-    method: 'GET',
-    url: '/v2/notepad/exportJobs/:exportJobRid',
-    scope: SCOPES.export,
-    body: false,
-    call: (caller, input) => caller.notepad.exportJobs.get(input as never),
-  },
-  {
-    method: 'POST',
-    url: '/v2/notepad/templates/:templateRid/generate',
-    scope: SCOPES.write,
-    body: true,
-    call: (caller, input) => caller.notepad.templates.generate(input as never),
-  },
+  { method: 'GET', url: '/v2/notepad/exportJobs/:exportJobRid', operation: operations.getExportJob, body: false },
+  { method: 'POST', url: '/v2/notepad/templates/:templateRid/generate', operation: operations.generateFromTemplate, body: true },
   {
     method: 'GET',
     url: '/v2/notepad/templates/:templateRid/generationJobs/:generationJobRid',
-    scope: SCOPES.write,
+    operation: operations.getGenerationJob,
     body: false,
-    call: (caller, input) => caller.notepad.generationJobs.get(input as never),
   },
   {
     method: 'POST',
     url: '/v2/notepad/templates/:templateRid/generationJobs/:generationJobRid/saveDocument',
-    scope: SCOPES.write,
+    operation: operations.saveGeneratedDocument,
     body: true,
     normalize: unwrapRequest,
-    call: (caller, input) => caller.notepad.generationJobs.saveDocument(input as never),
   },
 ];
+
+/** What the tRPC procedure does between its scope check and its answer, as a plain call. */
+function runOperation(deps: Deps, principal: Principal, operation: AnyOperation, raw: Record<string, unknown>): unknown {
+  const input = operation.input.safeParse(raw);
+  if (!input.success) throw invalidArgument(input.error.issues, input.error);
+  const output = operation.output.safeParse(operation.run(deps, principal, input.data));
+  // A response that breaks its own schema is our fault, never the caller's.
+  if (!output.success) throw new NotepadError('Default:Internal', {}, { cause: output.error });
+  return output.data;
+}
 
 function jsonDepthExceeds(text: string, limit: number): boolean {
   let depth = 0;
@@ -158,12 +156,11 @@ export async function restPlugin(app: FastifyInstance, { deps, files }: RestOpti
       method: route.method,
       url: route.url,
       handler: async (request, reply) => {
-        const ctx = contextFor(deps, request);
-        principalOf(ctx, route.scope);
+        const principal = principalOf(contextFor(deps, request), route.operation.scope);
         requirePreview(request);
         const parsed = route.body ? parseJsonBody(request.body) : {};
         const body = route.normalize ? route.normalize(parsed) : parsed;
-        const result = await route.call(createCaller(ctx), { ...body, ...(request.params as Params) });
+        const result = runOperation(deps, principal, route.operation, { ...body, ...(request.params as Params) });
         // Serialised here: Fastify would send a bare string result (a GenerationJobRid) as text.
         return reply.header('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(result));
       },

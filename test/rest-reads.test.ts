@@ -95,6 +95,26 @@ describe('exportJobs.get and files.content over REST', () => {
     expect(file.json()).toMatchObject({ errorName: 'FileNotFound', parameters: { fileRid } });
   });
 
+  it('a response that breaks its own schema is an INTERNAL error on REST and tRPC alike, and nothing of it is sent', async () => {
+    const { jobRid } = await exported('Schema guard');
+    const real = env.deps.stmts.exportJobOf;
+    // As if a bad row were stored: a succeeded job whose file rid is not a FileRid.
+    env.deps.stmts.exportJobOf = { get: (params: Parameters<typeof real.get>[0]) => ({ ...real.get(params)!, fileRid: 'not-a-rid' }) } as typeof real;
+    try {
+      const rest = await get(`/api/v2/notepad/exportJobs/${jobRid}?preview=true`);
+      expect(rest.statusCode).toBe(500);
+      expect(rest.json()).toMatchObject({ errorCode: 'INTERNAL', errorName: 'Default:Internal' });
+      expect(rest.body).not.toContain('not-a-rid');
+
+      const trpc = await get(`/trpc/notepad.exportJobs.get?input=${encodeURIComponent(JSON.stringify({ exportJobRid: jobRid }))}`);
+      expect(trpc.statusCode).toBe(500);
+      expect(trpc.json()).toMatchObject({ error: { data: { errorCode: 'INTERNAL', errorName: 'Default:Internal', httpStatus: 500 } } });
+      expect(trpc.body).not.toContain('not-a-rid');
+    } finally {
+      env.deps.stmts.exportJobOf = real;
+    }
+  });
+
   it('GET /health answers', async () => {
     const response = await app.inject({ method: 'GET', url: '/health' });
     expect(response.json()).toEqual({ status: 'ok' });

@@ -1,58 +1,26 @@
-import {
-  CreateExportJobRequest,
-  ExportJob,
-  FileMetadata,
-  GenerateTemplateInput,
-  GenerationJob,
-  GetExportJobRequest,
-  GetFileRequest,
-  GetGenerationJobRequest,
-  SaveDocumentInput,
-  SaveDocumentResponse,
-  SCOPES,
-} from '../contract/api.js';
-import { GenerationJobRid } from '../contract/rids.js';
-import { createExportJob, getExportJob } from '../services/export-jobs.js';
-import { getFile } from '../services/files.js';
-import { generateFromTemplate, getGenerationJob, saveGeneratedDocument } from '../services/templates.js';
+import type { z } from 'zod';
+import { operations, type Operation } from '../operations.js';
 import { authedProcedure, router } from '../trpc.js';
 
-const exporter = authedProcedure(SCOPES.export);
-const writer = authedProcedure(SCOPES.write);
+/** A procedure with the operation's scope check and schemas; the resolver calls its `run`. */
+const procedureOf = <Input extends z.ZodType, Output extends z.ZodType>(op: Operation<Input, Output>) =>
+  authedProcedure(op.scope).input(op.input).output(op.output);
+
+const { createExportJob, getExportJob, getFile, generateFromTemplate, getGenerationJob, saveGeneratedDocument } = operations;
 
 export const notepadRouter = router({
   exportJobs: router({
-    create: exporter
-      .input(CreateExportJobRequest)
-      .output(ExportJob)
-      .mutation(({ ctx, input }) => createExportJob(ctx.deps, ctx.principal, input)),
-    get: exporter
-      .input(GetExportJobRequest)
-      .output(ExportJob)
-      .query(({ ctx, input }) => getExportJob(ctx.deps, ctx.principal, input.exportJobRid)),
+    create: procedureOf(createExportJob).mutation(({ ctx, input }) => createExportJob.run(ctx.deps, ctx.principal, input)),
+    get: procedureOf(getExportJob).query(({ ctx, input }) => getExportJob.run(ctx.deps, ctx.principal, input)),
   }),
   files: router({
-    /** The file's metadata; the bytes come from REST `files/{fileRid}/content`. */
-    get: exporter
-      .input(GetFileRequest)
-      .output(FileMetadata)
-      .query(({ ctx, input }) => getFile(ctx.deps, ctx.principal, input.fileRid)),
+    get: procedureOf(getFile).query(({ ctx, input }) => getFile.run(ctx.deps, ctx.principal, input)),
   }),
   templates: router({
-    /** Returns the new GenerationJobRid as a bare string, as Foundry does. */
-    generate: writer
-      .input(GenerateTemplateInput)
-      .output(GenerationJobRid)
-      .mutation(({ ctx, input }) => generateFromTemplate(ctx.deps, ctx.principal, input)),
+    generate: procedureOf(generateFromTemplate).mutation(({ ctx, input }) => generateFromTemplate.run(ctx.deps, ctx.principal, input)),
   }),
   generationJobs: router({
-    get: writer
-      .input(GetGenerationJobRequest)
-      .output(GenerationJob)
-      .query(({ ctx, input }) => getGenerationJob(ctx.deps, ctx.principal, input.templateRid, input.generationJobRid)),
-    saveDocument: writer
-      .input(SaveDocumentInput)
-      .output(SaveDocumentResponse)
-      .mutation(({ ctx, input }) => saveGeneratedDocument(ctx.deps, ctx.principal, input)),
+    get: procedureOf(getGenerationJob).query(({ ctx, input }) => getGenerationJob.run(ctx.deps, ctx.principal, input)),
+    saveDocument: procedureOf(saveGeneratedDocument).mutation(({ ctx, input }) => saveGeneratedDocument.run(ctx.deps, ctx.principal, input)),
   }),
 });
