@@ -1,13 +1,16 @@
 /**
  * Bundled fonts and the per-code-point fallback chain.
  *
- * Font bytes are read once per process (or worker thread) and shared by every render.
- * Each render still lets pdfkit parse its own fontkit instance from those bytes: fontkit
- * caches Glyph objects together with the code points first seen for them, and pdfkit
- * writes those into the ToUnicode map, so a parsed font shared across renders would make
- * a document's bytes depend on what the worker rendered before.
+ * Font bytes are read, and their tables decoded, once per process (or worker thread) and
+ * shared by every render. Each render still gets its own fontkit instance (`renderFont`):
+ * fontkit caches Glyph objects together with the code points first seen for them, and
+ * pdfkit writes those into the ToUnicode map, so a whole font object shared across
+ * renders would make a document's bytes depend on what the worker rendered before. The
+ * decoded tables (cmap, GSUB, GPOS, CFF, hmtx, ...) are read-only data about the file, so
+ * instances share them, as fontkit's own variation instances do. Decoding them was most
+ * of a small render's time (bench/README.md, finding 3).
  *
- * Coverage lookups only read the cmap, so they use one process-wide parsed instance.
+ * Coverage lookups only read the cmap, so they use one process-wide instance.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -48,12 +51,14 @@ function facePath(face: FaceName): string {
   }
 }
 
-/** The slice of fontkit's Font that coverage needs; fontkit ships no types. */
-interface CoverageFont {
+/** The slice of fontkit's Font we use; fontkit ships no types. */
+interface FontkitFont {
   hasGlyphForCodePoint(codePoint: number): boolean;
+  /** Decoded tables by tag, filled lazily on first access to each. */
+  _tables: Record<string, unknown>;
 }
 interface Fontkit {
-  create(data: Uint8Array): CoverageFont;
+  create(data: Uint8Array): FontkitFont;
 }
 
 let fontkitModule: Fontkit | undefined;
@@ -66,14 +71,16 @@ function fontkit(): Fontkit {
 
 interface LoadedFace {
   bytes: Uint8Array;
-  coverage: CoverageFont | undefined;
+  /** The first instance parsed; its table cache is the one every later instance shares. */
+  coverage: FontkitFont;
 }
 const loaded = new Map<FaceName, LoadedFace>();
 
 function load(face: FaceName): LoadedFace {
   let entry = loaded.get(face);
   if (!entry) {
-    entry = { bytes: readFileSync(facePath(face)), coverage: undefined };
+    const bytes = readFileSync(facePath(face));
+    entry = { bytes, coverage: fontkit().create(bytes) };
     loaded.set(face, entry);
   }
   return entry;
@@ -84,10 +91,24 @@ export function faceBytes(face: FaceName): Uint8Array {
   return load(face).bytes;
 }
 
+/**
+ * A font for one render: its own instance (glyph cache, layout state) over the shared
+ * bytes and decoded tables. pdfkit's `registerFont` accepts a fontkit font as is.
+ */
+export function renderFont(face: FaceName): object {
+  const { bytes, coverage } = load(face);
+  const font = fontkit().create(bytes);
+  font._tables = coverage._tables;
+  return font;
+}
+
+/** Forgets every loaded face and its decoded tables, so the next render starts cold (for tests). */
+export function forgetLoadedFaces(): void {
+  loaded.clear();
+}
+
 function covers(face: FaceName, codePoint: number): boolean {
-  const entry = load(face);
-  entry.coverage ??= fontkit().create(entry.bytes);
-  return entry.coverage.hasGlyphForCodePoint(codePoint);
+  return load(face).coverage.hasGlyphForCodePoint(codePoint);
 }
 
 /** Primary face first; later entries are fallbacks tried in order for uncovered code points. */

@@ -10,7 +10,7 @@
  * on a shared baseline (which also means pdfkit never adds pages behind our back).
  */
 import type PDFDocument from 'pdfkit';
-import { faceBytes, needsSyntheticOblique, segmentByFace, type FaceName, type FontStyle } from './fonts.js';
+import { needsSyntheticOblique, renderFont, segmentByFace, type FaceName, type FontStyle } from './fonts.js';
 
 type Doc = InstanceType<typeof PDFDocument>;
 
@@ -89,8 +89,9 @@ export class TextEngine {
   /** Switches pdfkit to the face, registering its bytes with this document on first use. */
   useFace(face: FaceName): Doc {
     if (!this.registered.has(face)) {
-      // pdfkit's types only admit Buffer/Uint8Array/string; our bytes are a Uint8Array.
-      this.doc.registerFont(face, faceBytes(face) as Buffer);
+      // pdfkit takes a ready fontkit font (anything with `layout`), though its types only
+      // name bytes and paths.
+      this.doc.registerFont(face, renderFont(face) as unknown as string);
       this.registered.add(face);
     }
     if (this.currentFace !== face) {
