@@ -4,6 +4,7 @@ import type { Block, Content, InlineNode } from '../server/contract/content.js';
 import { forgetLoadedFaces } from '../server/render/fonts.js';
 import { renderPdf } from '../server/render/render-pdf.js';
 import { DEMO_CONTENT } from '../server/seed.js';
+import { firstOutOfOrder, readPdf, squash } from './render-pdf-text.js';
 
 // Renders share decoded font tables within a worker (server/render/fonts.ts). Whatever a
 // worker rendered before must not change a document's bytes: each document rendered cold
@@ -17,17 +18,17 @@ const DOCUMENTS: Record<string, Content> = {
   latin: {
     blocks: [
       { type: 'heading', level: 1, content: [text('Office fiscal affluence: ffi ffl fi fl')] },
-      para(text('Bold '), text('italic ', ['italic']), text('both ', ['bold', 'italic']), text('code', ['code']), text(' Ωμέγα Привет')),
+      para(text('Bold '), text('italic ', [{ type: 'italic' }]), text('both ', [{ type: 'bold' }, { type: 'italic' }]), text('code', [{ type: 'code' }]), text(' Ωμέγα Привет')),
       { type: 'codeBlock', text: 'const office = "fi fl";\nreturn Привет;' },
       { type: 'bulletList', items: [{ content: [para(text('effort'))] }, { content: [para(text('fjord baffle'))] }] },
     ],
   },
   cjk: {
     blocks: [
-      { type: 'heading', level: 2, content: [text('日本語の見出し 太字', ['bold'])] },
+      { type: 'heading', level: 2, content: [text('日本語の見出し 太字', [{ type: 'bold' }])] },
       para(text('これは日本語の段落です。漢字、ひらがな、カタカナ。一つ、豈。')),
       para(text('简体中文：我们这说。'), text(' 한국어 문장입니다.')),
-      para(text('斜体の日本語', ['italic']), text(' コード', ['code'])),
+      para(text('斜体の日本語', [{ type: 'italic' }]), text(' コード', [{ type: 'code' }])),
     ],
   },
   // U+2F00 KANGXI RADICAL ONE and U+F900 (a compatibility ideograph) share their glyphs
@@ -36,7 +37,7 @@ const DOCUMENTS: Record<string, Content> = {
   radicals: { blocks: [para(text('部首⼀と互換漢字豈'))] },
   mixed: {
     blocks: [
-      para(text('Office 日本 fi 한국 Ωμέγα 们 '), text('bold 太字 fl', ['bold'])),
+      para(text('Office 日本 fi 한국 Ωμέγα 们 '), text('bold 太字 fl', [{ type: 'bold' }])),
       {
         type: 'table',
         header: [{ content: [text('名前')] }, { content: [text('Value fi')] }],
@@ -66,5 +67,19 @@ describe('renders sharing decoded font tables', () => {
     for (const order of [names, [...names].reverse(), [names[3]!, names[2]!, names[0]!, names[4]!, names[1]!]]) {
       for (const name of order) expect(await sha256Of(name), `${name} after ${order.join(', ')}`).toBe(cold.get(name));
     }
+  }, 60_000);
+});
+
+describe('layout caches bounded per face', () => {
+  it('a document with more distinct words than the caches hold renders every word, in order, the same every time', async () => {
+    const words = Array.from({ length: 6000 }, (_, i) => `w${i.toString(36)}x`);
+    const content: Content = { blocks: Array.from({ length: 60 }, (_, p) => para(text(words.slice(p * 100, p * 100 + 100).join(' ')))) };
+    const request = { title: 'Many words', content, locale: 'en-US', timezone: 'UTC', exportedAt: EXPORTED_AT };
+    const first = await renderPdf(request);
+    const second = await renderPdf(structuredClone(request));
+    expect(Buffer.from(first.pdf).equals(Buffer.from(second.pdf))).toBe(true);
+    const pdf = await readPdf(first.pdf);
+    const all = squash(pdf.pages.join(' '));
+    expect(firstOutOfOrder(all, words)).toBeUndefined();
   }, 60_000);
 });

@@ -4,7 +4,8 @@
  */
 import { entry, interleave, runLoad, type BenchContext, type Entry } from '../harness.js';
 import type { MemoryReport, RenderTiming } from '../render-child.js';
-import { apiService, checkAndWarm, RENDER_WORKER_HEAP_MB, renderChild, restCreate, sectionsFor } from './shared.js';
+import { RENDER_WORKER_LIMITS } from '../../server/render/pool.js';
+import { apiService, checkAndWarm, renderChild, restCreate, sectionsFor } from './shared.js';
 
 const peakMb = (memory: MemoryReport) => memory.vmHwmMb ?? memory.maxRssMb;
 
@@ -62,7 +63,7 @@ export async function renderGrowthScenario(ctx: BenchContext): Promise<Entry[]> 
           maxRssMb: [afterSmall.maxRssMb, afterFirstLarge!.maxRssMb],
           afterLargeHeapMb: { used: afterFirstLarge!.heapUsedMb, total: afterFirstLarge!.heapTotalMb, external: afterFirstLarge!.externalMb },
           peakAfterAllRendersMb: peakMb(atEnd),
-          heapLimitMb: RENDER_WORKER_HEAP_MB,
+          workerLimits: RENDER_WORKER_LIMITS,
         },
       }),
     ];

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { DEMO_CONTENT } from '../../server/seed.js';
+import { RENDER_WORKER_LIMITS } from '../../server/render/pool.js';
 import { DEMO_TITLE, mixedDocument } from '../documents.js';
 import { runLoad, startServer, startWorker, type BenchContext, type Lease, type LoadOptions, type ServerHandle, type WorkerHandle } from '../harness.js';
 import { seedContentlessGenerationJob, seedDatabase, seedExportJobs, type Seed } from '../seed.js';
@@ -84,11 +85,15 @@ export function fullService(ctx: BenchContext, name: string): Promise<Lease<Serv
 }
 
 /**
- * The heap limit server/render/pool.ts gives each render worker (WORKER_HEAP_LIMIT_MB). V8
- * sizes its collections by the limit, so a child on the default (a quarter of RAM, up to
- * 4 GB) would let its heap, and so its RSS, grow far more than a real render worker's.
+ * The heap limits server/render/pool.ts gives each render worker, as node flags for a
+ * render child process. V8 sizes its collections by them, so a child on the defaults (a
+ * quarter of RAM, up to 4 GB) would let its heap, and so its RSS, grow far more than a
+ * real render worker's. V8's young generation is three semi-spaces.
  */
-export const RENDER_WORKER_HEAP_MB = 1024;
+const RENDER_WORKER_NODE_ARGS = [
+  `--max-old-space-size=${RENDER_WORKER_LIMITS.maxOldGenerationSizeMb}`,
+  `--max-semi-space-size=${RENDER_WORKER_LIMITS.maxYoungGenerationSizeMb / 3}`,
+];
 
 /** bench/render-child.ts; `fresh` when the scenario measures its peak RSS. */
 export function renderChild(ctx: BenchContext, name: string, options: { fresh?: boolean } = {}): Promise<Lease<WorkerHandle>> {
@@ -99,7 +104,7 @@ export function renderChild(ctx: BenchContext, name: string, options: { fresh?: 
       name,
       script: 'bench/render-child.ts',
       pinning: ctx.pinning,
-      extraNodeArgs: [`--max-old-space-size=${RENDER_WORKER_HEAP_MB}`],
+      extraNodeArgs: RENDER_WORKER_NODE_ARGS,
       cpuProfDir: ctx.profileDir ? join(ctx.profileDir, name) : undefined,
     }),
     { fresh: options.fresh ?? false },

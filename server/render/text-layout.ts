@@ -80,7 +80,7 @@ export class TextEngine {
   readonly missing = new Set<number>();
   private readonly widthCache = new Map<FaceName, Map<string, number>>();
   private readonly registered = new Set<FaceName>();
-  private readonly fixedNotdef = new Set<FaceName>();
+  private readonly prepared = new Set<FaceName>();
   private currentFace: FaceName | undefined;
   private fill: string | undefined;
 
@@ -97,9 +97,10 @@ export class TextEngine {
     if (this.currentFace !== face) {
       this.doc.font(face);
       this.currentFace = face;
-      if (!this.fixedNotdef.has(face)) {
+      if (!this.prepared.has(face)) {
         fixNotdefWidth(this.doc);
-        this.fixedNotdef.add(face);
+        boundLayoutCache(this.doc);
+        this.prepared.add(face);
       }
     }
     return this.doc;
@@ -127,6 +128,7 @@ export class TextEngine {
     let width = cache.get(text);
     if (width === undefined) {
       width = this.useFace(face).fontSize(1).widthOfString(text);
+      if (cache.size >= LAYOUT_CACHE_LIMIT) cache.clear();
       cache.set(text, width);
     }
     return width;
@@ -291,6 +293,39 @@ export class TextEngine {
  * units per em, so a viewer advanced 1.2 em over each .notdef where pdfkit positioned
  * 0.6 em, and the rest of the fragment overprinted what follows. Scale it like the rest.
  */
+/**
+ * Entries kept per face in the width cache and in pdfkit's layout cache before they are
+ * dropped. Both are keyed by word; a long document keeps meeting new ones (numbers, dates,
+ * names), and unbounded they held ~25 KB of glyph runs per page until the render ended.
+ * Common words come back within a few pages, so a cache this size still catches them.
+ */
+const LAYOUT_CACHE_LIMIT = 4096;
+
+/**
+ * pdfkit caches the shaped glyph run of every word for the document's lifetime, with no
+ * bound. Starts it afresh past LAYOUT_CACHE_LIMIT words; shaping is deterministic, so a
+ * word laid out again gives the same glyphs and the same bytes. pdfkit internals: if
+ * they ever change shape, the cache is left alone.
+ */
+function boundLayoutCache(doc: Doc): void {
+  type Cached = (this: PdfFontInternals, text: string) => unknown;
+  interface PdfFontInternals {
+    layoutCache?: Record<string, unknown>;
+    layoutCached?: Cached;
+  }
+  const font = (doc as unknown as { _font?: PdfFontInternals })._font;
+  const cached = font?.layoutCached;
+  if (!font || typeof cached !== 'function' || typeof font.layoutCache !== 'object') return;
+  let entries = 0;
+  font.layoutCached = function (text) {
+    if (this.layoutCache && !(text in this.layoutCache) && ++entries > LAYOUT_CACHE_LIMIT) {
+      this.layoutCache = Object.create(null) as Record<string, unknown>;
+      entries = 1;
+    }
+    return cached.call(this, text);
+  };
+}
+
 function fixNotdefWidth(doc: Doc): void {
   const font = (doc as unknown as { _font?: { widths?: unknown; scale?: unknown; font?: { getGlyph?: (id: number) => { advanceWidth: number } } } })._font;
   if (!font || !Array.isArray(font.widths) || typeof font.scale !== 'number' || typeof font.font?.getGlyph !== 'function') return;
