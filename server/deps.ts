@@ -3,6 +3,7 @@ import { pino, type Logger } from 'pino';
 import type { Db } from '../db/index.js';
 import { defaultConfig, type Config } from './config.js';
 import { createStatements, type Statements } from './services/statements.js';
+import { createWriteBatcher, type WriteBatcher } from './services/write-batch.js';
 
 /**
  * What every service needs, built once per process (or per test). The clock and the id
@@ -11,6 +12,8 @@ import { createStatements, type Statements } from './services/statements.js';
 export interface Deps {
   db: Db;
   stmts: Statements;
+  /** Group commit for hot inserts (services/write-batch.ts). */
+  writes: WriteBatcher;
   config: Config;
   logger: Logger;
   now: () => number;
@@ -33,6 +36,7 @@ export function createDeps(options: DepsOptions): Deps {
   return {
     db: options.db,
     stmts: createStatements(options.db),
+    writes: createWriteBatcher(options.db.$client),
     config,
     logger: options.logger ?? pino({ level: 'silent' }),
     now: options.now ?? Date.now,

@@ -31,7 +31,7 @@ export interface Operation<Input extends z.ZodType, Output extends z.ZodType> {
   input: Input;
   /** Also what keeps internal fields out of responses: zod drops keys the schema does not name. */
   output: Output;
-  run(deps: Deps, principal: Principal, input: z.output<Input>): z.input<Output>;
+  run(deps: Deps, principal: Principal, input: z.output<Input>): z.input<Output> | Promise<z.input<Output>>;
 }
 
 const operation = <Input extends z.ZodType, Output extends z.ZodType>(op: Operation<Input, Output>) => op;

@@ -85,10 +85,10 @@ const ROUTES: RestRoute[] = [
 ];
 
 /** What the tRPC procedure does between its scope check and its answer, as a plain call. */
-function runOperation(deps: Deps, principal: Principal, operation: AnyOperation, raw: Record<string, unknown>): unknown {
+async function runOperation(deps: Deps, principal: Principal, operation: AnyOperation, raw: Record<string, unknown>): Promise<unknown> {
   const input = operation.input.safeParse(raw);
   if (!input.success) throw invalidArgument(input.error.issues, input.error);
-  const output = operation.output.safeParse(operation.run(deps, principal, input.data));
+  const output = operation.output.safeParse(await operation.run(deps, principal, input.data));
   // A response that breaks its own schema is our fault, never the caller's.
   if (!output.success) throw new NotepadError('Default:Internal', {}, { cause: output.error });
   return output.data;
@@ -160,7 +160,7 @@ export async function restPlugin(app: FastifyInstance, { deps, files }: RestOpti
         requirePreview(request);
         const parsed = route.body ? parseJsonBody(request.body) : {};
         const body = route.normalize ? route.normalize(parsed) : parsed;
-        const result = runOperation(deps, principal, route.operation, { ...body, ...(request.params as Params) });
+        const result = await runOperation(deps, principal, route.operation, { ...body, ...(request.params as Params) });
         // Serialised here: Fastify would send a bare string result (a GenerationJobRid) as text.
         return reply.header('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(result));
       },

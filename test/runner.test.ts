@@ -28,8 +28,8 @@ function runner(render: Renderer = inProcess, owner?: string): JobRunner {
   return r;
 }
 
-function create(): string {
-  return createExportJob(env.deps, principal, { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: target }).rid;
+async function create(): Promise<string> {
+  return (await createExportJob(env.deps, principal, { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: target })).rid;
 }
 
 const statusOf = (rid: string): ExportJobStatus => getExportJob(env.deps, principal, rid).status;
@@ -71,7 +71,7 @@ afterEach(async () => {
 
 describe('job runner', () => {
   it('renders a created job into exactly one stored file', async () => {
-    const rid = create();
+    const rid = await create();
     await runner().drain();
     const status = statusOf(rid);
     expect(status.type).toBe('succeeded');
@@ -90,7 +90,7 @@ describe('job runner', () => {
 
   it('logs the code points no bundled font covers, with the job', async () => {
     documentRid = seedDocument(env.deps, principal.userId, { title: 'Linear B', content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'x \u{10000} y' }] }] } });
-    const rid = create();
+    const rid = await create();
     await runner().drain();
     expect(statusOf(rid).type).toBe('succeeded');
     const line = env.logLines().find((l) => l.msg === 'characters not covered by any bundled font');
@@ -102,13 +102,13 @@ describe('job runner', () => {
     env.deps.onJobCreated = r.notify;
     env.deps.config.jobs.scanIntervalMs = 3_600_000;
     r.start();
-    const rid = create();
+    const rid = await create();
     await r.drain();
     expect(statusOf(rid).type).toBe('succeeded');
   });
 
   it('finishes the job of a runner that died holding it, with one file', async () => {
-    const rid = create();
+    const rid = await create();
     const claimed = claimNext(env.deps, exportJobs, 'runner-that-died');
     expect(claimed?.rid).toBe(rid);
     // Its lease is live: nobody else may take the job yet.
@@ -124,7 +124,7 @@ describe('job runner', () => {
   });
 
   it('a runner that lost its lease mid-render discards its result: still one file', async () => {
-    const rid = create();
+    const rid = await create();
     const slow = gatedRenderer();
     const first = runner(slow.render, 'slow-runner');
     const firstDone = first.drain();
@@ -140,7 +140,7 @@ describe('job runner', () => {
 
   it('ends a job past its deadline as failed TIMEOUT, logged under the same errorInstanceId', async () => {
     env.deps.config.jobs.deadlineMs = 50;
-    const rid = create();
+    const rid = await create();
     await runner(gatedRenderer().render).drain();
     const status = statusOf(rid);
     expect(status).toMatchObject({ type: 'failed', errorCode: 'TIMEOUT' });
@@ -154,13 +154,13 @@ describe('job runner', () => {
     env.deps.config.jobs.maxPages = 1;
     const blocks = Array.from({ length: 200 }, (_, i) => ({ type: 'paragraph' as const, content: [{ type: 'text' as const, text: `Paragraph ${i}` }] }));
     documentRid = seedDocument(env.deps, principal.userId, { title: 'Long', content: { blocks } });
-    const rid = create();
+    const rid = await create();
     await runner().drain();
     expect(statusOf(rid)).toMatchObject({ type: 'failed', errorCode: 'CONTENT_TOO_LARGE' });
   });
 
   it('ends any other fault as failed INTERNAL with its stack in the log', async () => {
-    const rid = create();
+    const rid = await create();
     await runner(async () => {
       throw new Error('renderer exploded');
     }).drain();
@@ -173,7 +173,7 @@ describe('job runner', () => {
   });
 
   it('recognises a ContentTooLargeError raised by any renderer', async () => {
-    const rid = create();
+    const rid = await create();
     await runner(async () => {
       throw new ContentTooLargeError('bytes', 10);
     }).drain();
@@ -181,14 +181,14 @@ describe('job runner', () => {
   });
 
   it('gives up on a job that killed every runner that took it', async () => {
-    const rid = create();
+    const rid = await create();
     env.deps.db.update(exportJobs).set({ attempts: env.deps.config.jobs.maxAttempts }).where(eq(exportJobs.rid, rid)).run();
     await runner().drain();
     expect(statusOf(rid)).toMatchObject({ type: 'failed', errorCode: 'INTERNAL' });
   });
 
   it('graceful stop gives in-flight jobs back, and the next runner finishes them', async () => {
-    const rid = create();
+    const rid = await create();
     const slow = gatedRenderer();
     const first = runner(slow.render);
     first.start();
@@ -201,7 +201,7 @@ describe('job runner', () => {
   });
 
   it('expires jobs and files after 7 days, deleting their bytes', async () => {
-    const rid = create();
+    const rid = await create();
     await runner().drain();
     const status = statusOf(rid);
     if (status.type !== 'succeeded') throw new Error('expected success');
@@ -215,7 +215,7 @@ describe('job runner', () => {
   });
 
   it('sweeps bytes that no file row names and no live attempt can commit', async () => {
-    const rid = create();
+    const rid = await create();
     const orphanKey = `${rid.slice(-36)}.7.pdf`;
     await env.files.write(orphanKey, new Uint8Array([1, 2, 3]));
     await runner().drain();

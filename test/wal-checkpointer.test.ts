@@ -32,7 +32,7 @@ describe('background WAL checkpointer', () => {
     const principal = authenticate(env.deps, `Bearer ${token}`);
     await checkpointer.nextCheckpoint();
     for (let i = 0; i < 300; i++) {
-      createExportJob(env.deps, principal, {
+      await createExportJob(env.deps, principal, {
         exportJobSource: { type: 'documentSource', documentRid },
         exportJobTarget: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Europe/Paris' },
       });

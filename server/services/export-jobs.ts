@@ -9,7 +9,7 @@ import { grantsOn, type Principal } from './auth.js';
  * exportJobs.create. The checks run in exactly the contract's order (errors 1-9), so a
  * request with several faults always gets the same, first, error.
  */
-export function createExportJob(deps: Deps, principal: Principal, request: CreateExportJobRequest): ExportJob {
+export async function createExportJob(deps: Deps, principal: Principal, request: CreateExportJobRequest): Promise<ExportJob> {
   if (!principal.canCreateExportJobs) throw new NotepadError('CreateExportJobPermissionDenied');
 
   const { exportJobSource: source, exportJobTarget: target } = request;
@@ -41,7 +41,7 @@ export function createExportJob(deps: Deps, principal: Principal, request: Creat
   }
 
   const rid = newRid('export-job', deps.uuid());
-  deps.stmts.insertExportJob.run({
+  const row = {
     rid,
     creatorId: principal.userId,
     sourceType: source.type,
@@ -52,7 +52,9 @@ export function createExportJob(deps: Deps, principal: Principal, request: Creat
     userTimezone: target.userTimezone,
     now,
     expiresAt: now + deps.config.exportJobTtlMs,
-  });
+  };
+  // Committed with whatever other creates arrived in the same turn of the event loop.
+  await deps.writes.run(() => deps.stmts.insertExportJob.run(row));
   deps.onJobCreated('export');
   return { rid, status: { type: 'running' } };
 }
