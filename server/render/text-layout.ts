@@ -303,26 +303,29 @@ const LAYOUT_CACHE_LIMIT = 4096;
 
 /**
  * pdfkit caches the shaped glyph run of every word for the document's lifetime, with no
- * bound. Starts it afresh past LAYOUT_CACHE_LIMIT words; shaping is deterministic, so a
- * word laid out again gives the same glyphs and the same bytes. pdfkit internals: if
- * they ever change shape, the cache is left alone.
+ * bound. This replaces the font's cache with a Map that starts afresh past
+ * LAYOUT_CACHE_LIMIT words; shaping is deterministic, so a word laid out again gives the
+ * same glyphs and the same bytes. pdfkit internals: if they ever change shape, pdfkit's
+ * own cache is left in place.
  */
 function boundLayoutCache(doc: Doc): void {
-  type Cached = (this: PdfFontInternals, text: string) => unknown;
   interface PdfFontInternals {
-    layoutCache?: Record<string, unknown>;
-    layoutCached?: Cached;
+    layoutCached?: (text: string) => unknown;
+    layoutRun?: (text: string) => unknown;
+    layoutCache?: unknown;
   }
   const font = (doc as unknown as { _font?: PdfFontInternals })._font;
-  const cached = font?.layoutCached;
-  if (!font || typeof cached !== 'function' || typeof font.layoutCache !== 'object') return;
-  let entries = 0;
-  font.layoutCached = function (text) {
-    if (this.layoutCache && !(text in this.layoutCache) && ++entries > LAYOUT_CACHE_LIMIT) {
-      this.layoutCache = Object.create(null) as Record<string, unknown>;
-      entries = 1;
+  if (!font || typeof font.layoutCached !== 'function' || typeof font.layoutRun !== 'function' || typeof font.layoutCache !== 'object') return;
+  const runs = new Map<string, unknown>();
+  font.layoutCache = null;
+  font.layoutCached = function (this: PdfFontInternals, text: string) {
+    let run = runs.get(text);
+    if (run === undefined) {
+      run = this.layoutRun!(text);
+      if (runs.size >= LAYOUT_CACHE_LIMIT) runs.clear();
+      runs.set(text, run);
     }
-    return cached.call(this, text);
+    return run;
   };
 }
 
