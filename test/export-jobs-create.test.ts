@@ -7,6 +7,8 @@ import { ERRORS, NotepadError } from '../server/contract/errors.js';
 import { createCaller } from '../server/routers/index.js';
 import { createContextInner } from '../server/trpc.js';
 import * as admin from '../server/services/admin.js';
+import { authenticate } from '../server/services/auth.js';
+import { createExportJob } from '../server/services/export-jobs.js';
 import { createTestEnv, seedDocument, seedGenerationJob, seedGrant, seedTemplate, seedUser, type TestEnv } from './helpers.js';
 
 let env: TestEnv;
@@ -256,5 +258,19 @@ describe('tRPC notepad.exportJobs.create (in-process caller)', () => {
       caller(owner.token).notepad.exportJobs.create({ exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: { ...target, userTimezone: 'UTC' } }),
     );
     expect(badZone.parameters).toEqual({ userTimezone: 'UTC' });
+  });
+});
+
+describe('exportJobs.create checks and insert as one step', () => {
+  it('a grant revoked after the request arrived but before its batch commits is honoured: no job', async () => {
+    const sharedRid = seedDocument(env.deps, other.userId, { title: 'Shared, then not' });
+    seedGrant(env.deps, owner.userId, sharedRid, 'export');
+    const before = countJobs();
+    const principal = authenticate(env.deps, `Bearer ${owner.token}`);
+    const pending = createExportJob(env.deps, principal, { exportJobSource: { type: 'documentSource', documentRid: sharedRid }, exportJobTarget: target });
+    // The revocation commits in the same turn, after the create was called and before its batch runs.
+    admin.revokeGrant(env.deps, { userId: owner.userId, resourceRid: sharedRid, action: 'export' });
+    await expect(pending).rejects.toMatchObject({ errorName: 'DocumentNotFound' });
+    expect(countJobs()).toBe(before);
   });
 });

@@ -58,6 +58,18 @@ describe('write batcher (group commit)', () => {
     expect(userIds()).toEqual(['a', 'c']);
   });
 
+  it('a failure that ends the whole transaction rejects every caller of the batch and writes nothing', async () => {
+    const outcomes = await Promise.allSettled([
+      writes.run(insertUser('a')),
+      // OR ROLLBACK aborts the enclosing transaction, not only this unit's savepoint.
+      writes.run(() => env.database.sqlite.prepare(`insert or rollback into users (id, name, created_at) values ('a', 'a', 0)`).run()),
+      writes.run(insertUser('c')),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(userIds()).toEqual([]);
+    expect(env.database.sqlite.inTransaction).toBe(false);
+  });
+
   it('a commit that fails rejects every caller of the batch and writes nothing', async () => {
     const outcomes = await Promise.allSettled([
       writes.run(insertUser('a')),

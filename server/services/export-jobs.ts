@@ -7,9 +7,17 @@ import { grantsOn, type Principal } from './auth.js';
 
 /**
  * exportJobs.create. The checks run in exactly the contract's order (errors 1-9), so a
- * request with several faults always gets the same, first, error.
+ * request with several faults always gets the same, first, error. Checks and insert run
+ * as one unit of a group commit (services/write-batch.ts): atomic with each other, and
+ * committed with whatever other creates arrived in the same turn of the event loop.
  */
 export async function createExportJob(deps: Deps, principal: Principal, request: CreateExportJobRequest): Promise<ExportJob> {
+  const job = await deps.writes.run(() => checkAndInsertExportJob(deps, principal, request));
+  deps.onJobCreated('export');
+  return job;
+}
+
+function checkAndInsertExportJob(deps: Deps, principal: Principal, request: CreateExportJobRequest): ExportJob {
   if (!principal.canCreateExportJobs) throw new NotepadError('CreateExportJobPermissionDenied');
 
   const { exportJobSource: source, exportJobTarget: target } = request;
@@ -41,7 +49,7 @@ export async function createExportJob(deps: Deps, principal: Principal, request:
   }
 
   const rid = newRid('export-job', deps.uuid());
-  const row = {
+  deps.stmts.insertExportJob.run({
     rid,
     creatorId: principal.userId,
     sourceType: source.type,
@@ -52,10 +60,7 @@ export async function createExportJob(deps: Deps, principal: Principal, request:
     userTimezone: target.userTimezone,
     now,
     expiresAt: now + deps.config.exportJobTtlMs,
-  };
-  // Committed with whatever other creates arrived in the same turn of the event loop.
-  await deps.writes.run(() => deps.stmts.insertExportJob.run(row));
-  deps.onJobCreated('export');
+  });
   return { rid, status: { type: 'running' } };
 }
 

@@ -6,9 +6,11 @@
  * largest part of an export-job create under load. Writes queued while the event loop
  * handles a burst of requests are committed together at the end of that turn (one
  * `setImmediate`), each in its own savepoint: one that fails is rolled back alone and
- * rejects only its own caller, and a commit that fails rejects every caller of the batch,
- * with nothing of it written. Callers answer only after the commit, so an acknowledged
- * write is as durable as before.
+ * rejects only its own caller, and a failure that ends the transaction (a failed commit,
+ * a full disk) rejects every caller of the batch, with nothing of it written. Callers
+ * answer only after the commit, so an acknowledged write is as durable as before. A unit
+ * of work runs inside the batch's IMMEDIATE transaction, so the reads it checks and the
+ * rows it writes are one atomic step.
  */
 import type Database from 'better-sqlite3';
 
@@ -40,6 +42,10 @@ export function createWriteBatcher(sqlite: Database.Database): WriteBatcher {
               // A nested better-sqlite3 transaction is a savepoint.
               outcomes.push({ ok: true, value: sqlite.transaction(item.work)() });
             } catch (error) {
+              // Some failures (disk full, I/O error, OR ROLLBACK) end the whole transaction,
+              // not just the savepoint: then nothing of the batch may commit, and the rest
+              // must not run on without a transaction.
+              if (!sqlite.inTransaction) throw error;
               outcomes.push({ ok: false, error });
             }
           }
