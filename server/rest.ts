@@ -86,9 +86,18 @@ const ROUTES: RestRoute[] = [
 
 /** What the tRPC procedure does between its scope check and its answer, as a plain call. */
 async function runOperation(deps: Deps, principal: Principal, operation: AnyOperation, raw: Record<string, unknown>): Promise<unknown> {
-  const input = operation.input.safeParse(raw);
+  const input = await operation.input.safeParseAsync(raw);
   if (!input.success) throw invalidArgument(input.error.issues, input.error);
-  const output = operation.output.safeParse(await operation.run(deps, principal, input.data));
+  let result: unknown;
+  try {
+    result = await operation.run(deps, principal, input.data);
+  } catch (error) {
+    // As in a tRPC resolver: anything but a catalog error is a server fault, even an error
+    // that looks like a validation failure of the caller's input.
+    if (error instanceof NotepadError) throw error;
+    throw new NotepadError('Default:Internal', {}, { cause: error });
+  }
+  const output = await operation.output.safeParseAsync(result);
   // A response that breaks its own schema is our fault, never the caller's.
   if (!output.success) throw new NotepadError('Default:Internal', {}, { cause: output.error });
   return output.data;

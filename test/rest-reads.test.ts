@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { buildApp } from '../server/app.js';
 import { contentDisposition } from '../server/files/content-disposition.js';
 import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
@@ -110,6 +111,27 @@ describe('exportJobs.get and files.content over REST', () => {
       expect(trpc.statusCode).toBe(500);
       expect(trpc.json()).toMatchObject({ error: { data: { errorCode: 'INTERNAL', errorName: 'Default:Internal', httpStatus: 500 } } });
       expect(trpc.body).not.toContain('not-a-rid');
+    } finally {
+      env.deps.stmts.exportJobOf = real;
+    }
+  });
+
+  it('an error thrown inside a service is an INTERNAL error on both transports, even one shaped like a validation error', async () => {
+    const { jobRid } = await exported('Thrown inside');
+    const real = env.deps.stmts.exportJobOf;
+    env.deps.stmts.exportJobOf = {
+      get: () => {
+        z.string().parse(42); // a ZodError, with issues, from our own code
+        return undefined;
+      },
+    } as unknown as typeof real;
+    try {
+      const rest = await get(`/api/v2/notepad/exportJobs/${jobRid}?preview=true`);
+      expect(rest.statusCode).toBe(500);
+      expect(rest.json()).toMatchObject({ errorCode: 'INTERNAL', errorName: 'Default:Internal' });
+      const trpc = await get(`/trpc/notepad.exportJobs.get?input=${encodeURIComponent(JSON.stringify({ exportJobRid: jobRid }))}`);
+      expect(trpc.statusCode).toBe(500);
+      expect(trpc.json()).toMatchObject({ error: { data: { errorCode: 'INTERNAL', errorName: 'Default:Internal' } } });
     } finally {
       env.deps.stmts.exportJobOf = real;
     }
