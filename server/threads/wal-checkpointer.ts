@@ -21,9 +21,13 @@ const INLINE_AUTOCHECKPOINT_PAGES = 1_000;
 /** The fallback while the worker runs: ~80 MB of WAL with 4 KiB pages. */
 const FALLBACK_AUTOCHECKPOINT_PAGES = 20_000;
 const DEFAULT_INTERVAL_MS = 200;
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
 export interface WalCheckpointer {
-  /** Resolves with the outcome of the next checkpoint the worker completes. */
+  /**
+   * The outcome of the next checkpoint round to start after this call, so it covers every
+   * commit made before it. Rejects if that round fails or the checkpointer stops first.
+   */
   nextCheckpoint(): Promise<CheckpointResult>;
   stop(): Promise<void>;
 }
@@ -36,7 +40,9 @@ export interface WalCheckpointerOptions {
 }
 
 export function startWalCheckpointer({ sqlite, log, intervalMs = DEFAULT_INTERVAL_MS }: WalCheckpointerOptions): WalCheckpointer {
-  if (sqlite.memory) return { nextCheckpoint: () => new Promise(() => {}), stop: async () => {} };
+  if (sqlite.memory) {
+    return { nextCheckpoint: () => Promise.reject(new Error('an in-memory database has no WAL to checkpoint')), stop: async () => {} };
+  }
 
   const pool = new Piscina<CheckpointTask, CheckpointResult>({
     filename: workerEntry(import.meta.url, 'checkpoint-worker').href,
@@ -46,22 +52,30 @@ export function startWalCheckpointer({ sqlite, log, intervalMs = DEFAULT_INTERVA
     execArgv: workerExecArgv(import.meta.url),
   });
   sqlite.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
+  // Once a checkpoint lets the WAL start over, its file is cut back to this size instead
+  // of keeping the largest size it ever reached.
+  sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
 
-  let waiters: ((result: CheckpointResult) => void)[] = [];
+  interface Waiter {
+    resolve: (result: CheckpointResult) => void;
+    reject: (error: unknown) => void;
+  }
+  let waiters: Waiter[] = [];
   let inFlight: Promise<void> | undefined;
   let lastFailure: string | undefined;
   const round = async () => {
+    const covered = waiters;
+    waiters = [];
     try {
       const result = await pool.run({ path: sqlite.name });
       lastFailure = undefined;
-      const ready = waiters;
-      waiters = [];
-      for (const resolve of ready) resolve(result);
+      for (const waiter of covered) waiter.resolve(result);
     } catch (error) {
       // Retried on the next tick; while it keeps failing, the inline fallback bounds the WAL.
       const message = (error as Error).message;
       if (message !== lastFailure) log.warn({ err: message }, 'WAL checkpoint failed');
       lastFailure = message;
+      for (const waiter of covered) waiter.reject(error);
     }
   };
   const timer = setInterval(() => {
@@ -71,11 +85,16 @@ export function startWalCheckpointer({ sqlite, log, intervalMs = DEFAULT_INTERVA
 
   let stopped: Promise<void> | undefined;
   return {
-    nextCheckpoint: () => new Promise((resolve) => waiters.push(resolve)),
+    nextCheckpoint: () =>
+      stopped
+        ? Promise.reject(new Error('the WAL checkpointer has stopped'))
+        : new Promise((resolve, reject) => waiters.push({ resolve, reject })),
     stop: () =>
       (stopped ??= (async () => {
         clearInterval(timer);
         await inFlight;
+        for (const waiter of waiters) waiter.reject(new Error('the WAL checkpointer has stopped'));
+        waiters = [];
         await pool.destroy();
         if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${INLINE_AUTOCHECKPOINT_PAGES}`);
       })()),
