@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Block, Content, InlineNode } from '../server/contract/content.js';
 import { forgetLoadedFaces } from '../server/render/fonts.js';
+import PDFDocument from 'pdfkit';
 import { renderPdf } from '../server/render/render-pdf.js';
+import { TextEngine } from '../server/render/text-layout.js';
 import { DEMO_CONTENT } from '../server/seed.js';
 import { firstOutOfOrder, readPdf, squash } from './render-pdf-text.js';
 
@@ -71,6 +73,14 @@ describe('renders sharing decoded font tables', () => {
 });
 
 describe('layout caches bounded per face', () => {
+  it('replace pdfkit\'s unbounded per-font layout cache (an alarm if pdfkit internals change)', () => {
+    const doc = new PDFDocument({ autoFirstPage: false });
+    new TextEngine(doc).useFace('sans');
+    const font = (doc as unknown as { _font: { layoutCache: unknown; layoutCached: unknown } })._font;
+    expect(font.layoutCache).toBeNull();
+    expect(Object.hasOwn(font, 'layoutCached')).toBe(true);
+  });
+
   it('a document with more distinct words than the caches hold renders every word, in order, the same every time', async () => {
     const words = Array.from({ length: 6000 }, (_, i) => `w${i.toString(36)}x`);
     const content: Content = { blocks: Array.from({ length: 60 }, (_, p) => para(text(words.slice(p * 100, p * 100 + 100).join(' ')))) };
