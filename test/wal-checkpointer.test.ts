@@ -56,10 +56,11 @@ describe('background WAL checkpointer', () => {
       fileOnly.close();
     }
 
-    const pending = checkpointer.nextCheckpoint();
+    // The handler is attached before stop() rejects it, so the rejection is never unhandled.
+    const pending = expect(checkpointer.nextCheckpoint()).rejects.toThrow(/stopped/);
     await checkpointer.stop();
     await checkpointer.stop(); // idempotent
-    await expect(pending).rejects.toThrow(/stopped/);
+    await pending;
     await expect(checkpointer.nextCheckpoint()).rejects.toThrow(/stopped/);
     expect(autocheckpoint(env)).toBe(1000);
   });
