@@ -88,6 +88,18 @@ describe('job runner', () => {
     expect(storedBytes()).toHaveLength(1);
   });
 
+  it('logs where a finished export\'s time went', async () => {
+    const rid = await create();
+    env.clock.advance(250); // claimed a quarter of a second after it was created
+    const r = runner();
+    await r.drain();
+    const line = env.logLines().find((l) => l.msg === 'export job succeeded' && l.exportJobRid === rid);
+    expect(line).toMatchObject({ queuedMs: 250, totalMs: 250 });
+    expect(line!.renderMs).toEqual(expect.any(Number));
+    expect(line!.storeMs).toEqual(expect.any(Number));
+    expect(line!.renderMs as number).toBeGreaterThan(0);
+  });
+
   it('logs the code points no bundled font covers, with the job', async () => {
     documentRid = seedDocument(env.deps, principal.userId, { title: 'Linear B', content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'x \u{10000} y' }] }] } });
     const rid = await create();

@@ -53,6 +53,7 @@ export async function runExportJob(
   io: { render: Renderer; files: FileStore; signal: AbortSignal },
 ): Promise<void> {
   const source = loadSource(deps, job);
+  const renderStart = performance.now();
   const result = await io.render(
     {
       title: source.title,
@@ -72,7 +73,9 @@ export async function runExportJob(
     );
   }
   io.signal.throwIfAborted();
+  const renderMs = performance.now() - renderStart;
   const stored = await io.files.write(storageKeyFor(job.rid.slice(-36), job.attempts), result.pdf);
+  const storeMs = performance.now() - renderStart - renderMs;
   const fileRid = newRid('file', deps.uuid());
   const now = deps.now();
   let committed = false;
@@ -103,7 +106,16 @@ export async function runExportJob(
   } finally {
     if (!committed) await io.files.remove(stored.storageKey);
   }
-  if (committed) deps.logger.info({ exportJobRid: job.rid, fileRid, pages: result.pageCount, bytes: stored.sizeBytes }, 'export job succeeded');
+  if (committed) {
+    // Where an export's time went: waiting to be claimed, rendering (pool included), storing the bytes.
+    const timings = {
+      queuedMs: (job.startedAt ?? now) - job.createdAt,
+      renderMs: Math.round(renderMs),
+      storeMs: Math.round(storeMs),
+      totalMs: now - job.createdAt,
+    };
+    deps.logger.info({ exportJobRid: job.rid, fileRid, pages: result.pageCount, bytes: stored.sizeBytes, ...timings }, 'export job succeeded');
+  }
   else deps.logger.warn({ exportJobRid: job.rid }, 'export job lease lost before commit; result discarded');
 }
 
