@@ -78,10 +78,25 @@ export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
 
 type Path = Array<string | number>;
 
-function nodes(value: Json, path: Path = [], out: Array<{ path: Path; value: Json }> = []): Array<{ path: Path; value: Json }> {
-  out.push({ path, value });
-  if (Array.isArray(value)) value.forEach((v, i) => nodes(v, [...path, i], out));
-  else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) nodes(v, [...path, k], out);
+/**
+ * Every node of a JSON value with its path, in pre-order. Iterative: valid bodies include
+ * deeply nested content (the depth guard's cases), which overflowed a recursive walk.
+ */
+function nodes(root: Json): Array<{ path: Path; value: Json }> {
+  const out: Array<{ path: Path; value: Json }> = [];
+  const stack: Array<{ path: Path; value: Json }> = [{ path: [], value: root }];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    out.push(node);
+    const { path, value } = node;
+    const children: Array<{ path: Path; value: Json }> = Array.isArray(value)
+      ? value.map((v, i) => ({ path: [...path, i], value: v }))
+      : value !== null && typeof value === 'object'
+        ? Object.entries(value).map(([k, v]) => ({ path: [...path, k], value: v }))
+        : [];
+    // Pushed last-first, so children come out in order, as a recursive walk would give them.
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+  }
   return out;
 }
 
