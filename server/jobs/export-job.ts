@@ -1,5 +1,4 @@
-import { eq } from 'drizzle-orm';
-import { documents, exportJobs, files, generationJobs, templates } from '../../db/schema.js';
+import { exportJobs } from '../../db/schema.js';
 import type { Content } from '../contract/content.js';
 import { newRid } from '../contract/rids.js';
 import type { Deps } from '../deps.js';
@@ -20,21 +19,12 @@ interface ExportSource {
 
 function loadSource(deps: Deps, job: ExportJobRow): ExportSource {
   if (job.sourceType === 'documentSource' && job.documentRid) {
-    const doc = deps.db
-      .select({ title: documents.title, content: documents.content })
-      .from(documents)
-      .where(eq(documents.rid, job.documentRid))
-      .get();
+    const doc = deps.stmts.documentSource.get({ rid: job.documentRid });
     if (!doc) throw new JobFailure('INTERNAL', 'The document no longer exists.');
     return doc;
   }
   if (job.sourceType === 'generationJobSource' && job.generationJobRid) {
-    const gen = deps.db
-      .select({ content: generationJobs.content, title: templates.title })
-      .from(generationJobs)
-      .innerJoin(templates, eq(templates.rid, generationJobs.templateRid))
-      .where(eq(generationJobs.rid, job.generationJobRid))
-      .get();
+    const gen = deps.stmts.generationJobSource.get({ rid: job.generationJobRid });
     if (!gen?.content) throw new JobFailure('INTERNAL', 'The generation job no longer has content to export.');
     return { title: gen.title, content: gen.content };
   }
@@ -80,29 +70,23 @@ export async function runExportJob(
   const now = deps.now();
   let committed = false;
   try {
-    committed = deps.db.transaction((tx) => {
-      const updated = tx
-        .update(exportJobs)
-        .set({ status: 'succeeded', fileRid, finishedAt: now, leaseOwner: null, leaseExpiresAt: null })
-        .where(ownedRunning(exportJobs, job.rid, owner))
-        .run();
+    committed = deps.db.$client.transaction(() => {
+      const updated = deps.stmts.markExportJobSucceeded.run({ rid: job.rid, owner, fileRid, now });
       if (updated.changes !== 1) return false;
-      tx.insert(files)
-        .values({
-          rid: fileRid,
-          exportJobRid: job.rid,
-          ownerId: job.creatorId,
-          mediaType: 'application/pdf',
-          filename: safeFilename(source.title),
-          sizeBytes: stored.sizeBytes,
-          sha256: stored.sha256,
-          storageKey: stored.storageKey,
-          createdAt: now,
-          expiresAt: job.expiresAt,
-        })
-        .run();
+      deps.stmts.insertFile.run({
+        rid: fileRid,
+        exportJobRid: job.rid,
+        ownerId: job.creatorId,
+        mediaType: 'application/pdf',
+        filename: safeFilename(source.title),
+        sizeBytes: stored.sizeBytes,
+        sha256: stored.sha256,
+        storageKey: stored.storageKey,
+        createdAt: now,
+        expiresAt: job.expiresAt,
+      });
       return true;
-    });
+    })();
   } finally {
     if (!committed) await io.files.remove(stored.storageKey);
   }

@@ -1,48 +1,74 @@
 import { and, asc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../../db/index.js';
 import type { Deps } from '../deps.js';
 import { exportJobs, generationJobs } from '../../db/schema.js';
 
 export type JobTable = typeof exportJobs | typeof generationJobs;
 
-const claimable = (table: JobTable, now: number): SQL =>
-  and(eq(table.status, 'running'), or(isNull(table.leaseExpiresAt), lt(table.leaseExpiresAt, now)))!;
+const p = sql.placeholder;
 
 /**
- * Takes the lease on the job `which` selects, if nobody holds a live one. The conditional
+ * `status = 'running'` is written as a literal, not a bound parameter: the export claim
+ * index is partial on exactly that term, and SQLite re-prepares a statement on every
+ * rebinding of a parameter its plan depends on.
+ */
+const claimable = (table: JobTable, now: SQL | number): SQL =>
+  and(sql`${table.status} = 'running'`, or(isNull(table.leaseExpiresAt), lt(table.leaseExpiresAt, now)))!;
+
+/**
+ * Sets the lease on the rows `which` selects, if nobody holds a live one. The conditional
  * UPDATE is the lock: two runners (threads or processes) racing for the same row cannot
  * both succeed, since the second one's WHERE no longer matches.
  */
-function claimWhere<T extends JobTable>(deps: Deps, table: T, owner: string, which: (now: number) => SQL): T['$inferSelect'] | undefined {
-  const now = deps.now();
+function claimUpdate(db: Db, table: JobTable, which: SQL) {
+  const now = sql`${p('now')}`;
   // Both job tables share the lease columns; drizzle cannot see that through the union.
-  const rows = deps.db
+  return db
     .update(table as typeof exportJobs)
     .set({
-      leaseOwner: owner,
-      leaseExpiresAt: now + deps.config.jobs.leaseMs,
-      attempts: sqlIncrement(table),
+      leaseOwner: sql`${p('owner')}`,
+      leaseExpiresAt: sql`${p('leaseExpiresAt')}`,
+      attempts: sql`${table.attempts} + 1`,
       // Export jobs record when their first attempt began.
       ...(table === exportJobs ? { startedAt: sql`coalesce(${exportJobs.startedAt}, ${now})` } : {}),
     })
-    .where(and(which(now), claimable(table, now)))
-    .returning()
-    .all() as T['$inferSelect'][];
-  return rows[0];
+    .where(and(which, claimable(table, now)))
+    .returning();
 }
+
+/** The oldest running job nobody holds a live lease on. */
+const oldestClaimable = (db: Db, table: JobTable): SQL =>
+  inArray(table.rid, db.select({ rid: table.rid }).from(table).where(claimable(table, sql`${p('now')}`)).orderBy(asc(table.createdAt)).limit(1));
+
+/**
+ * The runner's claims, prepared once per connection: a runner claims after every create
+ * and every finished job, and building and preparing the UPDATE each time was most of
+ * the event loop's own work per export.
+ */
+export function prepareClaims(db: Db) {
+  return {
+    exportJobs: claimUpdate(db, exportJobs, oldestClaimable(db, exportJobs)).prepare(),
+    generationJobs: claimUpdate(db, generationJobs, oldestClaimable(db, generationJobs)).prepare(),
+  };
+}
+
+export type Claims = ReturnType<typeof prepareClaims>;
+
+const claimParams = (deps: Deps, owner: string) => {
+  const now = deps.now();
+  return { now, owner, leaseExpiresAt: now + deps.config.jobs.leaseMs };
+};
 
 /** Claims the oldest running job nobody holds a live lease on. */
 export function claimNext<T extends JobTable>(deps: Deps, table: T, owner: string): T['$inferSelect'] | undefined {
-  return claimWhere(deps, table, owner, (now) =>
-    inArray(table.rid, deps.db.select({ rid: table.rid }).from(table).where(claimable(table, now)).orderBy(asc(table.createdAt)).limit(1)),
-  );
+  const claim = table === exportJobs ? deps.stmts.claims.exportJobs : deps.stmts.claims.generationJobs;
+  return claim.all(claimParams(deps, owner))[0] as T['$inferSelect'] | undefined;
 }
 
 /** Claims one given job if nobody holds a live lease on it (the CLI's `generate --wait`). */
 export function claimJob<T extends JobTable>(deps: Deps, table: T, rid: string, owner: string): T['$inferSelect'] | undefined {
-  return claimWhere(deps, table, owner, () => eq(table.rid, rid));
+  return claimUpdate(deps.db, table, eq(table.rid, rid)).all(claimParams(deps, owner))[0] as T['$inferSelect'] | undefined;
 }
-
-const sqlIncrement = (table: JobTable) => sql`${table.attempts} + 1`;
 
 /** Extends our lease; false when the job is no longer ours (finished, or claimed by another runner). */
 export function renewLease(deps: Deps, table: JobTable, rid: string, owner: string): boolean {
@@ -66,4 +92,3 @@ export function releaseLease(deps: Deps, table: JobTable, rid: string, owner: st
 /** The WHERE of every outcome write: only the lease holder may end a job, and only once. */
 export const ownedRunning = (table: JobTable, rid: string, owner: string): SQL =>
   and(eq(table.rid, rid), eq(table.leaseOwner, owner), eq(table.status, 'running'))!;
-
