@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/index.js';
 import type { Deps } from '../deps.js';
 import { exportJobs, generationJobs } from '../../db/schema.js';
@@ -36,9 +36,13 @@ function claimUpdate(db: Db, table: JobTable, which: SQL) {
     .returning();
 }
 
-/** The oldest running job nobody holds a live lease on. */
-const oldestClaimable = (db: Db, table: JobTable): SQL =>
-  inArray(table.rid, db.select({ rid: table.rid }).from(table).where(claimable(table, sql`${p('now')}`)).orderBy(asc(table.createdAt)).limit(1));
+/**
+ * The oldest running job nobody holds a live lease on. Written as SQL, not with
+ * `.limit(1)`: drizzle binds the limit as a parameter, and SQLite re-prepares the
+ * statement on every run when a subquery's LIMIT is bound (81 µs a claim instead of 5).
+ */
+const oldestClaimable = (table: JobTable): SQL =>
+  sql`${table.rid} = (select ${table.rid} from ${table} where ${claimable(table, sql`${p('now')}`)} order by ${table.createdAt} asc limit 1)`;
 
 /**
  * The runner's claims, prepared once per connection: a runner claims after every create
@@ -47,8 +51,8 @@ const oldestClaimable = (db: Db, table: JobTable): SQL =>
  */
 export function prepareClaims(db: Db) {
   return {
-    exportJobs: claimUpdate(db, exportJobs, oldestClaimable(db, exportJobs)).prepare(),
-    generationJobs: claimUpdate(db, generationJobs, oldestClaimable(db, generationJobs)).prepare(),
+    exportJobs: claimUpdate(db, exportJobs, oldestClaimable(exportJobs)).prepare(),
+    generationJobs: claimUpdate(db, generationJobs, oldestClaimable(generationJobs)).prepare(),
   };
 }
 
@@ -91,4 +95,4 @@ export function releaseLease(deps: Deps, table: JobTable, rid: string, owner: st
 
 /** The WHERE of every outcome write: only the lease holder may end a job, and only once. */
 export const ownedRunning = (table: JobTable, rid: string, owner: string): SQL =>
-  and(eq(table.rid, rid), eq(table.leaseOwner, owner), eq(table.status, 'running'))!;
+  and(eq(table.rid, rid), eq(table.leaseOwner, owner), sql`${table.status} = 'running'`)!;
