@@ -4,6 +4,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -233,6 +234,7 @@ async function waitForHealth(port: number, timeoutMs: number): Promise<void> {
 }
 
 export interface WorkerHandle {
+  pid: number;
   request<T>(message: Record<string, unknown>): Promise<T>;
   stop(): Promise<void>;
 }
@@ -246,6 +248,7 @@ export function startWorker(options: SpawnOptions & { name: string }): WorkerHan
   const output = captureOutput(child);
   let queue: Promise<unknown> = Promise.resolve();
   return {
+    pid: child.pid!,
     request<T>(message: Record<string, unknown>): Promise<T> {
       const run = async () => {
         const reply = new Promise<T>((resolve, reject) => {
@@ -275,6 +278,38 @@ export function startWorker(options: SpawnOptions & { name: string }): WorkerHan
     },
     stop: () => stopChild(child, 5_000),
   };
+}
+
+// ---- CPU accounting ------------------------------------------------------------------------
+
+export interface CpuTime {
+  /** CPU time of every thread of the process, in ms. */
+  totalMs: number;
+  /** CPU time of its main thread (a Node process's event loop), in ms. */
+  mainMs: number;
+}
+
+/**
+ * Per-thread CPU time from /proc/<pid>/task/<tid>/schedstat (nanoseconds on the CPU), for
+ * where a process's time goes between two readings. Linux only; undefined elsewhere. A
+ * thread that ended between readings takes its time with it, so read around work done by
+ * long-lived threads.
+ */
+export function cpuTime(pid: number): CpuTime | undefined {
+  const onCpuMs = (tid: string) => Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  try {
+    let totalMs = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        totalMs += onCpuMs(tid);
+      } catch {
+        // The thread ended while we read.
+      }
+    }
+    return { totalMs, mainMs: onCpuMs(String(pid)) };
+  } catch {
+    return undefined;
+  }
 }
 
 // ---- load --------------------------------------------------------------------------------

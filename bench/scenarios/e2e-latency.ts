@@ -4,7 +4,7 @@
  * renderPdf alone takes for the same document and target in a warm process.
  */
 import Database from 'better-sqlite3';
-import { entry, interleave, median, sleep, type BenchContext, type Entry } from '../harness.js';
+import { cpuTime, entry, interleave, median, sleep, type BenchContext, type Entry } from '../harness.js';
 import type { RenderTiming } from '../render-child.js';
 import { createBody, fullService, renderChild, type Service } from './shared.js';
 
@@ -17,6 +17,8 @@ interface Export {
   bytes: number;
   polls: number;
 }
+
+const round1 = (value: number) => Math.round(value * 10) / 10;
 
 async function exportOnce({ server, seed, documentRid }: Service): Promise<Export> {
   const headers = { authorization: `Bearer ${seed.token}` };
@@ -53,10 +55,21 @@ export async function e2eLatencyScenario(ctx: BenchContext): Promise<Entry[]> {
     const n = settings.e2eExports;
     const polls: number[] = [];
     const serviceMs: number[] = [];
+    // CPU time per export (per render), from each round's per-thread CPU: where the
+    // difference between subject and baseline goes (bench/README.md, end-to-end latency).
+    const serviceCpu: number[] = [];
+    const eventLoopCpu: number[] = [];
+    const childCpu: number[] = [];
+    const perItem = (before: ReturnType<typeof cpuTime>, after: ReturnType<typeof cpuTime>, into: number[], main?: number[]) => {
+      if (!before || !after) return;
+      into.push((after.totalMs - before.totalMs) / n);
+      main?.push((after.mainMs - before.mainMs) / n);
+    };
     let pdfBytes = 0;
     // Each round's figure is the median of n sequential exports (or renders).
     const exports = async () => {
       const ms: number[] = [];
+      const before = cpuTime(service.value.server.pid);
       for (let i = 0; i < n; i++) {
         const run = await exportOnce(service.value);
         ms.push(run.ms);
@@ -64,11 +77,14 @@ export async function e2eLatencyScenario(ctx: BenchContext): Promise<Entry[]> {
         serviceMs.push(jobMs.get(run.rid)?.ms ?? NaN);
         pdfBytes = run.bytes;
       }
+      perItem(before, cpuTime(service.value.server.pid), serviceCpu, eventLoopCpu);
       return median(ms);
     };
     const renders = async () => {
       const ms: number[] = [];
+      const before = cpuTime(child.value.pid);
       for (let i = 0; i < n; i++) ms.push((await child.value.request<RenderTiming>({ op: 'renderDemo' })).ms);
+      perItem(before, cpuTime(child.value.pid), childCpu);
       return median(ms);
     };
     // Warm-up: the render threads' first renders load fonts and compile; so does the child.
@@ -86,7 +102,21 @@ export async function e2eLatencyScenario(ctx: BenchContext): Promise<Entry[]> {
         subject: rounds.map((r) => r.subject),
         baseline: rounds.map((r) => r.baseline),
         target: { on: 'ratio', op: '<=', value: 1.5 },
-        details: { exportsPerRound: n, pollMs: POLL_MS, role: 'all', pdfBytes, medianPolls: median(polls), medianCreatedToFinishedMs: median(serviceMs) },
+        details: {
+          exportsPerRound: n,
+          pollMs: POLL_MS,
+          role: 'all',
+          pdfBytes,
+          medianPolls: median(polls),
+          medianCreatedToFinishedMs: median(serviceMs),
+          ...(serviceCpu.length > 0
+            ? {
+                serviceCpuMsPerExport: round1(median(serviceCpu)),
+                serviceEventLoopCpuMsPerExport: round1(median(eventLoopCpu)),
+                renderChildCpuMsPerRender: round1(median(childCpu)),
+              }
+            : {}),
+        },
       }),
     ];
   } finally {
