@@ -54,6 +54,29 @@ describe('job leases (prepared claim statements)', () => {
     expect(row(rid)).toMatchObject({ leaseOwner: 'b', attempts: 2 });
   });
 
+  it('claims nothing from an empty table', () => {
+    expect(claimNext(env.deps, exportJobs, 'a')).toBeUndefined();
+    expect(claimNext(env.deps, generationJobs, 'a')).toBeUndefined();
+  });
+
+  it('takes an older job whose lease expired before a newer job nobody has claimed', async () => {
+    const older = await createAt(0);
+    claimNext(env.deps, exportJobs, 'died');
+    const newer = await createAt(10);
+    env.clock.advance(LEASE_MS);
+    expect(claimNext(env.deps, exportJobs, 'a')?.rid).toBe(older);
+    expect(claimNext(env.deps, exportJobs, 'a')?.rid).toBe(newer);
+  });
+
+  it('treats a lease as live up to and including its expiry instant', async () => {
+    const rid = await createAt(0);
+    const { leaseExpiresAt } = claimNext(env.deps, exportJobs, 'a')!;
+    env.clock.now = leaseExpiresAt!;
+    expect(claimNext(env.deps, exportJobs, 'b')).toBeUndefined();
+    env.clock.advance(1);
+    expect(claimNext(env.deps, exportJobs, 'b')?.rid).toBe(rid);
+  });
+
   it('never claims a finished job', async () => {
     const rid = await createAt(0);
     env.deps.db.update(exportJobs).set({ status: 'failed' }).where(eq(exportJobs.rid, rid)).run();
@@ -74,15 +97,18 @@ describe('job leases (prepared claim statements)', () => {
     expect(claimNext(env.deps, exportJobs, 'b')?.rid).toBe(rid);
   });
 
-  it('claims generation jobs the same way, and a given one by rid', () => {
+  it('claims generation jobs oldest first too, and a given one by rid', () => {
     const templateRid = seedTemplate(env.deps, principal.userId);
     const older = seedGenerationJob(env.deps, { creatorId: principal.userId, templateRid, status: 'running' });
     env.clock.advance(10);
     const newer = seedGenerationJob(env.deps, { creatorId: principal.userId, templateRid, status: 'running' });
+    env.clock.advance(10);
+    const newest = seedGenerationJob(env.deps, { creatorId: principal.userId, templateRid, status: 'running' });
     seedGenerationJob(env.deps, { creatorId: principal.userId, templateRid, status: 'succeeded' });
-    expect(claimJob(env.deps, generationJobs, newer, 'cli')).toMatchObject({ rid: newer, leaseOwner: 'cli', attempts: 1 });
-    expect(claimJob(env.deps, generationJobs, newer, 'other')).toBeUndefined();
+    expect(claimJob(env.deps, generationJobs, newest, 'cli')).toMatchObject({ rid: newest, leaseOwner: 'cli', attempts: 1 });
+    expect(claimJob(env.deps, generationJobs, newest, 'other')).toBeUndefined();
     expect(claimNext(env.deps, generationJobs, 'a')?.rid).toBe(older);
+    expect(claimNext(env.deps, generationJobs, 'a')?.rid).toBe(newer);
     expect(claimNext(env.deps, generationJobs, 'a')).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { and, eq, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, isNull, lt, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/index.js';
 import type { Deps } from '../deps.js';
 import { exportJobs, generationJobs } from '../../db/schema.js';
@@ -93,6 +93,9 @@ export function releaseLease(deps: Deps, table: JobTable, rid: string, owner: st
     .run();
 }
 
-/** The WHERE of every outcome write: only the lease holder may end a job, and only once. */
-export const ownedRunning = (table: JobTable, rid: string, owner: string): SQL =>
+/**
+ * The WHERE of every outcome write: only the lease holder may end a job, and only once.
+ * `rid` and `owner` may be placeholders, for the prepared success commit.
+ */
+export const ownedRunning = (table: JobTable, rid: string | Placeholder, owner: string | Placeholder): SQL =>
   and(eq(table.rid, rid), eq(table.leaseOwner, owner), sql`${table.status} = 'running'`)!;

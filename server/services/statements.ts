@@ -1,7 +1,7 @@
 import { and, eq, gt, sql } from 'drizzle-orm';
 import type { Db } from '../../db/index.js';
 import { documents, exportJobs, files, generationJobs, permissions, templates, tokens, users } from '../../db/schema.js';
-import { prepareClaims } from '../jobs/lease.js';
+import { ownedRunning, prepareClaims } from '../jobs/lease.js';
 
 const p = sql.placeholder;
 
@@ -82,11 +82,11 @@ export function createStatements(db: Db) {
       .innerJoin(templates, eq(templates.rid, generationJobs.templateRid))
       .where(eq(generationJobs.rid, p('rid')))
       .prepare(),
-    /** Ends a job `succeeded`, only for its lease holder (see jobs/lease.ts ownedRunning). */
+    /** Ends a job `succeeded`, only for its lease holder. */
     markExportJobSucceeded: db
       .update(exportJobs)
       .set({ status: 'succeeded', fileRid: sql`${p('fileRid')}`, finishedAt: sql`${p('now')}`, leaseOwner: null, leaseExpiresAt: null })
-      .where(and(eq(exportJobs.rid, p('rid')), eq(exportJobs.leaseOwner, p('owner')), sql`${exportJobs.status} = 'running'`))
+      .where(ownedRunning(exportJobs, p('rid'), p('owner')))
       .prepare(),
     insertFile: db
       .insert(files)
