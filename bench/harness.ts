@@ -282,34 +282,53 @@ export function startWorker(options: SpawnOptions & { name: string }): WorkerHan
 
 // ---- CPU accounting ------------------------------------------------------------------------
 
-export interface CpuTime {
-  /** CPU time of every thread of the process, in ms. */
+/** CPU time on the clock per thread of one process (ms by thread id), and which is its main thread. */
+export interface CpuReading {
+  pid: number;
+  threads: Map<string, number>;
+}
+
+export interface CpuSpent {
+  /** CPU time of the process's threads between two readings, in ms. */
   totalMs: number;
   /** CPU time of its main thread (a Node process's event loop), in ms. */
   mainMs: number;
 }
 
 /**
- * Per-thread CPU time from /proc/<pid>/task/<tid>/schedstat (nanoseconds on the CPU), for
- * where a process's time goes between two readings. Linux only; undefined elsewhere. A
- * thread that ended between readings takes its time with it, so read around work done by
- * long-lived threads.
+ * Per-thread CPU time from /proc/<pid>/task/<tid>/schedstat (nanoseconds on the CPU).
+ * Linux only; undefined elsewhere.
  */
-export function cpuTime(pid: number): CpuTime | undefined {
-  const onCpuMs = (tid: string) => Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+export function readCpu(pid: number): CpuReading | undefined {
   try {
-    let totalMs = 0;
+    const threads = new Map<string, number>();
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
-        totalMs += onCpuMs(tid);
+        threads.set(tid, Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6);
       } catch {
         // The thread ended while we read.
       }
     }
-    return { totalMs, mainMs: onCpuMs(String(pid)) };
+    return { pid, threads };
   } catch {
     return undefined;
   }
+}
+
+/**
+ * CPU time spent between two readings, over the threads present in both: a thread that
+ * started or ended in between is left out (its time before the first reading is unknown,
+ * or gone), so work done by long-lived threads is what this measures.
+ */
+export function cpuSpent(before: CpuReading | undefined, after: CpuReading | undefined): CpuSpent | undefined {
+  if (!before || !after || before.pid !== after.pid) return undefined;
+  let totalMs = 0;
+  for (const [tid, ms] of after.threads) {
+    const earlier = before.threads.get(tid);
+    if (earlier !== undefined) totalMs += ms - earlier;
+  }
+  const main = String(after.pid);
+  return { totalMs, mainMs: (after.threads.get(main) ?? 0) - (before.threads.get(main) ?? 0) };
 }
 
 // ---- load --------------------------------------------------------------------------------

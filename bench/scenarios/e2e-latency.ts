@@ -4,7 +4,7 @@
  * renderPdf alone takes for the same document and target in a warm process.
  */
 import Database from 'better-sqlite3';
-import { cpuTime, entry, interleave, median, sleep, type BenchContext, type Entry } from '../harness.js';
+import { cpuSpent, entry, interleave, median, readCpu, sleep, type BenchContext, type Entry } from '../harness.js';
 import type { RenderTiming } from '../render-child.js';
 import { createBody, fullService, renderChild, type Service } from './shared.js';
 
@@ -60,16 +60,16 @@ export async function e2eLatencyScenario(ctx: BenchContext): Promise<Entry[]> {
     const serviceCpu: number[] = [];
     const eventLoopCpu: number[] = [];
     const childCpu: number[] = [];
-    const perItem = (before: ReturnType<typeof cpuTime>, after: ReturnType<typeof cpuTime>, into: number[], main?: number[]) => {
-      if (!before || !after) return;
-      into.push((after.totalMs - before.totalMs) / n);
-      main?.push((after.mainMs - before.mainMs) / n);
+    const perItem = (spent: ReturnType<typeof cpuSpent>, into: number[], main?: number[]) => {
+      if (!spent) return;
+      into.push(spent.totalMs / n);
+      main?.push(spent.mainMs / n);
     };
     let pdfBytes = 0;
     // Each round's figure is the median of n sequential exports (or renders).
     const exports = async () => {
       const ms: number[] = [];
-      const before = cpuTime(service.value.server.pid);
+      const before = readCpu(service.value.server.pid);
       for (let i = 0; i < n; i++) {
         const run = await exportOnce(service.value);
         ms.push(run.ms);
@@ -77,14 +77,14 @@ export async function e2eLatencyScenario(ctx: BenchContext): Promise<Entry[]> {
         serviceMs.push(jobMs.get(run.rid)?.ms ?? NaN);
         pdfBytes = run.bytes;
       }
-      perItem(before, cpuTime(service.value.server.pid), serviceCpu, eventLoopCpu);
+      perItem(cpuSpent(before, readCpu(service.value.server.pid)), serviceCpu, eventLoopCpu);
       return median(ms);
     };
     const renders = async () => {
       const ms: number[] = [];
-      const before = cpuTime(child.value.pid);
+      const before = readCpu(child.value.pid);
       for (let i = 0; i < n; i++) ms.push((await child.value.request<RenderTiming>({ op: 'renderDemo' })).ms);
-      perItem(before, cpuTime(child.value.pid), childCpu);
+      perItem(cpuSpent(before, readCpu(child.value.pid)), childCpu);
       return median(ms);
     };
     // Warm-up: the render threads' first renders load fonts and compile; so does the child.
@@ -109,13 +109,8 @@ export async function e2eLatencyScenario(ctx: BenchContext): Promise<Entry[]> {
           pdfBytes,
           medianPolls: median(polls),
           medianCreatedToFinishedMs: median(serviceMs),
-          ...(serviceCpu.length > 0
-            ? {
-                serviceCpuMsPerExport: round1(median(serviceCpu)),
-                serviceEventLoopCpuMsPerExport: round1(median(eventLoopCpu)),
-                renderChildCpuMsPerRender: round1(median(childCpu)),
-              }
-            : {}),
+          ...(serviceCpu.length > 0 ? { serviceCpuMsPerExport: round1(median(serviceCpu)), serviceEventLoopCpuMsPerExport: round1(median(eventLoopCpu)) } : {}),
+          ...(childCpu.length > 0 ? { renderChildCpuMsPerRender: round1(median(childCpu)) } : {}),
         },
       }),
     ];
