@@ -56,8 +56,6 @@ export function prepareClaims(db: Db) {
   };
 }
 
-export type Claims = ReturnType<typeof prepareClaims>;
-
 const claimParams = (deps: Deps, owner: string) => {
   const now = deps.now();
   return { now, owner, leaseExpiresAt: now + deps.config.jobs.leaseMs };

@@ -7,7 +7,7 @@ const p = sql.placeholder;
 
 /**
  * Prepared statements for the hot paths: requests (auth, grants, create/get) and the
- * runner's work on every export (claim, source, outcome). Preparing once per connection
+ * runner's work on every export (claim, source, success commit). Preparing once per connection
  * keeps the per-call cost at binding and stepping, close to raw SQLite.
  */
 export function createStatements(db: Db) {
