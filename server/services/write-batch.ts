@@ -53,16 +53,15 @@ export function createWriteBatcher(sqlite: Database.Database): WriteBatcher {
     }
   };
 
+  // Built once too, for the same reason; IMMEDIATE takes the write lock before any unit runs.
+  const runBatch = sqlite.transaction((batch: Pending[]): Outcome[] => batch.map((item) => runUnit(item.work)));
+
   const flush = () => {
     const batch = queue;
     queue = [];
-    const outcomes: Outcome[] = [];
+    let outcomes: Outcome[];
     try {
-      sqlite
-        .transaction(() => {
-          for (const item of batch) outcomes.push(runUnit(item.work));
-        })
-        .immediate();
+      outcomes = runBatch.immediate(batch);
     } catch (error) {
       for (const item of batch) item.reject(error);
       return;
