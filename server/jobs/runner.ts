@@ -50,35 +50,32 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
   let timers: NodeJS.Timeout[] = [];
   let idleWaiters: Array<() => void> = [];
   let pumping = false;
-  let pumpAgain = false;
   let pumpScheduled = false;
 
   const log = deps.logger.child({ runner: owner });
 
   function settleIdle(): void {
-    if (inFlight.size > 0 || pumping) return;
+    if (inFlight.size > 0 || pumping || pumpScheduled) return;
     const waiters = idleWaiters;
     idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
 
+  /**
+   * One pass: a batch of generation jobs, then export jobs up to the concurrency. A full
+   * generation batch means more may be waiting: the next pass is a new macrotask, so
+   * requests and timers are served between batches instead of after the whole queue.
+   */
   function pump(): void {
-    if (stopping) return;
-    if (pumping) {
-      pumpAgain = true;
-      return;
-    }
+    if (stopping || pumping) return;
     pumping = true;
     try {
-      do {
-        pumpAgain = false;
-        runGenerationJobs();
-        while (inFlight.size < jobs.concurrency && !stopping) {
-          const job = claimNext(deps, exportJobs, owner);
-          if (!job) break;
-          launch(job);
-        }
-      } while (pumpAgain && !stopping);
+      if (runGenerationJobs() === GENERATION_BATCH) schedulePump();
+      while (inFlight.size < jobs.concurrency && !stopping) {
+        const job = claimNext(deps, exportJobs, owner);
+        if (!job) break;
+        launch(job);
+      }
     } catch (error) {
       // A busy or broken database must not kill the runner: the next scan tries again.
       log.error({ err: error }, 'claiming jobs failed');
@@ -88,14 +85,26 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
     }
   }
 
+  /** A pump on the next turn of the event loop; bursts of requests for one coalesce. */
+  function schedulePump(): void {
+    if (pumpScheduled) return;
+    pumpScheduled = true;
+    setImmediate(() => {
+      pumpScheduled = false;
+      pump();
+      settleIdle();
+    });
+  }
+
   /**
-   * Generation is a cheap tree walk, so it runs here rather than in the render pool; a
-   * batch bound keeps one pump from holding the event loop for long.
+   * Generation is a cheap tree walk, so it runs here rather than in the render pool; the
+   * batch bound keeps one pass from holding the event loop for long. Returns how many ran.
    */
-  function runGenerationJobs(): void {
-    for (let n = 0; n < GENERATION_BATCH && !stopping; n++) {
+  function runGenerationJobs(): number {
+    let n = 0;
+    for (; n < GENERATION_BATCH && !stopping; n++) {
       const job = claimNext(deps, generationJobs, owner);
-      if (!job) return;
+      if (!job) break;
       try {
         if (job.attempts > jobs.maxAttempts) failGenerationJob(deps, job.rid, owner, `Abandoned after ${jobs.maxAttempts} attempts.`);
         else runGenerationJob(deps, job, owner);
@@ -104,7 +113,7 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
         failGenerationJob(deps, job.rid, owner, 'The generation failed because of an internal error.');
       }
     }
-    pumpAgain = true;
+    return n;
   }
 
   function launch(job: ExportJobRow): void {
@@ -229,15 +238,8 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
       );
       pump();
     },
-    notify() {
-      // Deferred and coalesced: a burst of creates costs one claim pass, after their responses.
-      if (pumpScheduled) return;
-      pumpScheduled = true;
-      setImmediate(() => {
-        pumpScheduled = false;
-        pump();
-      });
-    },
+    // Deferred and coalesced: a burst of creates costs one claim pass, after their responses.
+    notify: schedulePump,
     drain() {
       return new Promise<void>((resolve) => {
         idleWaiters.push(resolve);
