@@ -12,6 +12,7 @@ import type { Principal } from '../server/services/auth.js';
 import { authenticate } from '../server/services/auth.js';
 import { createExportJob, getExportJob } from '../server/services/export-jobs.js';
 import { getFile } from '../server/services/files.js';
+import type { FileStore } from '../server/files/store.js';
 import { createTestEnv, seedDocument, seedGenerationJob, seedTemplate, seedUser, type TestEnv } from './helpers.js';
 
 let env: TestEnv;
@@ -245,5 +246,64 @@ describe('job runner', () => {
     const row = env.deps.db.select().from(generationJobs).where(eq(generationJobs.rid, rid)).get();
     expect(row?.status).toBe('succeeded');
     expect(row?.content).toEqual({ blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'Hello ' }, { type: 'text', text: 'world' }] }] });
+  });
+  it('yields to the event loop between batches of generation jobs', async () => {
+    const templateRid = seedTemplate(env.deps, principal.userId);
+    const queued = 500;
+    for (let i = 0; i < queued; i++) seedGenerationJob(env.deps, { creatorId: principal.userId, templateRid, status: 'running' });
+    const finished = () => env.deps.db.select().from(generationJobs).all().filter((job) => job.status !== 'running').length;
+    // Queued before the runner starts: it runs as soon as the runner gives the event loop a turn.
+    let finishedWhenServed: number | undefined;
+    setImmediate(() => {
+      finishedWhenServed = finished();
+    });
+    const r = runner();
+    r.start();
+    await r.drain();
+    expect(finished()).toBe(queued);
+    expect(finishedWhenServed).toBeGreaterThan(0);
+    expect(finishedWhenServed).toBeLessThan(queued);
+  });
+
+  it('an attempt whose lease lapsed never commits: its bytes may be swept, and the job is run again to one downloadable file', async () => {
+    const rid = await create();
+    // A store that stops after the bytes are in place, before the runner commits them.
+    let written!: () => void;
+    const bytesInPlace = new Promise<void>((resolve) => (written = resolve));
+    let resume!: () => void;
+    const resumed = new Promise<void>((resolve) => (resume = resolve));
+    let paused = false;
+    const pausing: FileStore = {
+      ...env.files,
+      dir: env.files.dir,
+      async write(key, bytes) {
+        const stored = await env.files.write(key, bytes);
+        if (!paused) {
+          paused = true;
+          written();
+          await resumed;
+        }
+        return stored;
+      },
+    };
+    const lapsing = createJobRunner({ deps: env.deps, files: pausing, render: inProcess, owner: 'lapsing-runner' });
+    runners.push(lapsing);
+    const lapsingDone = lapsing.drain();
+    await bytesInPlace;
+    env.clock.advance(1_001); // the lease runs out between the write and the commit
+    expect((await runner().sweep()).orphanBytes).toBe(1); // no live attempt owns those bytes
+    resume();
+    await lapsingDone;
+    await runner().drain();
+    const status = statusOf(rid);
+    expect(status.type).toBe('succeeded');
+    if (status.type !== 'succeeded') return;
+    const file = getFile(env.deps, principal, status.fileRid);
+    const chunks: Buffer[] = [];
+    for await (const chunk of await env.files.open(file.storageKey)) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).subarray(0, 5).toString()).toBe('%PDF-');
+    expect(fileRows()).toHaveLength(1);
+    expect(storedBytes()).toEqual([file.storageKey]);
+    expect(env.deps.db.select().from(exportJobs).where(eq(exportJobs.rid, rid)).get()?.attempts).toBe(2);
   });
 });
