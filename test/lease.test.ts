@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { exportJobs, generationJobs } from '../db/schema.js';
+import { failExportJob } from '../server/jobs/export-job.js';
+import { JobFailure } from '../server/jobs/failure.js';
 import { claimJob, claimNext, releaseLease, renewLease } from '../server/jobs/lease.js';
 import { authenticate, type Principal } from '../server/services/auth.js';
 import { createExportJob } from '../server/services/export-jobs.js';
@@ -95,6 +97,20 @@ describe('job leases (prepared claim statements)', () => {
     releaseLease(env.deps, exportJobs, rid, 'a');
     expect(row(rid)).toMatchObject({ leaseOwner: null, leaseExpiresAt: null, attempts: 0 });
     expect(claimNext(env.deps, exportJobs, 'b')?.rid).toBe(rid);
+  });
+
+  it('a lapsed lease is dead for its holder: no renewal, no release, no outcome, even before anyone else claims it', async () => {
+    const rid = await createAt(0);
+    claimNext(env.deps, exportJobs, 'a');
+    env.clock.advance(LEASE_MS); // the expiry instant itself: still live
+    expect(renewLease(env.deps, exportJobs, rid, 'a')).toBe(true);
+    env.clock.advance(LEASE_MS + 1); // lapsed
+    expect(renewLease(env.deps, exportJobs, rid, 'a')).toBe(false);
+    releaseLease(env.deps, exportJobs, rid, 'a');
+    expect(row(rid)).toMatchObject({ leaseOwner: 'a', attempts: 1 });
+    expect(failExportJob(env.deps, rid, 'a', new JobFailure('INTERNAL', 'too late'))).toBe(false);
+    expect(row(rid).status).toBe('running');
+    expect(claimNext(env.deps, exportJobs, 'b')).toMatchObject({ rid, leaseOwner: 'b', attempts: 2 });
   });
 
   it('claims generation jobs oldest first too, and a given one by rid', () => {

@@ -105,6 +105,7 @@ export async function runExportJob(
 
 /** Ends a job `failed`, if it is still ours. */
 export function failExportJob(deps: Deps, rid: string, owner: string, failure: JobFailure): boolean {
+  const now = deps.now();
   const result = deps.db
     .update(exportJobs)
     .set({
@@ -112,11 +113,11 @@ export function failExportJob(deps: Deps, rid: string, owner: string, failure: J
       errorMessage: failure.message,
       errorCode: failure.errorCode,
       errorInstanceId: failure.errorInstanceId,
-      finishedAt: deps.now(),
+      finishedAt: now,
       leaseOwner: null,
       leaseExpiresAt: null,
     })
-    .where(ownedRunning(exportJobs, rid, owner))
+    .where(ownedRunning(exportJobs, rid, owner, now))
     .run();
   return result.changes === 1;
 }

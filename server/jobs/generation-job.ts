@@ -75,26 +75,28 @@ export function runGenerationJob(deps: Deps, job: GenerationJobRow, owner: strin
       ? { status: 'succeeded', content: generated.data }
       : { status: 'failed', errorMessage: `The generated content is not valid: ${generated.error.issues[0]?.message ?? 'unknown'}` };
   }
+  const now = deps.now();
   deps.db
     .update(generationJobs)
     .set({
       status: outcome.status,
       content: outcome.status === 'succeeded' ? outcome.content : null,
       errorMessage: outcome.status === 'failed' ? outcome.errorMessage : null,
-      finishedAt: deps.now(),
+      finishedAt: now,
       leaseOwner: null,
       leaseExpiresAt: null,
     })
-    .where(ownedRunning(generationJobs, job.rid, owner))
+    .where(ownedRunning(generationJobs, job.rid, owner, now))
     .run();
   if (outcome.status === 'succeeded') deps.logger.info({ generationJobRid: job.rid }, 'generation job succeeded');
   else deps.logger.warn({ generationJobRid: job.rid, errorMessage: outcome.errorMessage }, 'generation job failed');
 }
 
 export function failGenerationJob(deps: Deps, rid: string, owner: string, errorMessage: string): void {
+  const now = deps.now();
   deps.db
     .update(generationJobs)
-    .set({ status: 'failed', errorMessage, finishedAt: deps.now(), leaseOwner: null, leaseExpiresAt: null })
-    .where(ownedRunning(generationJobs, rid, owner))
+    .set({ status: 'failed', errorMessage, finishedAt: now, leaseOwner: null, leaseExpiresAt: null })
+    .where(ownedRunning(generationJobs, rid, owner, now))
     .run();
 }

@@ -1,4 +1,4 @@
-import { and, eq, isNull, lt, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
+import { and, eq, gte, isNull, lt, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/index.js';
 import type { Deps } from '../deps.js';
 import { exportJobs, generationJobs } from '../../db/schema.js';
@@ -14,6 +14,14 @@ const p = sql.placeholder;
  */
 const claimable = (table: JobTable, now: SQL | number): SQL =>
   and(sql`${table.status} = 'running'`, or(isNull(table.leaseExpiresAt), lt(table.leaseExpiresAt, now)))!;
+
+/**
+ * The one definition of a live attempt: its lease runs up to and including its expiry
+ * instant (the complement of `claimable`). Only a live attempt may renew, succeed, fail
+ * or give its job back, and the sweeper keeps exactly the bytes of live attempts: once a
+ * lease has lapsed, that attempt can never commit, so its bytes are safe to delete.
+ */
+export const isLeaseLive = (leaseExpiresAt: number | null, now: number): boolean => leaseExpiresAt !== null && leaseExpiresAt >= now;
 
 /**
  * Sets the lease on the rows `which` selects, if nobody holds a live one. The conditional
@@ -74,10 +82,11 @@ export function claimJob<T extends JobTable>(deps: Deps, table: T, rid: string, 
 
 /** Extends our lease; false when the job is no longer ours (finished, or claimed by another runner). */
 export function renewLease(deps: Deps, table: JobTable, rid: string, owner: string): boolean {
+  const now = deps.now();
   const result = deps.db
     .update(table)
-    .set({ leaseExpiresAt: deps.now() + deps.config.jobs.leaseMs })
-    .where(ownedRunning(table, rid, owner))
+    .set({ leaseExpiresAt: now + deps.config.jobs.leaseMs })
+    .where(ownedRunning(table, rid, owner, now))
     .run();
   return result.changes === 1;
 }
@@ -87,13 +96,18 @@ export function releaseLease(deps: Deps, table: JobTable, rid: string, owner: st
   deps.db
     .update(table)
     .set({ leaseOwner: null, leaseExpiresAt: null, attempts: sql`max(${table.attempts} - 1, 0)` })
-    .where(ownedRunning(table, rid, owner))
+    .where(ownedRunning(table, rid, owner, deps.now()))
     .run();
 }
 
 /**
- * The WHERE of every outcome write: only the lease holder may end a job, and only once.
- * `rid` and `owner` may be placeholders, for the prepared success commit.
+ * The WHERE of every lease write and outcome write: only the holder of a live lease
+ * (isLeaseLive) may renew it or end the job, and only once. The arguments may be
+ * placeholders, for the prepared success commit.
  */
-export const ownedRunning = (table: JobTable, rid: string | Placeholder, owner: string | Placeholder): SQL =>
-  and(eq(table.rid, rid), eq(table.leaseOwner, owner), sql`${table.status} = 'running'`)!;
+export const ownedRunning = (
+  table: JobTable,
+  rid: string | Placeholder,
+  owner: string | Placeholder,
+  now: number | Placeholder,
+): SQL => and(eq(table.rid, rid), eq(table.leaseOwner, owner), sql`${table.status} = 'running'`, gte(table.leaseExpiresAt, now))!;

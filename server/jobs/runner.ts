@@ -8,7 +8,7 @@ import { isContentTooLarge } from '../render/errors.js';
 import { failExportJob, runExportJob, type ExportJobRow, type Renderer } from './export-job.js';
 import { failGenerationJob, runGenerationJob } from './generation-job.js';
 import { JobFailure } from './failure.js';
-import { claimNext, releaseLease, renewLease } from './lease.js';
+import { claimNext, isLeaseLive, releaseLease, renewLease } from './lease.js';
 
 export interface JobRunnerOptions {
   deps: Deps;
@@ -130,8 +130,9 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
       clearTimeout(deadline);
       clearInterval(renew);
       inFlight.delete(job.rid);
-      settleIdle();
+      // Claim the next job before telling drain() we are idle: idle means nothing claimable.
       pump();
+      settleIdle();
     });
     inFlight.set(job.rid, { controller, done });
   }
@@ -222,7 +223,7 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
       .from(exportJobs)
       .where(eq(exportJobs.rid, newRid('export-job', parsed.jobUuid)))
       .get();
-    const live = job?.status === 'running' && job.attempts === parsed.attempt && (job.leaseExpiresAt ?? 0) > deps.now();
+    const live = job?.status === 'running' && job.attempts === parsed.attempt && isLeaseLive(job.leaseExpiresAt, deps.now());
     return !live;
   }
 

@@ -86,7 +86,7 @@ export function createStatements(db: Db) {
     markExportJobSucceeded: db
       .update(exportJobs)
       .set({ status: 'succeeded', fileRid: sql`${p('fileRid')}`, finishedAt: sql`${p('now')}`, leaseOwner: null, leaseExpiresAt: null })
-      .where(ownedRunning(exportJobs, p('rid'), p('owner')))
+      .where(ownedRunning(exportJobs, p('rid'), p('owner'), p('now')))
       .prepare(),
     insertFile: db
       .insert(files)
