@@ -11,6 +11,7 @@ import { renderPdf } from '../server/render/render-pdf.js';
 import { createCaller } from '../server/routers/index.js';
 import * as admin from '../server/services/admin.js';
 import { createContextInner } from '../server/trpc.js';
+import { readPdf, squash } from './render-pdf-text.js';
 import { createTestEnv, seedGrant, seedUser, type TestEnv } from './helpers.js';
 
 let env: TestEnv;
@@ -150,6 +151,62 @@ describe('templates.generate', () => {
     expect((result.body as { parameters: { templateParameterName: string; reason: string } }).parameters).toMatchObject({ templateParameterName: name, reason: expect.stringMatching(reason) });
   });
 
+  it('parameters named like Object.prototype members are ordinary names: reported missing, and substituted', async () => {
+    const names = ['__proto__', 'constructor', 'hasOwnProperty', 'toString'];
+    const tricky = admin.createTemplate(env.deps, {
+      title: 'Tricky',
+      ownerId: owner.userId,
+      content: { blocks: names.map((name) => ({ type: 'paragraph', content: [{ type: 'text', text: `${name}=` }, { type: 'parameter', name }] })) },
+      parameters: names.map((name) => ({ name, type: 'string', required: true })),
+    }).templateRid;
+    const raw = async (text: string) => {
+      const response = await app.inject({
+        method: 'POST',
+        url: `/api/v2/notepad/templates/${tricky}/generate?preview=true`,
+        headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'application/json' },
+        payload: text,
+      });
+      return { status: response.statusCode, body: response.json() as unknown };
+    };
+    expectError(await raw('{"templateParameters":{}}'), 'MissingGenerationJobTemplateParameters', 400, { templateParameterNames: [...names].sort() });
+    expectError(await raw('{"templateParameters":{"toString":{"type":"string","value":"t"}}}'), 'MissingGenerationJobTemplateParameters', 400, {
+      templateParameterNames: ['__proto__', 'constructor', 'hasOwnProperty'],
+    });
+    // Written as JSON text: an object literal's __proto__ key would set a prototype, not a property.
+    const all = `{${names.map((name) => `"${name}":{"type":"string","value":"v-${name}"}`).join(',')}}`;
+    const result = await raw(`{"templateParameters":${all}}`);
+    expect(result.status).toBe(200);
+    await runner.drain();
+    const row = env.deps.db.select().from(generationJobs).where(eq(generationJobs.rid, result.body as string)).get();
+    expect(row?.status).toBe('succeeded');
+    expect(row?.content?.blocks).toEqual(
+      names.map((name) => ({ type: 'paragraph', content: [{ type: 'text', text: `${name}=` }, { type: 'text', text: `v-${name}` }] })),
+    );
+  });
+
+  it('a date in the years 1-99 is that date, not one in the 1900s', async () => {
+    const rid = await generated({ ...VALID, due: { type: 'date', value: '0099-12-31' } });
+    const row = env.deps.db.select().from(generationJobs).where(eq(generationJobs.rid, rid)).get();
+    expect(row?.status).toBe('succeeded');
+    expect(row?.content?.blocks[1]).toMatchObject({ content: [{ type: 'number' }, { type: 'date', value: '0099-12-31' }] });
+    const pdf = await renderPdf({ title: 'Old', content: row!.content!, locale: 'en-US', timezone: 'Etc/UTC', exportedAt: 0 });
+    expect(squash((await readPdf(pdf.pdf)).pages.join('\n'))).toContain('Dec 31, 99');
+    expectError(await generate({ templateVersion: 1, templateParameters: { ...VALID, due: { type: 'date', value: '0099-02-29' } } }), 'InvalidGenerationJobTemplateParameter', 400);
+  });
+
+  it("a dateTime parameter is shown in its own zone, in the export's locale; a dateTime without a zone in the export's zone", async () => {
+    const instant = Date.UTC(2026, 0, 15, 23, 30);
+    const rid = await generated({ ...VALID, at: { type: 'dateTime', timestamp: instant, timezone: 'Asia/Tokyo' } });
+    const row = env.deps.db.select().from(generationJobs).where(eq(generationJobs.rid, rid)).get();
+    const content: Content = { blocks: [...row!.content!.blocks, { type: 'paragraph', content: [{ type: 'text', text: 'own zone: ' }, { type: 'dateTime', timestamp: instant }] }] };
+    const pdf = await renderPdf({ title: 'Zones', content, locale: 'de-DE', timezone: 'Europe/Berlin', exportedAt: 0 });
+    const page = squash((await readPdf(pdf.pdf)).pages.join('\n'));
+    const options = { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short' } as const;
+    expect(page).toContain(squash(new Intl.DateTimeFormat('de-DE', { ...options, timeZone: 'Asia/Tokyo' }).format(instant)));
+    expect(page).toContain(squash(`own zone: ${new Intl.DateTimeFormat('de-DE', { ...options, timeZone: 'Europe/Berlin' }).format(instant)}`));
+    expect(page).toContain('16. Jan. 2026'); // Tokyo's day, in German: 23:30 UTC is already the 16th there
+  });
+
   it('InvalidTimezone for a dateTime parameter zone', async () => {
     expectError(await generate({ templateVersion: 1, templateParameters: { ...VALID, at: { type: 'dateTime', timestamp: 0, timezone: 'CET' } } }), 'InvalidTimezone', 400, { userTimezone: 'CET' });
   });
@@ -227,7 +284,7 @@ describe('generationJobs.saveDocument', () => {
     seedGrant(env.deps, owner.userId, othersFolder, 'view');
     expectError(await save(ok, { parentFolderRid: othersFolder }), 'CreateDocumentPermissionDenied', 403, { parentFolderRid: othersFolder });
 
-    for (const displayName of ['', '.', '..', 'a/b', 'x'.repeat(701)]) {
+    for (const displayName of ['', ' ', '.', '..', 'a/b', 'x'.repeat(701), 'tab\there', 'bell\u0007', 'del\u007f']) {
       expectError(await save(ok, { parentFolderRid: folderRid, documentName: displayName }), 'InvalidDisplayName', 400, { displayName });
     }
     expect((await save(ok, { parentFolderRid: folderRid, documentName: 'x'.repeat(700) })).status).toBe(200);

@@ -67,12 +67,36 @@ export type TemplateParameterValue = z.infer<typeof TemplateParameterValue>;
 export type TemplateParameterType = TemplateParameterValue['type'];
 export const TEMPLATE_PARAMETER_TYPES = ['string', 'double', 'date', 'dateTime', 'objectRid', 'objectSetRid'] as const;
 
+/**
+ * A JSON object of named values, like z.record, but every own key survives: z.record
+ * builds its output by assignment, which turns a `__proto__` key into a prototype and
+ * drops it, while a template may name a parameter `__proto__` like any other.
+ */
+function ownRecord<V extends z.ZodType>(key: z.ZodString, value: V) {
+  return z
+    .custom<Record<string, z.input<V>>>((input) => typeof input === 'object' && input !== null && !Array.isArray(input), {
+      message: 'expected an object',
+    })
+    .transform((input, ctx) => {
+      const entries: Array<[string, z.output<V>]> = [];
+      for (const [name, raw] of Object.entries(input)) {
+        const checkedKey = key.safeParse(name);
+        if (!checkedKey.success) ctx.addIssue({ code: 'custom', message: checkedKey.error.issues[0]?.message ?? 'invalid key', path: [name] });
+        const checked = value.safeParse(raw);
+        if (!checked.success) {
+          for (const issue of checked.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: [name, ...issue.path] });
+        } else if (checkedKey.success) entries.push([name, checked.data]);
+      }
+      return Object.fromEntries(entries) as Record<string, z.output<V>>;
+    });
+}
+
 export const GenerateTemplateRequest = z.object({
   // An integer; Foundry's bindings type it as a string, so a string of digits is accepted too.
   templateVersion: z
     .union([z.number().int().min(0).max(2 ** 31), z.string().regex(/^\d{1,9}$/, 'must be an integer version').transform(Number)])
     .optional(),
-  templateParameters: z.record(z.string().max(256), TemplateParameterValue),
+  templateParameters: ownRecord(z.string().max(256), TemplateParameterValue),
 });
 export type GenerateTemplateRequest = z.infer<typeof GenerateTemplateRequest>;
 

@@ -30,7 +30,7 @@ export function applyParameters(content: Content, parameters: Record<string, Tem
   const inlines = (nodes: InlineNode[]): InlineNode[] =>
     nodes.flatMap((node) => {
       if (node.type !== 'parameter') return [node];
-      const value = parameters[node.name];
+      const value = Object.hasOwn(parameters, node.name) ? parameters[node.name] : undefined;
       // An optional parameter left out renders as nothing.
       return value ? [valueNode(value)] : [];
     });

@@ -4,6 +4,8 @@
  * cached per (locale, zone, style) for the render's lifetime.
  */
 
+import { calendarDateOf } from '../contract/calendar-date.js';
+
 export type DateTimeStyle = 'date' | 'dateTime' | 'time';
 
 /** Option sets per style; exported so callers (and tests) can reproduce the output. */
@@ -53,13 +55,8 @@ export class InlineFormatter {
 
   /** `value` is YYYY-MM-DD; anything that is not a real calendar day is shown verbatim. */
   calendarDate(value: string): string {
-    const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-    if (!match) return value;
-    const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-    const date = new Date(0);
-    // setUTCFullYear, unlike Date.UTC, does not map years 0-99 to 1900-1999.
-    date.setUTCFullYear(year, month - 1, day);
-    if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return value;
+    const date = calendarDateOf(value);
+    if (!date) return value;
     return this.dateFormat('UTC', 'calendarDate', CALENDAR_DATE_OPTIONS).format(date);
   }
 

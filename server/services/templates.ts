@@ -6,6 +6,7 @@ import type {
   TemplateParameterDeclaration,
   TemplateParameterValue,
 } from '../contract/api.js';
+import { calendarDateOf } from '../contract/calendar-date.js';
 import { NotepadError } from '../contract/errors.js';
 import { isIanaTimezone } from '../contract/locale.js';
 import { isFolderRid, newRid } from '../contract/rids.js';
@@ -61,14 +62,6 @@ export function generateFromTemplate(
   return rid;
 }
 
-function isCalendarDate(value: string): boolean {
-  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  if (!match) return false;
-  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const date = new Date(Date.UTC(year, month - 1, day));
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
-}
-
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 /** Epoch milliseconds of a dateTime parameter's timestamp, whichever form it came in; NaN if invalid. */
@@ -85,9 +78,11 @@ function checkParameters(
   declared: TemplateParameterDeclaration[],
   supplied: Record<string, TemplateParameterValue>,
 ): Record<string, TemplateParameterValue> {
-  const normalized: Record<string, TemplateParameterValue> = {};
+  // Own properties and Map entries only: a name such as `toString` or `__proto__` is an
+  // ordinary parameter name, never something inherited from Object.prototype.
+  const normalized = new Map<string, TemplateParameterValue>();
   const byName = new Map(declared.map((d) => [d.name, d]));
-  const missing = declared.filter((d) => d.required && !(d.name in supplied)).map((d) => d.name);
+  const missing = declared.filter((d) => d.required && !Object.hasOwn(supplied, d.name)).map((d) => d.name);
   if (missing.length > 0) {
     throw new NotepadError('MissingGenerationJobTemplateParameters', { templateParameterNames: missing.sort() });
   }
@@ -102,7 +97,7 @@ function checkParameters(
         if (!Number.isFinite(value.value)) throw invalid('not a finite number');
         break;
       case 'date':
-        if (!isCalendarDate(value.value)) throw invalid('not a calendar date of the form YYYY-MM-DD');
+        if (!calendarDateOf(value.value)) throw invalid('not a calendar date of the form YYYY-MM-DD');
         break;
       case 'dateTime': {
         const millis = epochMillis(value.timestamp);
@@ -110,7 +105,7 @@ function checkParameters(
           throw invalid('timestamp must be whole milliseconds since the epoch or an ISO 8601 timestamp with an offset');
         }
         if (!isIanaTimezone(value.timezone)) throw new NotepadError('InvalidTimezone', { userTimezone: value.timezone });
-        normalized[name] = { ...value, timestamp: millis };
+        normalized.set(name, { ...value, timestamp: millis });
         continue;
       }
       case 'objectRid':
@@ -120,9 +115,10 @@ function checkParameters(
       default:
         break;
     }
-    normalized[name] = value;
+    normalized.set(name, value);
   }
-  return normalized;
+  // fromEntries defines own properties: `__proto__` stays a key, not a prototype.
+  return Object.fromEntries(normalized);
 }
 
 /** A generation job under that template that has not expired, whoever created it. */
