@@ -71,4 +71,23 @@ describe('admin router (scope notepad:admin)', () => {
     expect(twice).toMatchObject({ errorName: 'ResourceNameAlreadyExists', parameters: { parentFolderRid: folderRid, displayName: 'Twice' } });
     expect(documentCount()).toBe(before + 2);
   });
+  it('one display-name rule for documents, folders and templates: InvalidDisplayName, nothing written', async () => {
+    const admin = caller(adminToken);
+    const { userId } = await admin.admin.users.create({ name: 'Nia' });
+    const before = documentCount();
+    for (const name of ['', ' ', '.', '..', 'a/b', 'x'.repeat(701), 'line\nbreak', 'nul\u0000', 'del\u007f']) {
+      const attempts = [
+        admin.admin.documents.create({ title: name, content: { blocks: [] }, ownerId: userId }),
+        admin.admin.folders.create({ name, ownerId: userId }),
+        admin.admin.templates.create({ title: name, ownerId: userId, content: { blocks: [] }, parameters: [] }),
+      ];
+      for (const attempt of attempts) {
+        expect(await errorOf(attempt), JSON.stringify(name)).toMatchObject({ errorName: 'InvalidDisplayName', parameters: { displayName: name } });
+      }
+    }
+    expect(documentCount()).toBe(before);
+    const longest = 'é'.repeat(700);
+    expect((await admin.admin.documents.create({ title: longest, content: { blocks: [] }, ownerId: userId })).documentRid).toMatch(/^ri\./);
+    expect((await admin.admin.folders.create({ name: longest, ownerId: userId })).folderRid).toMatch(/^ri\./);
+  });
 });

@@ -110,6 +110,11 @@ describe('CLI', () => {
       [['templates', 'create', '--title', 'T', '--owner', userId, '--markdown', file('bad.md', '{{x:colour}}')], /Markdown/],
       [['grant', '--user', userId, '--resource', 'ri.notepad.main.notepad.00000000-0000-4000-8000-000000000000', '--action', 'view'], /ResourceNotFound/],
       [['grant', '--user', userId, '--resource', 'x', '--action', 'own'], /--action must be one of/],
+      [['documents', 'create', '--title', 'a/b', '--owner', userId, '--content', file('ok2.json', '{"blocks":[]}')], /InvalidDisplayName/],
+      [['documents', 'create', '--title', '..', '--owner', userId, '--markdown', file('ok.md', '# Hi')], /InvalidDisplayName/],
+      [['folders', 'create', '--name', 'x'.repeat(701), '--owner', userId], /InvalidDisplayName/],
+      [['folders', 'create', '--name', 'tab\tname', '--owner', userId], /InvalidDisplayName/],
+      [['templates', 'create', '--title', 'a/b', '--owner', userId, '--markdown', file('t.md', 'Hello {{name}}')], /InvalidDisplayName/],
       [['frobnicate'], /unknown command/],
     ];
     for (const [argv, message] of cases) {

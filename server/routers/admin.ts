@@ -6,7 +6,8 @@ import { authedProcedure, router } from '../trpc.js';
 
 const adminProcedure = authedProcedure(SCOPES.admin);
 
-const Name = z.string().min(1).max(700);
+// Bounded here; the display-name rule itself is the services' (contract/display-name.ts).
+const Name = z.string().max(10_000);
 const Scope = z.enum([SCOPES.export, SCOPES.write, SCOPES.admin]);
 const Action = z.enum(['view', 'export', 'generate', 'create']);
 const UserId = z.string().min(1).max(128);

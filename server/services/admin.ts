@@ -2,6 +2,7 @@ import { and, eq, max } from 'drizzle-orm';
 import { documents, folders, permissions, templates, templateVersions, tokens, users } from '../../db/schema.js';
 import type { Scope, TemplateParameterDeclaration } from '../contract/api.js';
 import { DocumentContent, TemplateContent, type Content } from '../contract/content.js';
+import { checkDisplayName } from '../contract/display-name.js';
 import { NotepadError } from '../contract/errors.js';
 import { isFolderRid, isRid, newFolderRid, newRid } from '../contract/rids.js';
 import type { Deps } from '../deps.js';
@@ -98,8 +99,8 @@ export function createDocument(
   deps: Deps,
   opts: { title: string; content: unknown; ownerId: string; parentFolderRid?: string | undefined },
 ): { documentRid: string } {
+  checkDisplayName(opts.title);
   const content = parseContent(DocumentContent, opts.content);
-  if (opts.title.trim() === '') throw new NotepadError('InvalidDisplayName', { displayName: opts.title });
   const { parentFolderRid } = opts;
   try {
     return deps.db.transaction(() => {
@@ -120,6 +121,7 @@ export const isUniqueViolation = (error: unknown): boolean =>
   (error as { code?: string } | null)?.code === 'SQLITE_CONSTRAINT_UNIQUE';
 
 export function createFolder(deps: Deps, opts: { name: string; ownerId: string }): { folderRid: string } {
+  checkDisplayName(opts.name);
   return deps.db.transaction(() => {
     requireUser(deps, opts.ownerId);
     const folderRid = newFolderRid(deps.uuid());
@@ -150,6 +152,7 @@ export function createTemplate(
   deps: Deps,
   opts: { title: string; ownerId: string } & TemplateVersionInput,
 ): { templateRid: string; version: number } {
+  checkDisplayName(opts.title);
   const version = checkTemplateVersion(opts);
   return deps.db.transaction(() => {
     requireUser(deps, opts.ownerId);

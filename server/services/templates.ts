@@ -7,6 +7,7 @@ import type {
   TemplateParameterValue,
 } from '../contract/api.js';
 import { calendarDateOf } from '../contract/calendar-date.js';
+import { checkDisplayName } from '../contract/display-name.js';
 import { NotepadError } from '../contract/errors.js';
 import { isIanaTimezone } from '../contract/locale.js';
 import { isFolderRid, newRid } from '../contract/rids.js';
@@ -143,11 +144,6 @@ export function getGenerationJob(deps: Deps, principal: Principal, templateRid: 
   return { rid: job.rid, status };
 }
 
-/** Foundry's display-name rules: not empty, not "." or "..", no "/", at most 700 characters. */
-export function isValidDisplayName(name: string): boolean {
-  return name.trim() !== '' && name !== '.' && name !== '..' && !name.includes('/') && [...name].length <= 700 && !/[\u0000-\u001f\u007f]/.test(name);
-}
-
 /** generationJobs.saveDocument: the generated content as a new document in a folder, owned by the caller. */
 export function saveGeneratedDocument(
   deps: Deps,
@@ -172,8 +168,7 @@ export function saveGeneratedDocument(
   if (!folderActions.has('create')) throw new NotepadError('CreateDocumentPermissionDenied', { parentFolderRid });
 
   const template = deps.db.select({ title: templates.title }).from(templates).where(eq(templates.rid, templateRid)).get();
-  const displayName = input.documentName ?? template?.title ?? 'Untitled';
-  if (!isValidDisplayName(displayName)) throw new NotepadError('InvalidDisplayName', { displayName });
+  const displayName = checkDisplayName(input.documentName ?? template?.title ?? 'Untitled');
 
   const content = job.content;
   const exists = () =>
