@@ -49,6 +49,10 @@ async function main(): Promise<void> {
 
   const app = config.role === 'runner' ? undefined : await buildApp({ deps, files, logger });
   if (app) await app.listen({ host: config.host, port: config.port });
+  // Without a listening server nothing holds the event loop open (the runner's own timers
+  // are unref'd, so that an embedded runner never keeps its host alive): a runner-only
+  // process holds itself open until a signal stops it.
+  const keepAlive = app ? undefined : setInterval(() => {}, 2 ** 30);
 
   logger.info({ role: config.role, db: config.dbPath, files: files.dir, concurrency: config.jobs.concurrency }, 'notepad-export started');
   if (app && seed) {
@@ -69,6 +73,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.jobs.shutdownGraceMs + 5_000).unref();
     try {
+      clearInterval(keepAlive);
       await app?.close();
       await runner?.stop();
       await pool?.destroy();

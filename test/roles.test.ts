@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import * as admin from '../server/services/admin.js';
+import { openForSeeding, postJson, serverWorkspace, sleep } from './process-helpers.js';
+
+const { dbPath, start } = serverWorkspace('notepad-roles-');
+
+describe('NOTEPAD_ROLE: api and runner in separate processes on one database', () => {
+  it('a runner-only process stays up and renders what an api-only process accepted, until told to stop', { timeout: 120_000 }, async () => {
+    const seed = openForSeeding(dbPath);
+    const { userId } = admin.createUser(seed.deps, { name: 'Roles' });
+    const { token } = admin.createToken(seed.deps, { userId, scopes: ['api:notepad-export'] });
+    const { documentRid } = admin.createDocument(seed.deps, {
+      title: 'Split roles',
+      content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'Rendered by the runner process' }] }] },
+      ownerId: userId,
+    });
+    seed.close();
+
+    const api = await start({ NOTEPAD_ROLE: 'api' });
+    const runner = await start({ NOTEPAD_ROLE: 'runner', NOTEPAD_JOB_CONCURRENCY: '1' });
+    // Nothing listens in a runner: it must keep itself alive rather than exit once started.
+    await sleep(500);
+    expect(runner.proc.exitCode).toBeNull();
+
+    const created = await postJson(`${api.baseUrl}/api/v2/notepad/exportJobs/create?preview=true`, token, {
+      exportJobSource: { type: 'documentSource', documentRid },
+      exportJobTarget: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' },
+    });
+    expect(created.status).toBe(200);
+    const rid = created.body.rid as string;
+
+    let status: Record<string, unknown> = {};
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const response = await fetch(`${api.baseUrl}/api/v2/notepad/exportJobs/${rid}?preview=true`, { headers: { authorization: `Bearer ${token}` } });
+      status = ((await response.json()) as { status: Record<string, unknown> }).status;
+      if (status.type !== 'running') break;
+      await sleep(50);
+    }
+    expect(status.type).toBe('succeeded');
+    const pdf = await fetch(`${api.baseUrl}/api/v2/notepad/files/${status.fileRid as string}/content?preview=true`, { headers: { authorization: `Bearer ${token}` } });
+    expect(pdf.status).toBe(200);
+    expect(Buffer.from(await pdf.arrayBuffer()).subarray(0, 5).toString()).toBe('%PDF-');
+
+    // The runner rendered it, not the api process.
+    expect(runner.logs.some((line) => line.msg === 'export job succeeded' && line.exportJobRid === rid)).toBe(true);
+    expect(api.logs.some((line) => line.msg === 'export job succeeded')).toBe(false);
+
+    expect(await runner.kill('SIGTERM')).toBe(0);
+    expect(await api.kill('SIGTERM')).toBe(0);
+  });
+});
