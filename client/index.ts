@@ -3,7 +3,7 @@ import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 // Type-only: the client never loads server code, yet every input, output and error shape
 // below comes from the router itself.
 import type { AppRouter } from '../server/routers/index.js';
-import type { ErrorData } from '../server/trpc.js';
+import type { ErrorData } from '../server/errors.js';
 import type { CreateExportJobRequest, ExportJob } from '../server/contract/api.js';
 
 export type {

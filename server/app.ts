@@ -2,12 +2,11 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import type { Logger } from 'pino';
 import { sql } from 'drizzle-orm';
-import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { NotepadError } from './contract/errors.js';
 import type { Deps } from './deps.js';
-import { toNotepadError } from './error-mapping.js';
+import { logError, sendError, toNotepadError } from './errors.js';
 import type { FileStore } from './files/store.js';
-import { restPlugin, sendError } from './rest.js';
+import { restPlugin } from './rest.js';
 import { appRouter, type AppRouter } from './routers/index.js';
 import { createContextInner } from './trpc.js';
 
@@ -21,14 +20,9 @@ const redactUrl = (url: string) => url.replace(/([?&]input=)[^&]*/g, '$1[redacte
 
 const isTrpcUrl = (url: string) => /^\/trpc(?:[/?]|$)/.test(url);
 
-/** tRPC's error envelope, with the same `data` as the procedures' errorFormatter, so tRPC clients get error.data. */
-const trpcEnvelope = (error: NotepadError) => ({
-  error: { code: TRPC_ERROR_CODES_BY_KEY[error.code], message: error.message, data: { ...error.toJSON(), httpStatus: error.httpStatus } },
-});
-
 /** An error raised outside any procedure (router, body parser): the contract's shape, in tRPC's envelope under /trpc. */
 function sendAnyError(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
-  return sendError(request, reply, error, isTrpcUrl(request.url) ? trpcEnvelope : undefined);
+  return sendError(request, reply, error, isTrpcUrl(request.url) ? 'trpc' : 'rest');
 }
 
 /** The HTTP server: tRPC at /trpc, Foundry's REST surface at /api, and /health. */
@@ -70,12 +64,7 @@ export async function buildApp({ deps, files, logger }: AppOptions): Promise<Fas
     trpcOptions: {
       router: appRouter,
       createContext: ({ req }) => createContextInner({ deps, authorization: req.headers.authorization, log: req.log }),
-      onError: ({ error, req }) => {
-        const notepad = toNotepadError(error);
-        const fields = { errorInstanceId: notepad.errorInstanceId, errorName: notepad.errorName, errorCode: notepad.errorCode };
-        if (notepad.httpStatus >= 500) req.log.error({ ...fields, err: notepad.cause ?? notepad }, 'procedure failed');
-        else req.log.info(fields, 'procedure rejected');
-      },
+      onError: ({ error, req }) => logError(req.log, toNotepadError(error), 'procedure'),
     } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
   });
 

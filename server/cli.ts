@@ -11,7 +11,7 @@ import { runGenerationJob } from './jobs/generation-job.js';
 import { claimJob } from './jobs/lease.js';
 import { generateFromTemplate, getGenerationJob } from './services/templates.js';
 import { inlineNodesOf, type Content } from './contract/content.js';
-import { NotepadError } from './contract/errors.js';
+import { ERRORS, NotepadError } from './contract/errors.js';
 import { markdownToContent, markdownToTemplate, MarkdownImportError } from './contract/markdown.js';
 import { configFromEnv } from './config.js';
 import { createDeps, type Deps } from './deps.js';
@@ -261,7 +261,7 @@ export function runCli(argv: string[], io: CliIo): number {
     }
     if (error instanceof NotepadError) {
       const params = Object.keys(error.parameters).length ? ` ${JSON.stringify(error.parameters)}` : '';
-      io.stderr(`error: ${error.errorName}: ${error.toJSON().errorDescription}${params}\n`);
+      io.stderr(`error: ${error.errorName}: ${ERRORS[error.errorName].description}${params}\n`);
       return 1;
     }
     if (error instanceof MarkdownImportError) {

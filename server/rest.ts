@@ -1,16 +1,15 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { SCOPES } from './contract/api.js';
+import { SCOPES, type Scope } from './contract/api.js';
 import { invalidArgument, NotepadError } from './contract/errors.js';
 import { FileRid } from './contract/rids.js';
 import type { Deps } from './deps.js';
-import { toNotepadError } from './error-mapping.js';
+import { sendError } from './errors.js';
 import { operations, type Operation } from './operations.js';
-import type { Principal } from './services/auth.js';
+import { principalOf, type Principal } from './services/auth.js';
 import { getFile } from './services/files.js';
 import type { FileStore } from './files/store.js';
 import { contentDisposition } from './files/content-disposition.js';
-import { createContextInner, principalOf, type Context } from './trpc.js';
 
 type Params = Record<string, string>;
 
@@ -142,9 +141,9 @@ function requirePreview(request: FastifyRequest): void {
   if (preview !== 'true') throw new NotepadError('ApiFeaturePreviewUsageOnly');
 }
 
-function contextFor(deps: Deps, request: FastifyRequest): Context {
-  return createContextInner({ deps, authorization: request.headers.authorization, log: request.log });
-}
+/** The caller, authenticated and checked for the scope, in the contract's order (401, then 403). */
+const callerOf = (deps: Deps, request: FastifyRequest, scope: Scope): Principal =>
+  principalOf(deps, { authorization: request.headers.authorization }, scope);
 
 export interface RestOptions {
   deps: Deps;
@@ -165,7 +164,7 @@ export async function restPlugin(app: FastifyInstance, { deps, files }: RestOpti
       method: route.method,
       url: route.url,
       handler: async (request, reply) => {
-        const principal = principalOf(contextFor(deps, request), route.operation.scope);
+        const principal = callerOf(deps, request, route.operation.scope);
         requirePreview(request);
         const parsed = route.body ? parseJsonBody(request.body) : {};
         const body = route.normalize ? route.normalize(parsed) : parsed;
@@ -177,8 +176,7 @@ export async function restPlugin(app: FastifyInstance, { deps, files }: RestOpti
   }
 
   app.get('/v2/notepad/files/:fileRid/content', async (request, reply) => {
-    const ctx = contextFor(deps, request);
-    const principal = principalOf(ctx, SCOPES.export);
+    const principal = callerOf(deps, request, SCOPES.export);
     requirePreview(request);
     const { fileRid } = request.params as Params;
     const parsed = FileRid.safeParse(fileRid);
@@ -194,19 +192,4 @@ export async function restPlugin(app: FastifyInstance, { deps, files }: RestOpti
       .header('X-Content-Type-Options', 'nosniff')
       .send(stream);
   });
-}
-
-/** Logs the error with its errorInstanceId and answers with it; `body` shapes it (tRPC's envelope under /trpc). */
-export function sendError(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  error: unknown,
-  body: (error: NotepadError) => unknown = (e) => e.toJSON(),
-): FastifyReply {
-  const notepad = toNotepadError(error);
-  const status = notepad.httpStatus;
-  const fields = { errorInstanceId: notepad.errorInstanceId, errorName: notepad.errorName, errorCode: notepad.errorCode, statusCode: status };
-  if (status >= 500) request.log.error({ ...fields, err: notepad.cause ?? notepad }, 'request failed');
-  else request.log.info(fields, 'request rejected');
-  return reply.status(status).header('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(body(notepad)));
 }

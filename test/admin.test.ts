@@ -5,7 +5,7 @@ import type { Content } from '../server/contract/content.js';
 import { NotepadError } from '../server/contract/errors.js';
 import { createCaller } from '../server/routers/index.js';
 import { createContextInner } from '../server/trpc.js';
-import { createTestEnv, seedUser, type TestEnv } from './helpers.js';
+import { callerError, createTestEnv, seedUser, type TestEnv } from './helpers.js';
 
 let env: TestEnv;
 let adminToken: string;
@@ -18,11 +18,7 @@ afterAll(() => env.cleanup());
 
 const caller = (token: string) => createCaller(createContextInner({ deps: env.deps, authorization: `Bearer ${token}` }));
 const documentCount = () => env.deps.db.select({ n: count() }).from(documents).get()?.n ?? 0;
-const errorOf = (promise: Promise<unknown>) =>
-  promise.then(
-    () => undefined,
-    (error: unknown) => error as NotepadError,
-  );
+const errorOf = callerError;
 
 describe('admin router (scope notepad:admin)', () => {
   it('creates a user, token, folder, document, template and grants; the token works on the API', async () => {

@@ -9,6 +9,9 @@ import type { Scope, TemplateParameterValue } from '../server/contract/api.js';
 import type { Content } from '../server/contract/content.js';
 import { newRid } from '../server/contract/rids.js';
 import { createDeps, type Deps, type DepsOptions } from '../server/deps.js';
+import { TRPCError } from '@trpc/server';
+import { ERROR_CODES, type NotepadError } from '../server/contract/errors.js';
+import { toNotepadError } from '../server/errors.js';
 import { createFileStore, type FileStore } from '../server/files/store.js';
 import * as admin from '../server/services/admin.js';
 import type { Action } from '../server/services/auth.js';
@@ -120,4 +123,20 @@ export function seedGenerationJob(
     })
     .run();
   return rid;
+}
+
+/**
+ * The catalog error an in-process tRPC caller rejected with, or undefined if it resolved.
+ * The rejection must be a TRPCError whose code is the catalog's for that error.
+ */
+export async function callerError(promise: Promise<unknown>): Promise<NotepadError | undefined> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (error === undefined) return undefined;
+  if (!(error instanceof TRPCError)) throw new Error(`expected a TRPCError, got ${String(error)}`);
+  const notepad = toNotepadError(error);
+  if (error.code !== ERROR_CODES[notepad.errorCode].trpc) throw new Error(`${notepad.errorName} came with tRPC code ${error.code}`);
+  return notepad;
 }

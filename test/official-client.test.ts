@@ -45,7 +45,7 @@ async function waitFor<T>(poll: () => Promise<T>, done: (value: T) => boolean, t
 beforeAll(async () => {
   server = await startLiveServer();
   user = seedUser(server.env.deps);
-  documentRid = seedDocument(server.env.deps, user.userId, { title: 'Report: Q3 / "final"' });
+  documentRid = seedDocument(server.env.deps, user.userId, { title: 'Report: Q3 \\ "final"' });
 });
 afterAll(() => server.close());
 

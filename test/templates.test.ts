@@ -12,7 +12,7 @@ import { createCaller } from '../server/routers/index.js';
 import * as admin from '../server/services/admin.js';
 import { createContextInner } from '../server/trpc.js';
 import { readPdf, squash } from './render-pdf-text.js';
-import { createTestEnv, seedGrant, seedUser, type TestEnv } from './helpers.js';
+import { callerError, createTestEnv, seedGrant, seedUser, type TestEnv } from './helpers.js';
 
 let env: TestEnv;
 let app: FastifyInstance;
@@ -303,11 +303,7 @@ describe('generationJobs.saveDocument', () => {
 
 describe('the same errors over tRPC', () => {
   const caller = (token: string) => createCaller(createContextInner({ deps: env.deps, authorization: `Bearer ${token}` }));
-  const errorOf = (promise: Promise<unknown>) =>
-    promise.then(
-      () => undefined,
-      (error: unknown) => error as NotepadError,
-    );
+  const errorOf = callerError;
 
   it('generate, get and saveDocument raise catalog errors', async () => {
     const stranger = seedUser(env.deps, { name: 'Stranger' });

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { TRPCError } from '@trpc/server';
 
 /**
  * The one error catalog. Every error the service returns is a NotepadError whose name is
  * a key of ERRORS; its errorCode decides the HTTP status (REST) and the tRPC code, from
- * ERROR_CODES alone, so the two transports cannot drift apart.
+ * ERROR_CODES alone, so the two transports cannot drift apart (server/errors.ts reads it).
  */
 
 export const ERROR_CODES = {
@@ -105,10 +104,11 @@ export interface FoundryError {
 }
 
 /**
- * A TRPCError so that procedures can throw it as is: tRPC keeps the instance (and with it
- * the errorInstanceId) and takes the tRPC code from the catalog.
+ * The one error type of the domain: a catalog name, its parameters and a fresh
+ * errorInstanceId. A plain Error, free of any transport: server/errors.ts turns it into
+ * the REST body, the tRPC error and the log line.
  */
-export class NotepadError extends TRPCError {
+export class NotepadError extends Error {
   readonly errorCode: ErrorCode;
   readonly errorInstanceId: string = randomUUID();
 
@@ -117,35 +117,10 @@ export class NotepadError extends TRPCError {
     readonly parameters: ErrorParameters = {},
     options: { cause?: unknown; message?: string } = {},
   ) {
-    const errorCode = ERRORS[errorName].errorCode;
-    super({
-      code: ERROR_CODES[errorCode].trpc,
-      message: options.message ?? `${errorName}: ${ERRORS[errorName].description}`,
-      cause: options.cause,
-    });
+    super(options.message ?? `${errorName}: ${ERRORS[errorName].description}`, { cause: options.cause });
     this.name = 'NotepadError';
-    this.errorCode = errorCode;
+    this.errorCode = ERRORS[errorName].errorCode;
   }
-
-  get httpStatus(): number {
-    return ERROR_CODES[this.errorCode].http;
-  }
-
-  toJSON(): FoundryError {
-    return {
-      errorCode: this.errorCode,
-      errorName: this.errorName,
-      errorDescription: ERRORS[this.errorName].description,
-      errorInstanceId: this.errorInstanceId,
-      parameters: this.parameters,
-    };
-  }
-}
-
-export const isNotepadError = (value: unknown): value is NotepadError => value instanceof NotepadError;
-
-export function httpStatusOf(code: ErrorCode): number {
-  return ERROR_CODES[code].http;
 }
 
 /** Zod issues, as the parameters of a Default:InvalidArgument. */

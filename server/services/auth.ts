@@ -54,6 +54,22 @@ export function requireScope(principal: Principal, scope: Scope): void {
   if (!principal.scopes.has(scope)) throw new NotepadError('ApiUsageDenied', { missingScope: scope });
 }
 
+/** A request's credentials; `principal` memoises the lookup for the request's lifetime. */
+export interface Credentials {
+  authorization: string | undefined;
+  principal?: Principal;
+}
+
+/**
+ * Authenticates once per request and checks the scope: 401 before 403, as the contract
+ * orders. The REST adapter's check and the procedure's share the one lookup.
+ */
+export function principalOf(deps: Deps, credentials: Credentials, scope: Scope): Principal {
+  credentials.principal ??= authenticate(deps, credentials.authorization);
+  requireScope(credentials.principal, scope);
+  return credentials.principal;
+}
+
 export type Action = 'view' | 'export' | 'generate' | 'create';
 
 /**

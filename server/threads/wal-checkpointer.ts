@@ -10,7 +10,7 @@
  */
 import { Piscina } from 'piscina';
 import type Database from 'better-sqlite3';
-import type { Log } from '../trpc.js';
+import type { Log } from '../log.js';
 import type { CheckpointResult, CheckpointTask } from './checkpoint-worker.js';
 import { workerEntry, workerExecArgv } from './worker-exec-argv.js';
 
