@@ -79,7 +79,7 @@ describe('two server processes, one database', () => {
       "job's 'export job succeeded' line appears once over both logs (rendered twice: 0); each server rendered > 0;",
       'no log line mentions SQLITE_BUSY; no bytes without a file row. The A / B split is asserted only as both > 0.',
       '',
-      '| creates | non-200 responses | jobs present | rendered by A / B | rendered twice | SQLITE_BUSY in logs |',
+      '| creates | non-200 responses | jobs present | rendered by A / B (split observed, each > 0 asserted) | rendered twice | SQLITE_BUSY in logs |',
       '|---|---|---|---|---|---|',
       `| ${2 * CREATES_PER_SERVER} | 0 | ${jobs.length} | ${byServer.join(' / ')} | 0 | 0 |`,
     ]);
