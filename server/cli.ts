@@ -4,17 +4,17 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { pino } from 'pino';
 import { openDatabase } from '../db/index.js';
 import { eq } from 'drizzle-orm';
-import { generationJobs, users } from '../db/schema.js';
+import { users } from '../db/schema.js';
 import { GenerateTemplateRequest, SCOPES, TemplateParameterDeclaration, type Scope } from './contract/api.js';
 import { TemplateRid } from './contract/rids.js';
 import { runGenerationJob } from './jobs/generation-job.js';
-import { claimJob } from './jobs/lease.js';
+import { claimGenerationJob } from './jobs/lease.js';
 import { generateFromTemplate, getGenerationJob } from './services/templates.js';
 import { inlineNodesOf, type Content } from './contract/content.js';
 import { ERRORS, NotepadError } from './contract/errors.js';
 import { markdownToContent, markdownToTemplate, MarkdownImportError } from './contract/markdown.js';
 import { configFromEnv } from './config.js';
-import { createDeps, type Deps } from './deps.js';
+import { createDeps, leasesOf, type Deps } from './deps.js';
 import * as admin from './services/admin.js';
 import type { Action } from './services/auth.js';
 
@@ -122,8 +122,8 @@ function generateCommand(deps: Deps, values: Values): Record<string, unknown> {
   const generationJobRid = generateFromTemplate(deps, principal, { ...request.data, templateRid: parsedRid.data });
   if (!values.wait) return { generationJobRid };
   const owner = `cli-${deps.uuid()}`;
-  const job = claimJob(deps, generationJobs, generationJobRid, owner);
-  if (job) runGenerationJob(deps, job, owner);
+  const job = claimGenerationJob(leasesOf(deps), generationJobRid, owner);
+  if (job) runGenerationJob(deps, job);
   const status = getGenerationJob(deps, principal, parsedRid.data, generationJobRid).status;
   return { generationJobRid, status };
 }

@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { Db } from '../db/index.js';
 import { defaultConfig, type Config } from './config.js';
+import { createSqliteJobStore } from './jobs/sqlite-store.js';
+import type { Leases } from './jobs/lease.js';
+import type { JobStore } from './jobs/store.js';
 import { createStatements, type Statements } from './services/statements.js';
 import { createWriteBatcher, type WriteBatcher } from './services/write-batch.js';
 
@@ -12,6 +15,8 @@ import { createWriteBatcher, type WriteBatcher } from './services/write-batch.js
 export interface Deps {
   db: Db;
   stmts: Statements;
+  /** The runner's storage: claims, leases, sources, outcomes, sweeping. */
+  jobs: JobStore;
   /** Group commit for hot inserts (services/write-batch.ts). */
   writes: WriteBatcher;
   config: Config;
@@ -36,6 +41,7 @@ export function createDeps(options: DepsOptions): Deps {
   return {
     db: options.db,
     stmts: createStatements(options.db),
+    jobs: createSqliteJobStore(options.db),
     writes: createWriteBatcher(options.db.$client),
     config,
     logger: options.logger ?? pino({ level: 'silent' }),
@@ -44,3 +50,6 @@ export function createDeps(options: DepsOptions): Deps {
     onJobCreated: () => {},
   };
 }
+
+/** The lease functions' view of a process: its job store, its clock, its configured lease. */
+export const leasesOf = (deps: Deps): Leases => ({ store: deps.jobs, now: deps.now, leaseMs: () => deps.config.jobs.leaseMs });

@@ -3,7 +3,8 @@ import { eq } from 'drizzle-orm';
 import { exportJobs, generationJobs } from '../db/schema.js';
 import { failExportJob } from '../server/jobs/export-job.js';
 import { JobFailure } from '../server/jobs/failure.js';
-import { claimJob, claimNext, releaseLease, renewLease } from '../server/jobs/lease.js';
+import { leasesOf } from '../server/deps.js';
+import { claimGenerationJob, claimNext, releaseLease, renewLease } from '../server/jobs/lease.js';
 import { authenticate, type Principal } from '../server/services/auth.js';
 import { createExportJob } from '../server/services/export-jobs.js';
 import { createTestEnv, seedDocument, seedGenerationJob, seedTemplate, seedUser, type TestEnv } from './helpers.js';
@@ -34,83 +35,96 @@ describe('job leases (prepared claim statements)', () => {
     const first = await createAt(0);
     const second = await createAt(10);
     const third = await createAt(10);
-    expect(claimNext(env.deps, exportJobs, 'a')?.rid).toBe(first);
-    expect(claimNext(env.deps, exportJobs, 'b')?.rid).toBe(second);
-    expect(claimNext(env.deps, exportJobs, 'a')?.rid).toBe(third);
-    expect(claimNext(env.deps, exportJobs, 'b')).toBeUndefined();
+    expect(claimNext(leasesOf(env.deps), 'export', 'a')?.rid).toBe(first);
+    expect(claimNext(leasesOf(env.deps), 'export', 'b')?.rid).toBe(second);
+    expect(claimNext(leasesOf(env.deps), 'export', 'a')?.rid).toBe(third);
+    expect(claimNext(leasesOf(env.deps), 'export', 'b')).toBeUndefined();
   });
 
   it('records owner, lease expiry, attempts and the first start; a retry keeps the first start', async () => {
     const rid = await createAt(0);
     const firstClaimAt = env.clock.now + 5;
     env.clock.advance(5);
-    const claimed = claimNext(env.deps, exportJobs, 'a')!;
+    const claimed = claimNext(leasesOf(env.deps), 'export', 'a')!;
     expect(claimed).toMatchObject({ rid, leaseOwner: 'a', leaseExpiresAt: firstClaimAt + LEASE_MS, attempts: 1, startedAt: firstClaimAt });
     // Held: nobody else takes it while the lease lives.
     env.clock.advance(LEASE_MS - 1);
-    expect(claimNext(env.deps, exportJobs, 'b')).toBeUndefined();
+    expect(claimNext(leasesOf(env.deps), 'export', 'b')).toBeUndefined();
     // Expired: the next runner takes it over, as a second attempt.
     env.clock.advance(2);
-    const retried = claimNext(env.deps, exportJobs, 'b')!;
+    const retried = claimNext(leasesOf(env.deps), 'export', 'b')!;
     expect(retried).toMatchObject({ rid, leaseOwner: 'b', leaseExpiresAt: env.clock.now + LEASE_MS, attempts: 2, startedAt: firstClaimAt });
     expect(row(rid)).toMatchObject({ leaseOwner: 'b', attempts: 2 });
   });
 
   it('claims nothing from an empty table', () => {
-    expect(claimNext(env.deps, exportJobs, 'a')).toBeUndefined();
-    expect(claimNext(env.deps, generationJobs, 'a')).toBeUndefined();
+    expect(claimNext(leasesOf(env.deps), 'export', 'a')).toBeUndefined();
+    expect(claimNext(leasesOf(env.deps), 'generation', 'a')).toBeUndefined();
   });
 
   it('takes an older job whose lease expired before a newer job nobody has claimed', async () => {
     const older = await createAt(0);
-    claimNext(env.deps, exportJobs, 'died');
+    claimNext(leasesOf(env.deps), 'export', 'died');
     const newer = await createAt(10);
     env.clock.advance(LEASE_MS);
-    expect(claimNext(env.deps, exportJobs, 'a')?.rid).toBe(older);
-    expect(claimNext(env.deps, exportJobs, 'a')?.rid).toBe(newer);
+    expect(claimNext(leasesOf(env.deps), 'export', 'a')?.rid).toBe(older);
+    expect(claimNext(leasesOf(env.deps), 'export', 'a')?.rid).toBe(newer);
   });
 
   it('treats a lease as live up to and including its expiry instant', async () => {
     const rid = await createAt(0);
-    const { leaseExpiresAt } = claimNext(env.deps, exportJobs, 'a')!;
+    const { leaseExpiresAt } = claimNext(leasesOf(env.deps), 'export', 'a')!;
     env.clock.now = leaseExpiresAt!;
-    expect(claimNext(env.deps, exportJobs, 'b')).toBeUndefined();
+    expect(claimNext(leasesOf(env.deps), 'export', 'b')).toBeUndefined();
     env.clock.advance(1);
-    expect(claimNext(env.deps, exportJobs, 'b')?.rid).toBe(rid);
+    expect(claimNext(leasesOf(env.deps), 'export', 'b')?.rid).toBe(rid);
   });
 
   it('never claims a finished job', async () => {
     const rid = await createAt(0);
     env.deps.db.update(exportJobs).set({ status: 'failed' }).where(eq(exportJobs.rid, rid)).run();
-    expect(claimNext(env.deps, exportJobs, 'a')).toBeUndefined();
+    expect(claimNext(leasesOf(env.deps), 'export', 'a')).toBeUndefined();
   });
 
   it('renews and releases only the lease it holds', async () => {
     const rid = await createAt(0);
-    claimNext(env.deps, exportJobs, 'a');
+    claimNext(leasesOf(env.deps), 'export', 'a');
     env.clock.advance(500);
-    expect(renewLease(env.deps, exportJobs, rid, 'b')).toBe(false);
-    expect(renewLease(env.deps, exportJobs, rid, 'a')).toBe(true);
+    expect(renewLease(leasesOf(env.deps), 'export', { rid, owner: 'b', attempt: 1 })).toBe(false);
+    expect(renewLease(leasesOf(env.deps), 'export', { rid, owner: 'a', attempt: 1 })).toBe(true);
     expect(row(rid).leaseExpiresAt).toBe(env.clock.now + LEASE_MS);
-    releaseLease(env.deps, exportJobs, rid, 'b');
+    releaseLease(leasesOf(env.deps), 'export', { rid, owner: 'b', attempt: 1 });
     expect(row(rid).leaseOwner).toBe('a');
-    releaseLease(env.deps, exportJobs, rid, 'a');
+    releaseLease(leasesOf(env.deps), 'export', { rid, owner: 'a', attempt: 1 });
     expect(row(rid)).toMatchObject({ leaseOwner: null, leaseExpiresAt: null, attempts: 0 });
-    expect(claimNext(env.deps, exportJobs, 'b')?.rid).toBe(rid);
+    expect(claimNext(leasesOf(env.deps), 'export', 'b')?.rid).toBe(rid);
   });
 
   it('a lapsed lease is dead for its holder: no renewal, no release, no outcome, even before anyone else claims it', async () => {
     const rid = await createAt(0);
-    claimNext(env.deps, exportJobs, 'a');
+    claimNext(leasesOf(env.deps), 'export', 'a');
     env.clock.advance(LEASE_MS); // the expiry instant itself: still live
-    expect(renewLease(env.deps, exportJobs, rid, 'a')).toBe(true);
+    expect(renewLease(leasesOf(env.deps), 'export', { rid, owner: 'a', attempt: 1 })).toBe(true);
     env.clock.advance(LEASE_MS + 1); // lapsed
-    expect(renewLease(env.deps, exportJobs, rid, 'a')).toBe(false);
-    releaseLease(env.deps, exportJobs, rid, 'a');
+    expect(renewLease(leasesOf(env.deps), 'export', { rid, owner: 'a', attempt: 1 })).toBe(false);
+    releaseLease(leasesOf(env.deps), 'export', { rid, owner: 'a', attempt: 1 });
     expect(row(rid)).toMatchObject({ leaseOwner: 'a', attempts: 1 });
-    expect(failExportJob(env.deps, rid, 'a', new JobFailure('INTERNAL', 'too late'))).toBe(false);
+    expect(failExportJob(env.deps, { rid, owner: 'a', attempt: 1 }, new JobFailure('INTERNAL', 'too late'))).toBe(false);
     expect(row(rid).status).toBe('running');
-    expect(claimNext(env.deps, exportJobs, 'b')).toMatchObject({ rid, leaseOwner: 'b', attempts: 2 });
+    expect(claimNext(leasesOf(env.deps), 'export', 'b')).toMatchObject({ rid, leaseOwner: 'b', attempts: 2 });
+  });
+
+  it('writes are an attempt\'s own: the same runner\'s earlier, lapsed attempt cannot touch its new one', async () => {
+    const rid = await createAt(0);
+    claimNext(leasesOf(env.deps), 'export', 'a');
+    env.clock.advance(LEASE_MS + 1);
+    expect(claimNext(leasesOf(env.deps), 'export', 'a')).toMatchObject({ rid, leaseOwner: 'a', attempts: 2 });
+    const stale = { rid, owner: 'a', attempt: 1 };
+    expect(renewLease(leasesOf(env.deps), 'export', stale)).toBe(false);
+    expect(failExportJob(env.deps, stale, new JobFailure('INTERNAL', 'stale'))).toBe(false);
+    expect(releaseLease(leasesOf(env.deps), 'export', stale)).toBe(false);
+    expect(row(rid)).toMatchObject({ status: 'running', leaseOwner: 'a', attempts: 2 });
+    expect(renewLease(leasesOf(env.deps), 'export', { ...stale, attempt: 2 })).toBe(true);
   });
 
   it('claims generation jobs oldest first too, and a given one by rid', () => {
@@ -121,10 +135,10 @@ describe('job leases (prepared claim statements)', () => {
     env.clock.advance(10);
     const newest = seedGenerationJob(env.deps, { creatorId: principal.userId, templateRid, status: 'running' });
     seedGenerationJob(env.deps, { creatorId: principal.userId, templateRid, status: 'succeeded' });
-    expect(claimJob(env.deps, generationJobs, newest, 'cli')).toMatchObject({ rid: newest, leaseOwner: 'cli', attempts: 1 });
-    expect(claimJob(env.deps, generationJobs, newest, 'other')).toBeUndefined();
-    expect(claimNext(env.deps, generationJobs, 'a')?.rid).toBe(older);
-    expect(claimNext(env.deps, generationJobs, 'a')?.rid).toBe(newer);
-    expect(claimNext(env.deps, generationJobs, 'a')).toBeUndefined();
+    expect(claimGenerationJob(leasesOf(env.deps), newest, 'cli')).toMatchObject({ rid: newest, leaseOwner: 'cli', attempts: 1 });
+    expect(claimGenerationJob(leasesOf(env.deps), newest, 'other')).toBeUndefined();
+    expect(claimNext(leasesOf(env.deps), 'generation', 'a')?.rid).toBe(older);
+    expect(claimNext(leasesOf(env.deps), 'generation', 'a')?.rid).toBe(newer);
+    expect(claimNext(leasesOf(env.deps), 'generation', 'a')).toBeUndefined();
   });
 });

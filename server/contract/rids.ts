@@ -14,6 +14,9 @@ const FOLDER_RID = new RegExp(`^ri\\.compass\\.main\\.folder\\.${ANY_UUID}$`);
 export const newRid = (kind: NotepadRidKind, uuid: string = randomUUID()): string => `ri.notepad.main.${kind}.${uuid}`;
 export const newFolderRid = (uuid: string = randomUUID()): string => `ri.compass.main.folder.${uuid}`;
 
+/** The uuid a RID ends with (the inverse of newRid), e.g. to name a job's stored bytes. */
+export const uuidOfRid = (rid: string): string => rid.slice(rid.lastIndexOf('.') + 1);
+
 export const isRid = (kind: NotepadRidKind, value: string): boolean => notepadRidPattern(kind).test(value);
 export const isFolderRid = (value: string): boolean => FOLDER_RID.test(value);
 

@@ -1,11 +1,8 @@
-import { and, eq } from 'drizzle-orm';
-import { generationJobs, templateVersions } from '../../db/schema.js';
 import type { TemplateParameterValue } from '../contract/api.js';
 import { DocumentContent, type Block, type Content, type InlineNode, type ListItem } from '../contract/content.js';
 import type { Deps } from '../deps.js';
-import { ownedRunning } from './lease.js';
-
-export type GenerationJobRow = typeof generationJobs.$inferSelect;
+import { attemptOf } from './lease.js';
+import type { GenerationJobRow, GenerationOutcome } from './store.js';
 
 /** A parameter's value as content. Typed values stay typed so each export formats them for its own locale. */
 function valueNode(value: TemplateParameterValue): InlineNode {
@@ -60,43 +57,23 @@ export function applyParameters(content: Content, parameters: Record<string, Tem
 }
 
 /** Produces a claimed generation job's content and records the outcome, if the job is still ours. */
-export function runGenerationJob(deps: Deps, job: GenerationJobRow, owner: string): void {
-  let outcome: { status: 'succeeded'; content: Content } | { status: 'failed'; errorMessage: string };
-  const version = deps.db
-    .select({ content: templateVersions.content })
-    .from(templateVersions)
-    .where(and(eq(templateVersions.templateRid, job.templateRid), eq(templateVersions.version, job.templateVersion)))
-    .get();
-  if (!version) {
+export function runGenerationJob(deps: Deps, job: GenerationJobRow): void {
+  const template = deps.jobs.templateVersionContent(job.templateRid, job.templateVersion);
+  let outcome: GenerationOutcome;
+  if (!template) {
     outcome = { status: 'failed', errorMessage: `Template version ${job.templateVersion} no longer exists.` };
   } else {
-    const generated = DocumentContent.safeParse(applyParameters(version.content, job.parameters));
+    const generated = DocumentContent.safeParse(applyParameters(template, job.parameters));
     outcome = generated.success
       ? { status: 'succeeded', content: generated.data }
       : { status: 'failed', errorMessage: `The generated content is not valid: ${generated.error.issues[0]?.message ?? 'unknown'}` };
   }
-  const now = deps.now();
-  deps.db
-    .update(generationJobs)
-    .set({
-      status: outcome.status,
-      content: outcome.status === 'succeeded' ? outcome.content : null,
-      errorMessage: outcome.status === 'failed' ? outcome.errorMessage : null,
-      finishedAt: now,
-      leaseOwner: null,
-      leaseExpiresAt: null,
-    })
-    .where(ownedRunning(generationJobs, job.rid, owner, now))
-    .run();
-  if (outcome.status === 'succeeded') deps.logger.info({ generationJobRid: job.rid }, 'generation job succeeded');
+  if (!deps.jobs.finishGeneration(attemptOf(job), deps.now(), outcome)) {
+    deps.logger.warn({ generationJobRid: job.rid }, 'generation job lease lost before commit; result discarded');
+  } else if (outcome.status === 'succeeded') deps.logger.info({ generationJobRid: job.rid }, 'generation job succeeded');
   else deps.logger.warn({ generationJobRid: job.rid, errorMessage: outcome.errorMessage }, 'generation job failed');
 }
 
-export function failGenerationJob(deps: Deps, rid: string, owner: string, errorMessage: string): void {
-  const now = deps.now();
-  deps.db
-    .update(generationJobs)
-    .set({ status: 'failed', errorMessage, finishedAt: now, leaseOwner: null, leaseExpiresAt: null })
-    .where(ownedRunning(generationJobs, rid, owner, now))
-    .run();
+export function failGenerationJob(deps: Deps, job: GenerationJobRow, errorMessage: string): boolean {
+  return deps.jobs.finishGeneration(attemptOf(job), deps.now(), { status: 'failed', errorMessage });
 }

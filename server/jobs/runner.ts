@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { eq, inArray, lte } from 'drizzle-orm';
-import { exportJobs, files as fileRows, generationJobs } from '../../db/schema.js';
-import type { Deps } from '../deps.js';
+import { leasesOf, type Deps } from '../deps.js';
 import { parseStorageKey, type FileStore } from '../files/store.js';
-import { newRid } from '../contract/rids.js';
+import { newRid, uuidOfRid } from '../contract/rids.js';
 import { isContentTooLarge } from '../render/errors.js';
-import { failExportJob, runExportJob, type ExportJobRow, type Renderer } from './export-job.js';
+import { failExportJob, runExportJob, type Renderer } from './export-job.js';
 import { failGenerationJob, runGenerationJob } from './generation-job.js';
 import { JobFailure } from './failure.js';
-import { claimNext, isLeaseLive, releaseLease, renewLease } from './lease.js';
+import { attemptOf, claimNext, isLeaseLive, releaseLease, renewLease } from './lease.js';
+import type { ExportJobRow } from './store.js';
 
 export interface JobRunnerOptions {
   deps: Deps;
@@ -41,6 +40,8 @@ interface InFlight {
 }
 
 const SWEEP_INTERVAL_MS = 60_000;
+/** Why an attempt is aborted once its lease is gone: nothing of it may be written any more. */
+const LEASE_LOST = new Error('lease lost');
 const GENERATION_BATCH = 50;
 
 export function createJobRunner({ deps, files, render, owner = `runner-${randomUUID()}` }: JobRunnerOptions): JobRunner {
@@ -53,6 +54,7 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
   let pumpScheduled = false;
 
   const log = deps.logger.child({ runner: owner });
+  const leases = leasesOf(deps);
 
   function settleIdle(): void {
     if (inFlight.size > 0 || pumping || pumpScheduled) return;
@@ -72,7 +74,7 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
     try {
       if (runGenerationJobs() === GENERATION_BATCH) schedulePump();
       while (inFlight.size < jobs.concurrency && !stopping) {
-        const job = claimNext(deps, exportJobs, owner);
+        const job = claimNext(leases, 'export', owner);
         if (!job) break;
         launch(job);
       }
@@ -103,55 +105,66 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
   function runGenerationJobs(): number {
     let n = 0;
     for (; n < GENERATION_BATCH && !stopping; n++) {
-      const job = claimNext(deps, generationJobs, owner);
+      const job = claimNext(leases, 'generation', owner);
       if (!job) break;
       try {
-        if (job.attempts > jobs.maxAttempts) failGenerationJob(deps, job.rid, owner, `Abandoned after ${jobs.maxAttempts} attempts.`);
-        else runGenerationJob(deps, job, owner);
+        if (job.attempts > jobs.maxAttempts) failGenerationJob(deps, job, `Abandoned after ${jobs.maxAttempts} attempts.`);
+        else runGenerationJob(deps, job);
       } catch (error) {
         log.error({ err: error, generationJobRid: job.rid }, 'generation job failed');
-        failGenerationJob(deps, job.rid, owner, 'The generation failed because of an internal error.');
+        failGenerationJob(deps, job, 'The generation failed because of an internal error.');
       }
     }
     return n;
   }
 
   function launch(job: ExportJobRow): void {
+    // Our own earlier attempt at this job lost its lease (renewal came too late) and we
+    // claimed the job again: that attempt can no longer commit, so stop it; the new
+    // attempt takes its place in flight.
+    inFlight.get(job.rid)?.controller.abort(LEASE_LOST);
     const controller = new AbortController();
     const deadline = setTimeout(() => controller.abort(new JobFailure('TIMEOUT', `The export did not finish within ${jobs.deadlineMs} ms.`)), jobs.deadlineMs);
     const renew = setInterval(() => {
       try {
-        if (!renewLease(deps, exportJobs, job.rid, owner)) controller.abort(new Error('lease lost'));
+        if (!renewLease(leases, 'export', attemptOf(job))) controller.abort(LEASE_LOST);
       } catch (error) {
         log.warn({ err: error, exportJobRid: job.rid }, 'lease renewal failed; will retry');
       }
     }, Math.max(50, Math.floor(jobs.leaseMs / 3)));
-    const done = execute(job, controller.signal).finally(() => {
+    const entry: InFlight = { controller, done: Promise.resolve() };
+    entry.done = execute(job, controller.signal).finally(() => {
       clearTimeout(deadline);
       clearInterval(renew);
-      inFlight.delete(job.rid);
+      if (inFlight.get(job.rid) === entry) inFlight.delete(job.rid);
       // Claim the next job before telling drain() we are idle: idle means nothing claimable.
       pump();
       settleIdle();
     });
-    inFlight.set(job.rid, { controller, done });
+    inFlight.set(job.rid, entry);
   }
 
   async function execute(job: ExportJobRow, signal: AbortSignal): Promise<void> {
+    const attempt = attemptOf(job);
     if (job.attempts > jobs.maxAttempts) {
       // Every earlier runner died holding this job: it is what kills them. Stop trying.
       const failure = new JobFailure('INTERNAL', `The export was abandoned after ${jobs.maxAttempts} attempts.`);
       log.error({ exportJobRid: job.rid, errorInstanceId: failure.errorInstanceId }, failure.message);
-      failExportJob(deps, job.rid, owner, failure);
+      failExportJob(deps, attempt, failure);
       return;
     }
     try {
-      await runExportJob(deps, job, owner, { render, files, signal });
+      await runExportJob(deps, job, { render, files, signal });
       await removeEarlierAttempts(job, job.attempts);
     } catch (error) {
+      if (signal.reason === LEASE_LOST) {
+        // This attempt can no longer write anything; whoever holds the job now finishes it.
+        log.warn({ exportJobRid: job.rid, attempt: job.attempts }, 'export job lease lost; attempt abandoned');
+        return;
+      }
       if (stopping && !(signal.reason instanceof JobFailure)) {
         // Shutdown interrupted it: leave it for the next runner rather than failing it.
-        releaseLease(deps, exportJobs, job.rid, owner);
+        releaseLease(leases, 'export', attempt);
         return;
       }
       const failure = classify(error, signal);
@@ -159,7 +172,7 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
       if (failure.errorCode === 'INTERNAL') log.error({ ...fields, err: error }, 'export job failed');
       else log.warn(fields, 'export job failed');
       try {
-        failExportJob(deps, job.rid, owner, failure);
+        failExportJob(deps, attempt, failure);
         await removeEarlierAttempts(job, job.attempts + 1);
       } catch (writeError) {
         // The lease will expire and another attempt will be made.
@@ -170,7 +183,7 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
 
   /** Bytes of attempts that died before this one; best effort, the sweep catches what this misses. */
   async function removeEarlierAttempts(job: ExportJobRow, attempt: number): Promise<void> {
-    await files.removeEarlierAttempts(job.rid.slice(-36), attempt).catch((error: unknown) => {
+    await files.removeEarlierAttempts(uuidOfRid(job.rid), attempt).catch((error: unknown) => {
       log.warn({ err: error, exportJobRid: job.rid }, 'could not remove bytes of earlier attempts');
     });
   }
@@ -186,18 +199,11 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
 
   async function sweep() {
     const now = deps.now();
-    const expiredFiles = deps.db
-      .select({ rid: fileRows.rid, storageKey: fileRows.storageKey })
-      .from(fileRows)
-      .where(lte(fileRows.expiresAt, now))
-      .all();
-    const removed = deps.db.transaction((tx) => {
-      const fileRids = expiredFiles.map((f) => f.rid);
-      const f = fileRids.length ? tx.delete(fileRows).where(inArray(fileRows.rid, fileRids)).run().changes : 0;
-      const e = tx.delete(exportJobs).where(lte(exportJobs.expiresAt, now)).run().changes;
-      const g = tx.delete(generationJobs).where(lte(generationJobs.expiresAt, now)).run().changes;
-      return { exportJobs: e, files: f, generationJobs: g };
-    });
+    const expiredFiles = deps.jobs.expiredFiles(now);
+    const removed = deps.jobs.deleteExpired(
+      now,
+      expiredFiles.map((f) => f.rid),
+    );
     for (const file of expiredFiles) await files.remove(file.storageKey);
     let orphanBytes = 0;
     for (const { storageKey, temp } of await files.list()) {
@@ -211,18 +217,14 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
 
   /**
    * Bytes no file row names and no live attempt can still commit: left by a crash between
-   * write and commit, or by a runner that lost its lease. Bytes of an attempt in flight
-   * (here or in another process) are kept: its lease is live and its attempt current.
+   * write and commit, or by a runner that lost its lease. Bytes of a live attempt (here or
+   * in another process) are kept; a lapsed attempt can never commit (isLeaseLive).
    */
   function isOrphan(key: string, temp: boolean): boolean {
-    if (!temp && deps.db.select({ rid: fileRows.rid }).from(fileRows).where(eq(fileRows.storageKey, key)).get()) return false;
+    if (!temp && deps.jobs.fileRowExists(key)) return false;
     const parsed = parseStorageKey(key);
     if (!parsed) return true;
-    const job = deps.db
-      .select({ status: exportJobs.status, attempts: exportJobs.attempts, leaseExpiresAt: exportJobs.leaseExpiresAt })
-      .from(exportJobs)
-      .where(eq(exportJobs.rid, newRid('export-job', parsed.jobUuid)))
-      .get();
+    const job = deps.jobs.exportAttemptState(newRid('export-job', parsed.jobUuid));
     const live = job?.status === 'running' && job.attempts === parsed.attempt && isLeaseLive(job.leaseExpiresAt, deps.now());
     return !live;
   }

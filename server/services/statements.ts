@@ -1,14 +1,13 @@
 import { and, eq, gt, sql } from 'drizzle-orm';
 import type { Db } from '../../db/index.js';
-import { documents, exportJobs, files, generationJobs, permissions, templates, tokens, users } from '../../db/schema.js';
-import { ownedRunning, prepareClaims } from '../jobs/lease.js';
+import { documents, exportJobs, files, generationJobs, permissions, tokens, users } from '../../db/schema.js';
 
 const p = sql.placeholder;
 
 /**
- * Prepared statements for the hot paths: requests (auth, grants, create/get) and the
- * runner's work on every export (claim, source, success commit). Preparing once per connection
- * keeps the per-call cost at binding and stepping, close to raw SQLite.
+ * Prepared statements for the request hot paths (auth, grants, create/get; the runner's
+ * are in jobs/sqlite-store.ts). Preparing once per connection keeps the per-call cost at
+ * binding and stepping, close to raw SQLite.
  */
 export function createStatements(db: Db) {
   return {
@@ -69,39 +68,6 @@ export function createStatements(db: Db) {
       })
       .from(exportJobs)
       .where(and(eq(exportJobs.rid, p('rid')), eq(exportJobs.creatorId, p('creatorId')), gt(exportJobs.expiresAt, p('now'))))
-      .prepare(),
-    claims: prepareClaims(db),
-    documentSource: db
-      .select({ title: documents.title, content: documents.content })
-      .from(documents)
-      .where(eq(documents.rid, p('rid')))
-      .prepare(),
-    generationJobSource: db
-      .select({ content: generationJobs.content, title: templates.title })
-      .from(generationJobs)
-      .innerJoin(templates, eq(templates.rid, generationJobs.templateRid))
-      .where(eq(generationJobs.rid, p('rid')))
-      .prepare(),
-    /** Ends a job `succeeded`, only for its lease holder. */
-    markExportJobSucceeded: db
-      .update(exportJobs)
-      .set({ status: 'succeeded', fileRid: sql`${p('fileRid')}`, finishedAt: sql`${p('now')}`, leaseOwner: null, leaseExpiresAt: null })
-      .where(ownedRunning(exportJobs, p('rid'), p('owner'), p('now')))
-      .prepare(),
-    insertFile: db
-      .insert(files)
-      .values({
-        rid: p('rid'),
-        exportJobRid: p('exportJobRid'),
-        ownerId: p('ownerId'),
-        mediaType: p('mediaType'),
-        filename: p('filename'),
-        sizeBytes: p('sizeBytes'),
-        sha256: p('sha256'),
-        storageKey: p('storageKey'),
-        createdAt: p('createdAt'),
-        expiresAt: p('expiresAt'),
-      })
       .prepare(),
     fileByRid: db
       .select()

@@ -1,0 +1,208 @@
+/**
+ * The job store on SQLite. Every statement is prepared once per connection: a runner
+ * claims after every create and every finished job, so building and preparing SQL per
+ * call would be most of the event loop's own work per export. Nothing in the claim makes
+ * SQLite re-prepare it on each run: the subquery's LIMIT and the `status` term the claim
+ * index is partial on are literals, not bound parameters.
+ */
+import { and, eq, gte, inArray, isNull, lt, lte, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
+import type { Db } from '../../db/index.js';
+import { documents, exportJobs, files, generationJobs, templates, templateVersions } from '../../db/schema.js';
+import type { Attempt, ExportJobRow, JobKind, JobRowOf, JobStore, StoredFileRow } from './store.js';
+
+type JobTable = typeof exportJobs | typeof generationJobs;
+
+const p = sql.placeholder;
+const tableOf = (kind: JobKind): JobTable => (kind === 'export' ? exportJobs : generationJobs);
+
+/** What every outcome write and release leaves behind: no lease. */
+const CLEARED_LEASE = { leaseOwner: null, leaseExpiresAt: null } as const;
+
+/** Running, and nobody's lease is live (the complement of isLeaseLive in lease.ts). */
+const claimable = (table: JobTable, now: SQL | Placeholder): SQL =>
+  and(sql`${table.status} = 'running'`, or(isNull(table.leaseExpiresAt), lt(table.leaseExpiresAt, now)))!;
+
+/** The WHERE of every lease and outcome write: only the attempt holding a live lease, only once. */
+const ownedLive = (table: JobTable): SQL =>
+  and(
+    eq(table.rid, p('rid')),
+    eq(table.leaseOwner, p('owner')),
+    eq(table.attempts, p('attempt')),
+    sql`${table.status} = 'running'`,
+    gte(table.leaseExpiresAt, p('now')),
+  )!;
+
+/** The oldest claimable job; its LIMIT is a literal (a bound one makes SQLite re-prepare). */
+const oldestClaimable = (table: JobTable): SQL =>
+  sql`${table.rid} = (select ${table.rid} from ${table} where ${claimable(table, p('now'))} order by ${table.createdAt} asc limit 1)`;
+
+/**
+ * Sets the lease on the row `which` selects, if nobody holds a live one. The conditional
+ * UPDATE is the lock: of two runners (threads or processes) racing for a row only one
+ * matches.
+ */
+function claimUpdate(db: Db, table: JobTable, which: SQL) {
+  // Both job tables share the lease columns; drizzle cannot see that through the union.
+  return db
+    .update(table as typeof exportJobs)
+    .set({
+      leaseOwner: sql`${p('owner')}`,
+      leaseExpiresAt: sql`${p('leaseExpiresAt')}`,
+      attempts: sql`${table.attempts} + 1`,
+      // Export jobs record when their first attempt began.
+      ...(table === exportJobs ? { startedAt: sql`coalesce(${exportJobs.startedAt}, ${p('now')})` } : {}),
+    })
+    .where(and(which, claimable(table, p('now'))))
+    .returning()
+    .prepare();
+}
+
+function leaseStatements(db: Db, table: JobTable) {
+  return {
+    claimNext: claimUpdate(db, table, oldestClaimable(table)),
+    claimByRid: claimUpdate(db, table, eq(table.rid, p('rid'))),
+    renew: db
+      .update(table)
+      .set({ leaseExpiresAt: sql`${p('leaseExpiresAt')}` })
+      .where(ownedLive(table))
+      .prepare(),
+    release: db
+      .update(table)
+      .set({ ...CLEARED_LEASE, attempts: sql`max(${table.attempts} - 1, 0)` })
+      .where(ownedLive(table))
+      .prepare(),
+  };
+}
+
+export function createSqliteJobStore(db: Db): JobStore {
+  const leases = { export: leaseStatements(db, exportJobs), generation: leaseStatements(db, generationJobs) };
+  const documentSource = db.select({ title: documents.title, content: documents.content }).from(documents).where(eq(documents.rid, p('rid'))).prepare();
+  const generationJobSource = db
+    .select({ content: generationJobs.content, title: templates.title })
+    .from(generationJobs)
+    .innerJoin(templates, eq(templates.rid, generationJobs.templateRid))
+    .where(eq(generationJobs.rid, p('rid')))
+    .prepare();
+  const markExportSucceeded = db
+    .update(exportJobs)
+    .set({ status: 'succeeded', fileRid: sql`${p('fileRid')}`, finishedAt: sql`${p('now')}`, ...CLEARED_LEASE })
+    .where(ownedLive(exportJobs))
+    .prepare();
+  const insertFile = db
+    .insert(files)
+    .values({
+      rid: p('rid'),
+      exportJobRid: p('exportJobRid'),
+      ownerId: p('ownerId'),
+      mediaType: p('mediaType'),
+      filename: p('filename'),
+      sizeBytes: p('sizeBytes'),
+      sha256: p('sha256'),
+      storageKey: p('storageKey'),
+      createdAt: p('createdAt'),
+      expiresAt: p('expiresAt'),
+    })
+    .prepare();
+  const failExport = db
+    .update(exportJobs)
+    .set({
+      status: 'failed',
+      errorMessage: sql`${p('errorMessage')}`,
+      errorCode: sql`${p('errorCode')}`,
+      errorInstanceId: sql`${p('errorInstanceId')}`,
+      finishedAt: sql`${p('now')}`,
+      ...CLEARED_LEASE,
+    })
+    .where(ownedLive(exportJobs))
+    .prepare();
+  const templateVersionContent = db
+    .select({ content: templateVersions.content })
+    .from(templateVersions)
+    .where(and(eq(templateVersions.templateRid, p('templateRid')), eq(templateVersions.version, p('version'))))
+    .prepare();
+  const finishGeneration = db
+    .update(generationJobs)
+    .set({
+      status: sql`${p('status')}`,
+      content: sql`${p('content')}`,
+      errorMessage: sql`${p('errorMessage')}`,
+      finishedAt: sql`${p('now')}`,
+      ...CLEARED_LEASE,
+    })
+    .where(ownedLive(generationJobs))
+    .prepare();
+  const fileByStorageKey = db.select({ rid: files.rid }).from(files).where(eq(files.storageKey, p('storageKey'))).prepare();
+  const exportAttemptState = db
+    .select({ status: exportJobs.status, attempts: exportJobs.attempts, leaseExpiresAt: exportJobs.leaseExpiresAt })
+    .from(exportJobs)
+    .where(eq(exportJobs.rid, p('rid')))
+    .prepare();
+  // Built once: better-sqlite3 builds a new wrapper function on every transaction() call.
+  const commitSuccess = db.$client.transaction((params: { job: ExportJobRow; attempt: Attempt; now: number; file: StoredFileRow }) => {
+    const { job, attempt, now, file } = params;
+    if (markExportSucceeded.run({ ...attempt, now, fileRid: file.rid }).changes !== 1) return false;
+    insertFile.run({ ...file, exportJobRid: job.rid, ownerId: job.creatorId, createdAt: now, expiresAt: job.expiresAt });
+    return true;
+  });
+
+  return {
+    claimNext<K extends JobKind>(kind: K, { owner, now, leaseMs }: { owner: string; now: number; leaseMs: number }) {
+      return leases[kind].claimNext.all({ owner, now, leaseExpiresAt: now + leaseMs })[0] as JobRowOf<K> | undefined;
+    },
+    claimGeneration(rid, { owner, now, leaseMs }) {
+      return leases.generation.claimByRid.all({ rid, owner, now, leaseExpiresAt: now + leaseMs })[0] as JobRowOf<'generation'> | undefined;
+    },
+    renew(kind, attempt, now, leaseMs) {
+      return leases[kind].renew.run({ ...attempt, now, leaseExpiresAt: now + leaseMs }).changes === 1;
+    },
+    release(kind, attempt, now) {
+      return leases[kind].release.run({ ...attempt, now }).changes === 1;
+    },
+    exportSource(job) {
+      if (job.sourceType === 'documentSource' && job.documentRid) {
+        return documentSource.get({ rid: job.documentRid }) ?? { missing: 'The document no longer exists.' };
+      }
+      if (job.sourceType === 'generationJobSource' && job.generationJobRid) {
+        const generated = generationJobSource.get({ rid: job.generationJobRid });
+        return generated?.content ? { title: generated.title, content: generated.content } : { missing: 'The generation job no longer has content to export.' };
+      }
+      return { missing: 'The export job has no source.' };
+    },
+    commitExportSuccess(job, attempt, now, file) {
+      return commitSuccess({ job, attempt, now, file });
+    },
+    failExport(attempt, now, failure) {
+      return failExport.run({ ...attempt, now, errorMessage: failure.message, errorCode: failure.errorCode, errorInstanceId: failure.errorInstanceId }).changes === 1;
+    },
+    templateVersionContent(templateRid, version) {
+      return templateVersionContent.get({ templateRid, version })?.content;
+    },
+    finishGeneration(attempt, now, outcome) {
+      return (
+        finishGeneration.run({
+          ...attempt,
+          now,
+          status: outcome.status,
+          content: outcome.status === 'succeeded' ? JSON.stringify(outcome.content) : null,
+          errorMessage: outcome.status === 'failed' ? outcome.errorMessage : null,
+        }).changes === 1
+      );
+    },
+    expiredFiles(now) {
+      return db.select({ rid: files.rid, storageKey: files.storageKey }).from(files).where(lte(files.expiresAt, now)).all();
+    },
+    deleteExpired(now, fileRids) {
+      return db.transaction((tx) => ({
+        files: fileRids.length ? tx.delete(files).where(inArray(files.rid, [...fileRids])).run().changes : 0,
+        exportJobs: tx.delete(exportJobs).where(lte(exportJobs.expiresAt, now)).run().changes,
+        generationJobs: tx.delete(generationJobs).where(lte(generationJobs.expiresAt, now)).run().changes,
+      }));
+    },
+    fileRowExists(storageKey) {
+      return fileByStorageKey.get({ storageKey }) !== undefined;
+    },
+    exportAttemptState(rid) {
+      return exportAttemptState.get({ rid });
+    },
+  };
+}

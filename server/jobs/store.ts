@@ -1,0 +1,81 @@
+/**
+ * What the job runner needs from storage, and nothing else: claims and leases, the
+ * source of an export, the outcome writes, and the sweeper's reads and deletes. One
+ * implementation per backend (sqlite-store.ts); the runner, the lease functions and the
+ * CLI see only this interface, never SQL.
+ *
+ * Every lease and outcome write takes effect only for the attempt that holds the job's
+ * live lease (see isLeaseLive in lease.ts) and reports whether it did.
+ */
+import type { exportJobs, generationJobs } from '../../db/schema.js';
+import type { Content } from '../contract/content.js';
+import type { JobErrorCode } from './failure.js';
+
+export type ExportJobRow = typeof exportJobs.$inferSelect;
+export type GenerationJobRow = typeof generationJobs.$inferSelect;
+export type JobKind = 'export' | 'generation';
+export type JobRowOf<K extends JobKind> = K extends 'export' ? ExportJobRow : GenerationJobRow;
+
+/**
+ * One attempt at one job: the runner that claimed it and which claim it was. A runner
+ * may claim the same job twice (its first lease lapsed), so the owner alone does not
+ * say which attempt a write comes from.
+ */
+export interface Attempt {
+  rid: string;
+  owner: string;
+  attempt: number;
+}
+
+/** Who asks and when: the lease is `owner`'s until `now + leaseMs`. */
+export interface LeaseRequest {
+  owner: string;
+  now: number;
+  leaseMs: number;
+}
+
+export interface ExportSource {
+  title: string;
+  content: Content;
+}
+
+export interface StoredFileRow {
+  rid: string;
+  mediaType: string;
+  filename: string;
+  sizeBytes: number;
+  sha256: string;
+  storageKey: string;
+}
+
+export type GenerationOutcome = { status: 'succeeded'; content: Content } | { status: 'failed'; errorMessage: string };
+
+export interface JobStore {
+  /** The oldest running job of that kind nobody holds a live lease on, now leased to the caller. */
+  claimNext<K extends JobKind>(kind: K, lease: LeaseRequest): JobRowOf<K> | undefined;
+  /** That one generation job, if nobody holds a live lease on it (the CLI's `generate --wait`). */
+  claimGeneration(rid: string, lease: LeaseRequest): GenerationJobRow | undefined;
+  /** Extends the attempt's live lease to now + leaseMs. */
+  renew(kind: JobKind, attempt: Attempt, now: number, leaseMs: number): boolean;
+  /** Gives the job back untouched (graceful shutdown): claimable at once, this attempt not counted. */
+  release(kind: JobKind, attempt: Attempt, now: number): boolean;
+
+  /** What an export job renders: a document, or a succeeded generation job's content. */
+  exportSource(job: ExportJobRow): ExportSource | { missing: string };
+  /** Ends the job `succeeded` and records its file, in one transaction. */
+  commitExportSuccess(job: ExportJobRow, attempt: Attempt, now: number, file: StoredFileRow): boolean;
+  failExport(attempt: Attempt, now: number, failure: { errorCode: JobErrorCode; message: string; errorInstanceId: string }): boolean;
+
+  /** The content of one published template version. */
+  templateVersionContent(templateRid: string, version: number): Content | undefined;
+  finishGeneration(attempt: Attempt, now: number, outcome: GenerationOutcome): boolean;
+
+  /** Files expired at `now`. */
+  expiredFiles(now: number): Array<{ rid: string; storageKey: string }>;
+  /** Deletes those file rows and every job expired at `now`, in one transaction. */
+  deleteExpired(now: number, fileRids: readonly string[]): { exportJobs: number; files: number; generationJobs: number };
+  /** Whether a file row names these bytes. */
+  fileRowExists(storageKey: string): boolean;
+  /** The state of an export job that decides whether an attempt of it is live. */
+  exportAttemptState(rid: string): { status: ExportJobRow['status']; attempts: number; leaseExpiresAt: number | null } | undefined;
+}
