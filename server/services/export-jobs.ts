@@ -39,7 +39,7 @@ function checkAndInsertExportJob(deps: Deps, principal: Principal, request: Crea
     if (!actions.has('export')) throw new NotepadError('ExportDocumentPermissionDenied', { documentRid });
   } else {
     const { generationJobRid, templateRid } = source;
-    const job = deps.stmts.generationJobForExport.get({ rid: generationJobRid, templateRid, now });
+    const job = deps.stmts.liveGenerationJob.get({ rid: generationJobRid, templateRid, now });
     if (!job) throw new NotepadError('GenerationJobNotFound', { generationJobRid, templateRid });
     if (job.creatorId !== principal.userId) {
       throw new NotepadError('ExportGenerationJobPermissionDenied', { generationJobRid });

@@ -30,8 +30,12 @@ export function createStatements(db: Db) {
       .where(and(eq(permissions.principalId, p('principalId')), eq(permissions.resourceRid, p('rid'))))
       .prepare(),
     documentExists: db.select({ rid: documents.rid }).from(documents).where(eq(documents.rid, p('rid'))).prepare(),
-    generationJobForExport: db
-      .select({ creatorId: generationJobs.creatorId, status: generationJobs.status })
+    /**
+     * The one lookup of a generation job by its API identity: under that template, not
+     * expired, whoever created it (each caller decides what a stranger's job means).
+     */
+    liveGenerationJob: db
+      .select({ rid: generationJobs.rid, creatorId: generationJobs.creatorId, status: generationJobs.status, errorMessage: generationJobs.errorMessage })
       .from(generationJobs)
       .where(
         and(
@@ -41,6 +45,8 @@ export function createStatements(db: Db) {
         ),
       )
       .prepare(),
+    /** Kept out of liveGenerationJob: only saveDocument needs the (possibly large) content. */
+    generationJobContent: db.select({ content: generationJobs.content }).from(generationJobs).where(eq(generationJobs.rid, p('rid'))).prepare(),
     insertExportJob: db
       .insert(exportJobs)
       .values({

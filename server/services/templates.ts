@@ -1,4 +1,4 @@
-import { and, desc, eq, gt } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import { documents, folders, generationJobs, templates, templateVersions } from '../../db/schema.js';
 import type {
   GenerateTemplateRequest,
@@ -123,15 +123,8 @@ function checkParameters(
 }
 
 /** A generation job under that template that has not expired, whoever created it. */
-function liveGenerationJob(deps: Deps, templateRid: string, generationJobRid: string) {
-  return deps.db
-    .select()
-    .from(generationJobs)
-    .where(
-      and(eq(generationJobs.rid, generationJobRid), eq(generationJobs.templateRid, templateRid), gt(generationJobs.expiresAt, deps.now())),
-    )
-    .get();
-}
+const liveGenerationJob = (deps: Deps, templateRid: string, generationJobRid: string) =>
+  deps.stmts.liveGenerationJob.get({ rid: generationJobRid, templateRid, now: deps.now() });
 
 /** generationJobs.get: visible to its creator only, until it expires. */
 export function getGenerationJob(deps: Deps, principal: Principal, templateRid: string, generationJobRid: string): GenerationJob {
@@ -157,7 +150,8 @@ export function saveGeneratedDocument(
     throw new NotepadError('SaveDocumentGenerationJobPermissionDenied', { generationJobRid, templateRid });
   }
   if (job.status === 'running') throw new NotepadError('GenerationJobStatusRunning', { generationJobRid });
-  if (job.status === 'failed' || !job.content) throw new NotepadError('GenerationJobStatusFailed', { generationJobRid });
+  const content = job.status === 'succeeded' ? deps.stmts.generationJobContent.get({ rid: job.rid })?.content : null;
+  if (!content) throw new NotepadError('GenerationJobStatusFailed', { generationJobRid });
 
   if (!isFolderRid(parentFolderRid)) throw new NotepadError('InvalidFolder', { resourceRid: parentFolderRid });
   const folderActions = grantsOn(deps, principal.userId, parentFolderRid);
@@ -170,7 +164,6 @@ export function saveGeneratedDocument(
   const template = deps.db.select({ title: templates.title }).from(templates).where(eq(templates.rid, templateRid)).get();
   const displayName = checkDisplayName(input.documentName ?? template?.title ?? 'Untitled');
 
-  const content = job.content;
   const exists = () =>
     deps.db
       .select({ rid: documents.rid })
