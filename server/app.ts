@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { sql } from 'drizzle-orm';
 import { NotepadError } from './contract/errors.js';
 import type { Deps } from './deps.js';
-import { logError, sendError, toNotepadError } from './errors.js';
+import { logError, retryAfterOf, sendError, toNotepadError } from './errors.js';
 import type { FileStore } from './files/store.js';
 import { restPlugin } from './rest.js';
 import { appRouter, type AppRouter } from './routers/index.js';
@@ -65,6 +65,10 @@ export async function buildApp({ deps, files, logger }: AppOptions): Promise<Fas
       router: appRouter,
       createContext: ({ req }) => createContextInner({ deps, authorization: req.headers.authorization, log: req.log }),
       onError: ({ error, req }) => logError(req.log, toNotepadError(error), 'procedure'),
+      responseMeta: ({ errors }) => {
+        const retryAfter = retryAfterOf(errors.map(toNotepadError));
+        return retryAfter === undefined ? {} : { headers: { 'Retry-After': String(retryAfter) } };
+      },
     } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
   });
 

@@ -131,5 +131,13 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
   const notepad = toNotepadError(error);
   logError(request.log, notepad);
   const body = envelope === 'trpc' ? { error: trpcErrorShape(notepad) } : errorBody(notepad);
+  const retryAfter = retryAfterOf([notepad]);
+  if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
   return reply.status(httpStatusOf(notepad)).header('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+}
+
+/** The Retry-After (seconds) for a response that answers these errors: the longest any of them asks for. */
+export function retryAfterOf(errors: readonly NotepadError[]): number | undefined {
+  const waits = errors.flatMap((e) => (e.retryAfterSeconds === undefined ? [] : [e.retryAfterSeconds]));
+  return waits.length ? Math.max(...waits) : undefined;
 }

@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   NOT_FOUND: { http: 404, trpc: 'NOT_FOUND' },
   CONFLICT: { http: 409, trpc: 'CONFLICT' },
   REQUEST_ENTITY_TOO_LARGE: { http: 413, trpc: 'PAYLOAD_TOO_LARGE' },
+  // Quotas and rate limits; the answer carries Retry-After (NotepadError.retryAfterSeconds).
+  TOO_MANY_REQUESTS: { http: 429, trpc: 'TOO_MANY_REQUESTS' },
   // The published Foundry docs map FAILED_PRECONDITION to 500; so do we.
   FAILED_PRECONDITION: { http: 500, trpc: 'PRECONDITION_FAILED' },
   INTERNAL: { http: 500, trpc: 'INTERNAL_SERVER_ERROR' },
@@ -35,6 +37,7 @@ export const ERRORS = {
   'Default:InvalidArgument': error('INVALID_ARGUMENT', 'The provided value for a parameter is invalid.'),
   'Default:NotFound': error('NOT_FOUND', 'The requested resource was not found.'),
   'Default:RequestEntityTooLarge': error('REQUEST_ENTITY_TOO_LARGE', 'The request body is too large.'),
+  'Default:TooManyRequests': error('TOO_MANY_REQUESTS', 'Too many requests. Retry after the time the Retry-After header gives.'),
   'Default:Internal': error('INTERNAL', 'An internal error occurred.'),
   'Default:Timeout': error('TIMEOUT', 'The operation timed out.'),
 
@@ -111,15 +114,19 @@ export interface FoundryError {
 export class NotepadError extends Error {
   readonly errorCode: ErrorCode;
   readonly errorInstanceId: string = randomUUID();
+  /** When to try again (whole seconds, at least 1): sent as Retry-After with TOO_MANY_REQUESTS. */
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(
     readonly errorName: ErrorName,
     readonly parameters: ErrorParameters = {},
-    options: { cause?: unknown; message?: string } = {},
+    options: { cause?: unknown; message?: string; retryAfterSeconds?: number } = {},
   ) {
     super(options.message ?? `${errorName}: ${ERRORS[errorName].description}`, { cause: options.cause });
     this.name = 'NotepadError';
     this.errorCode = ERRORS[errorName].errorCode;
+    if (options.retryAfterSeconds !== undefined) this.retryAfterSeconds = Math.max(1, Math.ceil(options.retryAfterSeconds));
+    else this.retryAfterSeconds = this.errorCode === 'TOO_MANY_REQUESTS' ? 1 : undefined;
   }
 }
 
