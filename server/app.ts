@@ -54,9 +54,12 @@ export async function buildApp({ deps, files, logger }: AppOptions): Promise<Fas
     done();
   });
 
+  // Liveness: 200 while the process serves. A full store is reported here (a restart
+  // would not help), and new work is refused with StorageFull meanwhile.
   app.get('/health', async () => {
     deps.db.run(sql`select 1`);
-    return { status: 'ok' };
+    const problems = deps.storage.problems();
+    return problems.length ? { status: 'degraded', problems } : { status: 'ok' };
   });
 
   await app.register(fastifyTRPCPlugin, {

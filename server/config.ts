@@ -11,6 +11,8 @@ export interface Config {
   role: Role;
   /** Largest accepted REST/tRPC request body, in bytes. */
   bodyLimit: number;
+  /** Below this many free bytes on the database's or the file store's disk, new work is refused (0: never). */
+  minFreeBytes: number;
   exportJobTtlMs: number;
   generationJobTtlMs: number;
   jobs: {
@@ -40,6 +42,7 @@ export function defaultConfig(): Config {
     logLevel: 'info',
     role: 'all',
     bodyLimit: 1024 * 1024,
+    minFreeBytes: 64 * 1024 * 1024,
     exportJobTtlMs: 7 * 24 * HOUR,
     generationJobTtlMs: HOUR,
     jobs: {
@@ -79,6 +82,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL || base.logLevel,
     role,
     bodyLimit: intFrom(env, 'NOTEPAD_BODY_LIMIT', base.bodyLimit, 1),
+    minFreeBytes: intFrom(env, 'NOTEPAD_MIN_FREE_BYTES', base.minFreeBytes),
     jobs: {
       ...base.jobs,
       concurrency: intFrom(env, 'NOTEPAD_JOB_CONCURRENCY', base.jobs.concurrency, 1),

@@ -6,6 +6,7 @@ import { createSqliteJobStore } from './jobs/sqlite-store.js';
 import type { Leases } from './jobs/lease.js';
 import type { JobStore } from './jobs/store.js';
 import { createStatements, type Statements } from './services/statements.js';
+import { createStorageHealth, type StorageHealth } from './storage-health.js';
 import { createWriteBatcher, type WriteBatcher } from './services/write-batch.js';
 
 /**
@@ -21,6 +22,8 @@ export interface Deps {
   writes: WriteBatcher;
   config: Config;
   logger: Logger;
+  /** Whether the database and the file store can take new work. */
+  storage: StorageHealth;
   now: () => number;
   uuid: () => string;
   /** Told when a job is created, so a runner in this process starts it without waiting for a scan. */
@@ -33,11 +36,14 @@ export interface DepsOptions {
   logger?: Logger;
   now?: () => number;
   uuid?: () => string;
+  /** Default: no free-space probe, only what writes report. */
+  storage?: StorageHealth;
 }
 
 export function createDeps(options: DepsOptions): Deps {
   const base = defaultConfig();
   const config: Config = { ...base, ...options.config, jobs: { ...base.jobs, ...options.config?.jobs } };
+  const now = options.now ?? Date.now;
   return {
     db: options.db,
     stmts: createStatements(options.db),
@@ -45,7 +51,8 @@ export function createDeps(options: DepsOptions): Deps {
     writes: createWriteBatcher(options.db.$client),
     config,
     logger: options.logger ?? pino({ level: 'silent' }),
-    now: options.now ?? Date.now,
+    storage: options.storage ?? createStorageHealth({ now }),
+    now,
     uuid: options.uuid ?? randomUUID,
     onJobCreated: () => {},
   };

@@ -7,6 +7,7 @@ import { createFileStore } from './files/store.js';
 import { createJobRunner, type JobRunner } from './jobs/runner.js';
 import { createRenderPool, type RenderPool } from './render/pool.js';
 import { seedDemoIfEmpty, type DemoSeed } from './seed.js';
+import { createStorageHealth, databaseDir } from './storage-health.js';
 import { startWalCheckpointer } from './threads/wal-checkpointer.js';
 
 function instructions(base: string, seed: DemoSeed): string {
@@ -31,8 +32,14 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel });
   const database = openDatabase(config.dbPath);
   const checkpointer = startWalCheckpointer({ sqlite: database.sqlite, log: logger });
-  const deps = createDeps({ db: database.db, config, logger });
+  const storage = createStorageHealth({
+    now: Date.now,
+    dirs: { database: databaseDir(config.dbPath), files: config.filesDir },
+    minFreeBytes: config.minFreeBytes,
+  });
+  const deps = createDeps({ db: database.db, config, logger, storage });
   const files = await createFileStore(config.filesDir);
+  await storage.start();
   const seed = seedDemoIfEmpty(deps);
 
   let pool: RenderPool | undefined;
@@ -78,6 +85,7 @@ async function main(): Promise<void> {
       await runner?.stop();
       await pool?.destroy();
       await checkpointer.stop();
+      storage.stop();
       database.close();
     } finally {
       clearTimeout(force);

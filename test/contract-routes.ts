@@ -56,6 +56,8 @@ export const OPERATIONS: readonly Operation[] = [
       'GenerationJobNotFound',
       'ExportGenerationJobPermissionDenied',
       ...GENERATION_JOB_STATUS,
+      // A condition of the service, before any check: its storage cannot take new work.
+      'StorageFull',
     ],
     writes: true,
   },
@@ -88,6 +90,7 @@ export const OPERATIONS: readonly Operation[] = [
       'InvalidGenerationJobTemplateParameter',
       // A dateTime parameter's zone: the same rule (and error) as an export target's zone.
       'InvalidTimezone',
+      'StorageFull',
     ],
     writes: true,
   },

@@ -80,7 +80,7 @@ const statusOf = async (rid: string) =>
   ).json<{ status: Record<string, unknown> }>().status;
 
 describe('storage faults', () => {
-  it('a full file store fails the job INTERNAL; the server keeps serving; the next job after the fault succeeds', async () => {
+  it('a full file store fails the job INTERNAL; the server keeps serving and refuses new work meanwhile; jobs after the fault succeed', async () => {
     diskFull = true;
     const failing = (await create()).json<{ rid: string }>().rid;
     await runner.drain();
@@ -89,13 +89,17 @@ describe('storage faults', () => {
     const line = env.logLines().find((l) => l.errorInstanceId === failed.errorInstanceId);
     expect(JSON.stringify(line)).toContain('ENOSPC'); // the cause is in the log, under the job's errorInstanceId
     expect(faultsInjected).toBe(1); // the failed job's one write; nothing retried it
-    const duringFault = await create(); // still serving while the disk is full
-    expect(duringFault.statusCode).toBe(200);
-    const createdDuringFault = duringFault.json<{ rid: string }>().rid;
-    expect(await statusOf(createdDuringFault)).toMatchObject({ type: 'running' });
+    // Still serving while the disk is full, but new work that could not be stored is refused up front.
+    const duringFault = await create();
+    expect(duringFault.statusCode).toBe(503);
+    expect(duringFault.headers['retry-after']).toBeDefined();
+    expect(duringFault.json()).toMatchObject({ errorName: 'StorageFull', parameters: { store: 'files' } });
+    expect(await statusOf(failing)).toMatchObject({ type: 'failed' });
     diskFull = false;
-    await runner.drain(); // the job created during the fault: it is rendered only now, and succeeds
-    const recovered = await statusOf(createdDuringFault);
+    env.clock.advance(10_001); // the full-store report ages out: work is accepted again
+    const createdAfterFault = (await create()).json<{ rid: string }>().rid;
+    await runner.drain();
+    const recovered = await statusOf(createdAfterFault);
     expect(recovered).toMatchObject({ type: 'succeeded', fileRid: expect.any(String) });
     const download = await app.inject({
       method: 'GET',
@@ -112,7 +116,7 @@ describe('storage faults', () => {
     rows.set('file store write fails (ENOSPC)', {
       injected: faultsInjected,
       outcome:
-        'job failed INTERNAL with the ENOSPC cause logged under its errorInstanceId; server kept serving; the job created during the fault succeeded afterwards and its PDF downloads; the next job succeeded',
+        'job failed INTERNAL with the ENOSPC cause logged under its errorInstanceId; server kept serving and refused new work with 503 StorageFull while the store was full; the job created after the fault cleared succeeded and its PDF downloads; the next job succeeded',
     });
   });
 

@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   // The published Foundry docs map FAILED_PRECONDITION to 500; so do we.
   FAILED_PRECONDITION: { http: 500, trpc: 'PRECONDITION_FAILED' },
   INTERNAL: { http: 500, trpc: 'INTERNAL_SERVER_ERROR' },
+  // The service cannot take new work for now (its storage is full); answered with Retry-After.
+  SERVICE_UNAVAILABLE: { http: 503, trpc: 'SERVICE_UNAVAILABLE' },
   TIMEOUT: { http: 500, trpc: 'TIMEOUT' },
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -87,6 +89,9 @@ export const ERRORS = {
   InvalidFolder: error('INVALID_ARGUMENT', 'The given resource is not a folder.'),
   ResourceNameAlreadyExists: error('CONFLICT', 'A resource with this name already exists in the folder.'),
   InvalidDisplayName: error('INVALID_ARGUMENT', 'The display name is not valid.'),
+
+  // Conditions of this service (ours, not Foundry's)
+  StorageFull: error('SERVICE_UNAVAILABLE', 'The service cannot take new work now: its storage is full. Retry later.'),
 
   // admin operations (ours, not Foundry's)
   UserNotFound: error('NOT_FOUND', 'The requested user was not found.'),

@@ -3,6 +3,7 @@ import type { Deps } from '../deps.js';
 import { safeFilename } from '../files/content-disposition.js';
 import { storageKeyFor, type FileStore } from '../files/store.js';
 import type { RenderRequest, RenderResult } from '../render/render-pdf.js';
+import { isOutOfSpace } from '../storage-health.js';
 import { JobFailure } from './failure.js';
 import { attemptOf } from './lease.js';
 import type { Attempt, ExportJobRow } from './store.js';
@@ -40,7 +41,12 @@ export async function runExportJob(deps: Deps, job: ExportJobRow, io: { render: 
   }
   io.signal.throwIfAborted();
   const storeStart = deps.now();
-  const stored = await io.files.write(storageKeyFor(uuidOfRid(job.rid), job.attempts), result.pdf);
+  const stored = await io.files.write(storageKeyFor(uuidOfRid(job.rid), job.attempts), result.pdf).catch((error: unknown) => {
+    if (!isOutOfSpace(error)) throw error;
+    deps.storage.reportFull('files', 'an export could not be stored: no space left');
+    throw new JobFailure('INTERNAL', 'The export could not be stored: the file store is full (no space left on device).', { cause: error });
+  });
+  deps.storage.reportWrite('files');
   const fileRid = newRid('file', deps.uuid());
   const now = deps.now();
   let committed = false;
@@ -56,6 +62,7 @@ export async function runExportJob(deps: Deps, job: ExportJobRow, io: { render: 
   } finally {
     if (!committed) await io.files.remove(stored.storageKey);
   }
+  deps.storage.reportWrite('database');
   if (!committed) {
     deps.logger.warn({ exportJobRid: job.rid }, 'export job lease lost before commit; result discarded');
     return;

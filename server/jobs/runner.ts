@@ -5,6 +5,7 @@ import { newRid, uuidOfRid } from '../contract/rids.js';
 import { isContentTooLarge } from '../render/errors.js';
 import { failExportJob, runExportJob, type Renderer } from './export-job.js';
 import { failGenerationJob, runGenerationJob } from './generation-job.js';
+import { isOutOfSpace } from '../storage-health.js';
 import { JobFailure } from './failure.js';
 import { attemptOf, claimNext, isLeaseLive, releaseLease, renewLease } from './lease.js';
 import type { ExportJobRow } from './store.js';
@@ -79,7 +80,8 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
         launch(job);
       }
     } catch (error) {
-      // A busy or broken database must not kill the runner: the next scan tries again.
+      // A busy, full or broken database must not kill the runner: the next scan tries again.
+      if (isOutOfSpace(error)) deps.storage.reportFull('database', 'claiming jobs failed: the database is full');
       log.error({ err: error }, 'claiming jobs failed');
     } finally {
       pumping = false;
@@ -176,6 +178,7 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
         await removeEarlierAttempts(job, job.attempts + 1);
       } catch (writeError) {
         // The lease will expire and another attempt will be made.
+        if (isOutOfSpace(writeError)) deps.storage.reportFull('database', 'a job outcome could not be recorded: the database is full');
         log.error({ ...fields, err: writeError }, 'could not record the failure');
       }
     }

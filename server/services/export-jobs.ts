@@ -3,6 +3,7 @@ import { NotepadError } from '../contract/errors.js';
 import { isIanaTimezone, isWellFormedLocale } from '../contract/locale.js';
 import { newRid } from '../contract/rids.js';
 import type { Deps } from '../deps.js';
+import { isOutOfSpace, STORAGE_FULL_RETRY_AFTER_SECONDS } from '../storage-health.js';
 import { grantsOn, type Principal } from './auth.js';
 
 /**
@@ -12,7 +13,12 @@ import { grantsOn, type Principal } from './auth.js';
  * committed with whatever other creates arrived in the same turn of the event loop.
  */
 export async function createExportJob(deps: Deps, principal: Principal, request: CreateExportJobRequest): Promise<ExportJob> {
-  const job = await deps.writes.run(() => checkAndInsertExportJob(deps, principal, request));
+  deps.storage.requireSpace();
+  const job = await deps.writes.run(() => checkAndInsertExportJob(deps, principal, request)).catch((error: unknown) => {
+    if (!isOutOfSpace(error)) throw error;
+    deps.storage.reportFull('database', 'a create was refused: the database is full');
+    throw new NotepadError('StorageFull', { store: 'database' }, { cause: error, retryAfterSeconds: STORAGE_FULL_RETRY_AFTER_SECONDS });
+  });
   deps.onJobCreated('export');
   return job;
 }

@@ -21,6 +21,7 @@ export function generateFromTemplate(
   principal: Principal,
   input: GenerateTemplateRequest & { templateRid: string },
 ): string {
+  deps.storage.requireSpace();
   const { templateRid } = input;
   const actions = grantsOn(deps, principal.userId, templateRid);
   const template = actions.has('view')
