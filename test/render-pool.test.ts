@@ -98,4 +98,25 @@ describe('render pool', () => {
     expect(out).toMatchObject({ head: '%PDF-', pageCount: 1, limited: true });
     expect(out.execArgv.join(' ')).toContain('tsx');
   });
+
+  it('a render that runs its worker out of memory is ContentTooLarge (memory), and the pool renders on', { timeout: 60_000 }, async () => {
+    const small = createRenderPool({ threads: 1, limits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 } });
+    try {
+      const ordinary = await small.render(request(bigContent(5)));
+      expect(ordinary.pageCount).toBeGreaterThan(1); // the limit leaves room for ordinary documents
+      // Stacked combining marks: each a glyph of its own to lay out, far more memory than their bytes.
+      const marks = 'a' + '\u0301'.repeat(50);
+      const heavy: Content = { blocks: Array.from({ length: 40 }, () => ({ type: 'paragraph' as const, content: [{ type: 'text' as const, text: marks.repeat(1_900) }] })) };
+      const error = await small.render(request(heavy)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ContentTooLargeError);
+      expect(error).toMatchObject({ limit: 'memory', max: 48 });
+      expect(isContentTooLarge(error)).toBe(true);
+      expect((await small.render(request(bigContent(2)))).pageCount).toBeGreaterThan(0);
+    } finally {
+      await small.destroy();
+    }
+  });
 });

@@ -1,4 +1,6 @@
-export type ContentLimit = 'pages' | 'bytes';
+export type ContentLimit = 'pages' | 'bytes' | 'memory';
+
+const LIMIT_NAMES: Record<ContentLimit, string> = { pages: 'page limit', bytes: 'byte limit', memory: 'memory limit (MB) of a render worker' };
 
 export const CONTENT_TOO_LARGE = 'CONTENT_TOO_LARGE';
 
@@ -12,7 +14,7 @@ export class ContentTooLargeError extends Error {
     public readonly max: number,
     options?: ErrorOptions,
   ) {
-    super(`rendered document exceeds the ${limit === 'pages' ? 'page' : 'byte'} limit of ${max}`, options);
+    super(`rendered document exceeds the ${LIMIT_NAMES[limit]} of ${max}`, options);
   }
 }
 
@@ -36,9 +38,16 @@ export function isContentTooLarge(err: unknown): err is ContentTooLargeError | S
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === CONTENT_TOO_LARGE;
 }
 
-/** Turns a worker's serialized error back into a real ContentTooLargeError; other values pass through. */
-export function reviveRenderError(err: unknown): unknown {
+/**
+ * Turns a worker's serialized error back into a real ContentTooLargeError; a worker that
+ * ran out of its heap (`heapLimitMb`) rendered a document too large for it, which is the
+ * same answer; other values pass through.
+ */
+export function reviveRenderError(err: unknown, heapLimitMb?: number): unknown {
+  if ((err as { code?: unknown } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+    return new ContentTooLargeError('memory', heapLimitMb ?? 0, { cause: err });
+  }
   if (err instanceof ContentTooLargeError || !isContentTooLarge(err)) return err;
-  const limit: ContentLimit = err.limit === 'bytes' ? 'bytes' : 'pages';
+  const limit: ContentLimit = err.limit === 'bytes' || err.limit === 'memory' ? err.limit : 'pages';
   return new ContentTooLargeError(limit, Number(err.max));
 }

@@ -28,7 +28,10 @@ const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
  */
 export const RENDER_WORKER_LIMITS = { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 24 } as const;
 
-export function createRenderPool(opts: { threads?: number; idleTimeout?: number } = {}): RenderPool {
+export function createRenderPool(
+  opts: { threads?: number; idleTimeout?: number; limits?: { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number } } = {},
+): RenderPool {
+  const limits = opts.limits ?? RENDER_WORKER_LIMITS;
   const threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
   const piscina = new Piscina<RenderRequest, RenderResult>({
     filename: workerEntry(import.meta.url, 'worker').href,
@@ -37,7 +40,7 @@ export function createRenderPool(opts: { threads?: number; idleTimeout?: number 
     maxThreads: threads,
     idleTimeout: opts.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_MS,
     execArgv: workerExecArgv(import.meta.url),
-    resourceLimits: { ...RENDER_WORKER_LIMITS },
+    resourceLimits: { ...limits },
   });
 
   return {
@@ -46,7 +49,7 @@ export function createRenderPool(opts: { threads?: number; idleTimeout?: number 
       try {
         return await piscina.run(req, options?.signal ? { signal: options.signal } : {});
       } catch (err) {
-        throw reviveRenderError(err);
+        throw reviveRenderError(err, limits.maxOldGenerationSizeMb);
       }
     },
     destroy: () => piscina.destroy(),
