@@ -71,7 +71,8 @@ describe('admin router (scope notepad:admin)', () => {
     const admin = caller(adminToken);
     const { userId } = await admin.admin.users.create({ name: 'Nia' });
     const before = documentCount();
-    for (const name of ['', ' ', '.', '..', 'a/b', 'x'.repeat(701), 'line\nbreak', 'nul\u0000', 'del\u007f']) {
+    const invisible = ['report\u202Efdp.exe', 'zero\u200Bwidth', 'soft\u00ADhyphen', '\uFEFFbom', 'word\u2060joiner', '\u200Djoiner first'];
+    for (const name of ['', ' ', '.', '..', 'a/b', 'x'.repeat(701), 'line\nbreak', 'nul\u0000', 'del\u007f', ' leading', 'trailing ', 'lone \uD800', ...invisible]) {
       const attempts = [
         admin.admin.documents.create({ title: name, content: { blocks: [] }, ownerId: userId }),
         admin.admin.folders.create({ name, ownerId: userId }),
@@ -82,6 +83,15 @@ describe('admin router (scope notepad:admin)', () => {
       }
     }
     expect(documentCount()).toBe(before);
+    // Look-alikes are alike: a decomposed é is stored composed, and then clashes with the composed name.
+    const { folderRid } = await admin.admin.folders.create({ name: 'Looks', ownerId: userId });
+    await admin.admin.documents.create({ title: 'Caf\u00e9', content: { blocks: [] }, ownerId: userId, parentFolderRid: folderRid });
+    expect(await errorOf(admin.admin.documents.create({ title: 'Cafe\u0301', content: { blocks: [] }, ownerId: userId, parentFolderRid: folderRid }))).toMatchObject({
+      errorName: 'ResourceNameAlreadyExists',
+    });
+    // Joiners and variation selectors that scripts and emoji need stay allowed inside a name.
+    expect((await admin.admin.folders.create({ name: 'Family \u{1F468}\u200D\u{1F469}\u200D\u{1F467} \u2764\uFE0F', ownerId: userId })).folderRid).toMatch(/^ri\./);
+    expect((await admin.admin.folders.create({ name: '\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645', ownerId: userId })).folderRid).toMatch(/^ri\./);
     const longest = 'é'.repeat(700);
     expect((await admin.admin.documents.create({ title: longest, content: { blocks: [] }, ownerId: userId })).documentRid).toMatch(/^ri\./);
     expect((await admin.admin.folders.create({ name: longest, ownerId: userId })).folderRid).toMatch(/^ri\./);

@@ -4,24 +4,39 @@ import { NotepadError } from './errors.js';
 export const MAX_DISPLAY_NAME_LENGTH = 700;
 
 /**
+ * Characters that show nothing yet change what a name is: bidi controls (U+202E makes
+ * "report\u202Efdp.exe" look like "reportexe.pdf"), zero-width spaces, word joiners, soft
+ * hyphens, the BOM, invisible operators. Unicode's Default_Ignorable_Code_Point, less the
+ * joiners and variation selectors that scripts and emoji need between visible characters.
+ */
+const INVISIBLE = /(?![\u200C\u200D\uFE00-\uFE0F\u{E0100}-\u{E01EF}])\p{Default_Ignorable_Code_Point}/u;
+const JOINER_FIRST = /^[\u200C\u200D\uFE00-\uFE0F\u{E0100}-\u{E01EF}]/u;
+
+/**
  * Foundry's display-name rule for documents, folders and templates, whichever path
- * creates them (saveDocument, the admin API, the CLI): not empty or blank, not "." or
- * "..", no "/", at most 700 code points, and no control characters (Unicode Cc), which
- * no file manager or PDF viewer shows faithfully.
+ * creates them (saveDocument, the admin API, the CLI): not empty, not "." or "..", no
+ * "/", at most 700 code points; and, so that two names that look alike are alike, no
+ * control or invisible characters, no leading or trailing white space, and compared in
+ * Unicode NFC (checkDisplayName returns that form, which is what is stored).
  */
 export function isValidDisplayName(name: string): boolean {
   return (
+    // A lone surrogate (from a JSON \uD800 escape) would be stored as U+FFFD.
+    !/\p{Cs}/u.test(name) &&
     name.trim() !== '' &&
+    name === name.trim() &&
     name !== '.' &&
     name !== '..' &&
     !name.includes('/') &&
     !/\p{Cc}/u.test(name) &&
-    [...name].length <= MAX_DISPLAY_NAME_LENGTH
+    !INVISIBLE.test(name) &&
+    !JOINER_FIRST.test(name) &&
+    [...name.normalize('NFC')].length <= MAX_DISPLAY_NAME_LENGTH
   );
 }
 
-/** The name, if valid; otherwise the contract's InvalidDisplayName with it as the parameter. */
+/** The name in NFC, if valid; otherwise the contract's InvalidDisplayName with it as the parameter. */
 export function checkDisplayName(name: string): string {
   if (!isValidDisplayName(name)) throw new NotepadError('InvalidDisplayName', { displayName: name });
-  return name;
+  return name.normalize('NFC');
 }

@@ -99,7 +99,7 @@ export function createDocument(
   deps: Deps,
   opts: { title: string; content: unknown; ownerId: string; parentFolderRid?: string | undefined },
 ): { documentRid: string } {
-  checkDisplayName(opts.title);
+  opts = { ...opts, title: checkDisplayName(opts.title) };
   const content = parseContent(DocumentContent, opts.content);
   const { parentFolderRid } = opts;
   try {
@@ -121,7 +121,7 @@ export const isUniqueViolation = (error: unknown): boolean =>
   (error as { code?: string } | null)?.code === 'SQLITE_CONSTRAINT_UNIQUE';
 
 export function createFolder(deps: Deps, opts: { name: string; ownerId: string }): { folderRid: string } {
-  checkDisplayName(opts.name);
+  opts = { ...opts, name: checkDisplayName(opts.name) };
   return deps.db.transaction(() => {
     requireUser(deps, opts.ownerId);
     const folderRid = newFolderRid(deps.uuid());
@@ -152,7 +152,7 @@ export function createTemplate(
   deps: Deps,
   opts: { title: string; ownerId: string } & TemplateVersionInput,
 ): { templateRid: string; version: number } {
-  checkDisplayName(opts.title);
+  opts = { ...opts, title: checkDisplayName(opts.title) };
   const version = checkTemplateVersion(opts);
   return deps.db.transaction(() => {
     requireUser(deps, opts.ownerId);
