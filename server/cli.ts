@@ -12,7 +12,7 @@ import { claimJob } from './jobs/lease.js';
 import { generateFromTemplate, getGenerationJob } from './services/templates.js';
 import { inlineNodesOf, type Content } from './contract/content.js';
 import { ERRORS, NotepadError } from './contract/errors.js';
-import { markdownToContent, markdownToTemplate, MarkdownImportError } from './contract/markdown.js';
+import { markdownToContent, markdownToTemplate, MarkdownImportError } from './import/markdown.js';
 import { configFromEnv } from './config.js';
 import { createDeps, type Deps } from './deps.js';
 import * as admin from './services/admin.js';

@@ -14,7 +14,7 @@ import {
   MarkdownImportError,
   markdownToContent,
   markdownToTemplate,
-} from '../server/contract/markdown.js';
+} from '../server/import/markdown.js';
 
 const bold: Mark = { type: 'bold' };
 const italic: Mark = { type: 'italic' };

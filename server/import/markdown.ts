@@ -3,7 +3,7 @@ import { fromMarkdown } from 'mdast-util-from-markdown';
 import { gfmFromMarkdown } from 'mdast-util-gfm';
 import { gfm } from 'micromark-extension-gfm';
 import type { z } from 'zod';
-import { TEMPLATE_PARAMETER_TYPES, type TemplateParameterDeclaration, type TemplateParameterType } from './api.js';
+import { TEMPLATE_PARAMETER_TYPES, type TemplateParameterDeclaration, type TemplateParameterType } from '../contract/api.js';
 import {
   CONTENT_LIMITS,
   DocumentContent,
@@ -14,10 +14,10 @@ import {
   type ListItem,
   type Mark,
   type TableCell,
-} from './content.js';
+} from '../contract/content.js';
 
 /**
- * Imports GitHub-flavoured Markdown into the content tree (see content.ts).
+ * Imports GitHub-flavoured Markdown into the content tree (see ../contract/content.ts).
  *
  * The tree has fewer constructs than Markdown, so some are flattened: images become their
  * alt text, strikethrough keeps its text, footnotes keep their `[^label]` text, raw HTML is
