@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_PARAMETER_NAME_LENGTH } from './parameter-name.js';
 
 /**
  * The document content tree. Documents, template versions and generated content share
@@ -44,7 +45,9 @@ export const InlineNode = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('objectReference'), objectRid: z.string().min(1).max(512), title: text() }),
   z.object({ type: z.literal('objectSetReference'), objectSetRid: z.string().min(1).max(512), title: text().optional() }),
-  z.object({ type: z.literal('parameter'), name: z.string().min(1).max(256) }),
+  // Bounded by the parameter-name rule's length. Its pattern is checked where a name is
+  // declared (TemplateParameterDeclaration), not on the reference.
+  z.object({ type: z.literal('parameter'), name: z.string().min(1).max(MAX_PARAMETER_NAME_LENGTH) }),
 ]);
 export type InlineNode = z.infer<typeof InlineNode>;
 

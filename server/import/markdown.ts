@@ -15,6 +15,7 @@ import {
   type Mark,
   type TableCell,
 } from '../contract/content.js';
+import { isParameterName, MAX_PARAMETER_NAME_LENGTH } from '../contract/parameter-name.js';
 
 /**
  * Imports GitHub-flavoured Markdown into the content tree (see ../contract/content.ts).
@@ -109,9 +110,6 @@ function lineOf(node: md.Nodes): string {
 
 const PARAMETER_PATTERN = /\{\{([^{}]*)\}\}/g;
 const PARAMETER_SYNTAX = /^\s*([^\s?:]*)\s*(\?)?\s*(?::\s*(\S*)\s*)?$/;
-// Same rule as TemplateParameterDeclaration.name, checked here to name the culprit.
-const PARAMETER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-const MAX_PARAMETER_NAME_LENGTH = 256;
 
 class ParameterCollector {
   private readonly byName = new Map<string, { declaration: TemplateParameterDeclaration; firstUse: string }>();
@@ -126,7 +124,8 @@ class ParameterCollector {
     }
     const name = syntax[1] ?? '';
     if (name.length === 0) throw new MarkdownImportError(`template parameter ${raw}${where} has no name`);
-    if (!PARAMETER_NAME.test(name) || name.length > MAX_PARAMETER_NAME_LENGTH) {
+    // The declaration's own rule, checked here as well to name the culprit and its line.
+    if (!isParameterName(name)) {
       throw new MarkdownImportError(
         `invalid template parameter name "${name}" in ${raw}${where}: a name starts with a letter or "_", ` +
           `continues with letters, digits, "_", "." or "-", and has at most ${MAX_PARAMETER_NAME_LENGTH} characters`,
