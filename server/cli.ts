@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { openDatabase } from '../db/index.js';
 import { eq } from 'drizzle-orm';
 import { generationJobs, users } from '../db/schema.js';
-import { GenerateTemplateRequest, SCOPES, TemplateParameterDeclaration, type Scope } from './contract/api.js';
+import { ALL_SCOPES, GenerateTemplateRequest, SCOPES, TemplateParameterDeclaration, type Scope } from './contract/api.js';
 import { TemplateRid } from './contract/rids.js';
 import { runGenerationJob } from './jobs/generation-job.js';
 import { claimJob } from './jobs/lease.js';
@@ -72,13 +72,11 @@ export function parseDuration(text: string): number {
   return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
 }
 
-const ALL_SCOPES = Object.values(SCOPES) as string[];
-
 function parseScopes(text: string): Scope[] {
   const scopes = text.split(',').map((s) => s.trim()).filter(Boolean);
   if (scopes.length === 0) throw new UsageError('--scopes needs at least one scope');
   for (const scope of scopes) {
-    if (!ALL_SCOPES.includes(scope)) throw new UsageError(`unknown scope "${scope}" (known: ${ALL_SCOPES.join(', ')})`);
+    if (!(ALL_SCOPES as readonly string[]).includes(scope)) throw new UsageError(`unknown scope "${scope}" (known: ${ALL_SCOPES.join(', ')})`);
   }
   return scopes as Scope[];
 }

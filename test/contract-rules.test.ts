@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GenerateTemplateRequest, TemplateParameterDeclaration } from '../server/contract/api.js';
+import { ALL_SCOPES, GenerateTemplateRequest, SCOPES, ScopeSchema, TemplateParameterDeclaration } from '../server/contract/api.js';
 import { TemplateContent } from '../server/contract/content.js';
 import { MAX_PARAMETER_NAME_LENGTH, ParameterName } from '../server/contract/parameter-name.js';
 import { MarkdownImportError, markdownToTemplate } from '../server/import/markdown.js';
@@ -48,5 +48,13 @@ describe('the template parameter-name rule (contract/parameter-name.ts)', () => 
     const request = (name: string) => ({ templateParameters: { [name]: { type: 'string', value: 'v' } } });
     expect(GenerateTemplateRequest.safeParse(request(longest)).success).toBe(true);
     expect(GenerateTemplateRequest.safeParse(request(`${longest}p`)).success).toBe(false);
+  });
+});
+
+describe('the scopes (contract/api.ts)', () => {
+  it('are listed once: the admin API accepts and the CLI issues exactly the SCOPES', async () => {
+    expect([...ALL_SCOPES].sort()).toEqual(Object.values(SCOPES).sort());
+    for (const scope of ALL_SCOPES) expect(ScopeSchema.safeParse(scope).success).toBe(true);
+    expect(ScopeSchema.safeParse('api:notepad-root').success).toBe(false);
   });
 });

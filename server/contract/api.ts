@@ -135,6 +135,9 @@ export const SCOPES = {
   admin: 'notepad:admin',
 } as const;
 export type Scope = (typeof SCOPES)[keyof typeof SCOPES];
+/** A scope on the wire (the admin API's token scopes); its options are every scope there is. */
+export const ScopeSchema = z.enum(SCOPES);
+export const ALL_SCOPES: readonly Scope[] = ScopeSchema.options;
 
 /** A template version declares each parameter it uses, with its type and whether it is required. */
 export const TemplateParameterDeclaration = z.object({
