@@ -12,11 +12,11 @@ import { claimJob } from './jobs/lease.js';
 import { generateFromTemplate, getGenerationJob } from './services/templates.js';
 import { inlineNodesOf, type Content } from './contract/content.js';
 import { ERRORS, NotepadError } from './contract/errors.js';
+import { ACTIONS_BY_KIND, GRANT_ACTIONS, type GrantAction } from './contract/grants.js';
 import { markdownToContent, markdownToTemplate, MarkdownImportError } from './import/markdown.js';
 import { configFromEnv } from './config.js';
 import { createDeps, type Deps } from './deps.js';
 import * as admin from './services/admin.js';
-import type { Action } from './services/auth.js';
 
 /** A mistake in how the CLI was called: shown with the command's usage, exit code 2. */
 class UsageError extends Error {}
@@ -101,8 +101,6 @@ function templateVersionFrom(values: Values): admin.TemplateVersionInput {
   return { content, parameters: Array.isArray(content?.blocks) ? declarationsOf(content) : [] };
 }
 
-const ACTIONS = ['view', 'export', 'generate', 'create'] as const;
-
 /** Acts as `userId` (who needs a generate grant); with `wait`, runs the generation here and reports its outcome. */
 function generateCommand(deps: Deps, values: Values): Record<string, unknown> {
   const userId = required(values, 'user');
@@ -158,7 +156,7 @@ const COMMANDS: Record<string, Command> = {
   },
   'documents create': {
     usage: 'documents create --title TITLE (--markdown FILE.md | --content FILE.json) --owner ID [--folder FOLDER_RID]',
-    summary: 'Create a document from Markdown or a JSON content tree; the owner gets view and export grants. Prints {"documentRid"}.',
+    summary: `Create a document from Markdown or a JSON content tree; the owner gets ${ACTIONS_BY_KIND.document.join(' and ')} grants. Prints {"documentRid"}.`,
     options: { title: { type: 'string' }, markdown: { type: 'string' }, content: { type: 'string' }, owner: { type: 'string' }, folder: { type: 'string' } },
     run: (deps, v) => {
       const title = required(v, 'title');
@@ -169,7 +167,7 @@ const COMMANDS: Record<string, Command> = {
   },
   'folders create': {
     usage: 'folders create --name NAME --owner ID',
-    summary: 'Create a folder; the owner gets view and create grants. Prints {"folderRid"}.',
+    summary: `Create a folder; the owner gets ${ACTIONS_BY_KIND.folder.join(' and ')} grants. Prints {"folderRid"}.`,
     options: { name: { type: 'string' }, owner: { type: 'string' } },
     run: (deps, v) => admin.createFolder(deps, { name: required(v, 'name'), ownerId: required(v, 'owner') }),
   },
@@ -190,13 +188,15 @@ const COMMANDS: Record<string, Command> = {
     run: (deps, v) => admin.publishTemplateVersion(deps, { templateRid: required(v, 'template'), ...templateVersionFrom(v) }),
   },
   grant: {
-    usage: 'grant --user ID --resource RID --action view|export|generate|create',
-    summary: 'Grant a user an action on a document (view, export), template (view, generate) or folder (view, create). Prints {"granted"}.',
+    usage: `grant --user ID --resource RID --action ${GRANT_ACTIONS.join('|')}`,
+    summary:
+      `Grant a user an action on a document (${ACTIONS_BY_KIND.document.join(', ')}), template (${ACTIONS_BY_KIND.template.join(', ')}) ` +
+      `or folder (${ACTIONS_BY_KIND.folder.join(', ')}). Prints {"granted"}.`,
     options: { user: { type: 'string' }, resource: { type: 'string' }, action: { type: 'string' } },
     run: (deps, v) => {
       const action = required(v, 'action');
-      if (!(ACTIONS as readonly string[]).includes(action)) throw new UsageError(`--action must be one of ${ACTIONS.join(', ')}`);
-      return admin.grant(deps, { userId: required(v, 'user'), resourceRid: required(v, 'resource'), action: action as Action });
+      if (!(GRANT_ACTIONS as readonly string[]).includes(action)) throw new UsageError(`--action must be one of ${GRANT_ACTIONS.join(', ')}`);
+      return admin.grant(deps, { userId: required(v, 'user'), resourceRid: required(v, 'resource'), action: action as GrantAction });
     },
   },
 };

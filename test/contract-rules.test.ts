@@ -1,8 +1,20 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { and, eq } from 'drizzle-orm';
+import { permissions } from '../db/schema.js';
 import { ALL_SCOPES, GenerateTemplateRequest, SCOPES, ScopeSchema, TemplateParameterDeclaration } from '../server/contract/api.js';
 import { TemplateContent } from '../server/contract/content.js';
+import { NotepadError } from '../server/contract/errors.js';
+import { ACTIONS_BY_KIND, GRANT_ACTIONS, type GrantAction, type ResourceKind } from '../server/contract/grants.js';
 import { MAX_PARAMETER_NAME_LENGTH, ParameterName } from '../server/contract/parameter-name.js';
 import { MarkdownImportError, markdownToTemplate } from '../server/import/markdown.js';
+import * as admin from '../server/services/admin.js';
+import { createTestEnv, SAMPLE_CONTENT, type TestEnv } from './helpers.js';
+
+let env: TestEnv;
+beforeAll(async () => {
+  env = await createTestEnv();
+});
+afterAll(() => env.cleanup());
 
 /**
  * Rules that have one home in server/contract/: each test pins that every place which
@@ -56,5 +68,56 @@ describe('the scopes (contract/api.ts)', () => {
     expect([...ALL_SCOPES].sort()).toEqual(Object.values(SCOPES).sort());
     for (const scope of ALL_SCOPES) expect(ScopeSchema.safeParse(scope).success).toBe(true);
     expect(ScopeSchema.safeParse('api:notepad-root').success).toBe(false);
+  });
+});
+
+describe('the grant actions (contract/grants.ts)', () => {
+  const actionsHeld = (userId: string, rid: string) =>
+    env.deps.db
+      .select({ action: permissions.action })
+      .from(permissions)
+      .where(and(eq(permissions.principalId, userId), eq(permissions.resourceRid, rid)))
+      .all()
+      .map((row) => row.action)
+      .sort();
+
+  function create(kind: ResourceKind, ownerId: string): string {
+    switch (kind) {
+      case 'document':
+        return admin.createDocument(env.deps, { title: 'Doc', content: SAMPLE_CONTENT, ownerId }).documentRid;
+      case 'template':
+        return admin.createTemplate(env.deps, { title: 'T', ownerId, content: { blocks: [] }, parameters: [] }).templateRid;
+      case 'folder':
+        return admin.createFolder(env.deps, { name: 'F', ownerId }).folderRid;
+    }
+  }
+
+  it('are the permissions column, and every kind takes only actions from the list', () => {
+    expect(permissions.action.enumValues).toEqual([...GRANT_ACTIONS]);
+    expect(new Set(Object.values(ACTIONS_BY_KIND).flat())).toEqual(new Set(GRANT_ACTIONS));
+  });
+
+  it.each(Object.keys(ACTIONS_BY_KIND) as ResourceKind[])('a %s: its creator holds every action of the kind, and a grant takes only those', (kind) => {
+    const { userId: ownerId } = admin.createUser(env.deps, { name: 'Owner' });
+    const { userId } = admin.createUser(env.deps, { name: 'Grantee' });
+    const rid = create(kind, ownerId);
+    const allowed: readonly GrantAction[] = ACTIONS_BY_KIND[kind];
+    expect(actionsHeld(ownerId, rid)).toEqual([...allowed].sort());
+    for (const action of GRANT_ACTIONS) {
+      if (allowed.includes(action)) {
+        expect(admin.grant(env.deps, { userId, resourceRid: rid, action })).toEqual({ granted: true });
+      } else {
+        const error = (() => {
+          try {
+            admin.grant(env.deps, { userId, resourceRid: rid, action });
+          } catch (caught) {
+            return caught;
+          }
+        })();
+        expect(error).toBeInstanceOf(NotepadError);
+        expect(error).toMatchObject({ errorName: 'Default:InvalidArgument', parameters: { parameter: 'action' } });
+      }
+    }
+    expect(actionsHeld(userId, rid)).toEqual([...allowed].sort());
   });
 });

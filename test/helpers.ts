@@ -14,7 +14,7 @@ import { ERROR_CODES, type NotepadError } from '../server/contract/errors.js';
 import { toNotepadError } from '../server/errors.js';
 import { createFileStore, type FileStore } from '../server/files/store.js';
 import * as admin from '../server/services/admin.js';
-import type { Action } from '../server/services/auth.js';
+import type { GrantAction } from '../server/contract/grants.js';
 
 export const SAMPLE_CONTENT: Content = {
   blocks: [
@@ -84,7 +84,7 @@ export function seedDocument(deps: Deps, ownerId: string, opts: { title?: string
   return admin.createDocument(deps, { title: opts.title ?? 'Quarterly report', content: opts.content ?? SAMPLE_CONTENT, ownerId }).documentRid;
 }
 
-export function seedGrant(deps: Deps, userId: string, resourceRid: string, action: Action) {
+export function seedGrant(deps: Deps, userId: string, resourceRid: string, action: GrantAction) {
   admin.grant(deps, { userId, resourceRid, action });
 }
 
