@@ -71,12 +71,13 @@ export async function createTestEnv(options: Omit<DepsOptions, 'db'> & { busyTim
   };
 }
 
-export const ALL_SCOPES: Scope[] = ['api:notepad-export', 'api:notepad-write'];
+/** The API's scopes: what a test user gets by default (not notepad:admin). */
+export const API_SCOPES: Scope[] = ['api:notepad-export', 'api:notepad-write'];
 
 /** A user with a token (all API scopes unless told otherwise). */
 export function seedUser(deps: Deps, opts: { name?: string; scopes?: Scope[]; canCreateExportJobs?: boolean } = {}) {
   const { userId } = admin.createUser(deps, { name: opts.name ?? 'Ada', canCreateExportJobs: opts.canCreateExportJobs ?? true });
-  const { token } = admin.createToken(deps, { userId, scopes: opts.scopes ?? ALL_SCOPES });
+  const { token } = admin.createToken(deps, { userId, scopes: opts.scopes ?? API_SCOPES });
   return { userId, token };
 }
 
