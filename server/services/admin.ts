@@ -8,6 +8,7 @@ import { ACTIONS_BY_KIND, type GrantAction, type ResourceKind } from '../contrac
 import { isFolderRid, isRid, newFolderRid, newRid } from '../contract/rids.js';
 import type { Deps } from '../deps.js';
 import { generateToken, grantCreator, hashToken } from './auth.js';
+import { insertDocument, isUniqueViolation } from './documents.js';
 
 /**
  * Operator actions behind the `admin` router and the CLI. Each is one synchronous
@@ -71,29 +72,6 @@ function requireFolder(deps: Deps, folderRid: string): void {
   if (!row) throw new NotepadError('FolderNotFound', { folderRid });
 }
 
-/** Inserts a document owned by `ownerId`, who gets a creator's grants on it. Call inside a transaction. */
-export function insertDocument(
-  deps: Deps,
-  opts: { title: string; content: Content; ownerId: string; parentFolderRid?: string | null | undefined },
-): { documentRid: string } {
-  const documentRid = newRid('notepad', deps.uuid());
-  const now = deps.now();
-  deps.db
-    .insert(documents)
-    .values({
-      rid: documentRid,
-      title: opts.title,
-      content: opts.content,
-      ownerId: opts.ownerId,
-      parentFolderRid: opts.parentFolderRid ?? null,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .run();
-  grantCreator(deps, 'document', opts.ownerId, documentRid, now);
-  return { documentRid };
-}
-
 export function createDocument(
   deps: Deps,
   opts: { title: string; content: unknown; ownerId: string; parentFolderRid?: string | undefined },
@@ -115,9 +93,6 @@ export function createDocument(
     throw error;
   }
 }
-
-export const isUniqueViolation = (error: unknown): boolean =>
-  (error as { code?: string } | null)?.code === 'SQLITE_CONSTRAINT_UNIQUE';
 
 export function createFolder(deps: Deps, opts: { name: string; ownerId: string }): { folderRid: string } {
   checkDisplayName(opts.name);
