@@ -4,11 +4,13 @@ import { permissions } from '../db/schema.js';
 import { ALL_SCOPES, GenerateTemplateRequest, SCOPES, ScopeSchema, TemplateParameterDeclaration } from '../server/contract/api.js';
 import { TemplateContent } from '../server/contract/content.js';
 import { NotepadError } from '../server/contract/errors.js';
+import { CONTENT_LIMITS, MAX_CONTENT_JSON_DEPTH, MAX_JSON_DEPTH } from '../server/contract/limits.js';
 import { ACTIONS_BY_KIND, GRANT_ACTIONS, type GrantAction, type ResourceKind } from '../server/contract/grants.js';
 import { MAX_PARAMETER_NAME_LENGTH, ParameterName } from '../server/contract/parameter-name.js';
 import { MarkdownImportError, markdownToTemplate } from '../server/import/markdown.js';
+import { buildApp } from '../server/app.js';
 import * as admin from '../server/services/admin.js';
-import { createTestEnv, SAMPLE_CONTENT, type TestEnv } from './helpers.js';
+import { createTestEnv, SAMPLE_CONTENT, seedDocument, seedUser, type TestEnv } from './helpers.js';
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -119,5 +121,94 @@ describe('the grant actions (contract/grants.ts)', () => {
       }
     }
     expect(actionsHeld(userId, rid)).toEqual([...allowed].sort());
+  });
+});
+
+describe('the JSON depth limits (contract/limits.ts)', () => {
+  type Json = null | number | string | Json[] | { [key: string]: Json };
+  /** Levels of objects and arrays, counting the outermost as 1. */
+  const depthOf = (value: Json): number =>
+    typeof value !== 'object' || value === null ? 0 : 1 + Math.max(0, ...Object.values(value).map(depthOf));
+  /** An object `levels` deep. */
+  const nested = (levels: number): Json => {
+    let value: Json = {};
+    for (let i = 1; i < levels; i++) value = { a: value };
+    return value;
+  };
+
+  /** The deepest content the content rules allow: lists nested to the limit around a table of marked text. */
+  function deepestContent(extraLevels = 0): Json {
+    let block: Json = {
+      type: 'table',
+      header: [],
+      rows: [[{ content: [{ type: 'text', text: 'x', marks: [{ type: 'bold' }] }] }]],
+    };
+    for (let i = 1; i < CONTENT_LIMITS.maxDepth + extraLevels; i++) block = { type: 'bulletList', items: [{ content: [block] }] };
+    return { blocks: [block] };
+  }
+
+  const contentError = (content: Json) => {
+    try {
+      admin.createDocument(env.deps, { title: `Deep ${Math.random()}`, content, ownerId: user.userId });
+      return undefined;
+    } catch (error) {
+      return error;
+    }
+  };
+
+  let user: { userId: string; token: string };
+  beforeAll(() => {
+    user = seedUser(env.deps);
+  });
+
+  it('the deepest legal content fits the content limit, and a body carrying it fits the body limit', () => {
+    const deepest = deepestContent();
+    expect(depthOf(deepest)).toBeLessThanOrEqual(MAX_CONTENT_JSON_DEPTH);
+    expect(depthOf({ request: { content: deepest } })).toBeLessThanOrEqual(MAX_JSON_DEPTH);
+    expect(MAX_CONTENT_JSON_DEPTH).toBeLessThan(MAX_JSON_DEPTH);
+    expect(contentError(deepest)).toBeUndefined();
+    expect(contentError(deepestContent(1))).toMatchObject({ errorName: 'InvalidContent', parameters: { message: expect.stringMatching(/nesting deeper/) } });
+  });
+
+  it('content whose JSON nests deeper than the content limit is InvalidContent, even where zod would drop it', () => {
+    // An unknown key is stripped by the schema: only the depth check sees how deep it goes.
+    const withJunk = (levels: number): Json => ({ blocks: [], junk: nested(levels - 1) });
+    expect(depthOf(withJunk(MAX_CONTENT_JSON_DEPTH))).toBe(MAX_CONTENT_JSON_DEPTH);
+    expect(contentError(withJunk(MAX_CONTENT_JSON_DEPTH))).toBeUndefined();
+    expect(contentError(withJunk(MAX_CONTENT_JSON_DEPTH + 1))).toMatchObject({
+      errorName: 'InvalidContent',
+      parameters: { message: expect.stringMatching(/nesting deeper/) },
+    });
+  });
+
+  it('a REST body nested deeper than the body limit is refused before parsing, as Default:InvalidArgument', async () => {
+    const app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
+    try {
+      const documentRid = seedDocument(env.deps, user.userId, { title: 'Depth' });
+      const body = (levels: number): Json => ({
+        exportJobSource: { type: 'documentSource', documentRid },
+        exportJobTarget: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' },
+        junk: nested(levels - 1),
+      });
+      const post = (payload: Json) =>
+        app.inject({
+          method: 'POST',
+          url: '/api/v2/notepad/exportJobs/create?preview=true',
+          headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' },
+          payload: JSON.stringify(payload),
+        });
+      expect(depthOf(body(MAX_JSON_DEPTH))).toBe(MAX_JSON_DEPTH);
+      const atLimit = await post(body(MAX_JSON_DEPTH));
+      expect(atLimit.statusCode).toBe(200);
+      const tooDeep = await post(body(MAX_JSON_DEPTH + 1));
+      expect(tooDeep.statusCode).toBe(400);
+      expect(tooDeep.json()).toMatchObject({
+        errorCode: 'INVALID_ARGUMENT',
+        errorName: 'Default:InvalidArgument',
+        parameters: { parameter: '(body)', message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` },
+      });
+    } finally {
+      await app.close();
+    }
   });
 });

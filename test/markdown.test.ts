@@ -2,13 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TemplateParameterDeclaration } from '../server/contract/api.js';
 import {
-  CONTENT_LIMITS,
   DocumentContent,
   TemplateContent,
   type Block,
   type InlineNode,
   type Mark,
 } from '../server/contract/content.js';
+import { CONTENT_LIMITS } from '../server/contract/limits.js';
 import {
   MARKDOWN_LIMITS,
   MarkdownImportError,

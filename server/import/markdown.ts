@@ -5,7 +5,6 @@ import { gfm } from 'micromark-extension-gfm';
 import type { z } from 'zod';
 import { TEMPLATE_PARAMETER_TYPES, type TemplateParameterDeclaration, type TemplateParameterType } from '../contract/api.js';
 import {
-  CONTENT_LIMITS,
   DocumentContent,
   TemplateContent,
   type Block,
@@ -15,6 +14,7 @@ import {
   type Mark,
   type TableCell,
 } from '../contract/content.js';
+import { CONTENT_LIMITS } from '../contract/limits.js';
 import { isParameterName, MAX_PARAMETER_NAME_LENGTH } from '../contract/parameter-name.js';
 
 /**
