@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { Content } from '../server/contract/content.js';
 import type { TemplateParameterDeclaration, TemplateParameterValue } from '../server/contract/api.js';
+import { GRANT_ACTIONS } from '../server/contract/grants.js';
 
 // Times are epoch milliseconds (integer); JSON columns are text with a TypeScript type.
 const ms = (name: string) => integer(name);
@@ -92,7 +93,7 @@ export const permissions = sqliteTable(
       .notNull()
       .references(() => users.id),
     resourceRid: text('resource_rid').notNull(),
-    action: text('action', { enum: ['view', 'export', 'generate', 'create'] }).notNull(),
+    action: text('action', { enum: GRANT_ACTIONS }).notNull(),
     createdAt: ms('created_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.principalId, t.resourceRid, t.action] }), index('permissions_resource_idx').on(t.resourceRid)],

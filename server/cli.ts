@@ -5,18 +5,18 @@ import { pino } from 'pino';
 import { openDatabase } from '../db/index.js';
 import { eq } from 'drizzle-orm';
 import { users } from '../db/schema.js';
-import { GenerateTemplateRequest, SCOPES, TemplateParameterDeclaration, type Scope } from './contract/api.js';
+import { ALL_SCOPES, GenerateTemplateRequest, SCOPES, TemplateParameterDeclaration, type Scope } from './contract/api.js';
 import { TemplateRid } from './contract/rids.js';
 import { runGenerationJob } from './jobs/generation-job.js';
 import { claimGenerationJob } from './jobs/lease.js';
 import { generateFromTemplate, getGenerationJob } from './services/templates.js';
 import { inlineNodesOf, type Content } from './contract/content.js';
 import { ERRORS, NotepadError } from './contract/errors.js';
-import { markdownToContent, markdownToTemplate, MarkdownImportError } from './contract/markdown.js';
+import { ACTIONS_BY_KIND, GRANT_ACTIONS, type GrantAction } from './contract/grants.js';
+import { markdownToContent, markdownToTemplate, MarkdownImportError } from './import/markdown.js';
 import { configFromEnv } from './config.js';
 import { createDeps, leasesOf, type Deps } from './deps.js';
 import * as admin from './services/admin.js';
-import type { Action } from './services/auth.js';
 
 /** A mistake in how the CLI was called: shown with the command's usage, exit code 2. */
 class UsageError extends Error {}
@@ -72,13 +72,11 @@ export function parseDuration(text: string): number {
   return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
 }
 
-const ALL_SCOPES = Object.values(SCOPES) as string[];
-
 function parseScopes(text: string): Scope[] {
   const scopes = text.split(',').map((s) => s.trim()).filter(Boolean);
   if (scopes.length === 0) throw new UsageError('--scopes needs at least one scope');
   for (const scope of scopes) {
-    if (!ALL_SCOPES.includes(scope)) throw new UsageError(`unknown scope "${scope}" (known: ${ALL_SCOPES.join(', ')})`);
+    if (!(ALL_SCOPES as readonly string[]).includes(scope)) throw new UsageError(`unknown scope "${scope}" (known: ${ALL_SCOPES.join(', ')})`);
   }
   return scopes as Scope[];
 }
@@ -102,8 +100,6 @@ function templateVersionFrom(values: Values): admin.TemplateVersionInput {
   const content = json as Content;
   return { content, parameters: Array.isArray(content?.blocks) ? declarationsOf(content) : [] };
 }
-
-const ACTIONS = ['view', 'export', 'generate', 'create'] as const;
 
 /** Acts as `userId` (who needs a generate grant); with `wait`, runs the generation here and reports its outcome. */
 function generateCommand(deps: Deps, values: Values): Record<string, unknown> {
@@ -160,7 +156,7 @@ const COMMANDS: Record<string, Command> = {
   },
   'documents create': {
     usage: 'documents create --title TITLE (--markdown FILE.md | --content FILE.json) --owner ID [--folder FOLDER_RID]',
-    summary: 'Create a document from Markdown or a JSON content tree; the owner gets view and export grants. Prints {"documentRid"}.',
+    summary: `Create a document from Markdown or a JSON content tree; the owner gets ${ACTIONS_BY_KIND.document.join(' and ')} grants. Prints {"documentRid"}.`,
     options: { title: { type: 'string' }, markdown: { type: 'string' }, content: { type: 'string' }, owner: { type: 'string' }, folder: { type: 'string' } },
     run: (deps, v) => {
       const title = required(v, 'title');
@@ -171,7 +167,7 @@ const COMMANDS: Record<string, Command> = {
   },
   'folders create': {
     usage: 'folders create --name NAME --owner ID',
-    summary: 'Create a folder; the owner gets view and create grants. Prints {"folderRid"}.',
+    summary: `Create a folder; the owner gets ${ACTIONS_BY_KIND.folder.join(' and ')} grants. Prints {"folderRid"}.`,
     options: { name: { type: 'string' }, owner: { type: 'string' } },
     run: (deps, v) => admin.createFolder(deps, { name: required(v, 'name'), ownerId: required(v, 'owner') }),
   },
@@ -192,13 +188,15 @@ const COMMANDS: Record<string, Command> = {
     run: (deps, v) => admin.publishTemplateVersion(deps, { templateRid: required(v, 'template'), ...templateVersionFrom(v) }),
   },
   grant: {
-    usage: 'grant --user ID --resource RID --action view|export|generate|create',
-    summary: 'Grant a user an action on a document (view, export), template (view, generate) or folder (view, create). Prints {"granted"}.',
+    usage: `grant --user ID --resource RID --action ${GRANT_ACTIONS.join('|')}`,
+    summary:
+      `Grant a user an action on a document (${ACTIONS_BY_KIND.document.join(', ')}), template (${ACTIONS_BY_KIND.template.join(', ')}) ` +
+      `or folder (${ACTIONS_BY_KIND.folder.join(', ')}). Prints {"granted"}.`,
     options: { user: { type: 'string' }, resource: { type: 'string' }, action: { type: 'string' } },
     run: (deps, v) => {
       const action = required(v, 'action');
-      if (!(ACTIONS as readonly string[]).includes(action)) throw new UsageError(`--action must be one of ${ACTIONS.join(', ')}`);
-      return admin.grant(deps, { userId: required(v, 'user'), resourceRid: required(v, 'resource'), action: action as Action });
+      if (!(GRANT_ACTIONS as readonly string[]).includes(action)) throw new UsageError(`--action must be one of ${GRANT_ACTIONS.join(', ')}`);
+      return admin.grant(deps, { userId: required(v, 'user'), resourceRid: required(v, 'resource'), action: action as GrantAction });
     },
   },
 };

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { SCOPES, type Scope } from './contract/api.js';
 import { invalidArgument, NotepadError } from './contract/errors.js';
+import { MAX_JSON_DEPTH } from './contract/limits.js';
 import { FileRid } from './contract/rids.js';
 import type { Deps } from './deps.js';
 import { sendError } from './errors.js';
@@ -12,9 +13,6 @@ import type { FileStore } from './files/store.js';
 import { contentDisposition } from './files/content-disposition.js';
 
 type Params = Record<string, string>;
-
-/** Deeper JSON than this is refused before parsing: no legitimate request nests that far. */
-const MAX_JSON_DEPTH = 64;
 
 /** Also accepts the short names (`source`, `target`) when the Foundry names are absent. */
 function renameKeys(aliases: Record<string, string>) {

@@ -1,6 +1,6 @@
 import { count } from 'drizzle-orm';
 import { users } from '../db/schema.js';
-import { SCOPES } from './contract/api.js';
+import { ALL_SCOPES } from './contract/api.js';
 import type { Content } from './contract/content.js';
 import type { Deps } from './deps.js';
 import * as admin from './services/admin.js';
@@ -72,7 +72,7 @@ export function seedDemoIfEmpty(deps: Deps): DemoSeed | undefined {
   const existing = deps.db.select({ n: count() }).from(users).get();
   if ((existing?.n ?? 0) > 0) return undefined;
   const { userId } = admin.createUser(deps, { name: 'Demo User' });
-  const { token } = admin.createToken(deps, { userId, scopes: [SCOPES.export, SCOPES.write, SCOPES.admin] });
+  const { token } = admin.createToken(deps, { userId, scopes: ALL_SCOPES });
   const { documentRid } = admin.createDocument(deps, { title: 'Quarterly operations review', content: DEMO_CONTENT, ownerId: userId });
   return { userId, token, documentRid };
 }

@@ -12,7 +12,7 @@ import { openDatabase } from '../db/index.js';
 import { buildApp } from '../server/app.js';
 import { ExportJob, FileMetadata, GenerationJob, SaveDocumentResponse, SCOPES } from '../server/contract/api.js';
 import { ERRORS, type ErrorName } from '../server/contract/errors.js';
-import { markdownToTemplate } from '../server/contract/markdown.js';
+import { markdownToTemplate } from '../server/import/markdown.js';
 import { GenerationJobRid, newFolderRid, newRid } from '../server/contract/rids.js';
 import { createDeps } from '../server/deps.js';
 import { createJobRunner } from '../server/jobs/runner.js';

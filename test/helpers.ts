@@ -14,7 +14,7 @@ import { ERROR_CODES, type NotepadError } from '../server/contract/errors.js';
 import { toNotepadError } from '../server/errors.js';
 import { createFileStore, type FileStore } from '../server/files/store.js';
 import * as admin from '../server/services/admin.js';
-import type { Action } from '../server/services/auth.js';
+import type { GrantAction } from '../server/contract/grants.js';
 
 export const SAMPLE_CONTENT: Content = {
   blocks: [
@@ -71,12 +71,13 @@ export async function createTestEnv(options: Omit<DepsOptions, 'db'> & { busyTim
   };
 }
 
-export const ALL_SCOPES: Scope[] = ['api:notepad-export', 'api:notepad-write'];
+/** The API's scopes: what a test user gets by default (not notepad:admin). */
+export const API_SCOPES: Scope[] = ['api:notepad-export', 'api:notepad-write'];
 
 /** A user with a token (all API scopes unless told otherwise). */
 export function seedUser(deps: Deps, opts: { name?: string; scopes?: Scope[]; canCreateExportJobs?: boolean } = {}) {
   const { userId } = admin.createUser(deps, { name: opts.name ?? 'Ada', canCreateExportJobs: opts.canCreateExportJobs ?? true });
-  const { token } = admin.createToken(deps, { userId, scopes: opts.scopes ?? ALL_SCOPES });
+  const { token } = admin.createToken(deps, { userId, scopes: opts.scopes ?? API_SCOPES });
   return { userId, token };
 }
 
@@ -84,7 +85,7 @@ export function seedDocument(deps: Deps, ownerId: string, opts: { title?: string
   return admin.createDocument(deps, { title: opts.title ?? 'Quarterly report', content: opts.content ?? SAMPLE_CONTENT, ownerId }).documentRid;
 }
 
-export function seedGrant(deps: Deps, userId: string, resourceRid: string, action: Action) {
+export function seedGrant(deps: Deps, userId: string, resourceRid: string, action: GrantAction) {
   admin.grant(deps, { userId, resourceRid, action });
 }
 

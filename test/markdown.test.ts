@@ -2,19 +2,19 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TemplateParameterDeclaration } from '../server/contract/api.js';
 import {
-  CONTENT_LIMITS,
   DocumentContent,
   TemplateContent,
   type Block,
   type InlineNode,
   type Mark,
 } from '../server/contract/content.js';
+import { CONTENT_LIMITS } from '../server/contract/limits.js';
 import {
   MARKDOWN_LIMITS,
   MarkdownImportError,
   markdownToContent,
   markdownToTemplate,
-} from '../server/contract/markdown.js';
+} from '../server/import/markdown.js';
 
 const bold: Mark = { type: 'bold' };
 const italic: Mark = { type: 'italic' };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_PARAMETER_NAME_LENGTH, ParameterName } from './parameter-name.js';
 import { DocumentRid, ExportJobRid, FileRid, GenerationJobRid, ResourceRid, TemplateRid } from './rids.js';
 
 /**
@@ -96,7 +97,8 @@ export const GenerateTemplateRequest = z.object({
   templateVersion: z
     .union([z.number().int().min(0).max(2 ** 31), z.string().regex(/^\d{1,9}$/, 'must be an integer version').transform(Number)])
     .optional(),
-  templateParameters: ownRecord(z.string().max(256), TemplateParameterValue),
+  // Keys are only bounded here: a name the version does not declare is the service's error.
+  templateParameters: ownRecord(z.string().max(MAX_PARAMETER_NAME_LENGTH), TemplateParameterValue),
 });
 export type GenerateTemplateRequest = z.infer<typeof GenerateTemplateRequest>;
 
@@ -133,10 +135,13 @@ export const SCOPES = {
   admin: 'notepad:admin',
 } as const;
 export type Scope = (typeof SCOPES)[keyof typeof SCOPES];
+/** A scope on the wire (the admin API's token scopes); its options are every scope there is. */
+export const ScopeSchema = z.enum(SCOPES);
+export const ALL_SCOPES: readonly Scope[] = ScopeSchema.options;
 
 /** A template version declares each parameter it uses, with its type and whether it is required. */
 export const TemplateParameterDeclaration = z.object({
-  name: z.string().min(1).max(256).regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/),
+  name: ParameterName,
   type: z.enum(TEMPLATE_PARAMETER_TYPES),
   required: z.boolean(),
 });

@@ -1,17 +1,14 @@
 import { z } from 'zod';
+import { CONTENT_LIMITS, MAX_CONTENT_JSON_DEPTH } from './limits.js';
+import { MAX_PARAMETER_NAME_LENGTH } from './parameter-name.js';
 
 /**
  * The document content tree. Documents, template versions and generated content share
  * this one schema; `parameter` nodes are only accepted where `allowParameters` says so.
  *
- * Limits exist so that a single stored document cannot make validation or rendering
- * pathological: nesting depth is bounded, strings and arrays are capped.
+ * Its limits (limits.ts) exist so that a single stored document cannot make validation or
+ * rendering pathological: nesting depth is bounded, strings and arrays are capped.
  */
-export const CONTENT_LIMITS = {
-  maxDepth: 12,
-  maxTextLength: 100_000,
-  maxChildren: 100_000,
-} as const;
 
 const text = () => z.string().max(CONTENT_LIMITS.maxTextLength);
 const list = <T extends z.ZodType>(item: T) => z.array(item).max(CONTENT_LIMITS.maxChildren);
@@ -44,7 +41,9 @@ export const InlineNode = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('objectReference'), objectRid: z.string().min(1).max(512), title: text() }),
   z.object({ type: z.literal('objectSetReference'), objectSetRid: z.string().min(1).max(512), title: text().optional() }),
-  z.object({ type: z.literal('parameter'), name: z.string().min(1).max(256) }),
+  // Bounded by the parameter-name rule's length. Its pattern is checked where a name is
+  // declared (TemplateParameterDeclaration), not on the reference.
+  z.object({ type: z.literal('parameter'), name: z.string().min(1).max(MAX_PARAMETER_NAME_LENGTH) }),
 ]);
 export type InlineNode = z.infer<typeof InlineNode>;
 
@@ -151,14 +150,11 @@ export function jsonDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
-// Each content level is at most four JSON levels (block, content array, item, blocks array).
-const MAX_JSON_DEPTH = CONTENT_LIMITS.maxDepth * 4 + 8;
-
 const makeContent = (allowParameters: boolean) =>
   z
     .unknown()
     .superRefine((value, ctx) => {
-      if (jsonDeeperThan(value, MAX_JSON_DEPTH)) {
+      if (jsonDeeperThan(value, MAX_CONTENT_JSON_DEPTH)) {
         ctx.addIssue({ code: 'custom', message: `nesting deeper than ${CONTENT_LIMITS.maxDepth} levels`, path: ['blocks'] });
       }
     })

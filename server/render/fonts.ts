@@ -8,7 +8,7 @@
  * renders would make a document's bytes depend on what the worker rendered before. The
  * decoded tables (cmap, GSUB, GPOS, CFF, hmtx, ...) are read-only data about the file, so
  * instances share them, as fontkit's own variation instances do. Decoding them was most
- * of a small render's time (bench/README.md, finding 3).
+ * of a small render's time.
  *
  * Coverage lookups only read the cmap, so they use one process-wide instance.
  */

@@ -4,14 +4,15 @@
  * Pages are buffered (`bufferPages`) because every footer says "n / N" and N is only
  * known at the end. Line breaking and page breaking are ours (see text-layout.ts), so
  * pdfkit only ever draws pre-positioned fragments and never adds a page on its own:
- * every page comes from `BlockRenderer.newPage`.
+ * every page comes from `BlockRenderer.newPage`. This file walks the document; tables are
+ * laid out in table-layout.ts, and the output bytes and their limits are in pdf-output.ts.
  */
-import { once } from 'node:events';
 import PDFDocument from 'pdfkit';
-import type { Block, Content, InlineNode, ListItem, Mark, TableCell } from '../contract/content.js';
-import { ContentTooLargeError } from './errors.js';
+import type { Block, Content, InlineNode, ListItem, Mark } from '../contract/content.js';
 import type { FontStyle } from './fonts.js';
 import { InlineFormatter } from './format.js';
+import { PdfOutput } from './pdf-output.js';
+import { drawTable, type TableFlow } from './table-layout.js';
 import { TextEngine, expandTabs, type Line, type Run, type RunStyle } from './text-layout.js';
 
 export { ContentTooLargeError, isContentTooLarge } from './errors.js';
@@ -48,7 +49,6 @@ const FOOTER_TOP = PAGE_HEIGHT - 40;
 const BODY_SIZE = 11;
 const TITLE_SIZE = 22;
 const HEADING_SIZES = [20, 17, 15, 13, 12, 11] as const;
-const TABLE_SIZE = 9.5;
 const CODE_SIZE = 9;
 const FOOTER_SIZE = 8;
 
@@ -61,8 +61,6 @@ const RULE_COLOR = '#b8b8b8';
 const QUOTE_BAR_COLOR = '#c9ccd1';
 const CODE_BACKGROUND = '#f3f4f6';
 const INLINE_CODE_BACKGROUND = '#eceef1';
-const TABLE_BORDER = '#9aa0a6';
-const TABLE_HEADER_BACKGROUND = '#e9edf2';
 
 const BLOCK_GAP = 9;
 const LIST_GAP = 3;
@@ -70,14 +68,11 @@ const LIST_INDENT = 20;
 const QUOTE_INDENT = 14;
 const MIN_BOX_WIDTH = 120;
 const CODE_PADDING = 6;
-const CELL_PADDING = 4;
 const BULLETS = ['•', '◦', '▪'] as const;
 // Only schemes a reader can safely follow become clickable links.
 const LINKABLE = /^(https?:|mailto:)/i;
 
 export async function renderPdf(req: RenderRequest): Promise<RenderResult> {
-  const maxPages = req.limits?.maxPages;
-  const maxBytes = req.limits?.maxBytes;
   const createdAt = new Date(req.exportedAt);
   const doc: Doc = new PDFDocument({
     size: [PAGE_WIDTH, PAGE_HEIGHT],
@@ -91,104 +86,15 @@ export async function renderPdf(req: RenderRequest): Promise<RenderResult> {
     // derived from the info dictionary, the trailer /ID; pinning the dates fixes both.
     info: { Title: req.title, Producer: PRODUCER, Creator: PRODUCER, CreationDate: createdAt, ModDate: createdAt },
   });
-
-  const sink = new ByteSink();
-  let byteCount = 0;
-  doc.on('data', (chunk: Uint8Array) => {
-    byteCount += chunk.length;
-    // Past the limit the output is going to be rejected: stop holding on to it.
-    if (maxBytes === undefined || byteCount <= maxBytes) sink.write(chunk);
-  });
-
-  // Let the stream start flowing before rendering, which never yields: until Readable has
-  // run its first read, every chunk pdfkit pushes is queued inside the stream instead of
-  // reaching the sink, and the whole uncompacted output would sit there until the end.
-  await new Promise<void>((resolve) => setImmediate(resolve));
-
-  let pageCount = 0;
-  let previousPage: unknown;
-  doc.on('pageAdded', () => {
-    pageCount++;
-    // Thrown from inside doc.addPage(), so rendering stops at the first page too many.
-    if (maxPages !== undefined && pageCount > maxPages) throw new ContentTooLargeError('pages', maxPages);
-    // Finished pages are written out as we go (see sealPageContent), so bytes can stop us early too.
-    if (maxBytes !== undefined && byteCount > maxBytes) throw new ContentTooLargeError('bytes', maxBytes);
-    if (previousPage) sealPageContent(doc, previousPage);
-    previousPage = doc.page;
-  });
+  const output = await PdfOutput.of(doc, req.limits);
 
   const text = new TextEngine(doc);
   const renderer = new BlockRenderer(doc, text, new InlineFormatter(req.locale, req.timezone));
   renderer.render(req.title, req.content);
   renderer.footers(req.exportedAt);
 
-  const ended = once(doc, 'end');
-  doc.end();
-  await ended;
-  if (maxBytes !== undefined && byteCount > maxBytes) throw new ContentTooLargeError('bytes', maxBytes);
-
-  return { pdf: sink.toBytes(), pageCount, missingCodePoints: [...text.missing].sort((a, b) => a - b) };
-}
-
-/**
- * Collects pdfkit's output. Its chunks are tiny (one per PDF line) or views that pin far
- * larger buffers (zlib.deflateSync hands back a slice of a 16 KiB block for every page
- * stream), so holding on to them costs many times the PDF's size. Copy them into big
- * segments instead, and join once at the end into an exactly-sized buffer of our own
- * (Buffer.concat may return a slice of Node's shared pool, which must not be transferred
- * out of a worker).
- */
-class ByteSink {
-  private static readonly SEGMENT = 1 << 20;
-  private readonly segments: Uint8Array[] = [];
-  private current = new Uint8Array(0);
-  private used = 0;
-  private total = 0;
-
-  write(chunk: Uint8Array): void {
-    this.total += chunk.length;
-    let offset = 0;
-    while (offset < chunk.length) {
-      if (this.used === this.current.length) {
-        if (this.current.length > 0) this.segments.push(this.current);
-        this.current = new Uint8Array(Math.max(ByteSink.SEGMENT, chunk.length - offset));
-        this.used = 0;
-      }
-      const n = Math.min(chunk.length - offset, this.current.length - this.used);
-      this.current.set(chunk.subarray(offset, offset + n), this.used);
-      this.used += n;
-      offset += n;
-    }
-  }
-
-  toBytes(): Uint8Array {
-    const out = new Uint8Array(this.total);
-    let offset = 0;
-    for (const segment of this.segments) {
-      out.set(segment, offset);
-      offset += segment.length;
-    }
-    out.set(this.current.subarray(0, this.used), offset);
-    return out;
-  }
-}
-
-/**
- * With bufferPages, pdfkit holds every page's content stream (as one small Uint8Array per
- * operator) until the end, which at thousands of pages costs hundreds of MB. Once we have
- * moved past a page, end its stream now (pdfkit deflates and writes it out) and give the
- * page a second, empty stream for the footer; a page's /Contents may be an array of
- * streams, read as their concatenation. pdfkit internals: if they ever change shape, skip.
- */
-function sealPageContent(doc: Doc, page: unknown): void {
-  const internals = page as { content?: { end?: unknown }; dictionary?: { data?: { Contents?: unknown } } };
-  const sealed = internals.content;
-  const data = internals.dictionary?.data;
-  if (!sealed || typeof sealed.end !== 'function' || !data || data.Contents !== sealed) return;
-  const footer = doc.ref({});
-  (sealed.end as () => void)();
-  internals.content = footer as typeof sealed;
-  data.Contents = [sealed, footer];
+  const pdf = await output.finish();
+  return { pdf, pageCount: output.pageCount, missingCodePoints: [...text.missing].sort((a, b) => a - b) };
 }
 
 interface Box {
@@ -212,8 +118,10 @@ interface PendingMarker {
   right: number;
 }
 
-class BlockRenderer {
-  private y = CONTENT_TOP;
+class BlockRenderer implements TableFlow {
+  y = CONTENT_TOP;
+  readonly contentTop = CONTENT_TOP;
+  readonly contentBottom = CONTENT_BOTTOM;
   private started = false;
   /** Left bars of the quotes we are inside, with where each began on the current page. */
   private readonly bars: { x: number; startY: number }[] = [];
@@ -222,8 +130,8 @@ class BlockRenderer {
   private readonly styles = new Map<string, RunStyle>();
 
   constructor(
-    private readonly doc: Doc,
-    private readonly text: TextEngine,
+    readonly doc: Doc,
+    readonly text: TextEngine,
     private readonly format: InlineFormatter,
   ) {}
 
@@ -258,7 +166,7 @@ class BlockRenderer {
 
   // ---- pages and vertical space -------------------------------------------------------
 
-  private newPage(): void {
+  newPage(): void {
     if (this.started) {
       for (const bar of this.bars) this.drawBar(bar.x, bar.startY, this.y);
     }
@@ -270,12 +178,12 @@ class BlockRenderer {
     for (const bar of this.bars) bar.startY = CONTENT_TOP;
   }
 
-  private atPageTop(): boolean {
+  atPageTop(): boolean {
     return this.y <= CONTENT_TOP + 0.01;
   }
 
   /** Starts a new page unless `height` fits below y (or we are at a page top already). */
-  private ensure(height: number): void {
+  ensure(height: number): void {
     if (this.y + height > CONTENT_BOTTOM && !this.atPageTop()) this.newPage();
   }
 
@@ -293,7 +201,7 @@ class BlockRenderer {
     }
   }
 
-  private flushMarkers(baselineY: number): void {
+  flushMarkers(baselineY: number): void {
     if (this.markers.length === 0) return;
     for (const marker of this.markers) {
       this.text.drawLine(marker.line, marker.right - marker.line.width, baselineY - marker.line.baseline);
@@ -327,7 +235,7 @@ class BlockRenderer {
       case 'orderedList':
         return this.list(block.items, block.start ?? 1, box);
       case 'table':
-        return this.table(block.header, block.rows, box);
+        return drawTable(this, block.header, block.rows, box);
       case 'codeBlock':
         return this.codeBlock(block.text, box);
       case 'quote':
@@ -438,132 +346,9 @@ class BlockRenderer {
     }
   }
 
-  private table(header: TableCell[], rows: TableCell[][], box: Box): void {
-    let columns = header.length;
-    for (const row of rows) columns = Math.max(columns, row.length);
-    if (columns === 0) return;
-    const columnWidth = box.width / columns;
-    const cellWidth = Math.max(columnWidth - CELL_PADDING * 2, 1);
-    const layoutRow = (cells: TableCell[], bold: boolean): Line[][] => {
-      const out: Line[][] = [];
-      for (let c = 0; c < columns; c++) {
-        out.push(this.inlineLines(cells[c]?.content ?? [], cellWidth, { size: TABLE_SIZE, color: box.color, bold }));
-      }
-      return out;
-    };
-    const heightOf = (cells: Line[][]): number => {
-      let max = 0;
-      for (const lines of cells) {
-        let h = 0;
-        for (const line of lines) h += line.height;
-        max = Math.max(max, h);
-      }
-      return max + CELL_PADDING * 2;
-    };
-
-    const headerCells = header.length > 0 ? layoutRow(header, true) : undefined;
-    const headerHeight = headerCells ? heightOf(headerCells) : 0;
-    const pageHeight = CONTENT_BOTTOM - CONTENT_TOP;
-    // A header taller than a third of a page is drawn once rather than eating every page.
-    const repeatHeader = headerCells !== undefined && headerHeight < pageHeight / 3;
-    const drawHeader = () => {
-      if (headerCells) this.drawRow(headerCells, headerHeight, box, columnWidth, TABLE_HEADER_BACKGROUND);
-    };
-    const continuePage = () => {
-      this.newPage();
-      if (repeatHeader) drawHeader();
-    };
-
-    let rowIndex = 0;
-    let firstCells = rows[0] ? layoutRow(rows[0], false) : undefined;
-    // The header never ends up alone at the bottom of a page.
-    this.ensure(headerHeight + (firstCells ? Math.min(heightOf(firstCells), pageHeight / 2) : 0));
-    this.flushMarkers(this.y + CELL_PADDING + TABLE_SIZE * 1.02);
-    drawHeader();
-
-    for (const row of rows) {
-      const cells = rowIndex === 0 && firstCells ? firstCells : layoutRow(row, false);
-      firstCells = undefined;
-      rowIndex++;
-      const height = heightOf(cells);
-      if (this.y + height <= CONTENT_BOTTOM) {
-        this.drawRow(cells, height, box, columnWidth, undefined);
-      } else if (height <= pageHeight - (repeatHeader ? headerHeight : 0)) {
-        continuePage();
-        this.drawRow(cells, height, box, columnWidth, undefined);
-      } else {
-        this.splitRow(cells, box, columnWidth, continuePage);
-      }
-    }
-  }
-
-  private drawRow(cells: Line[][], height: number, box: Box, columnWidth: number, background: string | undefined): void {
-    const doc = this.doc;
-    const top = this.y;
-    if (background) {
-      doc.save().rect(box.left, top, box.width, height).fill(background).restore();
-      this.text.forgetFill();
-    }
-    for (let c = 0; c < cells.length; c++) {
-      let y = top + CELL_PADDING;
-      for (const line of cells[c]!) {
-        this.text.drawLine(line, box.left + c * columnWidth + CELL_PADDING, y);
-        y += line.height;
-      }
-    }
-    doc.save().lineWidth(0.5).strokeColor(TABLE_BORDER);
-    doc.rect(box.left, top, box.width, height);
-    for (let c = 1; c < cells.length; c++) {
-      doc.moveTo(box.left + c * columnWidth, top).lineTo(box.left + c * columnWidth, top + height);
-    }
-    doc.stroke().restore();
-    this.y += height;
-  }
-
-  /** A row taller than a page: each cell flows its lines over as many pages as needed. */
-  private splitRow(cells: Line[][], box: Box, columnWidth: number, continuePage: () => void): void {
-    const next = cells.map(() => 0);
-    const remaining = () => cells.some((lines, c) => next[c]! < lines.length);
-    while (remaining()) {
-      const available = CONTENT_BOTTOM - this.y - CELL_PADDING * 2;
-      const chunk: Line[][] = [];
-      let fitsAny = false;
-      for (let c = 0; c < cells.length; c++) {
-        const lines = cells[c]!;
-        const taken: Line[] = [];
-        let height = 0;
-        let k = next[c]!;
-        while (k < lines.length && height + lines[k]!.height <= available) {
-          height += lines[k]!.height;
-          taken.push(lines[k]!);
-          k++;
-        }
-        if (taken.length > 0) fitsAny = true;
-        chunk.push(taken);
-      }
-      if (!fitsAny) {
-        if (this.atPageTop()) {
-          // A single line taller than a page: draw it anyway rather than loop forever.
-          for (let c = 0; c < cells.length; c++) {
-            const line = cells[c]![next[c]!];
-            if (line) chunk[c] = [line];
-          }
-        } else {
-          continuePage();
-          continue;
-        }
-      }
-      for (let c = 0; c < cells.length; c++) next[c]! += chunk[c]!.length;
-      let height = 0;
-      for (const lines of chunk) height = Math.max(height, lines.reduce((sum, line) => sum + line.height, 0));
-      this.drawRow(chunk, height + CELL_PADDING * 2, box, columnWidth, undefined);
-      if (remaining()) continuePage();
-    }
-  }
-
   // ---- inline content -------------------------------------------------------------------
 
-  private inlineLines(nodes: InlineNode[], width: number, base: BaseStyle, lineHeight?: number): Line[] {
+  inlineLines(nodes: InlineNode[], width: number, base: BaseStyle, lineHeight?: number): Line[] {
     return this.text.layout(this.inlineRuns(nodes, base), width, lineHeight === undefined ? { baseSize: base.size } : { baseSize: base.size, lineHeight });
   }
 

@@ -296,7 +296,7 @@ export class TextEngine {
 /**
  * Entries kept per face in the width cache and in pdfkit's layout cache before they are
  * dropped. Both are keyed by word; a long document keeps meeting new ones (numbers, dates,
- * names), and unbounded they held ~25 KB of glyph runs per page until the render ended.
+ * names), and unbounded they grew with every page until the render ended.
  * Common words come back within a few pages, so a cache this size still catches them.
  */
 const LAYOUT_CACHE_LIMIT = 4096;

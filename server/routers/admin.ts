@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { SCOPES, TemplateParameterDeclaration } from '../contract/api.js';
+import { SCOPES, ScopeSchema, TemplateParameterDeclaration } from '../contract/api.js';
+import { GRANT_ACTIONS } from '../contract/grants.js';
 import { AnyResourceRid, FolderRid, TemplateRid } from '../contract/rids.js';
 import * as admin from '../services/admin.js';
 import { authedProcedure, router } from '../trpc.js';
@@ -8,10 +9,8 @@ const adminProcedure = authedProcedure(SCOPES.admin);
 
 // Bounded here; the display-name rule itself is the services' (contract/display-name.ts).
 const Name = z.string().max(10_000);
-const Scope = z.enum([SCOPES.export, SCOPES.write, SCOPES.admin]);
-const Action = z.enum(['view', 'export', 'generate', 'create']);
 const UserId = z.string().min(1).max(128);
-const GrantInput = z.object({ userId: UserId, resourceRid: AnyResourceRid, action: Action });
+const GrantInput = z.object({ userId: UserId, resourceRid: AnyResourceRid, action: z.enum(GRANT_ACTIONS) });
 const TemplateVersion = z.object({ content: z.unknown(), parameters: z.array(TemplateParameterDeclaration).max(1000) });
 
 /** Operator API (scope notepad:admin): the same service functions the CLI uses. */
@@ -24,7 +23,7 @@ export const adminRouter = router({
   }),
   tokens: router({
     create: adminProcedure
-      .input(z.object({ userId: UserId, scopes: z.array(Scope).min(1), expiresInMs: z.number().int().positive().optional() }))
+      .input(z.object({ userId: UserId, scopes: z.array(ScopeSchema).min(1), expiresInMs: z.number().int().positive().optional() }))
       .output(z.object({ token: z.string(), tokenId: z.string(), expiresAt: z.number().nullable() }))
       .mutation(({ ctx, input }) => admin.createToken(ctx.deps, input)),
     revoke: adminProcedure

@@ -4,9 +4,11 @@ import type { Scope, TemplateParameterDeclaration } from '../contract/api.js';
 import { DocumentContent, TemplateContent, type Content } from '../contract/content.js';
 import { checkDisplayName } from '../contract/display-name.js';
 import { NotepadError } from '../contract/errors.js';
+import { ACTIONS_BY_KIND, type GrantAction, type ResourceKind } from '../contract/grants.js';
 import { isFolderRid, isRid, newFolderRid, newRid } from '../contract/rids.js';
 import type { Deps } from '../deps.js';
-import { generateToken, hashToken, type Action } from './auth.js';
+import { generateToken, grantCreator, hashToken } from './auth.js';
+import { insertDocument, isUniqueViolation } from './documents.js';
 
 /**
  * Operator actions behind the `admin` router and the CLI. Each is one synchronous
@@ -70,31 +72,6 @@ function requireFolder(deps: Deps, folderRid: string): void {
   if (!row) throw new NotepadError('FolderNotFound', { folderRid });
 }
 
-/** Inserts a document owned by `ownerId`, who gets view and export grants on it. Call inside a transaction. */
-export function insertDocument(
-  deps: Deps,
-  opts: { title: string; content: Content; ownerId: string; parentFolderRid?: string | null | undefined },
-): { documentRid: string } {
-  const documentRid = newRid('notepad', deps.uuid());
-  const now = deps.now();
-  deps.db
-    .insert(documents)
-    .values({
-      rid: documentRid,
-      title: opts.title,
-      content: opts.content,
-      ownerId: opts.ownerId,
-      parentFolderRid: opts.parentFolderRid ?? null,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .run();
-  for (const action of ['view', 'export'] as const) {
-    deps.db.insert(permissions).values({ principalId: opts.ownerId, resourceRid: documentRid, action, createdAt: now }).run();
-  }
-  return { documentRid };
-}
-
 export function createDocument(
   deps: Deps,
   opts: { title: string; content: unknown; ownerId: string; parentFolderRid?: string | undefined },
@@ -117,9 +94,6 @@ export function createDocument(
   }
 }
 
-export const isUniqueViolation = (error: unknown): boolean =>
-  (error as { code?: string } | null)?.code === 'SQLITE_CONSTRAINT_UNIQUE';
-
 export function createFolder(deps: Deps, opts: { name: string; ownerId: string }): { folderRid: string } {
   opts = { ...opts, name: checkDisplayName(opts.name) };
   return deps.db.transaction(() => {
@@ -127,9 +101,7 @@ export function createFolder(deps: Deps, opts: { name: string; ownerId: string }
     const folderRid = newFolderRid(deps.uuid());
     const now = deps.now();
     deps.db.insert(folders).values({ rid: folderRid, name: opts.name, ownerId: opts.ownerId, createdAt: now }).run();
-    for (const action of ['view', 'create'] as const) {
-      deps.db.insert(permissions).values({ principalId: opts.ownerId, resourceRid: folderRid, action, createdAt: now }).run();
-    }
+    grantCreator(deps, 'folder', opts.ownerId, folderRid, now);
     return { folderRid };
   });
 }
@@ -160,9 +132,7 @@ export function createTemplate(
     const now = deps.now();
     deps.db.insert(templates).values({ rid: templateRid, title: opts.title, ownerId: opts.ownerId, createdAt: now }).run();
     deps.db.insert(templateVersions).values({ templateRid, version: 1, ...version, publishedAt: now }).run();
-    for (const action of ['view', 'generate'] as const) {
-      deps.db.insert(permissions).values({ principalId: opts.ownerId, resourceRid: templateRid, action, createdAt: now }).run();
-    }
+    grantCreator(deps, 'template', opts.ownerId, templateRid, now);
     return { templateRid, version: 1 };
   });
 }
@@ -187,13 +157,7 @@ export function publishTemplateVersion(
   });
 }
 
-const ACTIONS_BY_KIND = {
-  document: ['view', 'export'],
-  template: ['view', 'generate'],
-  folder: ['view', 'create'],
-} as const satisfies Record<string, readonly Action[]>;
-
-function resourceKind(deps: Deps, rid: string): keyof typeof ACTIONS_BY_KIND | undefined {
+function resourceKind(deps: Deps, rid: string): ResourceKind | undefined {
   if (isRid('notepad', rid)) {
     return deps.db.select({ rid: documents.rid }).from(documents).where(eq(documents.rid, rid)).get() ? 'document' : undefined;
   }
@@ -206,12 +170,12 @@ function resourceKind(deps: Deps, rid: string): keyof typeof ACTIONS_BY_KIND | u
   return undefined;
 }
 
-export function grant(deps: Deps, opts: { userId: string; resourceRid: string; action: Action }): { granted: true } {
+export function grant(deps: Deps, opts: { userId: string; resourceRid: string; action: GrantAction }): { granted: true } {
   return deps.db.transaction(() => {
     requireUser(deps, opts.userId);
     const kind = resourceKind(deps, opts.resourceRid);
     if (!kind) throw new NotepadError('ResourceNotFound', { resourceRid: opts.resourceRid });
-    const allowed: readonly Action[] = ACTIONS_BY_KIND[kind];
+    const allowed: readonly GrantAction[] = ACTIONS_BY_KIND[kind];
     if (!allowed.includes(opts.action)) {
       throw new NotepadError('Default:InvalidArgument', {
         parameter: 'action',
@@ -227,7 +191,7 @@ export function grant(deps: Deps, opts: { userId: string; resourceRid: string; a
   });
 }
 
-export function revokeGrant(deps: Deps, opts: { userId: string; resourceRid: string; action: Action }): { revoked: boolean } {
+export function revokeGrant(deps: Deps, opts: { userId: string; resourceRid: string; action: GrantAction }): { revoked: boolean } {
   const result = deps.db
     .delete(permissions)
     .where(

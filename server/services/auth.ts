@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { permissions } from '../../db/schema.js';
 import { NotepadError } from '../contract/errors.js';
 import type { Scope } from '../contract/api.js';
+import { ACTIONS_BY_KIND, type GrantAction, type ResourceKind } from '../contract/grants.js';
 import type { Deps } from '../deps.js';
 
 export interface Principal {
@@ -70,15 +72,20 @@ export function principalOf(deps: Deps, credentials: Credentials, scope: Scope):
   return credentials.principal;
 }
 
-export type Action = 'view' | 'export' | 'generate' | 'create';
-
 /**
  * The actions a principal holds on a resource. Any grant implies `view` (the contract
  * says so of `export`; the same holds for `generate` on templates and `create` on folders).
  */
-export function grantsOn(deps: Deps, principalId: string, rid: string): Set<Action> {
-  const actions = new Set<Action>();
+export function grantsOn(deps: Deps, principalId: string, rid: string): Set<GrantAction> {
+  const actions = new Set<GrantAction>();
   for (const row of deps.stmts.grantsOn.all({ principalId, rid })) actions.add(row.action);
   if (actions.size > 0) actions.add('view');
   return actions;
+}
+
+/** Grants a resource's creator every action its kind takes. Call inside the transaction that creates it. */
+export function grantCreator(deps: Deps, kind: ResourceKind, creatorId: string, resourceRid: string, createdAt: number): void {
+  for (const action of ACTIONS_BY_KIND[kind]) {
+    deps.db.insert(permissions).values({ principalId: creatorId, resourceRid, action, createdAt }).run();
+  }
 }

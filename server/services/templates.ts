@@ -12,7 +12,7 @@ import { NotepadError } from '../contract/errors.js';
 import { isIanaTimezone } from '../contract/locale.js';
 import { isFolderRid, newRid } from '../contract/rids.js';
 import type { Deps } from '../deps.js';
-import { insertDocument, isUniqueViolation } from './admin.js';
+import { insertDocument, isUniqueViolation } from './documents.js';
 import { grantsOn, type Principal } from './auth.js';
 
 /** templates.generate: checks, then a `running` generation job for the runner. Returns its rid. */

@@ -4,9 +4,9 @@
  * By default SQLite checkpoints inside whichever commit pushes the WAL past 1,000 pages,
  * and a checkpoint fsyncs the WAL and the database file: on the request path that is a
  * disk wait of milliseconds every few hundred creates, and most of the cost of an insert
- * under load (bench/README.md, finding 1). Here a worker thread with its own connection
- * checkpoints on a timer, and the API's connection checkpoints inline only as a fallback,
- * if the WAL ever grows far past what the worker keeps it at.
+ * under load. Here a worker thread with its own connection checkpoints on a timer, and the
+ * API's connection checkpoints inline only as a fallback, if the WAL ever grows far past
+ * what the worker keeps it at.
  */
 import { Piscina } from 'piscina';
 import type Database from 'better-sqlite3';

@@ -3,9 +3,8 @@ import { fromMarkdown } from 'mdast-util-from-markdown';
 import { gfmFromMarkdown } from 'mdast-util-gfm';
 import { gfm } from 'micromark-extension-gfm';
 import type { z } from 'zod';
-import { TEMPLATE_PARAMETER_TYPES, type TemplateParameterDeclaration, type TemplateParameterType } from './api.js';
+import { TEMPLATE_PARAMETER_TYPES, type TemplateParameterDeclaration, type TemplateParameterType } from '../contract/api.js';
 import {
-  CONTENT_LIMITS,
   DocumentContent,
   TemplateContent,
   type Block,
@@ -14,10 +13,12 @@ import {
   type ListItem,
   type Mark,
   type TableCell,
-} from './content.js';
+} from '../contract/content.js';
+import { CONTENT_LIMITS } from '../contract/limits.js';
+import { isParameterName, MAX_PARAMETER_NAME_LENGTH } from '../contract/parameter-name.js';
 
 /**
- * Imports GitHub-flavoured Markdown into the content tree (see content.ts).
+ * Imports GitHub-flavoured Markdown into the content tree (see ../contract/content.ts).
  *
  * The tree has fewer constructs than Markdown, so some are flattened: images become their
  * alt text, strikethrough keeps its text, footnotes keep their `[^label]` text, raw HTML is
@@ -109,9 +110,6 @@ function lineOf(node: md.Nodes): string {
 
 const PARAMETER_PATTERN = /\{\{([^{}]*)\}\}/g;
 const PARAMETER_SYNTAX = /^\s*([^\s?:]*)\s*(\?)?\s*(?::\s*(\S*)\s*)?$/;
-// Same rule as TemplateParameterDeclaration.name, checked here to name the culprit.
-const PARAMETER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-const MAX_PARAMETER_NAME_LENGTH = 256;
 
 class ParameterCollector {
   private readonly byName = new Map<string, { declaration: TemplateParameterDeclaration; firstUse: string }>();
@@ -126,7 +124,8 @@ class ParameterCollector {
     }
     const name = syntax[1] ?? '';
     if (name.length === 0) throw new MarkdownImportError(`template parameter ${raw}${where} has no name`);
-    if (!PARAMETER_NAME.test(name) || name.length > MAX_PARAMETER_NAME_LENGTH) {
+    // The declaration's own rule, checked here as well to name the culprit and its line.
+    if (!isParameterName(name)) {
       throw new MarkdownImportError(
         `invalid template parameter name "${name}" in ${raw}${where}: a name starts with a letter or "_", ` +
           `continues with letters, digits, "_", "." or "-", and has at most ${MAX_PARAMETER_NAME_LENGTH} characters`,
