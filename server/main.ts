@@ -13,7 +13,8 @@ import { startWalCheckpointer } from './threads/wal-checkpointer.js';
 function instructions(base: string, seed: DemoSeed): string {
   return `
 notepad-export is running at ${base}
-Demo user token (shown once; only its hash is stored):
+Demo user token (shown once; only its hash is stored). It can export and generate for
+the demo user for 24 hours, and cannot administer anything (make an admin token with the CLI):
   export TOKEN=${seed.token}
 
 1. Create an export job of the demo document:

@@ -1,6 +1,6 @@
 import { count } from 'drizzle-orm';
 import { users } from '../db/schema.js';
-import { ALL_SCOPES } from './contract/api.js';
+import { SCOPES } from './contract/api.js';
 import type { Content } from './contract/content.js';
 import type { Deps } from './deps.js';
 import * as admin from './services/admin.js';
@@ -67,12 +67,20 @@ export interface DemoSeed {
   documentRid: string;
 }
 
+/**
+ * What the printed demo token may do: use the API, never administer it, and only for a
+ * day. It is written to the same stream as the logs, and anyone who can read those must
+ * not be able to mint tokens; an admin token is made on purpose, with the CLI.
+ */
+export const DEMO_TOKEN_SCOPES = [SCOPES.export, SCOPES.write] as const;
+export const DEMO_TOKEN_LIFETIME_MS = 24 * 3_600_000;
+
 /** On an empty database: a demo user with a token, and a sample document they can export. */
 export function seedDemoIfEmpty(deps: Deps): DemoSeed | undefined {
   const existing = deps.db.select({ n: count() }).from(users).get();
   if ((existing?.n ?? 0) > 0) return undefined;
   const { userId } = admin.createUser(deps, { name: 'Demo User' });
-  const { token } = admin.createToken(deps, { userId, scopes: ALL_SCOPES });
+  const { token } = admin.createToken(deps, { userId, scopes: DEMO_TOKEN_SCOPES, expiresInMs: DEMO_TOKEN_LIFETIME_MS });
   const { documentRid } = admin.createDocument(deps, { title: 'Quarterly operations review', content: DEMO_CONTENT, ownerId: userId });
   return { userId, token, documentRid };
 }
