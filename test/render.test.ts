@@ -191,6 +191,24 @@ describe('renderPdf', () => {
     });
   });
 
+  it('shows the era of years before 1, never as if they were AD', async () => {
+    const content: Content = {
+      blocks: [
+        para(text('MIN['), { type: 'dateTime', timestamp: -8.64e15, style: 'date' }, text(']')),
+        para(text('ZERO['), { type: 'date', value: '0000-01-01' }, text(']')),
+        para(text('ONE['), { type: 'date', value: '0001-03-01' }, text(']')),
+        para(text('LATE['), { type: 'date', value: '2026-03-01' }, text(']')),
+      ],
+    };
+    const page = squash((await readPdf((await renderPdf(request(content, { timezone: 'Etc/UTC' }))).pdf)).pages.join('\n'));
+    expect(page).toContain('MIN[Apr 20, 271822 BC]');
+    expect(page).toContain('ZERO[Jan 1, 1 BC]'); // the year 0 of ISO 8601 is 1 BC
+    expect(page).toContain('ONE[Mar 1, 1 AD]');
+    expect(page).toContain('LATE[Mar 1, 2026]'); // modern dates stay as they were
+    const german = squash((await readPdf((await renderPdf(request(content, { locale: 'de-DE', timezone: 'Etc/UTC' }))).pdf)).pages.join('\n'));
+    expect(german).toContain('ZERO[1. Jan. 1 v. Chr.]');
+  });
+
   it('keeps Greek, Cyrillic, Japanese and Chinese text in the text layer', async () => {
     const samples = ['Καλημέρα κόσμε', 'Привет, мир', '日本語のテキスト', '中文文本', '我们说这是简体中文', '안녕하세요, 세계'];
     const content: Content = {

@@ -45,7 +45,7 @@ export class InlineFormatter {
   }
 
   dateTime(timestamp: number, style: DateTimeStyle = 'dateTime', zone?: string): string {
-    const format = this.dateFormat(zone ?? this.timezone, style, DATE_TIME_OPTIONS[style]);
+    const format = this.dateFormat(zone ?? this.timezone, style, DATE_TIME_OPTIONS[style], needsEra(timestamp));
     return format.format(timestamp);
   }
 
@@ -57,7 +57,7 @@ export class InlineFormatter {
   calendarDate(value: string): string {
     const date = calendarDateOf(value);
     if (!date) return value;
-    return this.dateFormat('UTC', 'calendarDate', CALENDAR_DATE_OPTIONS).format(date);
+    return this.dateFormat('UTC', 'calendarDate', CALENDAR_DATE_OPTIONS, needsEra(date.getTime())).format(date);
   }
 
   number(value: number, maximumFractionDigits?: number): string {
@@ -69,10 +69,11 @@ export class InlineFormatter {
     return format.format(value);
   }
 
-  private dateFormat(zone: string, style: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
-    const key = `${zone}\u0000${style}`;
+  private dateFormat(zone: string, style: string, baseOptions: Intl.DateTimeFormatOptions, era = false): Intl.DateTimeFormat {
+    const key = `${zone}\u0000${style}${era ? '\u0000era' : ''}`;
     let format = this.dateFormats.get(key);
     if (!format) {
+      const options = era && baseOptions.year ? { ...baseOptions, era: 'short' as const } : baseOptions;
       try {
         format = new Intl.DateTimeFormat(this.locale, { ...options, timeZone: options.timeZone ?? zone });
       } catch {
@@ -84,6 +85,19 @@ export class InlineFormatter {
     return format;
   }
 }
+
+/** The first instant of the year 1 (UTC). */
+const YEAR_ONE = (() => {
+  const date = new Date(0);
+  date.setUTCFullYear(1, 0, 1);
+  return date.getTime();
+})();
+
+/**
+ * Without an era, Intl shows 1 BC as "1" and 271822 BC as "271822", as if they were AD.
+ * Years before 2 get their era (a day either side of the year 1 in any zone included).
+ */
+const needsEra = (timestamp: number): boolean => timestamp < YEAR_ONE + 366 * 86_400_000;
 
 function supportedOr(value: string, fallback: string, probe: (value: string) => unknown): string {
   try {
