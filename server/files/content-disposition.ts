@@ -10,6 +10,25 @@ export function contentDisposition(filename: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
+/** Longest file name stem, in UTF-16 code units. */
+export const MAX_FILENAME_UNITS = 150;
+
+const graphemes = new Intl.Segmenter('und', { granularity: 'grapheme' });
+
+/**
+ * At most `max` UTF-16 units of `text`, cut at a grapheme boundary: never inside a
+ * surrogate pair, an emoji sequence or a letter with its combining marks.
+ */
+export function truncateGraphemes(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = 0;
+  for (const { segment, index } of graphemes.segment(text)) {
+    if (index + segment.length > max) break;
+    end = index + segment.length;
+  }
+  return text.slice(0, end);
+}
+
 /** A file name from a document title: no path separators, control characters or dot-only names. */
 export function safeFilename(title: string, extension = '.pdf'): string {
   let base = title
@@ -19,7 +38,7 @@ export function safeFilename(title: string, extension = '.pdf'): string {
     .replace(/\s+/g, ' ')
     .trim();
   if (base.endsWith(extension)) base = base.slice(0, -extension.length);
-  base = base.replace(/^\.+/, '').slice(0, 150).trim();
+  base = truncateGraphemes(base.replace(/^\.+/, ''), MAX_FILENAME_UNITS).trim();
   if (base === '') base = 'export';
   return `${base}${extension}`;
 }
