@@ -13,7 +13,8 @@ import { generateFromTemplate, getGenerationJob } from './services/templates.js'
 import { inlineNodesOf, type Content } from './contract/content.js';
 import { ERRORS, NotepadError } from './contract/errors.js';
 import { ACTIONS_BY_KIND, GRANT_ACTIONS, type GrantAction } from './contract/grants.js';
-import { markdownToContent, markdownToTemplate, MarkdownImportError } from './import/markdown.js';
+import { MarkdownImportError } from './import/markdown.js';
+import { importMarkdownWithin } from './import/markdown-deadline.js';
 import { configFromEnv } from './config.js';
 import { createDeps, leasesOf, type Deps } from './deps.js';
 import * as admin from './services/admin.js';
@@ -89,8 +90,8 @@ function declarationsOf(content: Content): TemplateParameterDeclaration[] {
 }
 
 /** A template version from --markdown, or from --content holding either content or {content, parameters}. */
-function templateVersionFrom(values: Values): admin.TemplateVersionInput {
-  if (exactlyOne(values, 'markdown', 'content') === 'a') return markdownToTemplate(readText(values.markdown as string));
+function templateVersionFrom(deps: Deps, values: Values): admin.TemplateVersionInput {
+  if (exactlyOne(values, 'markdown', 'content') === 'a') return importMarkdownWithin('template', readText(values.markdown as string), deps.config.importTimeoutMs);
   const json = readJson(values.content as string);
   if (typeof json === 'object' && json !== null && 'parameters' in json && 'content' in json) {
     const parsed = TemplateParameterDeclaration.array().safeParse(json.parameters);
@@ -161,7 +162,10 @@ const COMMANDS: Record<string, Command> = {
     run: (deps, v) => {
       const title = required(v, 'title');
       const ownerId = required(v, 'owner');
-      const content = exactlyOne(v, 'markdown', 'content') === 'a' ? markdownToContent(readText(v.markdown as string)) : readJson(v.content as string);
+      const content =
+        exactlyOne(v, 'markdown', 'content') === 'a'
+          ? importMarkdownWithin('document', readText(v.markdown as string), deps.config.importTimeoutMs).content
+          : readJson(v.content as string);
       return admin.createDocument(deps, { title, content, ownerId, parentFolderRid: typeof v.folder === 'string' ? v.folder : undefined });
     },
   },
@@ -178,14 +182,14 @@ const COMMANDS: Record<string, Command> = {
     run: (deps, v) => {
       const title = required(v, 'title');
       const ownerId = required(v, 'owner');
-      return admin.createTemplate(deps, { title, ownerId, ...templateVersionFrom(v) });
+      return admin.createTemplate(deps, { title, ownerId, ...templateVersionFrom(deps, v) });
     },
   },
   'templates publish': {
     usage: 'templates publish --template TEMPLATE_RID (--markdown FILE.md | --content FILE.json)',
     summary: 'Publish the next version of a template. Prints {"templateRid","version"}.',
     options: { template: { type: 'string' }, markdown: { type: 'string' }, content: { type: 'string' } },
-    run: (deps, v) => admin.publishTemplateVersion(deps, { templateRid: required(v, 'template'), ...templateVersionFrom(v) }),
+    run: (deps, v) => admin.publishTemplateVersion(deps, { templateRid: required(v, 'template'), ...templateVersionFrom(deps, v) }),
   },
   grant: {
     usage: `grant --user ID --resource RID --action ${GRANT_ACTIONS.join('|')}`,

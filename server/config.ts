@@ -11,6 +11,8 @@ export interface Config {
   role: Role;
   /** Largest accepted REST/tRPC request body, in bytes. */
   bodyLimit: number;
+  /** How long one Markdown import (CLI) may take. */
+  importTimeoutMs: number;
   /** Below this many free bytes on the database's or the file store's disk, new work is refused (0: never). */
   minFreeBytes: number;
   exportJobTtlMs: number;
@@ -43,6 +45,7 @@ export function defaultConfig(): Config {
     role: 'all',
     bodyLimit: 1024 * 1024,
     minFreeBytes: 64 * 1024 * 1024,
+    importTimeoutMs: 10_000,
     exportJobTtlMs: 7 * 24 * HOUR,
     generationJobTtlMs: HOUR,
     jobs: {
@@ -83,6 +86,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     role,
     bodyLimit: intFrom(env, 'NOTEPAD_BODY_LIMIT', base.bodyLimit, 1),
     minFreeBytes: intFrom(env, 'NOTEPAD_MIN_FREE_BYTES', base.minFreeBytes),
+    importTimeoutMs: intFrom(env, 'NOTEPAD_IMPORT_TIMEOUT_MS', base.importTimeoutMs, 1),
     jobs: {
       ...base.jobs,
       concurrency: intFrom(env, 'NOTEPAD_JOB_CONCURRENCY', base.jobs.concurrency, 1),

@@ -126,6 +126,27 @@ describe('CLI', () => {
     expect(rowCounts()).toEqual(before);
   });
 
+  it('a Markdown import that runs past its time limit is stopped with a clear error, and nothing is written', { timeout: 30_000 }, () => {
+    const userId = cli('users', 'create', '--name', 'Slow', '--json').json().userId as string;
+    const before = rowCounts();
+    const saved = env.NOTEPAD_IMPORT_TIMEOUT_MS;
+    env.NOTEPAD_IMPORT_TIMEOUT_MS = '1500';
+    try {
+      // A shape micromark parses in super-linear time: minutes at this size without the limit.
+      const slow = file('slow.md', 'a*'.repeat(80_000));
+      const started = Date.now();
+      const result = cli('documents', 'create', '--title', 'Slow', '--owner', userId, '--markdown', slow, '--json');
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/cannot import the Markdown: the import did not finish within 1500 ms/);
+      expect(result.stdout).toBe('');
+      expect(Date.now() - started).toBeLessThan(15_000); // stopped, not run to the end
+      expect(cli('templates', 'create', '--title', 'Slow', '--owner', userId, '--markdown', slow).code).toBe(1);
+    } finally {
+      env.NOTEPAD_IMPORT_TIMEOUT_MS = saved;
+    }
+    expect(rowCounts()).toEqual(before);
+  });
+
   it('--help on every command', () => {
     for (const argv of [[], ['--help'], ['users', 'create', '--help'], ['tokens', 'create', '--help'], ['documents', 'create', '--help'], ['grant', '--help'], ['templates', 'publish', '--help']]) {
       const result = cli(...argv);

@@ -26,8 +26,8 @@ import { isParameterName, MAX_PARAMETER_NAME_LENGTH } from '../contract/paramete
  *
  * Cost caveat: the input size cap bounds memory, not time. micromark has super-linear cases
  * (e.g. thousands of separate block quotes, or long runs of `*` / `[`) where even a few
- * hundred KiB take seconds to parse. Callers that accept Markdown from untrusted users should
- * run the import off the request thread with a time limit.
+ * hundred KiB take seconds to parse. The CLI imports through markdown-deadline.ts, which runs
+ * the parse in a child process under a time limit.
  */
 
 export const MARKDOWN_LIMITS = {
