@@ -29,7 +29,7 @@ export interface Deps {
 
 export interface DepsOptions {
   db: Db;
-  config?: Partial<Omit<Config, 'jobs'>> & { jobs?: Partial<Config['jobs']> };
+  config?: Partial<Omit<Config, 'jobs' | 'http'>> & { jobs?: Partial<Config['jobs']>; http?: Partial<Config['http']> };
   logger?: Logger;
   now?: () => number;
   uuid?: () => string;
@@ -37,7 +37,7 @@ export interface DepsOptions {
 
 export function createDeps(options: DepsOptions): Deps {
   const base = defaultConfig();
-  const config: Config = { ...base, ...options.config, jobs: { ...base.jobs, ...options.config?.jobs } };
+  const config: Config = { ...base, ...options.config, jobs: { ...base.jobs, ...options.config?.jobs }, http: { ...base.http, ...options.config?.http } };
   return {
     db: options.db,
     stmts: createStatements(options.db),
