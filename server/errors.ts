@@ -123,17 +123,24 @@ export function logError(log: Log, error: NotepadError, what: 'request' | 'proce
   else log.info(fields, `${what} rejected`);
 }
 
+/** How an error outside any procedure is wrapped: tRPC's envelope under /trpc, the REST body elsewhere. */
+export type Envelope = 'rest' | 'trpc';
+
+/** The envelope for a request target (a path, with or without its query). */
+export const envelopeOf = (url: string): Envelope => (/^\/trpc(?:[/?]|$)/.test(url) ? 'trpc' : 'rest');
+
+const bodyText = (error: NotepadError, envelope: Envelope) => JSON.stringify(envelope === 'trpc' ? { error: trpcErrorShape(error) } : errorBody(error));
+
 /**
  * Answers any thrown value as the catalog error, logged: the REST body, or under /trpc
  * (an error raised before any procedure ran: router, body parser) tRPC's envelope.
  */
-export function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown, envelope: 'rest' | 'trpc' = 'rest'): FastifyReply {
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown, envelope: Envelope = 'rest'): FastifyReply {
   const notepad = toNotepadError(error);
   logError(request.log, notepad);
-  const body = envelope === 'trpc' ? { error: trpcErrorShape(notepad) } : errorBody(notepad);
   const retryAfter = retryAfterOf([notepad]);
   if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
-  return reply.status(httpStatusOf(notepad)).header('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+  return reply.status(httpStatusOf(notepad)).header('Content-Type', 'application/json; charset=utf-8').send(bodyText(notepad, envelope));
 }
 
 /** The Retry-After (seconds) for a response that answers these errors: the longest any of them asks for. */

@@ -927,8 +927,9 @@ function restProblems(req: Req, res: Res): string[] {
 
 /** tRPC answers in its envelope: {result: {data}} or {error: {code, message, data: FoundryError & {httpStatus}}}, an array for batches. */
 function trpcProblems(req: Req, res: Res): string[] {
-  // HEAD is tRPC's warm-up ping: 204 and no procedure runs.
-  if (req.method === 'HEAD') return res.status === 204 || [400, 404].includes(res.status) ? [] : [`HEAD answered ${res.status}`];
+  // HEAD is tRPC's warm-up ping: 204 and no procedure runs; without valid credentials 401,
+  // as every request to /trpc/... is refused before its body is read.
+  if (req.method === 'HEAD') return res.status === 204 || [400, 401, 404].includes(res.status) ? [] : [`HEAD answered ${res.status}`];
   const parsed = parseJson(res);
   if (!parsed.ok) return [`tRPC body is not JSON (${res.status}): ${res.body.toString('utf8').slice(0, 200)}`];
   const items = Array.isArray(parsed.value) && req.batch ? (parsed.value as unknown[]) : [parsed.value];

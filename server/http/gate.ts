@@ -1,0 +1,44 @@
+/**
+ * The API's front door, run when a request's headers have arrived and before its body is
+ * read: who is calling (401). A request
+ * without valid credentials never gets its body read or buffered, so an unknown token can
+ * hold no memory; a valid one is authenticated once, here, and the principal kept for the
+ * route (REST) or procedure (tRPC), which check the scope (403) and the rest in the
+ * contract's order.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { Deps } from '../deps.js';
+import { authenticate, type Credentials } from '../services/auth.js';
+
+/** Routes under these prefixes need a bearer token; the rest (/health) do not. */
+const API_PREFIXES = ['/api/', '/trpc/'];
+
+/** Whether the route a request matched is one of the API's (REST or tRPC). */
+export const isApiRoute = (request: FastifyRequest): boolean => {
+  const url = request.routeOptions.url;
+  return url !== undefined && API_PREFIXES.some((prefix) => url.startsWith(prefix));
+};
+
+const admitted = new WeakMap<FastifyRequest, Credentials>();
+
+/**
+ * The request's credentials, with the principal the gate authenticated (so principalOf does
+ * not look the token up again), or just the header if the gate did not run.
+ */
+export function credentialsOf(request: FastifyRequest): Credentials {
+  return admitted.get(request) ?? { authorization: request.headers.authorization };
+}
+
+export interface Gate {
+  /** Authenticates the request; throws the catalog error (401). */
+  admit(request: FastifyRequest): void;
+}
+
+export function createGate(deps: Deps): Gate {
+  return {
+    admit(request) {
+      const authorization = request.headers.authorization;
+      admitted.set(request, { authorization, principal: authenticate(deps, authorization) });
+    },
+  };
+}
