@@ -26,6 +26,7 @@ function sendAnyError(request: FastifyRequest, reply: FastifyReply, error: unkno
 
 /** The HTTP server: tRPC at /trpc, Foundry's REST surface at /api, and /health. */
 export async function buildApp({ deps, files, logger }: AppOptions): Promise<FastifyInstance> {
+  const limits = deps.config.http;
   const gate = createGate(deps);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -79,6 +80,7 @@ export async function buildApp({ deps, files, logger }: AppOptions): Promise<Fas
     trpcOptions: {
       router: appRouter,
       createContext: ({ req }) => createContextInner({ deps, ...credentialsOf(req), log: req.log }),
+      maxBatchSize: limits.maxBatchSize,
       onError: ({ error, req }) => logError(req.log, toNotepadError(error), 'procedure'),
       responseMeta: ({ errors }) => {
         const retryAfter = retryAfterOf(errors.map(toNotepadError));

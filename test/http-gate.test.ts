@@ -8,7 +8,7 @@ import { head, openRaw, within, type RawResponse } from './raw-http.js';
  * Credentials are checked when a request's headers are in, before its body is read: a body
  * that never finishes, sent with no token or an unknown one, is refused at once instead of
  * being held and buffered until it completes. Unknown routes stay 404 (the contract), also
- * before the body.
+ * before the body. And a tRPC batch holds at most maxBatchSize calls.
  */
 
 let server: ApiServer;
@@ -16,7 +16,7 @@ let token: string;
 let documentRid: string;
 
 beforeAll(async () => {
-  server = await startApiServer();
+  server = await startApiServer({ config: { http: { maxBatchSize: 3 } } });
   const user = seedUser(server.env.deps);
   token = user.token;
   documentRid = seedDocument(server.env.deps, user.userId);
@@ -131,5 +131,30 @@ describe('credentials before the body', () => {
     } finally {
       statement.get = original;
     }
+  });
+});
+
+describe('tRPC batches', () => {
+  const batchOf = (n: number) => {
+    const paths = Array.from({ length: n }, () => 'notepad.exportJobs.get').join(',');
+    const input = Object.fromEntries(Array.from({ length: n }, (_v, i) => [String(i), { exportJobRid: 'ri.notepad.main.export-job.00000000-0000-4000-8000-000000000000' }]));
+    return fetch(`${server.baseUrl}/trpc/${paths}?batch=1&input=${encodeURIComponent(JSON.stringify(input))}`, { headers: { authorization: `Bearer ${token}` } });
+  };
+
+  it('a batch of maxBatchSize calls runs every call', async () => {
+    const response = await batchOf(3);
+    const items = (await response.json()) as Array<{ error?: { data?: { errorName?: string } } }>;
+    expect(items.map((item) => item.error?.data?.errorName)).toEqual(['ExportJobNotFound', 'ExportJobNotFound', 'ExportJobNotFound']);
+  });
+
+  it('one call more is a 400 Default:InvalidArgument in the envelope, and no call runs', async () => {
+    const before = server.env.logLines().filter((line) => line.errorName === 'ExportJobNotFound').length;
+    const response = await batchOf(4);
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: { data: Record<string, unknown> } };
+    expect(body.error.data).toMatchObject({ errorName: 'Default:InvalidArgument', httpStatus: 400, parameters: { message: expect.stringMatching(/batch/i) } });
+    expect(foundryErrorProblems(body.error.data, undefined)).toEqual([]);
+    expect(server.env.logLines().filter((line) => line.errorName === 'ExportJobNotFound').length).toBe(before);
+    expect(server.env.deps.config.http.maxBatchSize).toBe(3);
   });
 });
