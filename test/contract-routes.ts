@@ -27,7 +27,10 @@ export interface Operation {
   writes: boolean;
 }
 
-/** Auth, scope and the catch-alls of every route; REST adds the preview and body checks. */
+/**
+ * Auth, scope and the catch-alls of every route; REST adds the preview and body checks. A
+ * token over its rate limit is refused on any route (429, after authentication, before the scope).
+ */
 export const TRANSPORT_ERRORS: readonly ErrorName[] = [
   'MissingCredentials',
   'InvalidCredentials',
@@ -35,6 +38,7 @@ export const TRANSPORT_ERRORS: readonly ErrorName[] = [
   'Default:InvalidArgument',
   'Default:NotFound',
   'Default:RequestEntityTooLarge',
+  'Default:TooManyRequests',
 ];
 export const REST_ONLY_ERRORS: readonly ErrorName[] = ['ApiFeaturePreviewUsageOnly'];
 export const POST_BODY_ERRORS: readonly ErrorName[] = ['MissingPostBody'];

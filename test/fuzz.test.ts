@@ -856,7 +856,8 @@ function precedenceProblems(req: Req, body: Record<string, unknown>): string[] {
     return [];
   }
   if (['MissingCredentials', 'InvalidCredentials', 'ApiUsageDenied'].includes(name)) return [`a valid token with the scope got ${name}`];
-  if (req.kind === 'rest' && req.preview === false && name !== 'ApiFeaturePreviewUsageOnly' && !isTransportError(name, parameters)) {
+  // A token over its rate limit is refused right after authentication, before scope and preview.
+  if (req.kind === 'rest' && req.preview === false && name !== 'ApiFeaturePreviewUsageOnly' && name !== 'Default:TooManyRequests' && !isTransportError(name, parameters)) {
     return [`without preview=true the answer must be ApiFeaturePreviewUsageOnly, got ${name}`];
   }
   if (req.kind === 'rest' && req.preview === true && name === 'ApiFeaturePreviewUsageOnly') return ['preview=true was sent but refused'];
