@@ -6,6 +6,7 @@ import { NotepadError } from './contract/errors.js';
 import type { Deps } from './deps.js';
 import { envelopeOf, logError, retryAfterOf, sendError, toNotepadError } from './errors.js';
 import type { FileStore } from './files/store.js';
+import { createClientErrors, timeoutOptions } from './http/client-errors.js';
 import { createGate, credentialsOf, isApiRoute } from './http/gate.js';
 import { restPlugin } from './rest.js';
 import { appRouter, type AppRouter } from './routers/index.js';
@@ -27,10 +28,15 @@ function sendAnyError(request: FastifyRequest, reply: FastifyReply, error: unkno
 /** The HTTP server: tRPC at /trpc, Foundry's REST surface at /api, and /health. */
 export async function buildApp({ deps, files, logger }: AppOptions): Promise<FastifyInstance> {
   const limits = deps.config.http;
+  const clientErrors = createClientErrors(logger as FastifyBaseLogger);
   const gate = createGate(deps);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: deps.config.bodyLimit,
+    // Slow headers or bodies are answered 408, malformed requests 400 or 431, in the
+    // contract's shape (http/client-errors.ts).
+    ...timeoutOptions(limits),
+    clientErrorHandler: (error, socket) => clientErrors.handle(error, socket),
     // Paths such as /api/v2/notepad/exportJobs/create/ still match.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     return503OnClosing: true,
@@ -51,6 +57,7 @@ export async function buildApp({ deps, files, logger }: AppOptions): Promise<Fas
   // Every request, once its headers are in and before its body is read (http/gate.ts). Added
   // before the plugins, so that their routes and not-found handlers run it too.
   app.addHook('onRequest', async (request, reply) => {
+    clientErrors.track(request, reply);
     // An unknown route is 404 whatever the credentials, as the contract says: answered here,
     // so that no body is read for it (the not-found handler would run after the body parser).
     if (request.is404) return notFound(request, reply);

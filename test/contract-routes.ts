@@ -28,8 +28,9 @@ export interface Operation {
 }
 
 /**
- * Auth, scope and the catch-alls of every route; REST adds the preview and body checks. A
- * token over its rate limit is refused on any route (429, after authentication, before the scope).
+ * Auth, scope and the catch-alls of every route; REST adds the preview and body checks. The
+ * HTTP limits (README "Limits") answer on any route too: a slow client (408), headers too
+ * large (431), a token over its rate limit (429, after authentication, before the scope).
  */
 export const TRANSPORT_ERRORS: readonly ErrorName[] = [
   'MissingCredentials',
@@ -38,6 +39,8 @@ export const TRANSPORT_ERRORS: readonly ErrorName[] = [
   'Default:InvalidArgument',
   'Default:NotFound',
   'Default:RequestEntityTooLarge',
+  'Default:RequestTimeout',
+  'Default:RequestHeaderFieldsTooLarge',
   'Default:TooManyRequests',
 ];
 export const REST_ONLY_ERRORS: readonly ErrorName[] = ['ApiFeaturePreviewUsageOnly'];

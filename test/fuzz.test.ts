@@ -839,7 +839,7 @@ function parseJson(res: Res): { ok: true; value: unknown } | { ok: false } {
  * which runs after auth, so it does not count.
  */
 function isTransportError(name: ErrorName, parameters: Record<string, unknown>): boolean {
-  if (name === 'Default:NotFound' || name === 'Default:RequestEntityTooLarge') return true;
+  if (['Default:NotFound', 'Default:RequestEntityTooLarge', 'Default:RequestTimeout', 'Default:RequestHeaderFieldsTooLarge'].includes(name)) return true;
   return name === 'Default:InvalidArgument' && !('parameter' in parameters);
 }
 
