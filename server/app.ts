@@ -7,6 +7,7 @@ import type { Deps } from './deps.js';
 import { envelopeOf, logError, retryAfterOf, sendError, toNotepadError } from './errors.js';
 import type { FileStore } from './files/store.js';
 import { createClientErrors, timeoutOptions } from './http/client-errors.js';
+import { limitConnections } from './http/connections.js';
 import { createGate, credentialsOf, isApiRoute } from './http/gate.js';
 import { restPlugin } from './rest.js';
 import { appRouter, type AppRouter } from './routers/index.js';
@@ -97,5 +98,6 @@ export async function buildApp({ deps, files, logger }: AppOptions): Promise<Fas
   });
 
   await app.register(restPlugin, { prefix: '/api', deps, files });
+  limitConnections(app.server, limits, logger);
   return app;
 }
