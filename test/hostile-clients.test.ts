@@ -1,9 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import * as admin from '../server/services/admin.js';
 import { foundryErrorProblems } from './contract-routes.js';
-import { openForSeeding, serverWorkspace, sleep } from './process-helpers.js';
+import { seedExporter, serverWorkspace, sleep } from './process-helpers.js';
 import { head, openRaw, within, type RawConnection } from './raw-http.js';
 import { recordReliability } from './reliability-record.js';
 
@@ -69,15 +68,7 @@ const ATTACKS: Attack[] = [
 
 describe('hostile clients', () => {
   it(`${ATTACKERS} half-sent bodies without valid credentials hold no memory, and a normal client is served throughout`, { timeout: 120_000 }, async () => {
-    const seed = openForSeeding(dbPath);
-    const { userId } = admin.createUser(seed.deps, { name: 'Normal' });
-    const { token } = admin.createToken(seed.deps, { userId, scopes: ['api:notepad-export'] });
-    const { documentRid } = admin.createDocument(seed.deps, {
-      title: 'Under attack',
-      content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'Served while others hold connections open.' }] }] },
-      ownerId: userId,
-    });
-    seed.close();
+    const { token, documentRid } = seedExporter(dbPath, { name: 'Normal', title: 'Under attack', text: 'Served while others hold connections open.' });
     const server = await start({ NOTEPAD_JOB_CONCURRENCY: '1', NOTEPAD_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS), LOG_LEVEL: 'info' });
     const pid = server.proc.pid!;
     const port = Number(new URL(server.baseUrl).port);
