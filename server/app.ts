@@ -4,8 +4,11 @@ import type { Logger } from 'pino';
 import { sql } from 'drizzle-orm';
 import { NotepadError } from './contract/errors.js';
 import type { Deps } from './deps.js';
-import { logError, retryAfterOf, sendError, toNotepadError } from './errors.js';
+import { envelopeOf, logError, retryAfterOf, sendError, toNotepadError } from './errors.js';
 import type { FileStore } from './files/store.js';
+import { createClientErrors, timeoutOptions } from './http/client-errors.js';
+import { limitConnections } from './http/connections.js';
+import { createGate, credentialsOf, isApiRoute } from './http/gate.js';
 import { restPlugin } from './rest.js';
 import { appRouter, type AppRouter } from './routers/index.js';
 import { createContextInner } from './trpc.js';
@@ -18,18 +21,23 @@ export interface AppOptions {
 
 const redactUrl = (url: string) => url.replace(/([?&]input=)[^&]*/g, '$1[redacted]');
 
-const isTrpcUrl = (url: string) => /^\/trpc(?:[/?]|$)/.test(url);
-
 /** An error raised outside any procedure (router, body parser): the contract's shape, in tRPC's envelope under /trpc. */
 function sendAnyError(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
-  return sendError(request, reply, error, isTrpcUrl(request.url) ? 'trpc' : 'rest');
+  return sendError(request, reply, error, envelopeOf(request.url));
 }
 
 /** The HTTP server: tRPC at /trpc, Foundry's REST surface at /api, and /health. */
 export async function buildApp({ deps, files, logger }: AppOptions): Promise<FastifyInstance> {
+  const limits = deps.config.http;
+  const clientErrors = createClientErrors(logger as FastifyBaseLogger);
+  const gate = createGate(deps);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: deps.config.bodyLimit,
+    // Slow headers or bodies are answered 408, malformed requests 400 or 431, in the
+    // contract's shape (http/client-errors.ts).
+    ...timeoutOptions(limits),
+    clientErrorHandler: (error, socket) => clientErrors.handle(error, socket),
     // Paths such as /api/v2/notepad/exportJobs/create/ still match.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     return503OnClosing: true,
@@ -43,8 +51,24 @@ export async function buildApp({ deps, files, logger }: AppOptions): Promise<Fas
 
   // Before the plugins are registered: a plugin's routes keep the error handler in force when
   // they were added, and the tRPC plugin's body parser (413, unsupported media type) has no other.
-  app.setNotFoundHandler((request, reply) => sendAnyError(request, reply, new NotepadError('Default:NotFound')));
+  const notFound = (request: FastifyRequest, reply: FastifyReply) => sendAnyError(request, reply, new NotepadError('Default:NotFound'));
+  app.setNotFoundHandler(notFound);
   app.setErrorHandler((error, request, reply) => sendAnyError(request, reply, error));
+
+  // Every request, once its headers are in and before its body is read (http/gate.ts). Added
+  // before the plugins, so that their routes and not-found handlers run it too.
+  app.addHook('onRequest', async (request, reply) => {
+    clientErrors.track(request, reply);
+    // An unknown route is 404 whatever the credentials, as the contract says: answered here,
+    // so that no body is read for it (the not-found handler would run after the body parser).
+    if (request.is404) return notFound(request, reply);
+    if (!isApiRoute(request)) return;
+    try {
+      gate.admit(request);
+    } catch (error) {
+      return sendAnyError(request, reply, error);
+    }
+  });
 
   app.addHook('onResponse', (request, reply, done) => {
     request.log.info(
@@ -66,7 +90,8 @@ export async function buildApp({ deps, files, logger }: AppOptions): Promise<Fas
     prefix: '/trpc',
     trpcOptions: {
       router: appRouter,
-      createContext: ({ req }) => createContextInner({ deps, authorization: req.headers.authorization, log: req.log }),
+      createContext: ({ req }) => createContextInner({ deps, ...credentialsOf(req), log: req.log }),
+      maxBatchSize: limits.maxBatchSize,
       onError: ({ error, req }) => logError(req.log, toNotepadError(error), 'procedure'),
       responseMeta: ({ errors }) => {
         const retryAfter = retryAfterOf(errors.map(toNotepadError));
@@ -76,5 +101,6 @@ export async function buildApp({ deps, files, logger }: AppOptions): Promise<Fas
   });
 
   await app.register(restPlugin, { prefix: '/api', deps, files });
+  limitConnections(app.server, limits, logger);
   return app;
 }

@@ -31,7 +31,68 @@ export interface Config {
     /** Graceful shutdown waits this long for in-flight jobs before leaving them claimable. */
     shutdownGraceMs: number;
   };
+  http: HttpLimits;
 }
+
+// --- HTTP limits: what one client may hold or send (README "Limits"). ---------------------
+
+/** A token bucket per bearer token: `perSecond` refill, `burst` capacity. */
+export interface RateLimit {
+  perSecond: number;
+  burst: number;
+}
+
+export interface HttpLimits {
+  /** A request's headers must arrive within this, at most requestTimeoutMs (408 Default:RequestTimeout). */
+  headersTimeoutMs: number;
+  /** A request's headers and body must arrive within this (408 Default:RequestTimeout). */
+  requestTimeoutMs: number;
+  /** Open connections of the whole process; more are closed at once. 0: no cap. */
+  maxConnections: number;
+  /** Open connections from one remote address; more are closed at once. 0: no cap. */
+  maxConnectionsPerClient: number;
+  /** Procedure calls in one tRPC batch request (400 Default:InvalidArgument above). */
+  maxBatchSize: number;
+  /** Requests per bearer token, per process (429 Default:TooManyRequests above); false: off. */
+  rateLimit: RateLimit | false;
+}
+
+/** Generous: a client polling many jobs stays far below it; a script hammering one token does not. */
+const DEFAULT_RATE_LIMIT: RateLimit = { perSecond: 100, burst: 500 };
+
+export function defaultHttpLimits(): HttpLimits {
+  return {
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
+    maxConnections: 4_096,
+    maxConnectionsPerClient: 256,
+    maxBatchSize: 10,
+    rateLimit: DEFAULT_RATE_LIMIT,
+  };
+}
+
+function httpLimitsFromEnv(env: NodeJS.ProcessEnv, base: HttpLimits): HttpLimits {
+  return {
+    headersTimeoutMs: intFrom(env, 'NOTEPAD_HEADERS_TIMEOUT_MS', base.headersTimeoutMs, 1),
+    requestTimeoutMs: intFrom(env, 'NOTEPAD_REQUEST_TIMEOUT_MS', base.requestTimeoutMs, 1),
+    maxConnections: intFrom(env, 'NOTEPAD_MAX_CONNECTIONS', base.maxConnections),
+    maxConnectionsPerClient: intFrom(env, 'NOTEPAD_MAX_CONNECTIONS_PER_CLIENT', base.maxConnectionsPerClient),
+    maxBatchSize: intFrom(env, 'NOTEPAD_TRPC_MAX_BATCH', base.maxBatchSize, 1),
+    rateLimit: rateLimitFromEnv(env, DEFAULT_RATE_LIMIT),
+  };
+}
+
+function rateLimitFromEnv(env: NodeJS.ProcessEnv, base: RateLimit): RateLimit | false {
+  const raw = env.NOTEPAD_RATE_LIMIT;
+  if (raw === 'off') return false;
+  const perSecond = raw === undefined || raw === '' ? base.perSecond : Number(raw);
+  if (!Number.isFinite(perSecond) || perSecond <= 0) {
+    throw new Error(`NOTEPAD_RATE_LIMIT must be "off" or requests per second (> 0), got "${raw}"`);
+  }
+  return { perSecond, burst: intFrom(env, 'NOTEPAD_RATE_BURST', base.burst, 1) };
+}
+
+// -------------------------------------------------------------------------------------------
 
 const HOUR = 3_600_000;
 
@@ -58,6 +119,7 @@ export function defaultConfig(): Config {
       maxPdfBytes: 200 * 1024 * 1024,
       shutdownGraceMs: 10_000,
     },
+    http: defaultHttpLimits(),
   };
 }
 
@@ -95,5 +157,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       maxPages: intFrom(env, 'NOTEPAD_MAX_PAGES', base.jobs.maxPages, 1),
       maxPdfBytes: intFrom(env, 'NOTEPAD_MAX_PDF_BYTES', base.jobs.maxPdfBytes, 1),
     },
+    http: httpLimitsFromEnv(env, base.http),
   };
 }

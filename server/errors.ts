@@ -4,6 +4,7 @@
  * (the procedures' errorFormatter and errors raised outside any procedure), and the log
  * line. trpc.ts, app.ts and rest.ts call these and build nothing of their own.
  */
+import { STATUS_CODES } from 'node:http';
 import { TRPCError } from '@trpc/server';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { ERROR_CODES, ERRORS, invalidArgument, NotepadError, type FoundryError } from './contract/errors.js';
@@ -62,6 +63,8 @@ function convert(error: object): NotepadError {
     }
   }
   if (hasIssues(error)) return invalidArgument(error.issues, error);
+  const clientError = fromClientError(error);
+  if (clientError) return clientError;
   // Fastify's own errors (body too large, bad content) carry an HTTP status.
   const statusCode = (error as { statusCode?: unknown }).statusCode;
   if (statusCode === 413) return new NotepadError('Default:RequestEntityTooLarge', {}, { cause: error });
@@ -69,6 +72,23 @@ function convert(error: object): NotepadError {
     return new NotepadError('Default:InvalidArgument', { message: (error as Error).message }, { cause: error });
   }
   return new NotepadError('Default:Internal', {}, { cause: error });
+}
+
+/**
+ * What Node's HTTP server reports on its `clientError` event: a request not received in time
+ * (headersTimeout, requestTimeout), or one its parser (llhttp, `HPE_*` codes) refused.
+ */
+function fromClientError(error: object): NotepadError | undefined {
+  const { code, reason } = error as { code?: unknown; reason?: unknown };
+  if (typeof code !== 'string') return undefined;
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return new NotepadError('Default:RequestTimeout', {}, { cause: error });
+  if (code === 'HPE_HEADER_OVERFLOW') return new NotepadError('Default:RequestHeaderFieldsTooLarge', {}, { cause: error });
+  if (code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') return new NotepadError('Default:RequestEntityTooLarge', {}, { cause: error });
+  if (code.startsWith('HPE_')) {
+    // llhttp's reason names the fault: "Invalid character in chunk size", "Invalid char in url path", …
+    return new NotepadError('Default:InvalidArgument', { message: typeof reason === 'string' ? reason : (error as Error).message }, { cause: error });
+  }
+  return undefined;
 }
 
 /**
@@ -123,17 +143,44 @@ export function logError(log: Log, error: NotepadError, what: 'request' | 'proce
   else log.info(fields, `${what} rejected`);
 }
 
+/** How an error outside any procedure is wrapped: tRPC's envelope under /trpc, the REST body elsewhere. */
+export type Envelope = 'rest' | 'trpc';
+
+/** The envelope for a request target (a path, with or without its query). */
+export const envelopeOf = (url: string): Envelope => (/^\/trpc(?:[/?]|$)/.test(url) ? 'trpc' : 'rest');
+
+const bodyText = (error: NotepadError, envelope: Envelope) => JSON.stringify(envelope === 'trpc' ? { error: trpcErrorShape(error) } : errorBody(error));
+
 /**
  * Answers any thrown value as the catalog error, logged: the REST body, or under /trpc
  * (an error raised before any procedure ran: router, body parser) tRPC's envelope.
  */
-export function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown, envelope: 'rest' | 'trpc' = 'rest'): FastifyReply {
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown, envelope: Envelope = 'rest'): FastifyReply {
   const notepad = toNotepadError(error);
   logError(request.log, notepad);
-  const body = envelope === 'trpc' ? { error: trpcErrorShape(notepad) } : errorBody(notepad);
   const retryAfter = retryAfterOf([notepad]);
   if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
-  return reply.status(httpStatusOf(notepad)).header('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+  return reply.status(httpStatusOf(notepad)).header('Content-Type', 'application/json; charset=utf-8').send(bodyText(notepad, envelope));
+}
+
+/**
+ * The same answer as a whole HTTP/1.1 response, for a socket no request object serves (a
+ * `clientError` before any request reached the router); the connection closes after it.
+ * The caller logs the error (logError) under the errorInstanceId the body carries.
+ */
+export function rawErrorResponse(error: NotepadError, envelope: Envelope): string {
+  const status = httpStatusOf(error);
+  const body = bodyText(error, envelope);
+  const retryAfter = retryAfterOf([error]);
+  return [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+    ...(retryAfter === undefined ? [] : [`Retry-After: ${retryAfter}`]),
+    '',
+    body,
+  ].join('\r\n');
 }
 
 /** The Retry-After (seconds) for a response that answers these errors: the longest any of them asks for. */

@@ -6,6 +6,7 @@ import { MAX_JSON_DEPTH } from './contract/limits.js';
 import { FileRid } from './contract/rids.js';
 import type { Deps } from './deps.js';
 import { sendError } from './errors.js';
+import { credentialsOf } from './http/gate.js';
 import { operations, type Operation } from './operations.js';
 import { principalOf, type Principal } from './services/auth.js';
 import { getFile } from './services/files.js';
@@ -139,9 +140,11 @@ function requirePreview(request: FastifyRequest): void {
   if (preview !== 'true') throw new NotepadError('ApiFeaturePreviewUsageOnly');
 }
 
-/** The caller, authenticated and checked for the scope, in the contract's order (401, then 403). */
-const callerOf = (deps: Deps, request: FastifyRequest, scope: Scope): Principal =>
-  principalOf(deps, { authorization: request.headers.authorization }, scope);
+/**
+ * The caller, checked for the scope, in the contract's order (401, then 403): the gate
+ * (http/gate.ts) has authenticated it already, before the body was read.
+ */
+const callerOf = (deps: Deps, request: FastifyRequest, scope: Scope): Principal => principalOf(deps, credentialsOf(request), scope);
 
 export interface RestOptions {
   deps: Deps;
@@ -155,7 +158,6 @@ export async function restPlugin(app: FastifyInstance, { deps, files }: RestOpti
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, new NotepadError('Default:NotFound')));
 
   for (const route of ROUTES) {
     app.route({

@@ -3,7 +3,7 @@ import type { Scope } from './contract/api.js';
 import type { Deps } from './deps.js';
 import { toNotepadError, toTrpcError, trpcErrorShape } from './errors.js';
 import type { Log } from './log.js';
-import { principalOf, type Credentials } from './services/auth.js';
+import { principalOf, type Credentials, type Principal } from './services/auth.js';
 
 export interface Context extends Credentials {
   deps: Deps;
@@ -13,12 +13,14 @@ export interface Context extends Credentials {
 export interface CreateContextInnerOptions {
   deps: Deps;
   authorization?: string | undefined;
+  /** Already authenticated from `authorization` (the HTTP gate did): not looked up again. */
+  principal?: Principal | undefined;
   log?: Log;
 }
 
 /** The transport-free part of the context: what tests and the REST adapter build directly. */
 export function createContextInner(opts: CreateContextInnerOptions): Context {
-  return { deps: opts.deps, log: opts.log ?? opts.deps.logger, authorization: opts.authorization };
+  return { deps: opts.deps, log: opts.log ?? opts.deps.logger, authorization: opts.authorization, principal: opts.principal };
 }
 
 const t = initTRPC.context<Context>().create({

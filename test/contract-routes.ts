@@ -27,7 +27,11 @@ export interface Operation {
   writes: boolean;
 }
 
-/** Auth, scope and the catch-alls of every route; REST adds the preview and body checks. */
+/**
+ * Auth, scope and the catch-alls of every route; REST adds the preview and body checks. The
+ * HTTP limits (README "Limits") answer on any route too: a slow client (408), headers too
+ * large (431), a token over its rate limit (429, after authentication, before the scope).
+ */
 export const TRANSPORT_ERRORS: readonly ErrorName[] = [
   'MissingCredentials',
   'InvalidCredentials',
@@ -35,6 +39,9 @@ export const TRANSPORT_ERRORS: readonly ErrorName[] = [
   'Default:InvalidArgument',
   'Default:NotFound',
   'Default:RequestEntityTooLarge',
+  'Default:RequestTimeout',
+  'Default:RequestHeaderFieldsTooLarge',
+  'Default:TooManyRequests',
 ];
 export const REST_ONLY_ERRORS: readonly ErrorName[] = ['ApiFeaturePreviewUsageOnly'];
 export const POST_BODY_ERRORS: readonly ErrorName[] = ['MissingPostBody'];

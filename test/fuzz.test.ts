@@ -839,7 +839,7 @@ function parseJson(res: Res): { ok: true; value: unknown } | { ok: false } {
  * which runs after auth, so it does not count.
  */
 function isTransportError(name: ErrorName, parameters: Record<string, unknown>): boolean {
-  if (name === 'Default:NotFound' || name === 'Default:RequestEntityTooLarge') return true;
+  if (['Default:NotFound', 'Default:RequestEntityTooLarge', 'Default:RequestTimeout', 'Default:RequestHeaderFieldsTooLarge'].includes(name)) return true;
   return name === 'Default:InvalidArgument' && !('parameter' in parameters);
 }
 
@@ -856,7 +856,8 @@ function precedenceProblems(req: Req, body: Record<string, unknown>): string[] {
     return [];
   }
   if (['MissingCredentials', 'InvalidCredentials', 'ApiUsageDenied'].includes(name)) return [`a valid token with the scope got ${name}`];
-  if (req.kind === 'rest' && req.preview === false && name !== 'ApiFeaturePreviewUsageOnly' && !isTransportError(name, parameters)) {
+  // A token over its rate limit is refused right after authentication, before scope and preview.
+  if (req.kind === 'rest' && req.preview === false && name !== 'ApiFeaturePreviewUsageOnly' && name !== 'Default:TooManyRequests' && !isTransportError(name, parameters)) {
     return [`without preview=true the answer must be ApiFeaturePreviewUsageOnly, got ${name}`];
   }
   if (req.kind === 'rest' && req.preview === true && name === 'ApiFeaturePreviewUsageOnly') return ['preview=true was sent but refused'];
@@ -927,8 +928,9 @@ function restProblems(req: Req, res: Res): string[] {
 
 /** tRPC answers in its envelope: {result: {data}} or {error: {code, message, data: FoundryError & {httpStatus}}}, an array for batches. */
 function trpcProblems(req: Req, res: Res): string[] {
-  // HEAD is tRPC's warm-up ping: 204 and no procedure runs.
-  if (req.method === 'HEAD') return res.status === 204 || [400, 404].includes(res.status) ? [] : [`HEAD answered ${res.status}`];
+  // HEAD is tRPC's warm-up ping: 204 and no procedure runs; without valid credentials 401,
+  // as every request to /trpc/... is refused before its body is read.
+  if (req.method === 'HEAD') return res.status === 204 || [400, 401, 404].includes(res.status) ? [] : [`HEAD answered ${res.status}`];
   const parsed = parseJson(res);
   if (!parsed.ok) return [`tRPC body is not JSON (${res.status}): ${res.body.toString('utf8').slice(0, 200)}`];
   const items = Array.isArray(parsed.value) && req.batch ? (parsed.value as unknown[]) : [parsed.value];

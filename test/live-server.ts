@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../server/app.js';
+import type { DepsOptions } from '../server/deps.js';
 import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
 import { createRenderPool, type RenderPool } from '../server/render/pool.js';
 import { createTestEnv, type TestEnv } from './helpers.js';
@@ -13,27 +14,62 @@ export interface LiveServer {
   close(): Promise<void>;
 }
 
-/** The whole service on 127.0.0.1 and an ephemeral port, rendering in a real worker pool. */
-export async function startLiveServer(): Promise<LiveServer> {
-  const env = await createTestEnv({ now: Date.now });
-  const pool = createRenderPool({ threads: 1 });
-  const runner = createJobRunner({ deps: env.deps, files: env.files, render: (request, options) => pool.render(request, options) });
-  env.deps.onJobCreated = runner.notify;
-  runner.start();
-  const app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
+export interface ApiServer {
+  env: TestEnv;
+  app: FastifyInstance;
+  port: number;
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+async function listen(app: FastifyInstance): Promise<{ port: number; baseUrl: string }> {
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (typeof address !== 'object' || !address) throw new Error('server has no address');
+  return { port: address.port, baseUrl: `http://127.0.0.1:${address.port}` };
+}
+
+/** The whole service on 127.0.0.1 and an ephemeral port, rendering in a real worker pool. */
+export async function startLiveServer(options: Pick<DepsOptions, 'config'> = {}): Promise<LiveServer> {
+  const env = await createTestEnv({ now: Date.now, ...options });
+  const pool = createRenderPool({ threads: 1 });
+  const runner = createJobRunner({ deps: env.deps, files: env.files, render: (request, renderOptions) => pool.render(request, renderOptions) });
+  env.deps.onJobCreated = runner.notify;
+  runner.start();
+  const app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
+  const { baseUrl } = await listen(app);
   return {
     env,
     app,
-    baseUrl: `http://127.0.0.1:${address.port}`,
+    baseUrl,
     runner,
     pool,
     async close() {
       await app.close();
       await runner.stop(1_000);
       await pool.destroy();
+      env.cleanup();
+    },
+  };
+}
+
+/**
+ * The HTTP app alone (no runner) on 127.0.0.1 and an ephemeral port, over a fresh database,
+ * with the test environment's controllable clock unless told otherwise.
+ */
+export async function startApiServer(options: Omit<DepsOptions, 'db'> = {}): Promise<ApiServer> {
+  const env = await createTestEnv(options);
+  const app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
+  const { port, baseUrl } = await listen(app);
+  return {
+    env,
+    app,
+    port,
+    baseUrl,
+    async close() {
+      // Connections a test left open (half-sent requests) must not hold the close up.
+      app.server.closeAllConnections();
+      await app.close();
       env.cleanup();
     },
   };

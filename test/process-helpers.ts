@@ -7,6 +7,7 @@ import { afterAll } from 'vitest';
 import { pathToFileURL } from 'node:url';
 import { openDatabase } from '../db/index.js';
 import { createDeps, type Deps } from '../server/deps.js';
+import * as admin from '../server/services/admin.js';
 
 // node itself, with tsx as a loader: the tsx CLI would put a parent process in between, and a
 // SIGKILL to that parent leaves the real server running.
@@ -73,6 +74,23 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
 export function openForSeeding(dbPath: string): { deps: Deps; close(): void; sqlite: ReturnType<typeof openDatabase>['sqlite'] } {
   const database = openDatabase(dbPath);
   return { deps: createDeps({ db: database.db }), close: () => database.close(), sqlite: database.sqlite };
+}
+
+/** A user with an export token and one one-paragraph document, written to the database file before a server starts. */
+export function seedExporter(dbPath: string, opts: { name: string; title: string; text: string }): { userId: string; token: string; documentRid: string } {
+  const seed = openForSeeding(dbPath);
+  try {
+    const { userId } = admin.createUser(seed.deps, { name: opts.name });
+    const { token } = admin.createToken(seed.deps, { userId, scopes: ['api:notepad-export'] });
+    const { documentRid } = admin.createDocument(seed.deps, {
+      title: opts.title,
+      content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: opts.text }] }] },
+      ownerId: userId,
+    });
+    return { userId, token, documentRid };
+  } finally {
+    seed.close();
+  }
 }
 
 export async function postJson(url: string, token: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {

@@ -11,8 +11,12 @@ export const ERROR_CODES = {
   UNAUTHORIZED: { http: 401, trpc: 'UNAUTHORIZED' },
   PERMISSION_DENIED: { http: 403, trpc: 'FORBIDDEN' },
   NOT_FOUND: { http: 404, trpc: 'NOT_FOUND' },
+  // A client too slow to send its request's headers or body within the server's limits.
+  REQUEST_TIMEOUT: { http: 408, trpc: 'TIMEOUT' },
   CONFLICT: { http: 409, trpc: 'CONFLICT' },
   REQUEST_ENTITY_TOO_LARGE: { http: 413, trpc: 'PAYLOAD_TOO_LARGE' },
+  // Headers over Node's limit; tRPC has no code of its own for it (data.httpStatus says 431).
+  REQUEST_HEADER_FIELDS_TOO_LARGE: { http: 431, trpc: 'BAD_REQUEST' },
   // Quotas and rate limits; the answer carries Retry-After (NotepadError.retryAfterSeconds).
   TOO_MANY_REQUESTS: { http: 429, trpc: 'TOO_MANY_REQUESTS' },
   // The published Foundry docs map FAILED_PRECONDITION to 500; so do we.
@@ -39,6 +43,8 @@ export const ERRORS = {
   'Default:InvalidArgument': error('INVALID_ARGUMENT', 'The provided value for a parameter is invalid.'),
   'Default:NotFound': error('NOT_FOUND', 'The requested resource was not found.'),
   'Default:RequestEntityTooLarge': error('REQUEST_ENTITY_TOO_LARGE', 'The request body is too large.'),
+  'Default:RequestTimeout': error('REQUEST_TIMEOUT', 'The request was not received in time: its headers or body arrived too slowly.'),
+  'Default:RequestHeaderFieldsTooLarge': error('REQUEST_HEADER_FIELDS_TOO_LARGE', 'The request headers are too large.'),
   'Default:TooManyRequests': error('TOO_MANY_REQUESTS', 'Too many requests. Retry after the time the Retry-After header gives.'),
   'Default:Internal': error('INTERNAL', 'An internal error occurred.'),
   'Default:Timeout': error('TIMEOUT', 'The operation timed out.'),

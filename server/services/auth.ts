@@ -34,22 +34,29 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
-/** 401 for missing or invalid credentials; the scope check is separate (403). */
-export function authenticate(deps: Deps, authorization: string | undefined): Principal {
+/**
+ * 401 for missing or invalid credentials; the scope check is separate (403). Also returns
+ * the token's digest, which per-token limits key on (server/limits/rate-limit.ts).
+ */
+export function authenticateToken(deps: Deps, authorization: string | undefined): { principal: Principal; tokenHash: string } {
   const token = bearerToken(authorization);
   if (token === undefined) throw new NotepadError('MissingCredentials');
   if (token.length > 512) throw new NotepadError('InvalidCredentials');
-  const row = deps.stmts.principalByTokenHash.get({ hash: hashToken(token) });
+  const tokenHash = hashToken(token);
+  const row = deps.stmts.principalByTokenHash.get({ hash: tokenHash });
   const now = deps.now();
   if (!row || row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now)) {
     throw new NotepadError('InvalidCredentials');
   }
   return {
-    userId: row.userId,
-    name: row.name,
-    canCreateExportJobs: row.canCreateExportJobs,
-    scopes: new Set(row.scopes),
+    principal: { userId: row.userId, name: row.name, canCreateExportJobs: row.canCreateExportJobs, scopes: new Set(row.scopes) },
+    tokenHash,
   };
+}
+
+/** 401 for missing or invalid credentials; the scope check is separate (403). */
+export function authenticate(deps: Deps, authorization: string | undefined): Principal {
+  return authenticateToken(deps, authorization).principal;
 }
 
 export function requireScope(principal: Principal, scope: Scope): void {
