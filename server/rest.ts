@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { SCOPES, type Scope } from './contract/api.js';
 import { invalidArgument, NotepadError } from './contract/errors.js';
+import { requireWellFormedText } from './contract/well-formed.js';
 import { MAX_JSON_DEPTH } from './contract/limits.js';
 import { FileRid } from './contract/rids.js';
 import type { Deps } from './deps.js';
@@ -132,6 +133,7 @@ function parseJsonBody(raw: unknown): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new NotepadError('Default:InvalidArgument', { parameter: '(body)', message: 'the body must be a JSON object' });
   }
+  requireWellFormedText(value);
   return value as Record<string, unknown>;
 }
 

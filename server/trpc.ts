@@ -1,5 +1,6 @@
 import { initTRPC } from '@trpc/server';
 import type { Scope } from './contract/api.js';
+import { requireWellFormedText } from './contract/well-formed.js';
 import type { Deps } from './deps.js';
 import { toNotepadError, toTrpcError, trpcErrorShape } from './errors.js';
 import type { Log } from './log.js';
@@ -40,5 +41,14 @@ const catalogErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
+/** After the credentials, before the input schema: text that could not be stored as sent. */
+const wellFormedInput = t.middleware(async ({ getRawInput, next }) => {
+  requireWellFormedText(await getRawInput());
+  return next();
+});
+
 export const authedProcedure = (scope: Scope) =>
-  t.procedure.use(catalogErrors).use(({ ctx, next }) => next({ ctx: { principal: principalOf(ctx.deps, ctx, scope) } }));
+  t.procedure
+    .use(catalogErrors)
+    .use(({ ctx, next }) => next({ ctx: { principal: principalOf(ctx.deps, ctx, scope) } }))
+    .use(wellFormedInput);
