@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import * as admin from '../server/services/admin.js';
-import { openForSeeding, postJson, serverWorkspace, sleep } from './process-helpers.js';
+import { postJson, seedExporter, serverWorkspace, sleep } from './process-helpers.js';
 
 const { dbPath, start } = serverWorkspace('notepad-roles-');
 
 describe('NOTEPAD_ROLE: api and runner in separate processes on one database', () => {
   it('a runner-only process stays up and renders what an api-only process accepted, until told to stop', { timeout: 120_000 }, async () => {
-    const seed = openForSeeding(dbPath);
-    const { userId } = admin.createUser(seed.deps, { name: 'Roles' });
-    const { token } = admin.createToken(seed.deps, { userId, scopes: ['api:notepad-export'] });
-    const { documentRid } = admin.createDocument(seed.deps, {
-      title: 'Split roles',
-      content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'Rendered by the runner process' }] }] },
-      ownerId: userId,
-    });
-    seed.close();
+    const { token, documentRid } = seedExporter(dbPath, { name: 'Roles', title: 'Split roles', text: 'Rendered by the runner process' });
 
     const api = await start({ NOTEPAD_ROLE: 'api' });
     const runner = await start({ NOTEPAD_ROLE: 'runner', NOTEPAD_JOB_CONCURRENCY: '1' });

@@ -1,8 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { exportJobs, files } from '../db/schema.js';
-import * as admin from '../server/services/admin.js';
-import { openForSeeding, postJson, serverWorkspace, sleep, type ServerProcess } from './process-helpers.js';
+import { openForSeeding, seedExporter, postJson, serverWorkspace, sleep, type ServerProcess } from './process-helpers.js';
 import { recordReliability } from './reliability-record.js';
 
 const CREATES_PER_SERVER = Number(process.env.TWO_PROCESS_CREATES ?? 30);
@@ -12,15 +11,7 @@ const { dbPath, filesDir, start } = serverWorkspace('notepad-two-');
 
 describe('two server processes, one database', () => {
   it('serve creates under load and run jobs without SQLITE_BUSY, losses or double renders', { timeout: 240_000 }, async () => {
-    const seed = openForSeeding(dbPath);
-    const { userId } = admin.createUser(seed.deps, { name: 'Load' });
-    const { token } = admin.createToken(seed.deps, { userId, scopes: ['api:notepad-export'] });
-    const { documentRid } = admin.createDocument(seed.deps, {
-      title: 'Small',
-      content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'Hello from two processes' }] }] },
-      ownerId: userId,
-    });
-    seed.close();
+    const { token, documentRid } = seedExporter(dbPath, { name: 'Load', title: 'Small', text: 'Hello from two processes' });
 
     const env = { NOTEPAD_JOB_CONCURRENCY: '1', LOG_LEVEL: 'info' };
     const [a, b] = await Promise.all([start(env), start(env)]);
