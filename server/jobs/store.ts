@@ -51,7 +51,10 @@ export interface StoredFileRow {
 export type GenerationOutcome = { status: 'succeeded'; content: Content } | { status: 'failed'; errorMessage: string };
 
 export interface JobStore {
-  /** The oldest running job of that kind nobody holds a live lease on, now leased to the caller. */
+  /**
+   * The next running job of that kind nobody holds a live lease on, picked fairly between
+   * users (see fairPick in sqlite-store.ts), now leased to the caller.
+   */
   claimNext<K extends JobKind>(kind: K, lease: LeaseRequest): JobRowOf<K> | undefined;
   /** That one generation job, if nobody holds a live lease on it (the CLI's `generate --wait`). */
   claimGeneration(rid: string, lease: LeaseRequest): GenerationJobRow | undefined;
