@@ -160,6 +160,10 @@ export const generationJobs = sqliteTable(
   (t) => [
     ...claimIndexes('generation_jobs', t),
     index('generation_jobs_expiry_idx').on(t.expiresAt),
+    // The earliest expiry of a user's generated content: when its storage frees (server/quotas.ts).
+    index('generation_jobs_content_expiry_idx')
+      .on(t.creatorId, t.expiresAt)
+      .where(sql`content is not null`),
   ],
 );
 
@@ -210,5 +214,23 @@ export const files = sqliteTable(
     // One file per export job: a second writer's insert fails, so a job never has two files.
     uniqueIndex('files_export_job_idx').on(t.exportJobRid),
     index('files_expiry_idx').on(t.expiresAt),
+    // The earliest expiry of a user's files: when their storage frees (server/quotas.ts).
+    index('files_owner_expiry_idx').on(t.ownerId, t.expiresAt),
   ],
 );
+
+/**
+ * What each user holds, for the quotas (server/quotas.ts): export and generation jobs not
+ * yet ended, and the bytes of their stored files and generated content. Kept exact by
+ * triggers (migrations/0003_user_usage_triggers.sql) in the transaction of every insert,
+ * status or content change and delete of a job or file, whichever process or code path
+ * writes it, so a quota check reads one row instead of counting rows.
+ */
+export const userUsage = sqliteTable('user_usage', {
+  userId: text('user_id')
+    .primaryKey()
+    .references(() => users.id),
+  activeExportJobs: integer('active_export_jobs').notNull().default(0),
+  activeGenerationJobs: integer('active_generation_jobs').notNull().default(0),
+  storedBytes: integer('stored_bytes').notNull().default(0),
+});
