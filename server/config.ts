@@ -27,6 +27,18 @@ export interface Config {
     /** Graceful shutdown waits this long for in-flight jobs before leaving them claimable. */
     shutdownGraceMs: number;
   };
+  /**
+   * Per-user quotas (server/quotas.ts), beyond which creates are answered 429. They read
+   * the database, so they hold across processes sharing it.
+   */
+  quotas: {
+    /** Export jobs of one user not yet ended (TooManyActiveExportJobs). */
+    maxActiveExportJobsPerUser: number;
+    /** Generation jobs of one user not yet ended (TooManyActiveGenerationJobs). */
+    maxActiveGenerationJobsPerUser: number;
+    /** Bytes of one user's stored files and generated content (StorageQuotaExceeded). */
+    maxStoredBytesPerUser: number;
+  };
 }
 
 const HOUR = 3_600_000;
@@ -51,6 +63,11 @@ export function defaultConfig(): Config {
       maxPages: 5_000,
       maxPdfBytes: 200 * 1024 * 1024,
       shutdownGraceMs: 10_000,
+    },
+    quotas: {
+      maxActiveExportJobsPerUser: 1_000,
+      maxActiveGenerationJobsPerUser: 1_000,
+      maxStoredBytesPerUser: 1024 * 1024 * 1024,
     },
   };
 }
@@ -86,6 +103,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       leaseMs: intFrom(env, 'NOTEPAD_JOB_LEASE_MS', base.jobs.leaseMs, 100),
       maxPages: intFrom(env, 'NOTEPAD_MAX_PAGES', base.jobs.maxPages, 1),
       maxPdfBytes: intFrom(env, 'NOTEPAD_MAX_PDF_BYTES', base.jobs.maxPdfBytes, 1),
+    },
+    quotas: {
+      maxActiveExportJobsPerUser: intFrom(env, 'NOTEPAD_MAX_ACTIVE_EXPORTS_PER_USER', base.quotas.maxActiveExportJobsPerUser, 1),
+      maxActiveGenerationJobsPerUser: intFrom(env, 'NOTEPAD_MAX_ACTIVE_GENERATIONS_PER_USER', base.quotas.maxActiveGenerationJobsPerUser, 1),
+      maxStoredBytesPerUser: intFrom(env, 'NOTEPAD_MAX_STORED_BYTES_PER_USER', base.quotas.maxStoredBytesPerUser, 1),
     },
   };
 }

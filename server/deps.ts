@@ -29,7 +29,7 @@ export interface Deps {
 
 export interface DepsOptions {
   db: Db;
-  config?: Partial<Omit<Config, 'jobs'>> & { jobs?: Partial<Config['jobs']> };
+  config?: Partial<Omit<Config, 'jobs' | 'quotas'>> & { jobs?: Partial<Config['jobs']>; quotas?: Partial<Config['quotas']> };
   logger?: Logger;
   now?: () => number;
   uuid?: () => string;
@@ -37,7 +37,12 @@ export interface DepsOptions {
 
 export function createDeps(options: DepsOptions): Deps {
   const base = defaultConfig();
-  const config: Config = { ...base, ...options.config, jobs: { ...base.jobs, ...options.config?.jobs } };
+  const config: Config = {
+    ...base,
+    ...options.config,
+    jobs: { ...base.jobs, ...options.config?.jobs },
+    quotas: { ...base.quotas, ...options.config?.quotas },
+  };
   return {
     db: options.db,
     stmts: createStatements(options.db),

@@ -56,6 +56,8 @@ export const OPERATIONS: readonly Operation[] = [
       'GenerationJobNotFound',
       'ExportGenerationJobPermissionDenied',
       ...GENERATION_JOB_STATUS,
+      // The contract's 429: this service's quotas, after all of the above.
+      'TooManyActiveExportJobs',
     ],
     writes: true,
   },
@@ -88,6 +90,7 @@ export const OPERATIONS: readonly Operation[] = [
       'InvalidGenerationJobTemplateParameter',
       // A dateTime parameter's zone: the same rule (and error) as an export target's zone.
       'InvalidTimezone',
+      'TooManyActiveGenerationJobs',
     ],
     writes: true,
   },

@@ -31,6 +31,14 @@ export const sectionsFor = (pages: number): number => Math.max(1, Math.round(pag
 
 export const RENDER_THREADS = 2;
 
+/**
+ * An API-only server runs no jobs, so every create it answers stays a running job of the
+ * one bench user: tens of thousands a run, far past the per-user quota on active exports.
+ * The quota check reads one row whatever the count (server/quotas.ts), so lifting the
+ * limit keeps its cost in the figures and only spares the bench its 429s.
+ */
+const UNLIMITED_ACTIVE_EXPORTS = { NOTEPAD_MAX_ACTIVE_EXPORTS_PER_USER: String(Number.MAX_SAFE_INTEGER) };
+
 function startNotepad(ctx: BenchContext, name: string, seed: Seed, role: 'api' | 'all', env: Record<string, string> = {}): Promise<ServerHandle> {
   return startServer({
     name,
@@ -38,7 +46,14 @@ function startNotepad(ctx: BenchContext, name: string, seed: Seed, role: 'api' |
     ready: 'health',
     pinning: ctx.pinning,
     cpuProfDir: ctx.profileDir ? join(ctx.profileDir, name) : undefined,
-    env: { NOTEPAD_DB: seed.dbPath, NOTEPAD_FILES: seed.filesDir, NOTEPAD_ROLE: role, LOG_LEVEL: 'warn', ...env },
+    env: {
+      NOTEPAD_DB: seed.dbPath,
+      NOTEPAD_FILES: seed.filesDir,
+      NOTEPAD_ROLE: role,
+      LOG_LEVEL: 'warn',
+      ...(role === 'api' ? UNLIMITED_ACTIVE_EXPORTS : {}),
+      ...env,
+    },
   });
 }
 
