@@ -58,6 +58,7 @@ export const OPERATIONS: readonly Operation[] = [
       ...GENERATION_JOB_STATUS,
       // The contract's 429: this service's quotas, after all of the above.
       'TooManyActiveExportJobs',
+      'StorageQuotaExceeded',
     ],
     writes: true,
   },
@@ -91,6 +92,7 @@ export const OPERATIONS: readonly Operation[] = [
       // A dateTime parameter's zone: the same rule (and error) as an export target's zone.
       'InvalidTimezone',
       'TooManyActiveGenerationJobs',
+      'StorageQuotaExceeded',
     ],
     writes: true,
   },

@@ -1,16 +1,17 @@
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { openDatabase } from '../db/index.js';
-import { exportJobs, generationJobs } from '../db/schema.js';
+import { exportJobs, files, generationJobs } from '../db/schema.js';
 import { buildApp } from '../server/app.js';
 import { ERRORS, type ErrorName } from '../server/contract/errors.js';
 import { createDeps, type Deps } from '../server/deps.js';
 import { createJobRunner } from '../server/jobs/runner.js';
 import { renderPdf } from '../server/render/render-pdf.js';
 import { authenticate } from '../server/services/auth.js';
-import { createExportJob } from '../server/services/export-jobs.js';
-import { createTestEnv, seedDocument, seedTemplate, seedUser, type TestEnv } from './helpers.js';
+import { createExportJob, getExportJob } from '../server/services/export-jobs.js';
+import { createTestEnv, seedDocument, seedGenerationJob, seedTemplate, seedUser, type TestEnv } from './helpers.js';
 
 const LIMIT = 2;
 const target = { type: 'pdf', userLocale: 'en-US', userTimezone: 'Europe/Paris' } as const;
@@ -140,5 +141,89 @@ describe('active-job quotas under concurrent creates', () => {
     } finally {
       second.close();
     }
+  });
+});
+
+describe.each(TRANSPORTS)('the storage quota over $name', (transport) => {
+  /** Ada's generated content: what she stores until it expires, an hour after its job was created. */
+  const seedGenerated = () => seedGenerationJob(env.deps, { creatorId: ada.userId, templateRid, status: 'succeeded' });
+  const storedBytes = (userId = ada.userId) => env.deps.jobs.storedBytes(userId);
+
+  it('refuses exports and generations while the user holds the limit, with Retry-After until the first of it expires, and writes nothing', async () => {
+    seedGenerated();
+    env.deps.config.quotas.maxStoredBytesPerUser = storedBytes();
+    env.clock.advance(600_000);
+    const before = rows();
+    for (const answer of [await transport.createExport(), await transport.generate()]) {
+      expect(answer.status).toBe(429);
+      expect(answer.body).toMatchObject({ errorCode: 'TOO_MANY_REQUESTS', errorName: 'StorageQuotaExceeded', errorDescription: ERRORS.StorageQuotaExceeded.description });
+      expect(answer.body.parameters).toEqual({ limitBytes: storedBytes() });
+      expect(answer.retryAfter).toBe(String(3_600 - 600));
+    }
+    expect(rows()).toEqual(before);
+    env.deps.config.quotas.maxStoredBytesPerUser = storedBytes() + 1; // room for one more byte: work may start
+    expect((await transport.createExport()).status).toBe(200);
+    expect((await transport.generate()).status).toBe(200);
+  });
+});
+
+describe('the storage quota while rendering', () => {
+  let rendered: number;
+  const counting = () =>
+    createJobRunner({
+      deps: env.deps,
+      files: env.files,
+      render: (request) => {
+        rendered++;
+        return renderPdf(request);
+      },
+    });
+  const create = () => createExportJob(env.deps, authenticate(env.deps, `Bearer ${ada.token}`), { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: target });
+  const statusOf = (rid: string) => getExportJob(env.deps, authenticate(env.deps, `Bearer ${ada.token}`), rid).status;
+
+  beforeEach(() => {
+    rendered = 0;
+  });
+
+  it('fails an export whose file would take the user past the limit, keeping neither file row nor bytes', async () => {
+    env.deps.config.quotas.maxStoredBytesPerUser = 1_000; // less than any PDF
+    const { rid } = await create();
+    const r = counting();
+    await r.drain();
+    await r.stop(0);
+    expect(rendered).toBe(1);
+    const status = statusOf(rid);
+    expect(status).toMatchObject({ type: 'failed', errorCode: 'STORAGE_QUOTA_EXCEEDED' });
+    expect(status.type === 'failed' && status.errorMessage).toMatch(/past the limit of 1000 bytes/);
+    expect(env.deps.db.select().from(files).all()).toEqual([]);
+    expect(readdirSync(env.files.dir).filter((name) => name.endsWith('.pdf'))).toEqual([]);
+    expect(env.deps.jobs.storedBytes(ada.userId)).toBe(0);
+  });
+
+  it('fails an export queued before the user ran out of storage without rendering it', async () => {
+    const { rid } = await create();
+    seedGenerationJob(env.deps, { creatorId: ada.userId, templateRid, status: 'succeeded' });
+    env.deps.config.quotas.maxStoredBytesPerUser = env.deps.jobs.storedBytes(ada.userId);
+    const r = counting();
+    await r.drain();
+    await r.stop(0);
+    expect(rendered).toBe(0);
+    expect(statusOf(rid)).toMatchObject({ type: 'failed', errorCode: 'STORAGE_QUOTA_EXCEEDED' });
+  });
+
+  it('keeps files up to the limit: the one that fits succeeds, counted', async () => {
+    const first = await create();
+    const r = counting();
+    await r.drain();
+    const size = env.deps.jobs.storedBytes(ada.userId);
+    expect(statusOf(first.rid).type).toBe('succeeded');
+    expect(size).toBe(env.deps.db.select().from(files).all()[0]!.sizeBytes);
+    env.deps.config.quotas.maxStoredBytesPerUser = 2 * size; // exactly one more of the same size
+    env.clock.advance(1);
+    const second = await create();
+    await r.drain();
+    await r.stop(0);
+    expect(statusOf(second.rid).type).toBe('succeeded');
+    expect(env.deps.jobs.storedBytes(ada.userId)).toBe(2 * size);
   });
 });

@@ -7,8 +7,8 @@
  */
 import { and, eq, gte, inArray, isNull, lt, lte, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/index.js';
-import { documents, exportJobs, files, generationJobs, templates, templateVersions } from '../../db/schema.js';
-import type { Attempt, ExportJobRow, JobKind, JobRowOf, JobStore, StoredFileRow } from './store.js';
+import { documents, exportJobs, files, generationJobs, templates, templateVersions, userUsage } from '../../db/schema.js';
+import type { Attempt, CommitOutcome, ExportJobRow, JobKind, JobRowOf, JobStore, StoredFileRow } from './store.js';
 
 type JobTable = typeof exportJobs | typeof generationJobs;
 
@@ -172,13 +172,21 @@ export function createSqliteJobStore(db: Db): JobStore {
     .from(exportJobs)
     .where(eq(exportJobs.rid, p('rid')))
     .prepare();
+  const storedBytesOf = db.select({ storedBytes: userUsage.storedBytes }).from(userUsage).where(eq(userUsage.userId, p('userId'))).prepare();
+  const storedBytes = (userId: string) => storedBytesOf.get({ userId })?.storedBytes ?? 0;
   // Built once: better-sqlite3 builds a new wrapper function on every transaction() call.
-  const commitSuccess = db.$client.transaction((params: { job: ExportJobRow; attempt: Attempt; now: number; file: StoredFileRow }) => {
-    const { job, attempt, now, file } = params;
-    if (markExportSucceeded.run({ ...attempt, now, fileRid: file.rid }).changes !== 1) return false;
-    insertFile.run({ ...file, exportJobRid: job.rid, ownerId: job.creatorId, createdAt: now, expiresAt: job.expiresAt });
-    return true;
-  });
+  // Run IMMEDIATE: it reads the user's bytes before it writes, and another process must not
+  // commit between the two.
+  const commitSuccess = db.$client.transaction(
+    (params: { job: ExportJobRow; attempt: Attempt; now: number; file: StoredFileRow; admits: (storedBytes: number) => boolean }): CommitOutcome => {
+      const { job, attempt, now, file, admits } = params;
+      const held = storedBytes(job.creatorId);
+      if (!admits(held)) return { outcome: 'refused', storedBytes: held };
+      if (markExportSucceeded.run({ ...attempt, now, fileRid: file.rid }).changes !== 1) return { outcome: 'lease-lost' };
+      insertFile.run({ ...file, exportJobRid: job.rid, ownerId: job.creatorId, createdAt: now, expiresAt: job.expiresAt });
+      return { outcome: 'committed' };
+    },
+  );
 
   return {
     claimNext<K extends JobKind>(kind: K, { owner, now, leaseMs }: { owner: string; now: number; leaseMs: number }) {
@@ -203,9 +211,10 @@ export function createSqliteJobStore(db: Db): JobStore {
       }
       return { missing: 'The export job has no source.' };
     },
-    commitExportSuccess(job, attempt, now, file) {
-      return commitSuccess({ job, attempt, now, file });
+    commitExportSuccess(job, attempt, now, file, admits) {
+      return commitSuccess.immediate({ job, attempt, now, file, admits });
     },
+    storedBytes,
     failExport(attempt, now, failure) {
       return failExport.run({ ...attempt, now, errorMessage: failure.message, errorCode: failure.errorCode, errorInstanceId: failure.errorInstanceId }).changes === 1;
     },
