@@ -26,6 +26,8 @@ const ENTRIES = [
   'render-growth-per-page',
   'render-peak-rss',
   'create-at-scale',
+  'fairness-latency',
+  'claim-at-scale',
 ];
 
 interface ResultsFile {

@@ -8,7 +8,7 @@ import { DEMO_CONTENT } from '../../server/seed.js';
 import { RENDER_WORKER_LIMITS } from '../../server/render/pool.js';
 import { DEMO_TITLE, mixedDocument } from '../documents.js';
 import { runLoad, startServer, startWorker, type BenchContext, type Lease, type LoadOptions, type ServerHandle, type WorkerHandle } from '../harness.js';
-import { seedContentlessGenerationJob, seedDatabase, seedExportJobs, type Seed } from '../seed.js';
+import { seedContentlessGenerationJob, seedDatabase, seedExportJobs, seedOtherUser, type Seed } from '../seed.js';
 
 export interface Service {
   seed: Seed;
@@ -96,6 +96,41 @@ export function fullService(ctx: BenchContext, name: string): Promise<Lease<Serv
       NOTEPAD_JOB_DEADLINE_MS: '900000',
     });
     return { seed, server, documentRid: seed.documents[DEMO_TITLE]!, probeSource, stop: () => server.stop() };
+  });
+}
+
+/**
+ * One render slot for the one core the service is pinned to. With two, every render of the
+ * measured user shares the core with one of the flood's and takes several times as long,
+ * whatever the claims do (measured: the demo export 60 ms idle, ~280 ms beside a flood render).
+ */
+export const FAIRNESS_RENDER_THREADS = 1;
+
+/** The fairness scenario's service: the seed's user exports the demo document; the flooder, a large one. */
+export interface FairnessService extends Service {
+  flooder: { userId: string; token: string; documentRid: string };
+}
+
+/**
+ * The whole service (API, runner, FAIRNESS_RENDER_THREADS render threads) with two users: the
+ * seed's user, who exports the demo document, and a flooder, who exports a
+ * `floodPages`-page document.
+ */
+export function fairnessService(ctx: BenchContext, name: string): Promise<Lease<FairnessService>> {
+  return ctx.processes.acquire('notepad-fairness', async () => {
+    const seed = seedDatabase(join(ctx.workDir, name), { [DEMO_TITLE]: DEMO_CONTENT });
+    const flooder = seedOtherUser(seed, 'Flooder', { flood: mixedDocument(sectionsFor(ctx.settings.floodPages)) });
+    const server = await startNotepad(ctx, name, seed, 'all', {
+      NOTEPAD_JOB_CONCURRENCY: String(FAIRNESS_RENDER_THREADS),
+      NOTEPAD_JOB_DEADLINE_MS: '900000',
+    });
+    return {
+      seed,
+      server,
+      documentRid: seed.documents[DEMO_TITLE]!,
+      flooder: { userId: flooder.userId, token: flooder.token, documentRid: flooder.documents.flood! },
+      stop: () => server.stop(),
+    };
   });
 }
 
