@@ -82,8 +82,8 @@ const MODES: Record<ModeName, Settings> = {
     growthPages: [1, 2, 3],
     growthRounds: 1,
     existingJobs: 1_000,
-    floodJobs: 3,
-    floodPages: 2,
+    floodJobs: 2,
+    floodPages: 1,
     queuedJobs: 1_000,
   },
 };
