@@ -58,6 +58,11 @@ export interface Settings {
   growthRounds: number;
   /** Existing export jobs for the create-at-scale scenario. */
   existingJobs: number;
+  /** Fairness: how many exports the flooding user queues, and their pages. */
+  floodJobs: number;
+  floodPages: number;
+  /** Claim-at-scale: queued export jobs the claims are made from. */
+  queuedJobs: number;
 }
 
 // ---- CPU pinning -------------------------------------------------------------------------

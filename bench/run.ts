@@ -11,6 +11,7 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BENCH_DIR, ROOT, createProcessPool, detectPinning, killAllChildren, pinSelf, type BenchContext, type Entry, type ModeName, type Settings } from './harness.js';
 import { e2eLatencyScenario } from './scenarios/e2e-latency.js';
+import { claimAtScaleScenario, fairnessScenario } from './scenarios/fairness.js';
 import { createAtScaleScenario, renderGrowthScenario } from './scenarios/growth.js';
 import { isolationScenario } from './scenarios/isolation.js';
 import { renderThroughputScenario } from './scenarios/render-throughput.js';
@@ -36,6 +37,9 @@ const MODES: Record<ModeName, Settings> = {
     growthPages: [100, 1000, 2000],
     growthRounds: 3,
     existingJobs: 1_000_000,
+    floodJobs: 120,
+    floodPages: 30,
+    queuedJobs: 1_000_000,
   },
   quick: {
     mode: 'quick',
@@ -55,6 +59,9 @@ const MODES: Record<ModeName, Settings> = {
     growthPages: [20, 100, 200],
     growthRounds: 2,
     existingJobs: 100_000,
+    floodJobs: 40,
+    floodPages: 30,
+    queuedJobs: 100_000,
   },
   // Proves the machinery end to end (the smoke test); its figures mean nothing.
   smallest: {
@@ -75,6 +82,9 @@ const MODES: Record<ModeName, Settings> = {
     growthPages: [1, 2, 3],
     growthRounds: 1,
     existingJobs: 1_000,
+    floodJobs: 2,
+    floodPages: 1,
+    queuedJobs: 1_000,
   },
 };
 
@@ -92,6 +102,8 @@ const SCENARIOS: Scenario[] = [
   { name: 'isolation', run: isolationScenario },
   { name: 'render-growth', run: renderGrowthScenario },
   { name: 'create-at-scale', run: createAtScaleScenario },
+  { name: 'fairness', run: fairnessScenario },
+  { name: 'claim-at-scale', run: claimAtScaleScenario },
 ];
 
 const SCENARIO_NAMES = SCENARIOS.map((s) => s.name);

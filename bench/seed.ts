@@ -4,12 +4,12 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDatabase } from '../db/index.js';
+import { openDatabase, type NotepadDatabase } from '../db/index.js';
 import { generationJobs } from '../db/schema.js';
 import { SCOPES } from '../server/contract/api.js';
 import type { Content } from '../server/contract/content.js';
 import { newRid } from '../server/contract/rids.js';
-import { createDeps } from '../server/deps.js';
+import { createDeps, type Deps } from '../server/deps.js';
 import * as admin from '../server/services/admin.js';
 
 export interface Seed {
@@ -21,20 +21,34 @@ export interface Seed {
   documents: Record<string, string>;
 }
 
+/** A user with a token for the export API and the given documents. */
+function addUser(deps: Deps, name: string, documents: Record<string, Content>): Omit<Seed, 'dbPath' | 'filesDir'> {
+  const { userId } = admin.createUser(deps, { name });
+  const { token } = admin.createToken(deps, { userId, scopes: [SCOPES.export] });
+  const rids: Record<string, string> = {};
+  for (const [title, content] of Object.entries(documents)) {
+    rids[title] = admin.createDocument(deps, { title, content, ownerId: userId }).documentRid;
+  }
+  return { userId, token, documents: rids };
+}
+
 /** A fresh database in `dir` with one user, a token for the export API, and the given documents. */
 export function seedDatabase(dir: string, documents: Record<string, Content>): Seed {
   mkdirSync(dir, { recursive: true });
   const dbPath = join(dir, 'notepad.db');
   const database = openDatabase(dbPath);
   try {
-    const deps = createDeps({ db: database.db });
-    const { userId } = admin.createUser(deps, { name: 'Bench User' });
-    const { token } = admin.createToken(deps, { userId, scopes: [SCOPES.export] });
-    const rids: Record<string, string> = {};
-    for (const [title, content] of Object.entries(documents)) {
-      rids[title] = admin.createDocument(deps, { title, content, ownerId: userId }).documentRid;
-    }
-    return { dbPath, filesDir: join(dir, 'files'), userId, token, documents: rids };
+    return { dbPath, filesDir: join(dir, 'files'), ...addUser(createDeps({ db: database.db }), 'Bench User', documents) };
+  } finally {
+    database.close();
+  }
+}
+
+/** Another user of the seed's database, with a token for the export API and documents of its own. */
+export function seedOtherUser(seed: Seed, name: string, documents: Record<string, Content> = {}): Omit<Seed, 'dbPath' | 'filesDir'> {
+  const database = openDatabase(seed.dbPath);
+  try {
+    return addUser(createDeps({ db: database.db }), name, documents);
   } finally {
     database.close();
   }
@@ -76,34 +90,48 @@ export function seedContentlessGenerationJob(seed: Seed): { templateRid: string;
 }
 
 /**
- * Adds `count` finished export jobs of the seed's user, created over the last week. One
- * INSERT ... SELECT over a recursive CTE: a million rows in seconds.
- *
- * Their rids are v4-shaped and spread evenly over the whole key space, so the server's
- * random new rids land all over the primary-key index, as they would among a million
- * random ones; but generated in ascending order, so the load itself only appends to it.
+ * A v4-shaped rid of the recursive CTE's row `i`: spread evenly over the whole key space,
+ * so the server's random new rids land all over the primary-key index as they would among
+ * random ones, but generated in ascending order, so the load itself only appends to it.
  */
-export function seedExportJobs(seed: Seed, documentRid: string, count: number): void {
+const spreadRid = (kind: string, salt: number) =>
+  `printf('ri.notepad.main.${kind}.%08x-%04x-4%03x-a%03x-%012x', i * @spread, (i * ${7919 + salt}) & 65535, (i * 31) & 4095, (i * ${17 + salt}) & 4095, (i * 104729 + ${salt}) % 281474976710656)`;
+
+/**
+ * A one-off bulk load into the seed's database: no WAL (every page would be written twice,
+ * to the log and back) and no fsync. Only this connection; the servers under test reopen it
+ * in WAL mode.
+ */
+function bulkLoad(seed: Seed, load: (sqlite: NotepadDatabase['sqlite']) => void): void {
   const database = openDatabase(seed.dbPath);
   try {
     const { sqlite } = database;
-    // A one-off bulk load: no WAL (every page would be written twice, to the log and back)
-    // and no fsync. Only this connection; the servers under test reopen it in WAL mode.
     sqlite.pragma('journal_mode = MEMORY');
     sqlite.pragma('synchronous = OFF');
     sqlite.pragma('cache_size = -262144');
-    const now = Date.now();
-    const week = 7 * 24 * 3_600_000;
-    const rid = (kind: string, salt: number) =>
-      `printf('ri.notepad.main.${kind}.%08x-%04x-4%03x-a%03x-%012x', i * @spread, (i * ${7919 + salt}) & 65535, (i * 31) & 4095, (i * ${17 + salt}) & 4095, (i * 104729 + ${salt}) % 281474976710656)`;
+    load(sqlite);
+    sqlite.pragma('journal_mode = WAL');
+  } finally {
+    database.close();
+  }
+}
+
+/**
+ * Adds `count` finished export jobs of the seed's user, created over the last week. One
+ * INSERT ... SELECT over a recursive CTE: a million rows in seconds.
+ */
+export function seedExportJobs(seed: Seed, documentRid: string, count: number): void {
+  const now = Date.now();
+  const week = 7 * 24 * 3_600_000;
+  bulkLoad(seed, (sqlite) =>
     sqlite
       .prepare(
         `INSERT INTO export_jobs (rid, creator_id, source_type, document_rid, user_locale, user_timezone, status,
                                   file_rid, error_message, error_code, created_at, started_at, finished_at, expires_at, attempts)
          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < @count)
-         SELECT ${rid('export-job', 0)}, @userId, 'documentSource', @documentRid, 'en-US', 'America/New_York',
+         SELECT ${spreadRid('export-job', 0)}, @userId, 'documentSource', @documentRid, 'en-US', 'America/New_York',
                 CASE WHEN i % 50 = 0 THEN 'failed' ELSE 'succeeded' END,
-                CASE WHEN i % 50 = 0 THEN NULL ELSE ${rid('file', 1)} END,
+                CASE WHEN i % 50 = 0 THEN NULL ELSE ${spreadRid('file', 1)} END,
                 CASE WHEN i % 50 = 0 THEN 'The export failed because of an internal error.' END,
                 CASE WHEN i % 50 = 0 THEN 'INTERNAL' END,
                 @start + i * @step, @start + i * @step, @start + i * @step + 500, @start + i * @step + @week, 1
@@ -117,9 +145,38 @@ export function seedExportJobs(seed: Seed, documentRid: string, count: number): 
         start: now - week,
         step: Math.max(1, Math.floor(week / count)),
         week,
-      });
-    sqlite.pragma('journal_mode = WAL');
-  } finally {
-    database.close();
-  }
+      }),
+  );
+}
+
+/**
+ * Adds `count` queued export jobs (running, never claimed) of `documentRid`, created over
+ * the last hour: every other one by one of `others` in turn, the rest by the seed's user.
+ */
+export function seedQueuedExportJobs(seed: Seed, documentRid: string, count: number, others: readonly string[]): void {
+  const now = Date.now();
+  const hour = 3_600_000;
+  bulkLoad(seed, (sqlite) =>
+    sqlite
+      .prepare(
+        `INSERT INTO export_jobs (rid, creator_id, source_type, document_rid, user_locale, user_timezone, status, created_at, expires_at)
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < @count)
+         SELECT ${spreadRid('export-job', 2)},
+                CASE WHEN i % 2 = 0 THEN json_extract(@others, '$[' || CAST((i / 2) % @otherCount AS INTEGER) || ']') ELSE @userId END,
+                'documentSource', @documentRid, 'en-US', 'America/New_York', 'running',
+                @start + i * @step, @start + i * @step + 7 * 24 * @hour
+         FROM n`,
+      )
+      .run({
+        count,
+        spread: Math.floor(2 ** 32 / (count + 1)),
+        userId: seed.userId,
+        others: JSON.stringify(others),
+        otherCount: others.length,
+        documentRid,
+        start: now - hour,
+        step: Math.max(1, Math.floor(hour / count)),
+        hour,
+      }),
+  );
 }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Content } from '../server/contract/content.js';
 import type { TemplateParameterDeclaration, TemplateParameterValue } from '../server/contract/api.js';
 import { GRANT_ACTIONS } from '../server/contract/grants.js';
@@ -109,7 +109,34 @@ const leaseColumns = () => ({
   leaseOwner: text('lease_owner'),
   leaseExpiresAt: ms('lease_expires_at'),
   attempts: integer('attempts').notNull().default(0),
+  /** When the first attempt was claimed; a user's latest is when the user was last served. */
+  startedAt: ms('started_at'),
 });
+
+type ClaimColumns = {
+  creatorId: AnySQLiteColumn;
+  createdAt: AnySQLiteColumn;
+  leaseExpiresAt: AnySQLiteColumn;
+  startedAt: AnySQLiteColumn;
+};
+
+/**
+ * What the fair claim (server/jobs/sqlite-store.ts) reads, per user, so that no claim scans
+ * the queue: partial on `status = 'running'` (a literal in every query that uses them), the
+ * queue (a user's oldest claimable job, and the distinct users with work), the leases (how
+ * many of a user's jobs are rendering), and the first starts (when a user was last served).
+ */
+const claimIndexes = (table: string, t: ClaimColumns) => [
+  index(`${table}_queue_idx`)
+    .on(t.creatorId, t.createdAt)
+    .where(sql`status = 'running'`),
+  index(`${table}_lease_idx`)
+    .on(t.creatorId, t.leaseExpiresAt)
+    .where(sql`status = 'running'`),
+  index(`${table}_started_idx`)
+    .on(t.creatorId, t.startedAt)
+    .where(sql`started_at is not null`),
+];
 
 export const generationJobs = sqliteTable(
   'generation_jobs',
@@ -132,8 +159,12 @@ export const generationJobs = sqliteTable(
     ...leaseColumns(),
   },
   (t) => [
-    index('generation_jobs_claim_idx').on(t.status, t.leaseExpiresAt),
+    ...claimIndexes('generation_jobs', t),
     index('generation_jobs_expiry_idx').on(t.expiresAt),
+    // The earliest expiry of a user's generated content: when its storage frees (server/quotas.ts).
+    index('generation_jobs_content_expiry_idx')
+      .on(t.creatorId, t.expiresAt)
+      .where(sql`content is not null`),
   ],
 );
 
@@ -156,18 +187,11 @@ export const exportJobs = sqliteTable(
     errorCode: text('error_code'),
     errorInstanceId: text('error_instance_id'),
     createdAt: ms('created_at').notNull(),
-    startedAt: ms('started_at'),
     finishedAt: ms('finished_at'),
     expiresAt: ms('expires_at').notNull(),
     ...leaseColumns(),
   },
-  (t) => [
-    // Partial: the claim scan only ever looks at running jobs, which stay few.
-    index('export_jobs_claim_idx')
-      .on(t.leaseExpiresAt, t.createdAt)
-      .where(sql`status = 'running'`),
-    index('export_jobs_expiry_idx').on(t.expiresAt),
-  ],
+  (t) => [...claimIndexes('export_jobs', t), index('export_jobs_expiry_idx').on(t.expiresAt)],
 );
 
 export const files = sqliteTable(
@@ -187,6 +211,27 @@ export const files = sqliteTable(
     createdAt: ms('created_at').notNull(),
     expiresAt: ms('expires_at').notNull(),
   },
-  // One file per export job: a second writer's insert fails, so a job never has two files.
-  (t) => [uniqueIndex('files_export_job_idx').on(t.exportJobRid), index('files_expiry_idx').on(t.expiresAt)],
+  (t) => [
+    // One file per export job: a second writer's insert fails, so a job never has two files.
+    uniqueIndex('files_export_job_idx').on(t.exportJobRid),
+    index('files_expiry_idx').on(t.expiresAt),
+    // The earliest expiry of a user's files: when their storage frees (server/quotas.ts).
+    index('files_owner_expiry_idx').on(t.ownerId, t.expiresAt),
+  ],
 );
+
+/**
+ * What each user holds, for the quotas (server/quotas.ts): export and generation jobs not
+ * yet ended, and the bytes of their stored files and generated content. Kept exact by
+ * triggers (migrations/0003_user_usage_triggers.sql) in the transaction of every insert,
+ * status or content change and delete of a job or file, whichever process or code path
+ * writes it, so a quota check reads one row instead of counting rows.
+ */
+export const userUsage = sqliteTable('user_usage', {
+  userId: text('user_id')
+    .primaryKey()
+    .references(() => users.id),
+  activeExportJobs: integer('active_export_jobs').notNull().default(0),
+  activeGenerationJobs: integer('active_generation_jobs').notNull().default(0),
+  storedBytes: integer('stored_bytes').notNull().default(0),
+});

@@ -32,6 +32,18 @@ export interface Config {
     shutdownGraceMs: number;
   };
   http: HttpLimits;
+  /**
+   * Per-user quotas (server/quotas.ts), beyond which creates are answered 429. They read
+   * the database, so they hold across processes sharing it.
+   */
+  quotas: {
+    /** Export jobs of one user not yet ended (TooManyActiveExportJobs). */
+    maxActiveExportJobsPerUser: number;
+    /** Generation jobs of one user not yet ended (TooManyActiveGenerationJobs). */
+    maxActiveGenerationJobsPerUser: number;
+    /** Bytes of one user's stored files and generated content (StorageQuotaExceeded). */
+    maxStoredBytesPerUser: number;
+  };
 }
 
 // --- HTTP limits: what one client may hold or send (README "Limits"). ---------------------
@@ -120,6 +132,11 @@ export function defaultConfig(): Config {
       shutdownGraceMs: 10_000,
     },
     http: defaultHttpLimits(),
+    quotas: {
+      maxActiveExportJobsPerUser: 1_000,
+      maxActiveGenerationJobsPerUser: 1_000,
+      maxStoredBytesPerUser: 1024 * 1024 * 1024,
+    },
   };
 }
 
@@ -158,5 +175,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       maxPdfBytes: intFrom(env, 'NOTEPAD_MAX_PDF_BYTES', base.jobs.maxPdfBytes, 1),
     },
     http: httpLimitsFromEnv(env, base.http),
+    quotas: {
+      maxActiveExportJobsPerUser: intFrom(env, 'NOTEPAD_MAX_ACTIVE_EXPORTS_PER_USER', base.quotas.maxActiveExportJobsPerUser, 1),
+      maxActiveGenerationJobsPerUser: intFrom(env, 'NOTEPAD_MAX_ACTIVE_GENERATIONS_PER_USER', base.quotas.maxActiveGenerationJobsPerUser, 1),
+      maxStoredBytesPerUser: intFrom(env, 'NOTEPAD_MAX_STORED_BYTES_PER_USER', base.quotas.maxStoredBytesPerUser, 1),
+    },
   };
 }

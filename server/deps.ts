@@ -32,7 +32,7 @@ export interface Deps {
 
 export interface DepsOptions {
   db: Db;
-  config?: Partial<Omit<Config, 'jobs' | 'http'>> & { jobs?: Partial<Config['jobs']>; http?: Partial<Config['http']> };
+  config?: Partial<Omit<Config, 'jobs' | 'http' | 'quotas'>> & { jobs?: Partial<Config['jobs']>; http?: Partial<Config['http']>; quotas?: Partial<Config['quotas']> };
   logger?: Logger;
   now?: () => number;
   uuid?: () => string;
@@ -42,7 +42,13 @@ export interface DepsOptions {
 
 export function createDeps(options: DepsOptions): Deps {
   const base = defaultConfig();
-  const config: Config = { ...base, ...options.config, jobs: { ...base.jobs, ...options.config?.jobs }, http: { ...base.http, ...options.config?.http } };
+  const config: Config = {
+    ...base,
+    ...options.config,
+    jobs: { ...base.jobs, ...options.config?.jobs },
+    http: { ...base.http, ...options.config?.http },
+    quotas: { ...base.quotas, ...options.config?.quotas },
+  };
   const now = options.now ?? Date.now;
   return {
     db: options.db,

@@ -26,6 +26,8 @@ const ENTRIES = [
   'render-growth-per-page',
   'render-peak-rss',
   'create-at-scale',
+  'fairness-latency',
+  'claim-at-scale',
 ];
 
 interface ResultsFile {
@@ -55,8 +57,8 @@ describe('npm run bench -- --smallest', () => {
         for (const field of ['subject', 'baseline', 'ratio'] as const) {
           expect(Number.isFinite(entry[field]), `${String(entry.name)}.${field} = ${String(entry[field])}`).toBe(true);
         }
-        expect(entry.subject as number).toBeGreaterThan(0);
-        expect(entry.baseline as number).toBeGreaterThan(0);
+        expect(entry.subject as number, `${String(entry.name)}.subject`).toBeGreaterThan(0);
+        expect(entry.baseline as number, `${String(entry.name)}.baseline`).toBeGreaterThan(0);
         expect(typeof entry.unit).toBe('string');
         expect(entry.target).toMatch(/^(ratio )?(>=|<=) \d/);
         expect(typeof entry.met).toBe('boolean');

@@ -65,6 +65,9 @@ export const OPERATIONS: readonly Operation[] = [
       ...GENERATION_JOB_STATUS,
       // A condition of the service, before any check: its storage cannot take new work.
       'StorageFull',
+      // The contract's 429: this service's quotas, after all of the above.
+      'TooManyActiveExportJobs',
+      'StorageQuotaExceeded',
     ],
     writes: true,
   },
@@ -98,6 +101,8 @@ export const OPERATIONS: readonly Operation[] = [
       // A dateTime parameter's zone: the same rule (and error) as an export target's zone.
       'InvalidTimezone',
       'StorageFull',
+      'TooManyActiveGenerationJobs',
+      'StorageQuotaExceeded',
     ],
     writes: true,
   },

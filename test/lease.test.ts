@@ -1,10 +1,13 @@
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
+import { openDatabase } from '../db/index.js';
 import { exportJobs, generationJobs } from '../db/schema.js';
 import { failExportJob } from '../server/jobs/export-job.js';
+import { failGenerationJob } from '../server/jobs/generation-job.js';
 import { JobFailure } from '../server/jobs/failure.js';
-import { leasesOf } from '../server/deps.js';
-import { claimGenerationJob, claimNext, releaseLease, renewLease } from '../server/jobs/lease.js';
+import { createDeps, leasesOf, type Deps } from '../server/deps.js';
+import { attemptOf, claimGenerationJob, claimNext, releaseLease, renewLease } from '../server/jobs/lease.js';
 import { authenticate, type Principal } from '../server/services/auth.js';
 import { createExportJob } from '../server/services/export-jobs.js';
 import { createTestEnv, seedDocument, seedGenerationJob, seedTemplate, seedUser, type TestEnv } from './helpers.js';
@@ -22,10 +25,11 @@ beforeEach(async () => {
 });
 afterEach(() => env.cleanup());
 
-async function createAt(offsetMs: number): Promise<string> {
+async function createAt(offsetMs: number, as: { principal: Principal; documentRid: string } = { principal, documentRid }): Promise<string> {
   env.clock.advance(offsetMs);
   const target = { type: 'pdf', userLocale: 'en-US', userTimezone: 'America/New_York' } as const;
-  return (await createExportJob(env.deps, principal, { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: target })).rid;
+  const source = { type: 'documentSource', documentRid: as.documentRid } as const;
+  return (await createExportJob(env.deps, as.principal, { exportJobSource: source, exportJobTarget: target })).rid;
 }
 
 const row = (rid: string) => env.deps.db.select().from(exportJobs).where(eq(exportJobs.rid, rid)).get()!;
@@ -140,5 +144,105 @@ describe('job leases (prepared claim statements)', () => {
     expect(claimNext(leasesOf(env.deps), 'generation', 'a')?.rid).toBe(older);
     expect(claimNext(leasesOf(env.deps), 'generation', 'a')?.rid).toBe(newer);
     expect(claimNext(leasesOf(env.deps), 'generation', 'a')).toBeUndefined();
+  });
+});
+
+describe('fair claims between users', () => {
+  let other: { principal: Principal; documentRid: string };
+  const flooder = () => ({ principal, documentRid });
+
+  beforeEach(() => {
+    const user = seedUser(env.deps, { name: 'Bea' });
+    other = { principal: authenticate(env.deps, `Bearer ${user.token}`), documentRid: seedDocument(env.deps, user.userId) };
+  });
+
+  /** `count` jobs of one user, 1 ms apart. */
+  async function queue(as: { principal: Principal; documentRid: string }, count: number): Promise<string[]> {
+    const rids: string[] = [];
+    for (let i = 0; i < count; i++) rids.push(await createAt(1, as));
+    return rids;
+  }
+  const claim = (owner = 'runner', deps: Deps = env.deps) => claimNext(leasesOf(deps), 'export', owner);
+  /** Ends a claimed job, as a finished render does: its lease is gone. */
+  const finish = (job: { rid: string; leaseOwner: string | null; attempts: number }) => {
+    env.clock.advance(1);
+    expect(failExportJob(env.deps, attemptOf(job), new JobFailure('INTERNAL', 'done'))).toBe(true);
+  };
+
+  it("claims a user's one job right after the render in progress, however many jobs another user queued first", async () => {
+    const floods = await queue(flooder(), 30);
+    const [single] = await queue(other, 1);
+    const first = claim()!;
+    expect(first.rid).toBe(floods[0]); // nobody served yet, nothing rendering: the oldest job
+    finish(first); // one render slot: it frees
+    expect(claim()?.rid).toBe(single);
+  });
+
+  it('gives the next free slot to the user with fewer jobs rendering, while another holds renders', async () => {
+    const floods = await queue(flooder(), 10);
+    expect(claim()?.rid).toBe(floods[0]);
+    expect(claim()?.rid).toBe(floods[1]); // only the flooder has work: it takes both slots
+    const [single] = await queue(other, 1);
+    expect(claim()?.rid).toBe(single); // 2 rendering against 0
+    expect(claim()?.rid).toBe(floods[2]);
+  });
+
+  it("takes the users' jobs in turns, each user's oldest first", async () => {
+    const a = await queue(flooder(), 3);
+    const b = await queue(other, 3);
+    const order: string[] = [];
+    for (let job = claim(); job; job = claim()) {
+      order.push(job.rid);
+      finish(job);
+    }
+    expect(order).toEqual([a[0], b[0], a[1], b[1], a[2], b[2]]);
+  });
+
+  it('breaks ties between users nobody has served by the oldest job', async () => {
+    const [older] = await queue(other, 1);
+    await queue(flooder(), 2);
+    expect(claim()?.rid).toBe(older);
+  });
+
+  it('counts only live leases as rendering: a lapsed one is claimable again, by the same statement', async () => {
+    const a = await queue(flooder(), 2);
+    const [single] = await queue(other, 1);
+    expect(claim('died')?.rid).toBe(a[0]);
+    env.clock.advance(LEASE_MS + 1); // the runner died: its job is not rendering any more
+    // The flooder has been served and the other user not: the other user's job first, then
+    // the lapsed job again (its user's oldest), as its second attempt.
+    expect(claim()?.rid).toBe(single);
+    expect(claim()).toMatchObject({ rid: a[0], attempts: 2 });
+  });
+
+  it('holds between processes sharing the database: a lease taken through one connection counts for the other', async () => {
+    const second = openDatabase(join(env.dir, 'notepad.db'));
+    try {
+      const elsewhere = createDeps({ db: second.db, now: () => env.clock.now, config: { jobs: { leaseMs: LEASE_MS } } });
+      const floods = await queue(flooder(), 5);
+      const [single] = await queue(other, 1);
+      expect(claim('process-1')?.rid).toBe(floods[0]);
+      expect(claim('process-2', elsewhere)?.rid).toBe(single);
+    } finally {
+      second.close();
+    }
+  });
+
+  it('claims generation jobs fairly too: a user served a moment ago waits for the one who was not', () => {
+    const templateRid = seedTemplate(env.deps, principal.userId);
+    const seed = (creatorId: string) => {
+      env.clock.advance(1);
+      return seedGenerationJob(env.deps, { creatorId, templateRid, status: 'running' });
+    };
+    const floods = Array.from({ length: 20 }, () => seed(principal.userId));
+    const single = seed(other.principal.userId);
+    const generation = () => claimNext(leasesOf(env.deps), 'generation', 'runner');
+    const first = generation()!;
+    expect(first.rid).toBe(floods[0]);
+    // A generation runs and ends within one synchronous step of the runner: never two at once.
+    env.clock.advance(1);
+    expect(failGenerationJob(env.deps, first, 'done')).toBe(true);
+    expect(generation()?.rid).toBe(single);
+    expect(generation()?.rid).toBe(floods[1]);
   });
 });

@@ -277,6 +277,26 @@ describe('job runner', () => {
     expect(storedBytes()).toEqual([fileRows()[0]!.storageKey]);
   });
 
+  it("with one render slot, renders another user's one export right after the render in progress, not after the whole queue", async () => {
+    env.deps.config.jobs.concurrency = 1;
+    const floodDoc = seedDocument(env.deps, principal.userId, { title: 'Flood' });
+    for (let i = 0; i < 6; i++) {
+      env.clock.advance(1);
+      await createExportJob(env.deps, principal, { exportJobSource: { type: 'documentSource', documentRid: floodDoc }, exportJobTarget: target });
+    }
+    const user = seedUser(env.deps, { name: 'Bea' });
+    const bea = authenticate(env.deps, `Bearer ${user.token}`);
+    const single = seedDocument(env.deps, user.userId, { title: 'Single' });
+    env.clock.advance(1);
+    await createExportJob(env.deps, bea, { exportJobSource: { type: 'documentSource', documentRid: single }, exportJobTarget: target });
+    const rendered: string[] = [];
+    await runner(async (request) => {
+      rendered.push(request.title);
+      return renderPdf(request);
+    }).drain();
+    expect(rendered).toEqual(['Flood', 'Single', 'Flood', 'Flood', 'Flood', 'Flood', 'Flood']);
+  });
+
   it('runs generation jobs and records their content', async () => {
     const templateRid = seedTemplate(env.deps, principal.userId, {
       blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'Hello ' }, { type: 'parameter', name: 'who' }] }],

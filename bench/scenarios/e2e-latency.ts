@@ -11,7 +11,7 @@ import { createBody, fullService, renderChild, type Service } from './shared.js'
 // Short enough that polling adds little to a render of tens of ms.
 const POLL_MS = 5;
 
-interface Export {
+export interface Export {
   rid: string;
   ms: number;
   bytes: number;
@@ -20,7 +20,8 @@ interface Export {
 
 const round1 = (value: number) => Math.round(value * 10) / 10;
 
-async function exportOnce({ server, seed, documentRid }: Service): Promise<Export> {
+/** One export of the service's demo document by its seed user: create, poll until it ends, download. */
+export async function exportOnce({ server, seed, documentRid }: Service): Promise<Export> {
   const headers = { authorization: `Bearer ${seed.token}` };
   const start = performance.now();
   const created = await fetch(`${server.url}/api/v2/notepad/exportJobs/create?preview=true`, {

@@ -8,7 +8,7 @@ import { DEMO_CONTENT } from '../../server/seed.js';
 import { RENDER_WORKER_LIMITS } from '../../server/render/pool.js';
 import { DEMO_TITLE, mixedDocument } from '../documents.js';
 import { runLoad, startServer, startWorker, type BenchContext, type Lease, type LoadOptions, type ServerHandle, type WorkerHandle } from '../harness.js';
-import { seedContentlessGenerationJob, seedDatabase, seedExportJobs, type Seed } from '../seed.js';
+import { seedContentlessGenerationJob, seedDatabase, seedExportJobs, seedOtherUser, type Seed } from '../seed.js';
 
 export interface Service {
   seed: Seed;
@@ -31,6 +31,14 @@ export const sectionsFor = (pages: number): number => Math.max(1, Math.round(pag
 
 export const RENDER_THREADS = 2;
 
+/**
+ * An API-only server runs no jobs, so every create it answers stays a running job of the
+ * one bench user: tens of thousands a run, far past the per-user quota on active exports.
+ * The quota check reads one row whatever the count (server/quotas.ts), so lifting the
+ * limit keeps its cost in the figures and only spares the bench its 429s.
+ */
+const UNLIMITED_ACTIVE_EXPORTS = { NOTEPAD_MAX_ACTIVE_EXPORTS_PER_USER: String(Number.MAX_SAFE_INTEGER) };
+
 function startNotepad(ctx: BenchContext, name: string, seed: Seed, role: 'api' | 'all', env: Record<string, string> = {}): Promise<ServerHandle> {
   return startServer({
     name,
@@ -40,7 +48,15 @@ function startNotepad(ctx: BenchContext, name: string, seed: Seed, role: 'api' |
     cpuProfDir: ctx.profileDir ? join(ctx.profileDir, name) : undefined,
     // The load generator drives one token at thousands of requests a second, far past the
     // per-token rate limit, and fails a run on any 429: benchmarks run with the limit off.
-    env: { NOTEPAD_DB: seed.dbPath, NOTEPAD_FILES: seed.filesDir, NOTEPAD_ROLE: role, LOG_LEVEL: 'warn', NOTEPAD_RATE_LIMIT: 'off', ...env },
+    env: {
+      NOTEPAD_DB: seed.dbPath,
+      NOTEPAD_FILES: seed.filesDir,
+      NOTEPAD_ROLE: role,
+      LOG_LEVEL: 'warn',
+      NOTEPAD_RATE_LIMIT: 'off',
+      ...(role === 'api' ? UNLIMITED_ACTIVE_EXPORTS : {}),
+      ...env,
+    },
   });
 }
 
@@ -83,6 +99,41 @@ export function fullService(ctx: BenchContext, name: string): Promise<Lease<Serv
       NOTEPAD_JOB_DEADLINE_MS: '900000',
     });
     return { seed, server, documentRid: seed.documents[DEMO_TITLE]!, probeSource, stop: () => server.stop() };
+  });
+}
+
+/**
+ * One render slot for the one core the service is pinned to. With two, every render of the
+ * measured user shares the core with one of the flood's and takes several times as long,
+ * whatever the claims do (measured: the demo export 60 ms idle, ~280 ms beside a flood render).
+ */
+export const FAIRNESS_RENDER_THREADS = 1;
+
+/** The fairness scenario's service: the seed's user exports the demo document; the flooder, a large one. */
+export interface FairnessService extends Service {
+  flooder: { userId: string; token: string; documentRid: string };
+}
+
+/**
+ * The whole service (API, runner, FAIRNESS_RENDER_THREADS render threads) with two users: the
+ * seed's user, who exports the demo document, and a flooder, who exports a
+ * `floodPages`-page document.
+ */
+export function fairnessService(ctx: BenchContext, name: string): Promise<Lease<FairnessService>> {
+  return ctx.processes.acquire('notepad-fairness', async () => {
+    const seed = seedDatabase(join(ctx.workDir, name), { [DEMO_TITLE]: DEMO_CONTENT });
+    const flooder = seedOtherUser(seed, 'Flooder', { flood: mixedDocument(sectionsFor(ctx.settings.floodPages)) });
+    const server = await startNotepad(ctx, name, seed, 'all', {
+      NOTEPAD_JOB_CONCURRENCY: String(FAIRNESS_RENDER_THREADS),
+      NOTEPAD_JOB_DEADLINE_MS: '900000',
+    });
+    return {
+      seed,
+      server,
+      documentRid: seed.documents[DEMO_TITLE]!,
+      flooder: { userId: flooder.userId, token: flooder.token, documentRid: flooder.documents.flood! },
+      stop: () => server.stop(),
+    };
   });
 }
 

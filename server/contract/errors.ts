@@ -68,6 +68,17 @@ export const ERRORS = {
     'FAILED_PRECONDITION',
     'The operation cannot be completed because the generation job has failed status.',
   ),
+  // This service's quotas (server/quotas.ts), checked after every check above and before
+  // the insert: only a create that would otherwise succeed is refused, and the refusal
+  // says nothing about the source. templates.generate checks the same way after its own.
+  TooManyActiveExportJobs: error(
+    'TOO_MANY_REQUESTS',
+    'The user has as many export jobs running as the service allows. Retry once one has finished.',
+  ),
+  StorageQuotaExceeded: error(
+    'TOO_MANY_REQUESTS',
+    "The user's stored files and generated content have reached the service's limit. Retry once some have expired.",
+  ),
 
   // exportJobs.get, files.content
   ExportJobNotFound: error('NOT_FOUND', 'The given ExportJob could not be found.'),
@@ -85,6 +96,11 @@ export const ERRORS = {
   InvalidGenerationJobTemplateParameter: error(
     'INVALID_ARGUMENT',
     'A template parameter value is invalid (for example, is of the wrong type).',
+  ),
+  // Then the quotas: this one, and StorageQuotaExceeded (above).
+  TooManyActiveGenerationJobs: error(
+    'TOO_MANY_REQUESTS',
+    'The user has as many generation jobs running as the service allows. Retry once one has finished.',
   ),
   CreateDocumentPermissionDenied: error(
     'PERMISSION_DENIED',

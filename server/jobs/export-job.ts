@@ -6,7 +6,8 @@ import type { RenderRequest, RenderResult } from '../render/render-pdf.js';
 import { isOutOfSpace } from '../storage-health.js';
 import { JobFailure } from './failure.js';
 import { attemptOf } from './lease.js';
-import type { Attempt, ExportJobRow } from './store.js';
+import { hasStorageLeft, storageAdmits, storageQuotaFailure } from '../quotas.js';
+import type { Attempt, CommitOutcome, ExportJobRow } from './store.js';
 
 export type Renderer = (request: RenderRequest, options: { signal: AbortSignal }) => Promise<RenderResult>;
 
@@ -14,9 +15,13 @@ export type Renderer = (request: RenderRequest, options: { signal: AbortSignal }
  * Renders one claimed export job and records its file. The bytes are written first; the
  * job row and file row then change in one transaction that only the holder of a live
  * lease can commit, so a job ends once and never owns two files. Bytes of a lost race
- * are removed.
+ * are removed. A user without storage left, or whose file would not fit, gets the job
+ * failed instead (server/quotas.ts).
  */
 export async function runExportJob(deps: Deps, job: ExportJobRow, io: { render: Renderer; files: FileStore; signal: AbortSignal }): Promise<void> {
+  const { quotas } = deps.config;
+  const held = deps.jobs.storedBytes(job.creatorId);
+  if (!hasStorageLeft(quotas, held)) throw storageQuotaFailure(quotas, held);
   const source = deps.jobs.exportSource(job);
   if ('missing' in source) throw new JobFailure('INTERNAL', source.missing);
   // Every figure of the finished-export log line comes from this one clock.
@@ -49,21 +54,23 @@ export async function runExportJob(deps: Deps, job: ExportJobRow, io: { render: 
   deps.storage.reportWrite('files');
   const fileRid = newRid('file', deps.uuid());
   const now = deps.now();
-  let committed = false;
+  const file = {
+    rid: fileRid,
+    mediaType: 'application/pdf',
+    filename: safeFilename(source.title),
+    sizeBytes: stored.sizeBytes,
+    sha256: stored.sha256,
+    storageKey: stored.storageKey,
+  };
+  let commit: CommitOutcome | undefined;
   try {
-    committed = deps.jobs.commitExportSuccess(job, attemptOf(job), now, {
-      rid: fileRid,
-      mediaType: 'application/pdf',
-      filename: safeFilename(source.title),
-      sizeBytes: stored.sizeBytes,
-      sha256: stored.sha256,
-      storageKey: stored.storageKey,
-    });
+    commit = deps.jobs.commitExportSuccess(job, attemptOf(job), now, file, (storedBytes) => storageAdmits(quotas, storedBytes, stored.sizeBytes));
   } finally {
-    if (!committed) await io.files.remove(stored.storageKey);
+    if (commit?.outcome !== 'committed') await io.files.remove(stored.storageKey);
   }
   deps.storage.reportWrite('database');
-  if (!committed) {
+  if (commit.outcome === 'refused') throw storageQuotaFailure(quotas, commit.storedBytes, stored.sizeBytes);
+  if (commit.outcome === 'lease-lost') {
     deps.logger.warn({ exportJobRid: job.rid }, 'export job lease lost before commit; result discarded');
     return;
   }

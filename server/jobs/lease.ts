@@ -1,5 +1,5 @@
 /**
- * Leases: how a runner holds a job. A claim leases the oldest claimable job for leaseMs;
+ * Leases: how a runner holds a job. A claim leases the next claimable job for leaseMs;
  * the holder renews while it works; a runner that dies stops renewing, its lease lapses,
  * and the next claim takes the job over (its attempt counted). These functions take the
  * store and a clock, nothing else, so any backend's JobStore serves them.
@@ -24,7 +24,10 @@ export interface Leases {
 
 const request = (leases: Leases, owner: string) => ({ owner, now: leases.now(), leaseMs: leases.leaseMs() });
 
-/** Claims the oldest running job of that kind nobody holds a live lease on. */
+/**
+ * Claims the next running job of that kind nobody holds a live lease on: the user with the
+ * fewest jobs rendering first, then the one served least recently, and that user's oldest.
+ */
 export function claimNext<K extends JobKind>(leases: Leases, kind: K, owner: string): JobRowOf<K> | undefined {
   return leases.store.claimNext(kind, request(leases, owner));
 }

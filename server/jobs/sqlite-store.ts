@@ -2,13 +2,13 @@
  * The job store on SQLite. Every statement is prepared once per connection: a runner
  * claims after every create and every finished job, so building and preparing SQL per
  * call would be most of the event loop's own work per export. Nothing in the claim makes
- * SQLite re-prepare it on each run: the subquery's LIMIT and the `status` term the claim
- * index is partial on are literals, not bound parameters.
+ * SQLite re-prepare it on each run: its subqueries' LIMITs and the `status` terms the claim
+ * indexes are partial on are literals, not bound parameters.
  */
 import { and, eq, gte, inArray, isNull, lt, lte, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/index.js';
-import { documents, exportJobs, files, generationJobs, templates, templateVersions } from '../../db/schema.js';
-import type { Attempt, ExportJobRow, JobKind, JobRowOf, JobStore, StoredFileRow } from './store.js';
+import { documents, exportJobs, files, generationJobs, templates, templateVersions, userUsage } from '../../db/schema.js';
+import type { Attempt, CommitOutcome, ExportJobRow, JobKind, JobRowOf, JobStore, StoredFileRow } from './store.js';
 
 type JobTable = typeof exportJobs | typeof generationJobs;
 
@@ -32,9 +32,44 @@ const ownedLive = (table: JobTable): SQL =>
     gte(table.leaseExpiresAt, p('now')),
   )!;
 
-/** The oldest claimable job; its LIMIT is a literal (a bound one makes SQLite re-prepare). */
-const oldestClaimable = (table: JobTable): SQL =>
-  sql`${table.rid} = (select ${table.rid} from ${table} where ${claimable(table, p('now'))} order by ${table.createdAt} asc limit 1)`;
+/**
+ * The fair pick, in one statement that reads only the database (so it holds between
+ * processes sharing it): of the users with running jobs, the one with the fewest jobs
+ * rendering (live leases), then the one served least recently (the latest first start of
+ * its jobs; never served first), then the one whose oldest claimable job is oldest; and
+ * that user's oldest claimable job. So a user's one job waits for at most one render to
+ * end, however many jobs others queued; users with equal shares take turns.
+ *
+ * Its cost grows with the number of users with running jobs, not with the queue: the
+ * users are found by a skip scan of the queue index (one seek each, a recursive CTE),
+ * and each user's figures are seeks on the claim indexes (db/schema.ts claimIndexes);
+ * `materialized` keeps SQLite from evaluating each user's subqueries again for the ORDER BY.
+ */
+const fairPick = (table: JobTable): SQL => {
+  const running = sql`${table.status} = 'running'`;
+  return sql`${table.rid} = (
+    with recursive creators(id) as (
+      select (select min(${table.creatorId}) from ${table} where ${running})
+      union all
+      select (select min(${table.creatorId}) from ${table} where ${running} and ${table.creatorId} > creators.id)
+      from creators where creators.id is not null
+    ),
+    candidates(rid, rendering, served) as materialized (
+      select
+        (select ${table.rid} from ${table}
+          where ${running} and ${table.creatorId} = creators.id and (${table.leaseExpiresAt} is null or ${table.leaseExpiresAt} < ${p('now')})
+          order by ${table.createdAt} limit 1),
+        (select count(*) from ${table} where ${running} and ${table.creatorId} = creators.id and ${table.leaseExpiresAt} >= ${p('now')}),
+        (select ${table.startedAt} from ${table}
+          where ${table.creatorId} = creators.id and ${table.startedAt} is not null
+          order by ${table.startedAt} desc limit 1)
+      from creators where creators.id is not null
+    )
+    select rid from candidates where rid is not null
+    order by rendering, served nulls first, (select ${table.createdAt} from ${table} where ${table.rid} = candidates.rid), rid
+    limit 1
+  )`;
+};
 
 /**
  * Sets the lease on the row `which` selects, if nobody holds a live one. The conditional
@@ -49,8 +84,8 @@ function claimUpdate(db: Db, table: JobTable, which: SQL) {
       leaseOwner: sql`${p('owner')}`,
       leaseExpiresAt: sql`${p('leaseExpiresAt')}`,
       attempts: sql`${table.attempts} + 1`,
-      // Export jobs record when their first attempt began.
-      ...(table === exportJobs ? { startedAt: sql`coalesce(${exportJobs.startedAt}, ${p('now')})` } : {}),
+      // When the first attempt began: the queue's timings, and when the user was last served.
+      startedAt: sql`coalesce(${table.startedAt}, ${p('now')})`,
     })
     .where(and(which, claimable(table, p('now'))))
     .returning()
@@ -59,7 +94,7 @@ function claimUpdate(db: Db, table: JobTable, which: SQL) {
 
 function leaseStatements(db: Db, table: JobTable) {
   return {
-    claimNext: claimUpdate(db, table, oldestClaimable(table)),
+    claimNext: claimUpdate(db, table, fairPick(table)),
     claimByRid: claimUpdate(db, table, eq(table.rid, p('rid'))),
     renew: db
       .update(table)
@@ -137,13 +172,21 @@ export function createSqliteJobStore(db: Db): JobStore {
     .from(exportJobs)
     .where(eq(exportJobs.rid, p('rid')))
     .prepare();
+  const storedBytesOf = db.select({ storedBytes: userUsage.storedBytes }).from(userUsage).where(eq(userUsage.userId, p('userId'))).prepare();
+  const storedBytes = (userId: string) => storedBytesOf.get({ userId })?.storedBytes ?? 0;
   // Built once: better-sqlite3 builds a new wrapper function on every transaction() call.
-  const commitSuccess = db.$client.transaction((params: { job: ExportJobRow; attempt: Attempt; now: number; file: StoredFileRow }) => {
-    const { job, attempt, now, file } = params;
-    if (markExportSucceeded.run({ ...attempt, now, fileRid: file.rid }).changes !== 1) return false;
-    insertFile.run({ ...file, exportJobRid: job.rid, ownerId: job.creatorId, createdAt: now, expiresAt: job.expiresAt });
-    return true;
-  });
+  // Run IMMEDIATE: it reads the user's bytes before it writes, and another process must not
+  // commit between the two.
+  const commitSuccess = db.$client.transaction(
+    (params: { job: ExportJobRow; attempt: Attempt; now: number; file: StoredFileRow; admits: (storedBytes: number) => boolean }): CommitOutcome => {
+      const { job, attempt, now, file, admits } = params;
+      const held = storedBytes(job.creatorId);
+      if (!admits(held)) return { outcome: 'refused', storedBytes: held };
+      if (markExportSucceeded.run({ ...attempt, now, fileRid: file.rid }).changes !== 1) return { outcome: 'lease-lost' };
+      insertFile.run({ ...file, exportJobRid: job.rid, ownerId: job.creatorId, createdAt: now, expiresAt: job.expiresAt });
+      return { outcome: 'committed' };
+    },
+  );
 
   return {
     claimNext<K extends JobKind>(kind: K, { owner, now, leaseMs }: { owner: string; now: number; leaseMs: number }) {
@@ -168,9 +211,10 @@ export function createSqliteJobStore(db: Db): JobStore {
       }
       return { missing: 'The export job has no source.' };
     },
-    commitExportSuccess(job, attempt, now, file) {
-      return commitSuccess({ job, attempt, now, file });
+    commitExportSuccess(job, attempt, now, file, admits) {
+      return commitSuccess.immediate({ job, attempt, now, file, admits });
     },
+    storedBytes,
     failExport(attempt, now, failure) {
       return failExport.run({ ...attempt, now, errorMessage: failure.message, errorCode: failure.errorCode, errorInstanceId: failure.errorInstanceId }).changes === 1;
     },

@@ -48,10 +48,19 @@ export interface StoredFileRow {
   storageKey: string;
 }
 
+/**
+ * How a success commit ended: recorded; not, because the attempt no longer holds a live
+ * lease; or not, because the file does not fit beside the bytes its user holds.
+ */
+export type CommitOutcome = { outcome: 'committed' } | { outcome: 'lease-lost' } | { outcome: 'refused'; storedBytes: number };
+
 export type GenerationOutcome = { status: 'succeeded'; content: Content } | { status: 'failed'; errorMessage: string };
 
 export interface JobStore {
-  /** The oldest running job of that kind nobody holds a live lease on, now leased to the caller. */
+  /**
+   * The next running job of that kind nobody holds a live lease on, picked fairly between
+   * users (see fairPick in sqlite-store.ts), now leased to the caller.
+   */
   claimNext<K extends JobKind>(kind: K, lease: LeaseRequest): JobRowOf<K> | undefined;
   /** That one generation job, if nobody holds a live lease on it (the CLI's `generate --wait`). */
   claimGeneration(rid: string, lease: LeaseRequest): GenerationJobRow | undefined;
@@ -62,8 +71,13 @@ export interface JobStore {
 
   /** What an export job renders: a document, or a succeeded generation job's content. */
   exportSource(job: ExportJobRow): ExportSource | { missing: string };
-  /** Ends the job `succeeded` and records its file, in one transaction. */
-  commitExportSuccess(job: ExportJobRow, attempt: Attempt, now: number, file: StoredFileRow): boolean;
+  /**
+   * Ends the job `succeeded` and records its file, in one transaction, if `admits` the bytes
+   * its user holds then (files and generated content) beside the file.
+   */
+  commitExportSuccess(job: ExportJobRow, attempt: Attempt, now: number, file: StoredFileRow, admits: (storedBytes: number) => boolean): CommitOutcome;
+  /** The bytes of files and generated content a user holds. */
+  storedBytes(userId: string): number;
   failExport(attempt: Attempt, now: number, failure: { errorCode: JobErrorCode; message: string; errorInstanceId: string }): boolean;
 
   /** The content of one published template version. */

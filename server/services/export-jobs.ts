@@ -3,12 +3,15 @@ import { NotepadError } from '../contract/errors.js';
 import { isIanaTimezone, isWellFormedLocale } from '../contract/locale.js';
 import { newRid } from '../contract/rids.js';
 import type { Deps } from '../deps.js';
+import { checkCreateQuotas } from '../quotas.js';
 import { isOutOfSpace, STORAGE_FULL_RETRY_AFTER_SECONDS } from '../storage-health.js';
 import { grantsOn, type Principal } from './auth.js';
 
 /**
  * exportJobs.create. The checks run in exactly the contract's order (errors 1-9), so a
- * request with several faults always gets the same, first, error. Checks and insert run
+ * request with several faults always gets the same, first, error; then this service's
+ * quotas (server/quotas.ts), so only a create that would otherwise succeed is refused with
+ * 429, and the refusal says nothing about a source the caller may not see. Checks and insert run
  * as one unit of a group commit (services/write-batch.ts): atomic with each other, and
  * committed with whatever other creates arrived in the same turn of the event loop.
  */
@@ -53,6 +56,7 @@ function checkAndInsertExportJob(deps: Deps, principal: Principal, request: Crea
     if (job.status === 'running') throw new NotepadError('GenerationJobStatusRunning', { generationJobRid });
     if (job.status === 'failed') throw new NotepadError('GenerationJobStatusFailed', { generationJobRid });
   }
+  checkCreateQuotas(deps, principal.userId, 'export');
 
   const rid = newRid('export-job', deps.uuid());
   deps.stmts.insertExportJob.run({

@@ -1,6 +1,6 @@
-import { and, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, isNotNull, sql } from 'drizzle-orm';
 import type { Db } from '../../db/index.js';
-import { documents, exportJobs, files, generationJobs, permissions, tokens, users } from '../../db/schema.js';
+import { documents, exportJobs, files, generationJobs, permissions, tokens, userUsage, users } from '../../db/schema.js';
 
 const p = sql.placeholder;
 
@@ -79,6 +79,32 @@ export function createStatements(db: Db) {
       .select()
       .from(files)
       .where(and(eq(files.rid, p('rid')), gt(files.expiresAt, p('now'))))
+      .prepare(),
+    /** What a user holds, for the quotas (server/quotas.ts); no row means nothing. */
+    usageOf: db
+      .select({
+        activeExportJobs: userUsage.activeExportJobs,
+        activeGenerationJobs: userUsage.activeGenerationJobs,
+        storedBytes: userUsage.storedBytes,
+      })
+      .from(userUsage)
+      .where(eq(userUsage.userId, p('userId')))
+      .prepare(),
+    /** When a user's first file expires, and with it some of the user's storage. */
+    firstFileExpiry: db
+      .select({ expiresAt: files.expiresAt })
+      .from(files)
+      .where(eq(files.ownerId, p('userId')))
+      .orderBy(asc(files.expiresAt))
+      .limit(1)
+      .prepare(),
+    /** When a user's first generated content expires. */
+    firstContentExpiry: db
+      .select({ expiresAt: generationJobs.expiresAt })
+      .from(generationJobs)
+      .where(and(eq(generationJobs.creatorId, p('userId')), isNotNull(generationJobs.content)))
+      .orderBy(asc(generationJobs.expiresAt))
+      .limit(1)
       .prepare(),
   };
 }

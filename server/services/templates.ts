@@ -12,16 +12,28 @@ import { NotepadError } from '../contract/errors.js';
 import { isIanaTimezone } from '../contract/locale.js';
 import { isFolderRid, newRid } from '../contract/rids.js';
 import type { Deps } from '../deps.js';
+import { checkCreateQuotas } from '../quotas.js';
 import { insertDocument, isUniqueViolation } from './documents.js';
 import { grantsOn, type Principal } from './auth.js';
 
-/** templates.generate: checks, then a `running` generation job for the runner. Returns its rid. */
+/**
+ * templates.generate: checks, then a `running` generation job for the runner. Returns its
+ * rid. The checks run in the contract's order, then this service's quotas
+ * (server/quotas.ts); checks and insert are one immediate transaction, so the quota count
+ * and the insert cannot be split by another create, here or in another process.
+ */
 export function generateFromTemplate(
   deps: Deps,
   principal: Principal,
   input: GenerateTemplateRequest & { templateRid: string },
 ): string {
   deps.storage.requireSpace();
+  const rid = deps.db.transaction(() => checkAndInsertGenerationJob(deps, principal, input), { behavior: 'immediate' });
+  deps.onJobCreated('generation');
+  return rid;
+}
+
+function checkAndInsertGenerationJob(deps: Deps, principal: Principal, input: GenerateTemplateRequest & { templateRid: string }): string {
   const { templateRid } = input;
   const actions = grantsOn(deps, principal.userId, templateRid);
   const template = actions.has('view')
@@ -44,6 +56,7 @@ export function generateFromTemplate(
   }
 
   const parameters = checkParameters(version.parameters, input.templateParameters);
+  checkCreateQuotas(deps, principal.userId, 'generation');
 
   const rid = newRid('generation-job', deps.uuid());
   const now = deps.now();
@@ -60,7 +73,6 @@ export function generateFromTemplate(
       expiresAt: now + deps.config.generationJobTtlMs,
     })
     .run();
-  deps.onJobCreated('generation');
   return rid;
 }
 

@@ -1,0 +1,69 @@
+/**
+ * Per-user quotas, the one place their rules live: how many jobs of each kind a user may
+ * have running, and how many bytes of stored files and generated content a user may hold.
+ *
+ * They read user_usage (db/schema.ts), which triggers keep in the transaction of every
+ * write of a job or file. A create checks inside the transaction of its insert (the group
+ * commit unit for exports, an immediate transaction for generations), so concurrent
+ * creates, in this process or another on the same database, cannot overshoot.
+ *
+ * Storage is checked at both ends of an export. A create or generate is refused while the
+ * user holds the limit or more; a render that would take the user past it fails with
+ * errorCode STORAGE_QUOTA_EXCEEDED instead of keeping its file (checked in the transaction
+ * that would record the file, and before rendering, to spare the work). So files never take
+ * a user past the limit. Generated content is admitted and counted: it is small (a template
+ * and its parameters), so at most the generations already running can take a user past it.
+ */
+import { NotepadError } from './contract/errors.js';
+import type { Config } from './config.js';
+import type { Deps } from './deps.js';
+import { JobFailure } from './jobs/failure.js';
+import type { JobKind } from './jobs/store.js';
+
+type Quotas = Config['quotas'];
+
+const NOTHING = { activeExportJobs: 0, activeGenerationJobs: 0, storedBytes: 0 };
+
+/** Whether a user who holds `storedBytes` may start work that stores more. */
+export const hasStorageLeft = (quotas: Quotas, storedBytes: number): boolean => storedBytes < quotas.maxStoredBytesPerUser;
+
+/** Whether a file of `addingBytes` fits beside the `storedBytes` a user holds. */
+export const storageAdmits = (quotas: Quotas, storedBytes: number, addingBytes: number): boolean =>
+  storedBytes + addingBytes <= quotas.maxStoredBytesPerUser;
+
+/**
+ * The quota checks of a create of that kind, in their order: the user's running jobs of
+ * that kind, then the user's storage. Call inside the transaction that inserts the job,
+ * after the operation's own checks. Throws the catalog's 429.
+ */
+export function checkCreateQuotas(deps: Deps, userId: string, kind: JobKind): void {
+  const { quotas } = deps.config;
+  const usage = deps.stmts.usageOf.get({ userId }) ?? NOTHING;
+  // A slot frees whenever one of the user's jobs ends: worth asking again soon.
+  if (kind === 'export' && usage.activeExportJobs >= quotas.maxActiveExportJobsPerUser) {
+    throw new NotepadError('TooManyActiveExportJobs', { limit: quotas.maxActiveExportJobsPerUser }, { retryAfterSeconds: 1 });
+  }
+  if (kind === 'generation' && usage.activeGenerationJobs >= quotas.maxActiveGenerationJobsPerUser) {
+    throw new NotepadError('TooManyActiveGenerationJobs', { limit: quotas.maxActiveGenerationJobsPerUser }, { retryAfterSeconds: 1 });
+  }
+  if (!hasStorageLeft(quotas, usage.storedBytes)) {
+    throw new NotepadError('StorageQuotaExceeded', { limitBytes: quotas.maxStoredBytesPerUser }, { retryAfterSeconds: secondsUntilStorageFrees(deps, userId) });
+  }
+}
+
+/** Until the user's first file or generated content expires: the earliest that room can appear. */
+function secondsUntilStorageFrees(deps: Deps, userId: string): number {
+  const expiries = [deps.stmts.firstFileExpiry.get({ userId })?.expiresAt, deps.stmts.firstContentExpiry.get({ userId })?.expiresAt];
+  const first = Math.min(...expiries.filter((at): at is number => at !== undefined));
+  return Number.isFinite(first) ? Math.max(1, (first - deps.now()) / 1000) : 1;
+}
+
+/** Why an export fails when its user has no storage left (before rendering), or its file would not fit. */
+export function storageQuotaFailure(quotas: Quotas, storedBytes: number, fileBytes?: number): JobFailure {
+  const limit = quotas.maxStoredBytesPerUser;
+  const message =
+    fileBytes === undefined
+      ? `Your stored files and generated content (${storedBytes} bytes) have reached the limit of ${limit} bytes; the export was not rendered.`
+      : `The exported file (${fileBytes} bytes) would take your stored files and generated content (${storedBytes} bytes) past the limit of ${limit} bytes; it was not kept.`;
+  return new JobFailure('STORAGE_QUOTA_EXCEEDED', message);
+}
