@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { sql } from 'drizzle-orm';
 import { NotepadError } from './contract/errors.js';
 import type { Deps } from './deps.js';
-import { envelopeOf, logError, retryAfterOf, sendError, toNotepadError } from './errors.js';
+import { envelopeOf, logError, retryHeadersOf, sendError, toNotepadError } from './errors.js';
 import type { FileStore } from './files/store.js';
 import { createClientErrors, timeoutOptions } from './http/client-errors.js';
 import { limitConnections } from './http/connections.js';
@@ -93,10 +93,7 @@ export async function buildApp({ deps, files, logger }: AppOptions): Promise<Fas
       createContext: ({ req }) => createContextInner({ deps, ...credentialsOf(req), log: req.log }),
       maxBatchSize: limits.maxBatchSize,
       onError: ({ error, req }) => logError(req.log, toNotepadError(error), 'procedure'),
-      responseMeta: ({ errors }) => {
-        const retryAfter = retryAfterOf(errors.map(toNotepadError));
-        return retryAfter === undefined ? {} : { headers: { 'Retry-After': String(retryAfter) } };
-      },
+      responseMeta: ({ errors }) => ({ headers: retryHeadersOf(errors.map(toNotepadError)) }),
     } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
   });
 

@@ -158,8 +158,7 @@ const bodyText = (error: NotepadError, envelope: Envelope) => JSON.stringify(env
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown, envelope: Envelope = 'rest'): FastifyReply {
   const notepad = toNotepadError(error);
   logError(request.log, notepad);
-  const retryAfter = retryAfterOf([notepad]);
-  if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
+  reply.headers(retryHeadersOf([notepad]));
   return reply.status(httpStatusOf(notepad)).header('Content-Type', 'application/json; charset=utf-8').send(bodyText(notepad, envelope));
 }
 
@@ -171,20 +170,33 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
 export function rawErrorResponse(error: NotepadError, envelope: Envelope): string {
   const status = httpStatusOf(error);
   const body = bodyText(error, envelope);
-  const retryAfter = retryAfterOf([error]);
+  const retryHeaders = Object.entries(retryHeadersOf([error])).map(([name, value]) => `${name}: ${value}`);
   return [
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
     'Content-Type: application/json; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Connection: close',
-    ...(retryAfter === undefined ? [] : [`Retry-After: ${retryAfter}`]),
+    ...retryHeaders,
     '',
     body,
   ].join('\r\n');
 }
 
-/** The Retry-After (seconds) for a response that answers these errors: the longest any of them asks for. */
-export function retryAfterOf(errors: readonly NotepadError[]): number | undefined {
+/**
+ * How long Palantir's retrying fetch (@osdk/shared.net.fetch) keeps trying a 429 or 503:
+ * three retries after about 1, 2 and 4 seconds.
+ */
+export const CLIENT_RETRY_HORIZON_SECONDS = 8;
+
+/**
+ * The retry headers of a response that answers these errors: Retry-After, the longest
+ * wait any of them asks for; and, when that is past what a retrying client would wait
+ * (a storage quota that frees in hours), `QoS-Retry-Hint: do-not-retry`, which the
+ * official client honours instead of retrying in vain.
+ */
+export function retryHeadersOf(errors: readonly NotepadError[]): Record<string, string> {
   const waits = errors.flatMap((e) => (e.retryAfterSeconds === undefined ? [] : [e.retryAfterSeconds]));
-  return waits.length ? Math.max(...waits) : undefined;
+  if (waits.length === 0) return {};
+  const retryAfter = Math.max(...waits);
+  return { 'Retry-After': String(retryAfter), ...(retryAfter > CLIENT_RETRY_HORIZON_SECONDS ? { 'QoS-Retry-Hint': 'do-not-retry' } : {}) };
 }

@@ -80,6 +80,7 @@ describe('over REST and tRPC, with a controlled clock', () => {
     const rest = await get(jobUrl, token);
     expect(rest.statusCode).toBe(429);
     expect(rest.headers['retry-after']).toBe('1');
+    expect(rest.headers['qos-retry-hint']).toBeUndefined(); // a second's wait: the official client should retry
     expect(rest.json()).toMatchObject({ errorName: 'Default:TooManyRequests', errorCode: 'TOO_MANY_REQUESTS', parameters: {} });
     expect(foundryErrorProblems(rest.json(), 429)).toEqual([]);
     const logged = env.logLines().filter((line) => line.errorInstanceId === rest.json<{ errorInstanceId: string }>().errorInstanceId);

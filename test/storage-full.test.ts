@@ -70,6 +70,8 @@ const health = async () => (await app.inject({ method: 'GET', url: '/health' }))
 function expectStorageFull(response: Awaited<ReturnType<typeof create>>, store: string) {
   expect(response.statusCode).toBe(503);
   expect(response.headers['retry-after']).toBe('30');
+  // Past what the official client's retries would wait: it is told not to retry in vain.
+  expect(response.headers['qos-retry-hint']).toBe('do-not-retry');
   expect(response.json()).toMatchObject({ errorCode: 'SERVICE_UNAVAILABLE', errorName: 'StorageFull', parameters: { store } });
 }
 
@@ -101,6 +103,7 @@ describe('full disks', () => {
     });
     expect(trpc.statusCode).toBe(503);
     expect(trpc.headers['retry-after']).toBe('30');
+    expect(trpc.headers['qos-retry-hint']).toBe('do-not-retry');
     expect(trpc.json()).toMatchObject({ error: { data: { errorName: 'StorageFull', httpStatus: 503 } } });
 
     freeBytes.database = 10 * MIN_FREE;
