@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import type { Logger } from 'pino';
 import { sql } from 'drizzle-orm';
@@ -9,6 +9,7 @@ import type { FileStore } from './files/store.js';
 import { createClientErrors, timeoutOptions } from './http/client-errors.js';
 import { limitConnections } from './http/connections.js';
 import { createGate, credentialsOf, isApiRoute } from './http/gate.js';
+import { registerApiDocs } from './api-docs.js';
 import { restPlugin } from './rest.js';
 import { appRouter, type AppRouter } from './routers/index.js';
 import { createContextInner } from './trpc.js';
@@ -17,6 +18,8 @@ export interface AppOptions {
   deps: Deps;
   files: FileStore;
   logger: Logger;
+  /** Told of every route as it is added (Fastify's onRoute), for tools and tests. */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 const redactUrl = (url: string) => url.replace(/([?&]input=)[^&]*/g, '$1[redacted]');
@@ -26,8 +29,8 @@ function sendAnyError(request: FastifyRequest, reply: FastifyReply, error: unkno
   return sendError(request, reply, error, envelopeOf(request.url));
 }
 
-/** The HTTP server: tRPC at /trpc, Foundry's REST surface at /api, and /health. */
-export async function buildApp({ deps, files, logger }: AppOptions): Promise<FastifyInstance> {
+/** The HTTP server: tRPC at /trpc, Foundry's REST surface at /api, its description (/api/openapi.json, /docs), and /health. */
+export async function buildApp({ deps, files, logger, onRoute }: AppOptions): Promise<FastifyInstance> {
   const limits = deps.config.http;
   const clientErrors = createClientErrors(logger as FastifyBaseLogger);
   const gate = createGate(deps);
@@ -48,6 +51,7 @@ export async function buildApp({ deps, files, logger }: AppOptions): Promise<Fas
     // before any error handler, in Fastify's own body (and 414): route them to the catalog.
     frameworkErrors: (error, request, reply) => sendAnyError(request, reply, error),
   });
+  if (onRoute) app.addHook('onRoute', onRoute);
 
   // Before the plugins are registered: a plugin's routes keep the error handler in force when
   // they were added, and the tRPC plugin's body parser (413, unsupported media type) has no other.
@@ -101,6 +105,7 @@ export async function buildApp({ deps, files, logger }: AppOptions): Promise<Fas
   });
 
   await app.register(restPlugin, { prefix: '/api', deps, files });
+  await registerApiDocs(app);
   limitConnections(app.server, limits, logger);
   return app;
 }

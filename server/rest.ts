@@ -42,9 +42,17 @@ function unwrapRequest(body: Record<string, unknown>): Record<string, unknown> {
 
 type AnyOperation = Operation<z.ZodType, z.ZodType>;
 
+/** Foundry's names of the REST operations, as the contract and the OpenAPI operationIds spell them. */
+export type RestRouteName =
+  | 'exportJobs.create'
+  | 'exportJobs.get'
+  | 'files.content'
+  | 'templates.generate'
+  | 'generationJobs.get'
+  | 'generationJobs.saveDocument';
+
 export interface RestRoute {
-  /** Foundry's name of the operation (the contract's, and the OpenAPI operationId). */
-  name: string;
+  name: RestRouteName;
   method: 'GET' | 'POST';
   /** Under /api; `:name` marks a path parameter. */
   url: string;
