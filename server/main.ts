@@ -4,6 +4,7 @@ import { buildApp } from './app.js';
 import { configFromEnv } from './config.js';
 import { createDeps } from './deps.js';
 import { createFileStore } from './files/store.js';
+import { notifyOnCreate } from './job-events.js';
 import { createJobRunner, type JobRunner } from './jobs/runner.js';
 import { createRenderPool, type RenderPool } from './render/pool.js';
 import { seedDemoIfEmpty, type DemoSeed } from './seed.js';
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
     pool = createRenderPool({ threads: config.jobs.concurrency });
     const renderPool = pool;
     runner = createJobRunner({ deps, files, render: (request, options) => renderPool.render(request, options) });
-    deps.onJobCreated = runner.notify;
+    notifyOnCreate(deps.jobEvents, runner.notify);
     const swept = await runner.sweep();
     logger.info(swept, 'startup sweep done');
     runner.start();
