@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { sql } from 'drizzle-orm';
 import { NotepadError } from './contract/errors.js';
 import type { Deps } from './deps.js';
@@ -10,6 +11,7 @@ import { createClientErrors, timeoutOptions } from './http/client-errors.js';
 import { limitConnections } from './http/connections.js';
 import { createGate, credentialsOf, isApiRoute } from './http/gate.js';
 import { registerApiDocs } from './api-docs.js';
+import { createMetrics, METRICS_URL, type MetricsOptions } from './metrics.js';
 import { restPlugin } from './rest.js';
 import { appRouter, type AppRouter } from './routers/index.js';
 import { createContextInner } from './trpc.js';
@@ -20,6 +22,10 @@ export interface AppOptions {
   logger: Logger;
   /** Told of every route as it is added (Fastify's onRoute), for tools and tests. */
   onRoute?: (route: RouteOptions) => void;
+  /** This process' render pool, if it renders: its busy workers are a metric. */
+  renderPool?: MetricsOptions['renderPool'];
+  /** Where GET /metrics registers its metrics; default: a registry of this app's own. */
+  metricsRegistry?: Registry;
 }
 
 const redactUrl = (url: string) => url.replace(/([?&]input=)[^&]*/g, '$1[redacted]');
@@ -29,8 +35,11 @@ function sendAnyError(request: FastifyRequest, reply: FastifyReply, error: unkno
   return sendError(request, reply, error, envelopeOf(request.url));
 }
 
-/** The HTTP server: tRPC at /trpc, Foundry's REST surface at /api, its description (/api/openapi.json, /docs), and /health. */
-export async function buildApp({ deps, files, logger, onRoute }: AppOptions): Promise<FastifyInstance> {
+/**
+ * The HTTP server: tRPC at /trpc, Foundry's REST surface at /api, its description
+ * (/api/openapi.json, /docs), and for operators /health and /metrics.
+ */
+export async function buildApp({ deps, files, logger, onRoute, renderPool, metricsRegistry }: AppOptions): Promise<FastifyInstance> {
   const limits = deps.config.http;
   const clientErrors = createClientErrors(logger as FastifyBaseLogger);
   const gate = createGate(deps);
@@ -74,11 +83,18 @@ export async function buildApp({ deps, files, logger, onRoute }: AppOptions): Pr
     }
   });
 
+  const metrics = deps.config.metrics ? createMetrics({ deps, registry: metricsRegistry, renderPool }) : undefined;
+  app.addHook('onClose', async () => {
+    metrics?.stop();
+  });
+
   app.addHook('onResponse', (request, reply, done) => {
     request.log.info(
       { method: request.method, url: redactUrl(request.url), statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 },
       'request completed',
     );
+    // The route's template, never its URL: labels must not carry RIDs or anything a caller chose.
+    metrics?.observeRequest({ route: request.routeOptions.url, method: request.method, statusCode: reply.statusCode, seconds: reply.elapsedTime / 1000 });
     done();
   });
 
@@ -89,6 +105,13 @@ export async function buildApp({ deps, files, logger, onRoute }: AppOptions): Pr
     const problems = deps.storage.problems();
     return problems.length ? { status: 'degraded', problems } : { status: 'ok' };
   });
+
+  if (metrics) {
+    app.get(METRICS_URL, async (_request, reply) => {
+      const { contentType, body } = await metrics.scrape();
+      return reply.header('Content-Type', contentType).send(body);
+    });
+  }
 
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',

@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     runner.start();
   }
 
-  const app = config.role === 'runner' ? undefined : await buildApp({ deps, files, logger });
+  const app = config.role === 'runner' ? undefined : await buildApp({ deps, files, logger, renderPool: pool });
   if (app) await app.listen({ host: config.host, port: config.port });
   // Without a listening server nothing holds the event loop open (the runner's own timers
   // are unref'd, so that an embedded runner never keeps its host alive): a runner-only

@@ -37,7 +37,7 @@ export async function startLiveServer(options: Pick<DepsOptions, 'config'> = {})
   const runner = createJobRunner({ deps: env.deps, files: env.files, render: (request, renderOptions) => pool.render(request, renderOptions) });
   notifyOnCreate(env.deps.jobEvents, runner.notify);
   runner.start();
-  const app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
+  const app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger, renderPool: pool });
   const { baseUrl } = await listen(app);
   return {
     env,
