@@ -12,6 +12,7 @@ import { limitConnections } from './http/connections.js';
 import { createGate, credentialsOf, isApiRoute } from './http/gate.js';
 import { registerApiDocs } from './api-docs.js';
 import { createMetrics, METRICS_URL, type MetricsOptions } from './metrics.js';
+import { checkReadiness, READY_URL } from './readiness.js';
 import { restPlugin } from './rest.js';
 import { appRouter, type AppRouter } from './routers/index.js';
 import { createContextInner } from './trpc.js';
@@ -37,7 +38,7 @@ function sendAnyError(request: FastifyRequest, reply: FastifyReply, error: unkno
 
 /**
  * The HTTP server: tRPC at /trpc, Foundry's REST surface at /api, its description
- * (/api/openapi.json, /docs), and for operators /health and /metrics.
+ * (/api/openapi.json, /docs), and for operators /health, /ready and /metrics.
  */
 export async function buildApp({ deps, files, logger, onRoute, renderPool, metricsRegistry }: AppOptions): Promise<FastifyInstance> {
   const limits = deps.config.http;
@@ -104,6 +105,13 @@ export async function buildApp({ deps, files, logger, onRoute, renderPool, metri
     deps.db.run(sql`select 1`);
     const problems = deps.storage.problems();
     return problems.length ? { status: 'degraded', problems } : { status: 'ok' };
+  });
+
+  // Readiness: 503 while any check fails (readiness.ts), each failing check named.
+  app.get(READY_URL, async (_request, reply) => {
+    const { ready, checks } = await checkReadiness({ deps, files });
+    const failing = Object.entries(checks).flatMap(([name, check]) => (check.ok ? [] : [name]));
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', ...(ready ? {} : { failing }), checks });
   });
 
   if (metrics) {
