@@ -13,6 +13,7 @@ import { createGate, credentialsOf, isApiRoute } from './http/gate.js';
 import { registerApiDocs } from './api-docs.js';
 import { createMetrics, METRICS_URL, type MetricsOptions } from './metrics.js';
 import { checkReadiness, READY_URL } from './readiness.js';
+import { startApiSummary, type SummaryTimer } from './summary.js';
 import { restPlugin } from './rest.js';
 import { appRouter, type AppRouter } from './routers/index.js';
 import { createContextInner } from './trpc.js';
@@ -27,6 +28,8 @@ export interface AppOptions {
   renderPool?: MetricsOptions['renderPool'];
   /** Where GET /metrics registers its metrics; default: a registry of this app's own. */
   metricsRegistry?: Registry;
+  /** Drives the `api summary` line; default: Node's timers. */
+  summaryTimer?: SummaryTimer;
 }
 
 const redactUrl = (url: string) => url.replace(/([?&]input=)[^&]*/g, '$1[redacted]');
@@ -40,7 +43,7 @@ function sendAnyError(request: FastifyRequest, reply: FastifyReply, error: unkno
  * The HTTP server: tRPC at /trpc, Foundry's REST surface at /api, its description
  * (/api/openapi.json, /docs), and for operators /health, /ready and /metrics.
  */
-export async function buildApp({ deps, files, logger, onRoute, renderPool, metricsRegistry }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ deps, files, logger, onRoute, renderPool, metricsRegistry, summaryTimer }: AppOptions): Promise<FastifyInstance> {
   const limits = deps.config.http;
   const clientErrors = createClientErrors(logger as FastifyBaseLogger);
   const gate = createGate(deps);
@@ -85,7 +88,9 @@ export async function buildApp({ deps, files, logger, onRoute, renderPool, metri
   });
 
   const metrics = deps.config.metrics ? createMetrics({ deps, registry: metricsRegistry, renderPool }) : undefined;
+  const summary = startApiSummary({ deps, log: logger, intervalMs: deps.config.summaryIntervalMs, now: deps.now, timer: summaryTimer });
   app.addHook('onClose', async () => {
+    summary.stop();
     metrics?.stop();
   });
 
@@ -96,6 +101,7 @@ export async function buildApp({ deps, files, logger, onRoute, renderPool, metri
     );
     // The route's template, never its URL: labels must not carry RIDs or anything a caller chose.
     metrics?.observeRequest({ route: request.routeOptions.url, method: request.method, statusCode: reply.statusCode, seconds: reply.elapsedTime / 1000 });
+    summary.request(reply.statusCode);
     done();
   });
 

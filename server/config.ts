@@ -19,6 +19,8 @@ export interface Config {
   generationJobTtlMs: number;
   /** GET /metrics (Prometheus text format); off: 404. */
   metrics: boolean;
+  /** How often the API and the runner each log a summary line at info; 0: never. */
+  summaryIntervalMs: number;
   jobs: {
     concurrency: number;
     /** A job still running after this long ends `failed` with TIMEOUT. */
@@ -112,6 +114,7 @@ export function defaultConfig(): Config {
     exportJobTtlMs: 7 * 24 * HOUR,
     generationJobTtlMs: HOUR,
     metrics: true,
+    summaryIntervalMs: 60_000,
     jobs: {
       concurrency: availableParallelism(),
       deadlineMs: 60_000,
@@ -161,6 +164,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     minFreeBytes: intFrom(env, 'NOTEPAD_MIN_FREE_BYTES', base.minFreeBytes),
     importTimeoutMs: intFrom(env, 'NOTEPAD_IMPORT_TIMEOUT_MS', base.importTimeoutMs, 1),
     metrics: onOffFrom(env, 'NOTEPAD_METRICS', base.metrics),
+    summaryIntervalMs: intFrom(env, 'NOTEPAD_SUMMARY_INTERVAL_MS', base.summaryIntervalMs),
     jobs: {
       ...base.jobs,
       concurrency: intFrom(env, 'NOTEPAD_JOB_CONCURRENCY', base.jobs.concurrency, 1),

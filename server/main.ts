@@ -8,6 +8,7 @@ import { notifyOnCreate } from './job-events.js';
 import { createJobRunner, type JobRunner } from './jobs/runner.js';
 import { createRenderPool, type RenderPool } from './render/pool.js';
 import { seedDemoIfEmpty, type DemoSeed } from './seed.js';
+import { startRunnerSummary, type Summary } from './summary.js';
 import { createStorageHealth, databaseDir } from './storage-health.js';
 import { startWalCheckpointer } from './threads/wal-checkpointer.js';
 
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
 
   let pool: RenderPool | undefined;
   let runner: JobRunner | undefined;
+  let runnerSummary: Summary | undefined;
   if (config.role !== 'api') {
     pool = createRenderPool({ threads: config.jobs.concurrency });
     const renderPool = pool;
@@ -54,6 +56,7 @@ async function main(): Promise<void> {
     const swept = await runner.sweep();
     logger.info(swept, 'startup sweep done');
     runner.start();
+    runnerSummary = startRunnerSummary({ deps, log: logger, intervalMs: config.summaryIntervalMs, now: Date.now });
   }
 
   const app = config.role === 'runner' ? undefined : await buildApp({ deps, files, logger, renderPool: pool });
@@ -85,6 +88,7 @@ async function main(): Promise<void> {
       clearInterval(keepAlive);
       await app?.close();
       await runner?.stop();
+      runnerSummary?.stop();
       await pool?.destroy();
       await checkpointer.stop();
       storage.stop();
