@@ -3,7 +3,7 @@ import { MAX_PARAMETER_NAME_LENGTH, ParameterName } from './parameter-name.js';
 import { DocumentRid, ExportJobRid, FileRid, GenerationJobRid, ResourceRid, TemplateRid } from './rids.js';
 
 /**
- * The wire types of the contract (../shared/notepad-api.md). Objects are not strict:
+ * The wire types of the contract (docs/api.md). Objects are not strict:
  * unknown properties are dropped, as the contract asks for forward compatibility.
  * Output schemas pick their fields explicitly so no internal column can leak.
  */
