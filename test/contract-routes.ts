@@ -1,6 +1,6 @@
 import { SCOPES, type Scope } from '../server/contract/api.js';
 import { ERROR_CODES, ERRORS, type ErrorName } from '../server/contract/errors.js';
-import { REST_ROUTES, type RestRoute } from '../server/rest.js';
+import { REST_ROUTES, type RestRoute, type RestRouteName } from '../server/rest.js';
 
 /**
  * The contract (docs/api.md) as data, for the fuzzer and the auth matrix: which errors each
@@ -10,13 +10,8 @@ import { REST_ROUTES, type RestRoute } from '../server/rest.js';
  * server/operations.ts, the source the OpenAPI document is built from, part ways.
  */
 
-export type OperationName =
-  | 'exportJobs.create'
-  | 'exportJobs.get'
-  | 'files.content'
-  | 'templates.generate'
-  | 'generationJobs.get'
-  | 'generationJobs.saveDocument';
+/** Foundry's names of the operations: the server's REST routes are named so too. */
+export type OperationName = RestRouteName;
 
 export interface Operation {
   name: OperationName;
