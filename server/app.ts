@@ -1,6 +1,7 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { sql } from 'drizzle-orm';
 import { NotepadError } from './contract/errors.js';
 import type { Deps } from './deps.js';
@@ -9,6 +10,10 @@ import type { FileStore } from './files/store.js';
 import { createClientErrors, timeoutOptions } from './http/client-errors.js';
 import { limitConnections } from './http/connections.js';
 import { createGate, credentialsOf, isApiRoute } from './http/gate.js';
+import { registerApiDocs } from './api-docs.js';
+import { createMetrics, METRICS_URL, type MetricsOptions } from './metrics.js';
+import { checkReadiness, READY_URL } from './readiness.js';
+import { startApiSummary, type SummaryTimer } from './summary.js';
 import { restPlugin } from './rest.js';
 import { appRouter, type AppRouter } from './routers/index.js';
 import { createContextInner } from './trpc.js';
@@ -17,6 +22,14 @@ export interface AppOptions {
   deps: Deps;
   files: FileStore;
   logger: Logger;
+  /** Told of every route as it is added (Fastify's onRoute), for tools and tests. */
+  onRoute?: (route: RouteOptions) => void;
+  /** This process' render pool, if it renders: its busy workers are a metric. */
+  renderPool?: MetricsOptions['renderPool'];
+  /** Where GET /metrics registers its metrics; default: a registry of this app's own. */
+  metricsRegistry?: Registry;
+  /** Drives the `api summary` line; default: Node's timers. */
+  summaryTimer?: SummaryTimer;
 }
 
 const redactUrl = (url: string) => url.replace(/([?&]input=)[^&]*/g, '$1[redacted]');
@@ -26,8 +39,11 @@ function sendAnyError(request: FastifyRequest, reply: FastifyReply, error: unkno
   return sendError(request, reply, error, envelopeOf(request.url));
 }
 
-/** The HTTP server: tRPC at /trpc, Foundry's REST surface at /api, and /health. */
-export async function buildApp({ deps, files, logger }: AppOptions): Promise<FastifyInstance> {
+/**
+ * The HTTP server: tRPC at /trpc, Foundry's REST surface at /api, its description
+ * (/api/openapi.json, /docs), and for operators /health, /ready and /metrics.
+ */
+export async function buildApp({ deps, files, logger, onRoute, renderPool, metricsRegistry, summaryTimer }: AppOptions): Promise<FastifyInstance> {
   const limits = deps.config.http;
   const clientErrors = createClientErrors(logger as FastifyBaseLogger);
   const gate = createGate(deps);
@@ -48,6 +64,7 @@ export async function buildApp({ deps, files, logger }: AppOptions): Promise<Fas
     // before any error handler, in Fastify's own body (and 414): route them to the catalog.
     frameworkErrors: (error, request, reply) => sendAnyError(request, reply, error),
   });
+  if (onRoute) app.addHook('onRoute', onRoute);
 
   // Before the plugins are registered: a plugin's routes keep the error handler in force when
   // they were added, and the tRPC plugin's body parser (413, unsupported media type) has no other.
@@ -70,11 +87,21 @@ export async function buildApp({ deps, files, logger }: AppOptions): Promise<Fas
     }
   });
 
+  const metrics = deps.config.metrics ? createMetrics({ deps, registry: metricsRegistry, renderPool }) : undefined;
+  const summary = startApiSummary({ deps, log: logger, intervalMs: deps.config.summaryIntervalMs, now: deps.now, timer: summaryTimer });
+  app.addHook('onClose', async () => {
+    summary.stop();
+    metrics?.stop();
+  });
+
   app.addHook('onResponse', (request, reply, done) => {
     request.log.info(
       { method: request.method, url: redactUrl(request.url), statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 },
       'request completed',
     );
+    // The route's template, never its URL: labels must not carry RIDs or anything a caller chose.
+    metrics?.observeRequest({ route: request.routeOptions.url, method: request.method, statusCode: reply.statusCode, seconds: reply.elapsedTime / 1000 });
+    summary.request(reply.statusCode);
     done();
   });
 
@@ -85,6 +112,20 @@ export async function buildApp({ deps, files, logger }: AppOptions): Promise<Fas
     const problems = deps.storage.problems();
     return problems.length ? { status: 'degraded', problems } : { status: 'ok' };
   });
+
+  // Readiness: 503 while any check fails (readiness.ts), each failing check named.
+  app.get(READY_URL, async (_request, reply) => {
+    const { ready, checks } = await checkReadiness({ deps, files });
+    const failing = Object.entries(checks).flatMap(([name, check]) => (check.ok ? [] : [name]));
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', ...(ready ? {} : { failing }), checks });
+  });
+
+  if (metrics) {
+    app.get(METRICS_URL, async (_request, reply) => {
+      const { contentType, body } = await metrics.scrape();
+      return reply.header('Content-Type', contentType).send(body);
+    });
+  }
 
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',
@@ -98,6 +139,7 @@ export async function buildApp({ deps, files, logger }: AppOptions): Promise<Fas
   });
 
   await app.register(restPlugin, { prefix: '/api', deps, files });
+  await registerApiDocs(app);
   limitConnections(app.server, limits, logger);
   return app;
 }

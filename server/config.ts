@@ -17,6 +17,10 @@ export interface Config {
   minFreeBytes: number;
   exportJobTtlMs: number;
   generationJobTtlMs: number;
+  /** GET /metrics (Prometheus text format); off: 404. */
+  metrics: boolean;
+  /** How often the API and the runner each log a summary line at info; 0: never. */
+  summaryIntervalMs: number;
   jobs: {
     concurrency: number;
     /** A job still running after this long ends `failed` with TIMEOUT. */
@@ -121,6 +125,8 @@ export function defaultConfig(): Config {
     importTimeoutMs: 10_000,
     exportJobTtlMs: 7 * 24 * HOUR,
     generationJobTtlMs: HOUR,
+    metrics: true,
+    summaryIntervalMs: 60_000,
     jobs: {
       concurrency: availableParallelism(),
       deadlineMs: 60_000,
@@ -148,6 +154,14 @@ function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0
   return value;
 }
 
+function onOffFrom(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new Error(`${name} must be "on" or "off", got "${raw}"`);
+}
+
 /** Reads the configuration from the environment; a bad value stops the start with a clear message. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const base = defaultConfig();
@@ -166,6 +180,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: intFrom(env, 'NOTEPAD_BODY_LIMIT', base.bodyLimit, 1),
     minFreeBytes: intFrom(env, 'NOTEPAD_MIN_FREE_BYTES', base.minFreeBytes),
     importTimeoutMs: intFrom(env, 'NOTEPAD_IMPORT_TIMEOUT_MS', base.importTimeoutMs, 1),
+    metrics: onOffFrom(env, 'NOTEPAD_METRICS', base.metrics),
+    summaryIntervalMs: intFrom(env, 'NOTEPAD_SUMMARY_INTERVAL_MS', base.summaryIntervalMs),
     jobs: {
       ...base.jobs,
       concurrency: intFrom(env, 'NOTEPAD_JOB_CONCURRENCY', base.jobs.concurrency, 1),

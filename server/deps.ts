@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { Db } from '../db/index.js';
 import { defaultConfig, type Config } from './config.js';
+import { createJobEvents, type JobEvents, type JobKind } from './job-events.js';
 import { createSqliteJobStore } from './jobs/sqlite-store.js';
 import type { Leases } from './jobs/lease.js';
 import type { JobStore } from './jobs/store.js';
@@ -26,8 +27,10 @@ export interface Deps {
   storage: StorageHealth;
   now: () => number;
   uuid: () => string;
-  /** Told when a job is created, so a runner in this process starts it without waiting for a scan. */
-  onJobCreated: (kind: 'export' | 'generation') => void;
+  /** Jobs created and ended, for whoever listens: a runner in this process (to start a new job at once), metrics, summaries. */
+  jobEvents: JobEvents;
+  /** The services call this when they created a job: a `created` job event. Listen with jobEvents.subscribe. */
+  readonly onJobCreated: (kind: JobKind) => void;
 }
 
 export interface DepsOptions {
@@ -50,17 +53,20 @@ export function createDeps(options: DepsOptions): Deps {
     quotas: { ...base.quotas, ...options.config?.quotas },
   };
   const now = options.now ?? Date.now;
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const jobEvents = createJobEvents(logger);
   return {
     db: options.db,
     stmts: createStatements(options.db),
     jobs: createSqliteJobStore(options.db),
     writes: createWriteBatcher(options.db.$client),
     config,
-    logger: options.logger ?? pino({ level: 'silent' }),
+    logger,
     storage: options.storage ?? createStorageHealth({ now }),
     now,
     uuid: options.uuid ?? randomUUID,
-    onJobCreated: () => {},
+    jobEvents,
+    onJobCreated: (kind) => jobEvents.emit({ type: 'created', kind }),
   };
 }
 

@@ -4,9 +4,11 @@ import { buildApp } from './app.js';
 import { configFromEnv } from './config.js';
 import { createDeps } from './deps.js';
 import { createFileStore } from './files/store.js';
+import { notifyOnCreate } from './job-events.js';
 import { createJobRunner, type JobRunner } from './jobs/runner.js';
 import { createRenderPool, type RenderPool } from './render/pool.js';
 import { seedDemoIfEmpty, type DemoSeed } from './seed.js';
+import { startRunnerSummary, type Summary } from './summary.js';
 import { createStorageHealth, databaseDir } from './storage-health.js';
 import { startWalCheckpointer } from './threads/wal-checkpointer.js';
 
@@ -45,17 +47,19 @@ async function main(): Promise<void> {
 
   let pool: RenderPool | undefined;
   let runner: JobRunner | undefined;
+  let runnerSummary: Summary | undefined;
   if (config.role !== 'api') {
     pool = createRenderPool({ threads: config.jobs.concurrency });
     const renderPool = pool;
     runner = createJobRunner({ deps, files, render: (request, options) => renderPool.render(request, options) });
-    deps.onJobCreated = runner.notify;
+    notifyOnCreate(deps.jobEvents, runner.notify);
     const swept = await runner.sweep();
     logger.info(swept, 'startup sweep done');
     runner.start();
+    runnerSummary = startRunnerSummary({ deps, log: logger, intervalMs: config.summaryIntervalMs, now: Date.now });
   }
 
-  const app = config.role === 'runner' ? undefined : await buildApp({ deps, files, logger });
+  const app = config.role === 'runner' ? undefined : await buildApp({ deps, files, logger, renderPool: pool });
   if (app) await app.listen({ host: config.host, port: config.port });
   // Without a listening server nothing holds the event loop open (the runner's own timers
   // are unref'd, so that an embedded runner never keeps its host alive): a runner-only
@@ -84,6 +88,7 @@ async function main(): Promise<void> {
       clearInterval(keepAlive);
       await app?.close();
       await runner?.stop();
+      runnerSummary?.stop();
       await pool?.destroy();
       await checkpointer.stop();
       storage.stop();

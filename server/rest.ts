@@ -1,6 +1,6 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { SCOPES, type Scope } from './contract/api.js';
+import type { Scope } from './contract/api.js';
 import { invalidArgument, NotepadError } from './contract/errors.js';
 import { requireWellFormedText } from './contract/well-formed.js';
 import { MAX_JSON_DEPTH } from './contract/limits.js';
@@ -42,15 +42,28 @@ function unwrapRequest(body: Record<string, unknown>): Record<string, unknown> {
 
 type AnyOperation = Operation<z.ZodType, z.ZodType>;
 
-interface RestRoute {
+/** Foundry's names of the REST operations, as the contract and the OpenAPI operationIds spell them. */
+export type RestRouteName =
+  | 'exportJobs.create'
+  | 'exportJobs.get'
+  | 'files.content'
+  | 'templates.generate'
+  | 'generationJobs.get'
+  | 'generationJobs.saveDocument';
+
+export interface RestRoute {
+  name: RestRouteName;
   method: 'GET' | 'POST';
+  /** Under /api; `:name` marks a path parameter. */
   url: string;
-  /** The same entry the tRPC procedure is built from: scope, schemas and service call. */
+  /** The same entry the tRPC procedure is built from: scope, schemas, errors and service call. */
   operation: AnyOperation;
   /** POST routes take a JSON object body; the path parameters are merged over it. */
   body: boolean;
   /** Maps accepted variants of the body onto the operation's input shape. */
   normalize?: (body: Record<string, unknown>) => Record<string, unknown>;
+  /** What a 200 carries: the operation's output as JSON, or (files.content) the file's bytes. */
+  response: 'json' | 'file';
 }
 
 /**
@@ -58,30 +71,48 @@ interface RestRoute {
  * (auth, scope, preview, body) and then runs the operation the tRPC procedure runs, with
  * its input and output schemas, so validation, authorization and the service code exist once.
  */
-const ROUTES: RestRoute[] = [
+export const REST_ROUTES: readonly RestRoute[] = [
   {
+    name: 'exportJobs.create',
     method: 'POST',
     url: '/v2/notepad/exportJobs/create',
     operation: operations.createExportJob,
     body: true,
     normalize: renameKeys({ source: 'exportJobSource', target: 'exportJobTarget' }),
+    response: 'json',
   },
-  { method: 'GET', url: '/v2/notepad/exportJobs/:exportJobRid', operation: operations.getExportJob, body: false },
-  { method: 'POST', url: '/v2/notepad/templates/:templateRid/generate', operation: operations.generateFromTemplate, body: true },
+  { name: 'exportJobs.get', method: 'GET', url: '/v2/notepad/exportJobs/:exportJobRid', operation: operations.getExportJob, body: false, response: 'json' },
+  // The bytes of the file whose metadata tRPC's files.get answers: the same checks.
+  { name: 'files.content', method: 'GET', url: '/v2/notepad/files/:fileRid/content', operation: operations.getFile, body: false, response: 'file' },
   {
+    name: 'templates.generate',
+    method: 'POST',
+    url: '/v2/notepad/templates/:templateRid/generate',
+    operation: operations.generateFromTemplate,
+    body: true,
+    response: 'json',
+  },
+  {
+    name: 'generationJobs.get',
     method: 'GET',
     url: '/v2/notepad/templates/:templateRid/generationJobs/:generationJobRid',
     operation: operations.getGenerationJob,
     body: false,
+    response: 'json',
   },
   {
+    name: 'generationJobs.saveDocument',
     method: 'POST',
     url: '/v2/notepad/templates/:templateRid/generationJobs/:generationJobRid/saveDocument',
     operation: operations.saveGeneratedDocument,
     body: true,
     normalize: unwrapRequest,
+    response: 'json',
   },
 ];
+
+/** The names of a route's path parameters, in order. */
+export const pathParametersOf = (url: string): string[] => [...url.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]!);
 
 /** What the tRPC procedure does between its scope check and its answer, as a plain call. */
 async function runOperation(deps: Deps, principal: Principal, operation: AnyOperation, raw: Record<string, unknown>): Promise<unknown> {
@@ -161,13 +192,14 @@ export async function restPlugin(app: FastifyInstance, { deps, files }: RestOpti
 
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
 
-  for (const route of ROUTES) {
+  for (const route of REST_ROUTES) {
     app.route({
       method: route.method,
       url: route.url,
       handler: async (request, reply) => {
         const principal = callerOf(deps, request, route.operation.scope);
         requirePreview(request);
+        if (route.response === 'file') return sendFile(deps, files, principal, request, reply);
         const parsed = route.body ? parseJsonBody(request.body) : {};
         const body = route.normalize ? route.normalize(parsed) : parsed;
         const result = await runOperation(deps, principal, route.operation, { ...body, ...(request.params as Params) });
@@ -176,22 +208,21 @@ export async function restPlugin(app: FastifyInstance, { deps, files }: RestOpti
       },
     });
   }
+}
 
-  app.get('/v2/notepad/files/:fileRid/content', async (request, reply) => {
-    const principal = callerOf(deps, request, SCOPES.export);
-    requirePreview(request);
-    const { fileRid } = request.params as Params;
-    const parsed = FileRid.safeParse(fileRid);
-    if (!parsed.success) {
-      throw new NotepadError('Default:InvalidArgument', { parameter: 'fileRid', message: parsed.error.issues[0]?.message });
-    }
-    const file = getFile(deps, principal, parsed.data);
-    const stream = await files.open(file.storageKey);
-    return reply
-      .header('Content-Type', file.mediaType)
-      .header('Content-Length', String(file.sizeBytes))
-      .header('Content-Disposition', contentDisposition(file.filename))
-      .header('X-Content-Type-Options', 'nosniff')
-      .send(stream);
-  });
+/** files.content: the operation's checks (getFile), then the stored bytes with their headers. */
+async function sendFile(deps: Deps, files: FileStore, principal: Principal, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const { fileRid } = request.params as Params;
+  const parsed = FileRid.safeParse(fileRid);
+  if (!parsed.success) {
+    throw new NotepadError('Default:InvalidArgument', { parameter: 'fileRid', message: parsed.error.issues[0]?.message });
+  }
+  const file = getFile(deps, principal, parsed.data);
+  const stream = await files.open(file.storageKey);
+  return reply
+    .header('Content-Type', file.mediaType)
+    .header('Content-Length', String(file.sizeBytes))
+    .header('Content-Disposition', contentDisposition(file.filename))
+    .header('X-Content-Type-Options', 'nosniff')
+    .send(stream);
 }

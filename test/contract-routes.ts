@@ -1,19 +1,17 @@
 import { SCOPES, type Scope } from '../server/contract/api.js';
 import { ERROR_CODES, ERRORS, type ErrorName } from '../server/contract/errors.js';
+import { REST_ROUTES, type RestRoute, type RestRouteName } from '../server/rest.js';
 
 /**
- * The contract (../shared/notepad-api.md) as data, for the fuzzer and the auth matrix:
- * which errors each operation may answer with. Written from the contract, not from the
- * implementation, so that an error the server raises where the contract has none fails.
+ * The contract (docs/api.md) as data, for the fuzzer and the auth matrix: which errors each
+ * operation may answer with, in its check order. Written from the contract, not from the
+ * implementation, so that an error the server raises where the contract has none fails;
+ * oracleDisagreements() (asserted by test/contract-routes.test.ts) says where this oracle and
+ * server/operations.ts, the source the OpenAPI document is built from, part ways.
  */
 
-export type OperationName =
-  | 'exportJobs.create'
-  | 'exportJobs.get'
-  | 'files.content'
-  | 'templates.generate'
-  | 'generationJobs.get'
-  | 'generationJobs.saveDocument';
+/** Foundry's names of the operations: the server's REST routes are named so too. */
+export type OperationName = RestRouteName;
 
 export interface Operation {
   name: OperationName;
@@ -21,30 +19,17 @@ export interface Operation {
   /** The tRPC procedure serving the same operation (files.content's bytes have none: `files.get` is their metadata). */
   trpc: { path: string; type: 'query' | 'mutation' };
   scope: Scope;
-  /** Errors of this operation beyond the transport ones every route shares. */
+  /** Errors of this operation beyond the transport ones every route shares, in check order. */
   errors: readonly ErrorName[];
   /** A 200 may add rows. */
   writes: boolean;
 }
 
 /**
- * Auth, scope and the catch-alls of every route; REST adds the preview and body checks. The
- * HTTP limits (README "Limits") answer on any route too: a slow client (408), headers too
- * large (431), a token over its rate limit (429, after authentication, before the scope).
+ * The errors every route shares (auth, scope, the HTTP limits, the catch-alls; REST adds the
+ * preview and body checks): one list, the server's, which the OpenAPI document states too.
  */
-export const TRANSPORT_ERRORS: readonly ErrorName[] = [
-  'MissingCredentials',
-  'InvalidCredentials',
-  'ApiUsageDenied',
-  'Default:InvalidArgument',
-  'Default:NotFound',
-  'Default:RequestEntityTooLarge',
-  'Default:RequestTimeout',
-  'Default:RequestHeaderFieldsTooLarge',
-  'Default:TooManyRequests',
-];
-export const REST_ONLY_ERRORS: readonly ErrorName[] = ['ApiFeaturePreviewUsageOnly'];
-export const POST_BODY_ERRORS: readonly ErrorName[] = ['MissingPostBody'];
+export { POST_BODY_ERRORS, REST_ONLY_ERRORS, TRANSPORT_ERRORS } from '../server/operations.js';
 
 const GENERATION_JOB_STATUS: readonly ErrorName[] = ['GenerationJobStatusRunning', 'GenerationJobStatusFailed'];
 
@@ -55,6 +40,8 @@ export const OPERATIONS: readonly Operation[] = [
     trpc: { path: 'notepad.exportJobs.create', type: 'mutation' },
     scope: SCOPES.export,
     errors: [
+      // A condition of the service, before any check: its storage cannot take new work.
+      'StorageFull',
       'CreateExportJobPermissionDenied',
       'InvalidExportJobUserLocale',
       'InvalidTimezone',
@@ -63,8 +50,6 @@ export const OPERATIONS: readonly Operation[] = [
       'GenerationJobNotFound',
       'ExportGenerationJobPermissionDenied',
       ...GENERATION_JOB_STATUS,
-      // A condition of the service, before any check: its storage cannot take new work.
-      'StorageFull',
       // The contract's 429: this service's quotas, after all of the above.
       'TooManyActiveExportJobs',
       'StorageQuotaExceeded',
@@ -93,6 +78,7 @@ export const OPERATIONS: readonly Operation[] = [
     trpc: { path: 'notepad.templates.generate', type: 'mutation' },
     scope: SCOPES.write,
     errors: [
+      'StorageFull',
       'TemplateNotFound',
       'GenerateTemplatePermissionDenied',
       'InvalidGenerationJobTemplateVersion',
@@ -100,7 +86,6 @@ export const OPERATIONS: readonly Operation[] = [
       'InvalidGenerationJobTemplateParameter',
       // A dateTime parameter's zone: the same rule (and error) as an export target's zone.
       'InvalidTimezone',
-      'StorageFull',
       'TooManyActiveGenerationJobs',
       'StorageQuotaExceeded',
     ],
@@ -123,16 +108,44 @@ export const OPERATIONS: readonly Operation[] = [
       'GenerationJobNotFound',
       'SaveDocumentGenerationJobPermissionDenied',
       ...GENERATION_JOB_STATUS,
-      'FolderNotFound',
       'InvalidFolder',
+      'FolderNotFound',
       // The contract: saving "needs a create grant on the parent folder".
       'CreateDocumentPermissionDenied',
-      'ResourceNameAlreadyExists',
       'InvalidDisplayName',
+      'ResourceNameAlreadyExists',
     ],
     writes: true,
   },
 ];
+
+/**
+ * Where this oracle and the server's table of operations (server/operations.ts, REST_ROUTES in
+ * server/rest.ts) disagree: a route, scope or error list (order included) of one that the
+ * other does not have. Empty when they agree.
+ */
+export function oracleDisagreements(oracle: readonly Operation[] = OPERATIONS, routes: readonly RestRoute[] = REST_ROUTES): string[] {
+  const problems: string[] = [];
+  const restUrl = (url: string) => `/api${url.replace(/:([A-Za-z]+)/g, '{$1}')}`;
+  for (const op of oracle) {
+    const route = routes.find((r) => r.name === op.name);
+    if (!route) {
+      problems.push(`${op.name}: no REST route of that name in server/rest.ts`);
+      continue;
+    }
+    if (route.method !== op.rest.method || restUrl(route.url) !== op.rest.url) {
+      problems.push(`${op.name}: the oracle says ${op.rest.method} ${op.rest.url}, the server ${route.method} ${restUrl(route.url)}`);
+    }
+    if (route.operation.scope !== op.scope) problems.push(`${op.name}: the oracle's scope ${op.scope}, the server's ${route.operation.scope}`);
+    if (route.operation.errors.join() !== op.errors.join()) {
+      problems.push(`${op.name}: errors in check order\n  oracle: ${op.errors.join(', ')}\n  server: ${route.operation.errors.join(', ')}`);
+    }
+  }
+  for (const route of routes) {
+    if (!oracle.some((op) => op.name === route.name)) problems.push(`${route.name}: a REST route the oracle does not know`);
+  }
+  return problems;
+}
 
 export interface AdminProcedure {
   path: string;

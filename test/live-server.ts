@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../server/app.js';
 import type { DepsOptions } from '../server/deps.js';
+import { notifyOnCreate } from '../server/job-events.js';
 import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
 import { createRenderPool, type RenderPool } from '../server/render/pool.js';
 import { createTestEnv, type TestEnv } from './helpers.js';
@@ -34,9 +35,9 @@ export async function startLiveServer(options: Pick<DepsOptions, 'config'> = {})
   const env = await createTestEnv({ now: Date.now, ...options });
   const pool = createRenderPool({ threads: 1 });
   const runner = createJobRunner({ deps: env.deps, files: env.files, render: (request, renderOptions) => pool.render(request, renderOptions) });
-  env.deps.onJobCreated = runner.notify;
+  notifyOnCreate(env.deps.jobEvents, runner.notify);
   runner.start();
-  const app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
+  const app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger, renderPool: pool });
   const { baseUrl } = await listen(app);
   return {
     env,

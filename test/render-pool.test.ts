@@ -85,9 +85,13 @@ describe('render pool', () => {
 
   it('cancels a running render when the signal aborts, and stays usable', async () => {
     const controller = new AbortController();
+    expect(pool.busy).toBe(0);
     const pending = pool.render(request(bigContent(200)), { signal: controller.signal });
+    // One worker busy while it renders (a metric: notepad_render_workers_busy), none once it stopped.
+    expect(pool.busy).toBe(1);
     setTimeout(() => controller.abort(), 50);
     await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    expect(pool.busy).toBe(0);
     const after = await pool.render(request({ blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'still here' }] }] }));
     expect(after.pageCount).toBe(1);
   });

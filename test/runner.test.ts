@@ -7,6 +7,7 @@ import { NotepadError } from '../server/contract/errors.js';
 import type { Renderer } from '../server/jobs/export-job.js';
 import { leasesOf } from '../server/deps.js';
 import { claimNext } from '../server/jobs/lease.js';
+import { notifyOnCreate } from '../server/job-events.js';
 import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
 import { ContentTooLargeError, renderPdf } from '../server/render/render-pdf.js';
 import type { Principal } from '../server/services/auth.js';
@@ -126,7 +127,7 @@ describe('job runner', () => {
 
   it('starts a job as soon as it is created, without waiting for a scan', async () => {
     const r = runner();
-    env.deps.onJobCreated = r.notify;
+    notifyOnCreate(env.deps.jobEvents, r.notify);
     env.deps.config.jobs.scanIntervalMs = 3_600_000;
     r.start();
     const rid = await create();

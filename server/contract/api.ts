@@ -3,7 +3,7 @@ import { MAX_PARAMETER_NAME_LENGTH, ParameterName } from './parameter-name.js';
 import { DocumentRid, ExportJobRid, FileRid, GenerationJobRid, ResourceRid, TemplateRid } from './rids.js';
 
 /**
- * The wire types of the contract (../shared/notepad-api.md). Objects are not strict:
+ * The wire types of the contract (docs/api.md). Objects are not strict:
  * unknown properties are dropped, as the contract asks for forward compatibility.
  * Output schemas pick their fields explicitly so no internal column can leak.
  */
@@ -74,6 +74,8 @@ export const TEMPLATE_PARAMETER_TYPES = ['string', 'double', 'date', 'dateTime',
  * drops it, while a template may name a parameter `__proto__` like any other.
  */
 function ownRecord<V extends z.ZodType>(key: z.ZodString, value: V) {
+  // z.toJSONSchema cannot see into a custom check: say what it accepts, a record of such values.
+  const { $schema: _, ...wireShape } = z.toJSONSchema(z.record(key, value), { io: 'input' });
   return z
     .custom<Record<string, z.input<V>>>((input) => typeof input === 'object' && input !== null && !Array.isArray(input), {
       message: 'expected an object',
@@ -89,7 +91,8 @@ function ownRecord<V extends z.ZodType>(key: z.ZodString, value: V) {
         } else if (checkedKey.success) entries.push([name, checked.data]);
       }
       return Object.fromEntries(entries) as Record<string, z.output<V>>;
-    });
+    })
+    .meta(wireShape);
 }
 
 export const GenerateTemplateRequest = z.object({

@@ -18,15 +18,18 @@ export const ERROR_CODES = {
   // Headers over Node's limit; tRPC has no code of its own for it (data.httpStatus says 431).
   REQUEST_HEADER_FIELDS_TOO_LARGE: { http: 431, trpc: 'BAD_REQUEST' },
   // Quotas and rate limits; the answer carries Retry-After (NotepadError.retryAfterSeconds).
-  TOO_MANY_REQUESTS: { http: 429, trpc: 'TOO_MANY_REQUESTS' },
+  TOO_MANY_REQUESTS: { http: 429, trpc: 'TOO_MANY_REQUESTS', retryAfter: true },
   // The published Foundry docs map FAILED_PRECONDITION to 500; so do we.
   FAILED_PRECONDITION: { http: 500, trpc: 'PRECONDITION_FAILED' },
   INTERNAL: { http: 500, trpc: 'INTERNAL_SERVER_ERROR' },
   // The service cannot take new work for now (its storage is full); answered with Retry-After.
-  SERVICE_UNAVAILABLE: { http: 503, trpc: 'SERVICE_UNAVAILABLE' },
+  SERVICE_UNAVAILABLE: { http: 503, trpc: 'SERVICE_UNAVAILABLE', retryAfter: true },
   TIMEOUT: { http: 500, trpc: 'TIMEOUT' },
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Whether an answer with this code carries Retry-After (seconds): always, at least 1. */
+export const answersWithRetryAfter = (code: ErrorCode): boolean => 'retryAfter' in ERROR_CODES[code];
 
 const error = <C extends ErrorCode>(errorCode: C, description: string) => ({ errorCode, description });
 
@@ -141,7 +144,7 @@ export interface FoundryError {
 export class NotepadError extends Error {
   readonly errorCode: ErrorCode;
   readonly errorInstanceId: string = randomUUID();
-  /** When to try again (whole seconds, at least 1): sent as Retry-After with TOO_MANY_REQUESTS. */
+  /** When to try again (whole seconds, at least 1): sent as Retry-After, with the codes that answer with it. */
   readonly retryAfterSeconds: number | undefined;
 
   constructor(
@@ -153,7 +156,7 @@ export class NotepadError extends Error {
     this.name = 'NotepadError';
     this.errorCode = ERRORS[errorName].errorCode;
     if (options.retryAfterSeconds !== undefined) this.retryAfterSeconds = Math.max(1, Math.ceil(options.retryAfterSeconds));
-    else this.retryAfterSeconds = this.errorCode === 'TOO_MANY_REQUESTS' ? 1 : undefined;
+    else this.retryAfterSeconds = answersWithRetryAfter(this.errorCode) ? 1 : undefined;
   }
 }
 

@@ -12,13 +12,20 @@ import type { Deps } from '../deps.js';
 import { createRateLimiter } from '../limits/rate-limit.js';
 import { authenticateToken, type Credentials } from '../services/auth.js';
 
-/** Routes under these prefixes need a bearer token; the rest (/health) do not. */
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Served to anyone, though under an API prefix: the API's own description (/api/openapi.json). */
+    public?: boolean;
+  }
+}
+
+/** Routes under these prefixes need a bearer token, unless marked `public`; the rest (/health, /docs) do not. */
 const API_PREFIXES = ['/api/', '/trpc/'];
 
-/** Whether the route a request matched is one of the API's (REST or tRPC). */
+/** Whether the route a request matched is one of the API's (REST or tRPC) and needs credentials. */
 export const isApiRoute = (request: FastifyRequest): boolean => {
   const url = request.routeOptions.url;
-  return url !== undefined && API_PREFIXES.some((prefix) => url.startsWith(prefix));
+  return url !== undefined && API_PREFIXES.some((prefix) => url.startsWith(prefix)) && request.routeOptions.config.public !== true;
 };
 
 const admitted = new WeakMap<FastifyRequest, Credentials>();

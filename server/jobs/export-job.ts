@@ -81,10 +81,16 @@ export async function runExportJob(deps: Deps, job: ExportJobRow, io: { render: 
     storeMs: now - storeStart,
     totalMs: now - job.createdAt,
   };
-  deps.logger.info({ exportJobRid: job.rid, fileRid, pages: result.pageCount, bytes: stored.sizeBytes, ...timings }, 'export job succeeded');
+  const figures = { pages: result.pageCount, bytes: stored.sizeBytes, ...timings };
+  deps.logger.info({ exportJobRid: job.rid, fileRid, ...figures }, 'export job succeeded');
+  // For metrics and the runner's summary line (job-events.ts): the same figures.
+  deps.jobEvents.emit({ type: 'succeeded', kind: 'export', figures });
 }
 
 /** Ends a job `failed`, if this attempt still holds its live lease. */
 export function failExportJob(deps: Deps, attempt: Attempt, failure: JobFailure): boolean {
-  return deps.jobs.failExport(attempt, deps.now(), failure);
+  const failed = deps.jobs.failExport(attempt, deps.now(), failure);
+  // For metrics and the runner's summary line (job-events.ts).
+  if (failed) deps.jobEvents.emit({ type: 'failed', kind: 'export', errorCode: failure.errorCode });
+  return failed;
 }

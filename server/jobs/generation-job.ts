@@ -70,10 +70,17 @@ export function runGenerationJob(deps: Deps, job: GenerationJobRow): void {
   }
   if (!deps.jobs.finishGeneration(attemptOf(job), deps.now(), outcome)) {
     deps.logger.warn({ generationJobRid: job.rid }, 'generation job lease lost before commit; result discarded');
-  } else if (outcome.status === 'succeeded') deps.logger.info({ generationJobRid: job.rid }, 'generation job succeeded');
+    return;
+  }
+  if (outcome.status === 'succeeded') deps.logger.info({ generationJobRid: job.rid }, 'generation job succeeded');
   else deps.logger.warn({ generationJobRid: job.rid, errorMessage: outcome.errorMessage }, 'generation job failed');
+  // For metrics and the runner's summary line (job-events.ts).
+  deps.jobEvents.emit({ type: outcome.status, kind: 'generation' });
 }
 
 export function failGenerationJob(deps: Deps, job: GenerationJobRow, errorMessage: string): boolean {
-  return deps.jobs.finishGeneration(attemptOf(job), deps.now(), { status: 'failed', errorMessage });
+  const failed = deps.jobs.finishGeneration(attemptOf(job), deps.now(), { status: 'failed', errorMessage });
+  // For metrics and the runner's summary line (job-events.ts).
+  if (failed) deps.jobEvents.emit({ type: 'failed', kind: 'generation' });
+  return failed;
 }

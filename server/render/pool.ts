@@ -15,6 +15,8 @@ export interface RenderPool {
   render(req: RenderRequest, opts?: { signal?: AbortSignal }): Promise<RenderResult>;
   destroy(): Promise<void>;
   readonly threads: number;
+  /** Workers rendering now: the renders in progress, at most `threads` (each worker renders one at a time). */
+  readonly busy: number;
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
@@ -42,13 +44,20 @@ export function createRenderPool(
     resourceLimits: { ...limits },
   });
 
+  let inProgress = 0;
   return {
     threads,
+    get busy() {
+      return Math.min(inProgress, threads);
+    },
     async render(req, options) {
+      inProgress++;
       try {
         return await piscina.run(req, options?.signal ? { signal: options.signal } : {});
       } catch (err) {
         throw reviveRenderError(err, limits.maxOldGenerationSizeMb);
+      } finally {
+        inProgress--;
       }
     },
     destroy: () => piscina.destroy(),
