@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { SCOPES } from './contract/api.js';
 import { answersWithRetryAfter, ERROR_CODES, ERRORS, type ErrorCode, type ErrorName } from './contract/errors.js';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from './idempotency.js';
 import { POST_BODY_ERRORS, REST_ONLY_ERRORS, SERVER_FAULTS, TRANSPORT_ERRORS } from './operations.js';
 import { pathParametersOf, REST_ROUTES, type RestRoute, type RestRouteName } from './rest.js';
 
@@ -62,10 +63,10 @@ function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonObject {
   return json;
 }
 
-/** The request body: the operation's input without the fields its path parameters fill in. */
+/** The request body: the operation's input without the fields its path parameters and headers fill in. */
 function bodySchemaOf(route: RestRoute): JsonObject {
   const input = jsonSchemaOf(route.operation.input, 'input');
-  const fromPath = new Set(pathParametersOf(route.url));
+  const fromPath = new Set([...pathParametersOf(route.url), ...Object.keys(route.headers ?? {})]);
   const properties = Object.fromEntries(Object.entries((input.properties ?? {}) as JsonObject).filter(([name]) => !fromPath.has(name)));
   const required = ((input.required ?? []) as string[]).filter((name) => !fromPath.has(name));
   return { ...input, properties, ...(required.length ? { required } : {}) };
@@ -126,8 +127,12 @@ function successResponseOf(route: RestRoute, names: (typeof DESCRIPTIONS)[RestRo
       content: { 'application/pdf': { schema: { type: 'string', format: 'binary' } } },
     };
   }
+  const replayable = route.headers !== undefined && Object.values(route.headers).some((header) => header.name === IDEMPOTENCY_KEY_HEADER);
   return {
     description: 'OK',
+    ...(replayable
+      ? { headers: { [IDEMPOTENT_REPLAYED_HEADER]: { description: "`true` when the answer is an earlier request's, found by its Idempotency-Key.", schema: { type: 'string', enum: ['true'] } } } }
+      : {}),
     content: { 'application/json': { schema: names.response ? ref('schemas', names.response) : jsonSchemaOf(route.operation.output, 'output') } },
   };
 }
@@ -146,6 +151,13 @@ function operationOf(route: RestRoute, components: Record<string, JsonObject>): 
     security: [{ [SECURITY_SCHEME]: [route.operation.scope] }],
     parameters: [
       ...pathParametersOf(route.url).map((name) => ({ name, in: 'path', required: true, schema: inputProperties[name] ?? { type: 'string' } })),
+      ...Object.entries(route.headers ?? {}).map(([field, header]) => ({
+        name: header.name,
+        in: 'header',
+        required: false,
+        description: headerDescriptionOf(header.name),
+        schema: inputProperties[field] ?? { type: 'string' },
+      })),
       ref('parameters', 'Preview'),
     ],
     ...(route.body
@@ -153,6 +165,18 @@ function operationOf(route: RestRoute, components: Record<string, JsonObject>): 
       : {}),
     responses: { '200': successResponseOf(route, names), ...errorResponsesOf(route) },
   };
+}
+
+/** What a header parameter does (this service's extensions; docs/api.md, "Extensions"). */
+function headerDescriptionOf(name: string): string {
+  if (name === IDEMPOTENCY_KEY_HEADER) {
+    return (
+      'An extension of this service: 1-255 printable ASCII characters, scoped to the caller and kept 24 hours (NOTEPAD_IDEMPOTENCY_TTL_MS). ' +
+      `The same key with the same request answers the first request's job, with \`${IDEMPOTENT_REPLAYED_HEADER}: true\`; with another request, \`IdempotencyKeyReused\` (409). ` +
+      'A request that fails stores nothing.'
+    );
+  }
+  return name;
 }
 
 const version = (): string => z.object({ version: z.string() }).parse(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))).version;

@@ -42,6 +42,8 @@ export const OPERATIONS: readonly Operation[] = [
     errors: [
       // A condition of the service, before any check: its storage cannot take new work.
       'StorageFull',
+      // The extension (docs/api.md, "Extensions"): an Idempotency-Key sent before with another request.
+      'IdempotencyKeyReused',
       'CreateExportJobPermissionDenied',
       'InvalidExportJobUserLocale',
       'InvalidTimezone',
@@ -79,6 +81,7 @@ export const OPERATIONS: readonly Operation[] = [
     scope: SCOPES.write,
     errors: [
       'StorageFull',
+      'IdempotencyKeyReused',
       'TemplateNotFound',
       'GenerateTemplatePermissionDenied',
       'InvalidGenerationJobTemplateVersion',

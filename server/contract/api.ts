@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IdempotencyKey } from './idempotency-key.js';
 import { MAX_PARAMETER_NAME_LENGTH, ParameterName } from './parameter-name.js';
 import { DocumentRid, ExportJobRid, FileRid, GenerationJobRid, ResourceRid, TemplateRid } from './rids.js';
 
@@ -23,6 +24,9 @@ export type ExportJobTarget = z.infer<typeof ExportJobTarget>;
 /** Foundry's field names, as the official bindings send them. */
 export const CreateExportJobRequest = z.object({ exportJobSource: ExportJobSource, exportJobTarget: ExportJobTarget });
 export type CreateExportJobRequest = z.infer<typeof CreateExportJobRequest>;
+/** The operation's input: the request and, this service's extension, an Idempotency-Key (REST: the header). */
+export const CreateExportJobInput = CreateExportJobRequest.extend({ idempotencyKey: IdempotencyKey.optional() });
+export type CreateExportJobInput = z.infer<typeof CreateExportJobInput>;
 
 export const ExportJobStatus = z.discriminatedUnion('type', [
   z.object({ type: z.literal('running') }),
@@ -105,7 +109,7 @@ export const GenerateTemplateRequest = z.object({
 });
 export type GenerateTemplateRequest = z.infer<typeof GenerateTemplateRequest>;
 
-export const GenerateTemplateInput = GenerateTemplateRequest.extend({ templateRid: TemplateRid });
+export const GenerateTemplateInput = GenerateTemplateRequest.extend({ templateRid: TemplateRid, idempotencyKey: IdempotencyKey.optional() });
 
 export const GenerationJobStatus = z.discriminatedUnion('type', [
   z.object({ type: z.literal('running') }),

@@ -26,8 +26,8 @@ export interface JobRunner {
   notify(): void;
   /** Resolves once nothing is claimable and nothing is in flight. For tests and the CLI. */
   drain(): Promise<void>;
-  /** Deletes expired jobs, their files and bytes, and bytes no file row names. */
-  sweep(): Promise<{ exportJobs: number; files: number; generationJobs: number; orphanBytes: number }>;
+  /** Deletes expired jobs, their files and bytes, expired idempotency keys, and bytes no file row names. */
+  sweep(): Promise<{ exportJobs: number; files: number; generationJobs: number; idempotencyKeys: number; orphanBytes: number }>;
   /**
    * Stops claiming; waits up to graceMs for jobs in flight, then aborts the rest and gives
    * their leases back so another runner can start them at once.

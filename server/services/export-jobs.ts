@@ -1,8 +1,9 @@
-import type { CreateExportJobRequest, ExportJob, ExportJobStatus } from '../contract/api.js';
+import type { CreateExportJobInput, ExportJob, ExportJobStatus } from '../contract/api.js';
 import { NotepadError } from '../contract/errors.js';
 import { isIanaTimezone, isWellFormedLocale } from '../contract/locale.js';
 import { newRid } from '../contract/rids.js';
 import type { Deps } from '../deps.js';
+import { rememberKey, replayedJobRid, requestHashOf, type KeyedRequest, type RunOutcome } from '../idempotency.js';
 import { checkCreateQuotas } from '../quotas.js';
 import { isOutOfSpace, STORAGE_FULL_RETRY_AFTER_SECONDS } from '../storage-health.js';
 import { grantsOn, type Principal } from './auth.js';
@@ -14,19 +15,36 @@ import { grantsOn, type Principal } from './auth.js';
  * 429, and the refusal says nothing about a source the caller may not see. Checks and insert run
  * as one unit of a group commit (services/write-batch.ts): atomic with each other, and
  * committed with whatever other creates arrived in the same turn of the event loop.
+ *
+ * With an idempotencyKey (server/idempotency.ts) the unit first looks the key up: the same
+ * request answers its job as it is now (outcome.replayed), another is IdempotencyKeyReused;
+ * otherwise the key is stored beside the new job, in the same unit.
  */
-export async function createExportJob(deps: Deps, principal: Principal, request: CreateExportJobRequest): Promise<ExportJob> {
+export async function createExportJob(deps: Deps, principal: Principal, request: CreateExportJobInput, outcome: RunOutcome = {}): Promise<ExportJob> {
   deps.storage.requireSpace();
-  const job = await deps.writes.run(() => checkAndInsertExportJob(deps, principal, request)).catch((error: unknown) => {
+  const keyed: KeyedRequest | undefined =
+    request.idempotencyKey === undefined
+      ? undefined
+      : { userId: principal.userId, key: request.idempotencyKey, requestHash: requestHashOf('exportJobs.create', request) };
+  const { job, replayed } = await deps.writes.run(() => {
+    const earlier = keyed && replayedJobRid(deps, keyed);
+    const row = earlier ? deps.stmts.exportJobOf.get({ rid: earlier, creatorId: principal.userId, now: deps.now() }) : undefined;
+    if (row) return { job: { rid: row.rid, status: exportJobStatusOf(row) }, replayed: true };
+    return { job: checkAndInsertExportJob(deps, principal, request, keyed), replayed: false };
+  }).catch((error: unknown) => {
     if (!isOutOfSpace(error)) throw error;
     deps.storage.reportFull('database', 'a create was refused: the database is full');
     throw new NotepadError('StorageFull', { store: 'database' }, { cause: error, retryAfterSeconds: STORAGE_FULL_RETRY_AFTER_SECONDS });
   });
+  if (replayed) {
+    outcome.replayed = true;
+    return job;
+  }
   deps.onJobCreated('export');
   return job;
 }
 
-function checkAndInsertExportJob(deps: Deps, principal: Principal, request: CreateExportJobRequest): ExportJob {
+function checkAndInsertExportJob(deps: Deps, principal: Principal, request: CreateExportJobInput, keyed: KeyedRequest | undefined): ExportJob {
   if (!principal.canCreateExportJobs) throw new NotepadError('CreateExportJobPermissionDenied');
 
   const { exportJobSource: source, exportJobTarget: target } = request;
@@ -59,6 +77,7 @@ function checkAndInsertExportJob(deps: Deps, principal: Principal, request: Crea
   checkCreateQuotas(deps, principal.userId, 'export');
 
   const rid = newRid('export-job', deps.uuid());
+  const expiresAt = now + deps.config.exportJobTtlMs;
   deps.stmts.insertExportJob.run({
     rid,
     creatorId: principal.userId,
@@ -69,8 +88,9 @@ function checkAndInsertExportJob(deps: Deps, principal: Principal, request: Crea
     userLocale: target.userLocale,
     userTimezone: target.userTimezone,
     now,
-    expiresAt: now + deps.config.exportJobTtlMs,
+    expiresAt,
   });
+  if (keyed) rememberKey(deps, keyed, rid, expiresAt);
   return { rid, status: { type: 'running' } };
 }
 

@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, isNotNull, sql } from 'drizzle-orm';
 import type { Db } from '../../db/index.js';
-import { documents, exportJobs, files, generationJobs, permissions, tokens, userUsage, users } from '../../db/schema.js';
+import { documents, exportJobs, files, generationJobs, idempotencyKeys, permissions, tokens, userUsage, users } from '../../db/schema.js';
 
 const p = sql.placeholder;
 
@@ -74,6 +74,33 @@ export function createStatements(db: Db) {
       })
       .from(exportJobs)
       .where(and(eq(exportJobs.rid, p('rid')), eq(exportJobs.creatorId, p('creatorId')), gt(exportJobs.expiresAt, p('now'))))
+      .prepare(),
+    /** A user's unexpired Idempotency-Key (server/idempotency.ts). */
+    idempotencyKeyOf: db
+      .select({ requestHash: idempotencyKeys.requestHash, jobRid: idempotencyKeys.jobRid })
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.userId, p('userId')), eq(idempotencyKeys.key, p('key')), gt(idempotencyKeys.expiresAt, p('now'))))
+      .prepare(),
+    /** Replaces an expired row of the same key (not yet swept): an unexpired one was found by idempotencyKeyOf first. */
+    insertIdempotencyKey: db
+      .insert(idempotencyKeys)
+      .values({
+        userId: p('userId'),
+        key: p('key'),
+        requestHash: p('requestHash'),
+        jobRid: p('jobRid'),
+        createdAt: p('now'),
+        expiresAt: p('expiresAt'),
+      })
+      .onConflictDoUpdate({
+        target: [idempotencyKeys.userId, idempotencyKeys.key],
+        set: {
+          requestHash: sql`excluded.request_hash`,
+          jobRid: sql`excluded.job_rid`,
+          createdAt: sql`excluded.created_at`,
+          expiresAt: sql`excluded.expires_at`,
+        },
+      })
       .prepare(),
     fileByRid: db
       .select()

@@ -13,7 +13,7 @@ export interface paths {
          * Create an export job
          * @description Starts exporting a document, or the content of a finished generation job, to a PDF. The job is created `running`; poll it with exportJobs.get. The short field names `source` and `target` are accepted when the long ones are absent.
          *
-         *     After the credentials, the rate limit, the scope, `preview` and the body, the operation checks, in this order, and answers the first that fails: `StorageFull` (503), `CreateExportJobPermissionDenied` (403), `InvalidExportJobUserLocale` (400), `InvalidTimezone` (400), `DocumentNotFound` (404), `ExportDocumentPermissionDenied` (403), `GenerationJobNotFound` (404), `ExportGenerationJobPermissionDenied` (403), `GenerationJobStatusRunning` (500), `GenerationJobStatusFailed` (500), `TooManyActiveExportJobs` (429), `StorageQuotaExceeded` (429).
+         *     After the credentials, the rate limit, the scope, `preview` and the body, the operation checks, in this order, and answers the first that fails: `StorageFull` (503), `IdempotencyKeyReused` (409), `CreateExportJobPermissionDenied` (403), `InvalidExportJobUserLocale` (400), `InvalidTimezone` (400), `DocumentNotFound` (404), `ExportDocumentPermissionDenied` (403), `GenerationJobNotFound` (404), `ExportGenerationJobPermissionDenied` (403), `GenerationJobStatusRunning` (500), `GenerationJobStatusFailed` (500), `TooManyActiveExportJobs` (429), `StorageQuotaExceeded` (429).
          */
         post: operations["exportJobs.create"];
         delete?: never;
@@ -79,7 +79,7 @@ export interface paths {
          * Generate content from a template
          * @description Applies parameters, by name, to a published template version (the latest if none is given). Returns the new generation job's rid as a bare JSON string.
          *
-         *     After the credentials, the rate limit, the scope, `preview` and the body, the operation checks, in this order, and answers the first that fails: `StorageFull` (503), `TemplateNotFound` (404), `GenerateTemplatePermissionDenied` (403), `InvalidGenerationJobTemplateVersion` (400), `MissingGenerationJobTemplateParameters` (400), `InvalidGenerationJobTemplateParameter` (400), `InvalidTimezone` (400), `TooManyActiveGenerationJobs` (429), `StorageQuotaExceeded` (429).
+         *     After the credentials, the rate limit, the scope, `preview` and the body, the operation checks, in this order, and answers the first that fails: `StorageFull` (503), `IdempotencyKeyReused` (409), `TemplateNotFound` (404), `GenerateTemplatePermissionDenied` (403), `InvalidGenerationJobTemplateVersion` (400), `MissingGenerationJobTemplateParameters` (400), `InvalidGenerationJobTemplateParameter` (400), `InvalidTimezone` (400), `TooManyActiveGenerationJobs` (429), `StorageQuotaExceeded` (429).
          */
         post: operations["templates.generate"];
         delete?: never;
@@ -156,7 +156,7 @@ export interface components {
             /** @enum {string} */
             errorCode: "INVALID_ARGUMENT" | "UNAUTHORIZED" | "PERMISSION_DENIED" | "NOT_FOUND" | "REQUEST_TIMEOUT" | "CONFLICT" | "REQUEST_ENTITY_TOO_LARGE" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "TOO_MANY_REQUESTS" | "FAILED_PRECONDITION" | "INTERNAL" | "SERVICE_UNAVAILABLE" | "TIMEOUT";
             /** @enum {string} */
-            errorName: "MissingCredentials" | "InvalidCredentials" | "ApiUsageDenied" | "ApiFeaturePreviewUsageOnly" | "MissingPostBody" | "Default:InvalidArgument" | "Default:NotFound" | "Default:RequestEntityTooLarge" | "Default:RequestTimeout" | "Default:RequestHeaderFieldsTooLarge" | "Default:TooManyRequests" | "Default:Internal" | "Default:Timeout" | "CreateExportJobPermissionDenied" | "InvalidExportJobUserLocale" | "InvalidTimezone" | "DocumentNotFound" | "ExportDocumentPermissionDenied" | "GenerationJobNotFound" | "ExportGenerationJobPermissionDenied" | "GenerationJobStatusRunning" | "GenerationJobStatusFailed" | "TooManyActiveExportJobs" | "StorageQuotaExceeded" | "ExportJobNotFound" | "FileNotFound" | "ContentFilePermissionDenied" | "TemplateNotFound" | "GenerateTemplatePermissionDenied" | "InvalidGenerationJobTemplateVersion" | "MissingGenerationJobTemplateParameters" | "InvalidGenerationJobTemplateParameter" | "TooManyActiveGenerationJobs" | "CreateDocumentPermissionDenied" | "SaveDocumentGenerationJobPermissionDenied" | "FolderNotFound" | "InvalidFolder" | "ResourceNameAlreadyExists" | "InvalidDisplayName" | "StorageFull" | "UserNotFound" | "ResourceNotFound" | "InvalidContent";
+            errorName: "MissingCredentials" | "InvalidCredentials" | "ApiUsageDenied" | "ApiFeaturePreviewUsageOnly" | "MissingPostBody" | "Default:InvalidArgument" | "Default:NotFound" | "Default:RequestEntityTooLarge" | "Default:RequestTimeout" | "Default:RequestHeaderFieldsTooLarge" | "Default:TooManyRequests" | "Default:Internal" | "Default:Timeout" | "CreateExportJobPermissionDenied" | "InvalidExportJobUserLocale" | "InvalidTimezone" | "DocumentNotFound" | "ExportDocumentPermissionDenied" | "GenerationJobNotFound" | "ExportGenerationJobPermissionDenied" | "GenerationJobStatusRunning" | "GenerationJobStatusFailed" | "TooManyActiveExportJobs" | "StorageQuotaExceeded" | "ExportJobNotFound" | "FileNotFound" | "ContentFilePermissionDenied" | "TemplateNotFound" | "GenerateTemplatePermissionDenied" | "InvalidGenerationJobTemplateVersion" | "MissingGenerationJobTemplateParameters" | "InvalidGenerationJobTemplateParameter" | "TooManyActiveGenerationJobs" | "CreateDocumentPermissionDenied" | "SaveDocumentGenerationJobPermissionDenied" | "FolderNotFound" | "InvalidFolder" | "ResourceNameAlreadyExists" | "InvalidDisplayName" | "StorageFull" | "IdempotencyKeyReused" | "UserNotFound" | "ResourceNotFound" | "InvalidContent";
             errorDescription: string;
             /** Format: uuid */
             errorInstanceId: string;
@@ -273,7 +273,10 @@ export interface operations {
                 /** @description Every operation is in preview: without `preview=true` the answer is 400 ApiFeaturePreviewUsageOnly. */
                 preview: components["parameters"]["Preview"];
             };
-            header?: never;
+            header?: {
+                /** @description An extension of this service: 1-255 printable ASCII characters, scoped to the caller and kept 24 hours (NOTEPAD_IDEMPOTENCY_TTL_MS). The same key with the same request answers the first request's job, with `Idempotent-Replayed: true`; with another request, `IdempotencyKeyReused` (409). A request that fails stores nothing. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -286,6 +289,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description `true` when the answer is an earlier request's, found by its Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -359,6 +364,20 @@ export interface operations {
                         errorCode?: "REQUEST_TIMEOUT";
                         /** @enum {unknown} */
                         errorName?: "Default:RequestTimeout";
+                    };
+                };
+            };
+            /** @description `IdempotencyKeyReused` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "CONFLICT";
+                        /** @enum {unknown} */
+                        errorName?: "IdempotencyKeyReused";
                     };
                 };
             };
@@ -750,7 +769,10 @@ export interface operations {
                 /** @description Every operation is in preview: without `preview=true` the answer is 400 ApiFeaturePreviewUsageOnly. */
                 preview: components["parameters"]["Preview"];
             };
-            header?: never;
+            header?: {
+                /** @description An extension of this service: 1-255 printable ASCII characters, scoped to the caller and kept 24 hours (NOTEPAD_IDEMPOTENCY_TTL_MS). The same key with the same request answers the first request's job, with `Idempotent-Replayed: true`; with another request, `IdempotencyKeyReused` (409). A request that fails stores nothing. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 templateRid: string;
             };
@@ -765,6 +787,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description `true` when the answer is an earlier request's, found by its Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -838,6 +862,20 @@ export interface operations {
                         errorCode?: "REQUEST_TIMEOUT";
                         /** @enum {unknown} */
                         errorName?: "Default:RequestTimeout";
+                    };
+                };
+            };
+            /** @description `IdempotencyKeyReused` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "CONFLICT";
+                        /** @enum {unknown} */
+                        errorName?: "IdempotencyKeyReused";
                     };
                 };
             };
