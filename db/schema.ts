@@ -191,7 +191,12 @@ export const exportJobs = sqliteTable(
     expiresAt: ms('expires_at').notNull(),
     ...leaseColumns(),
   },
-  (t) => [...claimIndexes('export_jobs', t), index('export_jobs_expiry_idx').on(t.expiresAt)],
+  (t) => [
+    ...claimIndexes('export_jobs', t),
+    index('export_jobs_expiry_idx').on(t.expiresAt),
+    // exportJobs.list: a user's jobs newest first, a page at a time (keyset on created_at, rid).
+    index('export_jobs_creator_list_idx').on(t.creatorId, t.createdAt, t.rid),
+  ],
 );
 
 export const files = sqliteTable(

@@ -38,6 +38,14 @@ const DESCRIPTIONS: Record<RestRouteName, { summary: string; description?: strin
     description: 'The job and its status: `running`, `succeeded` with the fileRid of the PDF, or `failed` with an errorMessage and errorCode.',
     response: 'ExportJob',
   },
+  'exportJobs.list': {
+    summary: "List the caller's export jobs",
+    description:
+      "An extension of this service: the caller's own unexpired export jobs, newest first, `pageSize` at a time (default 100, at most 1000), " +
+      'optionally of one `status`. Pass `nextPageToken` as `pageToken` for the next page; it is absent on the last. ' +
+      'Jobs created while paging do not shift or repeat pages. A bad `pageSize`, `pageToken` or `status` is `Default:InvalidArgument`.',
+    response: 'ListExportJobsResponse',
+  },
   'files.content': {
     summary: "Download an export's PDF",
     description: 'The bytes of the file a succeeded export job names, with an ASCII `filename` and the exact name in `filename*`.',
@@ -86,10 +94,11 @@ export function errorsOf(route: RestRoute): ErrorName[] {
 const statusOf = (name: ErrorName): number => ERROR_CODES[ERRORS[name].errorCode].http;
 
 /** The operation's own checks, as its description says them. */
-const checkOrderOf = (route: RestRoute): string =>
-  `After the credentials, the rate limit, the scope${route.body ? ', `preview` and the body' : ' and `preview`'}, the operation checks, in this order, and answers the first that fails: ` +
-  route.operation.errors.map((name) => `\`${name}\` (${statusOf(name)})`).join(', ') +
-  '.';
+const checkOrderOf = (route: RestRoute): string => {
+  const before = `After the credentials, the rate limit, the scope${route.body ? ', `preview` and the body' : ' and `preview`'}`;
+  if (route.operation.errors.length === 0) return `${before}, the operation has no checks of its own beyond its input's (\`Default:InvalidArgument\`).`;
+  return `${before}, the operation checks, in this order, and answers the first that fails: ${route.operation.errors.map((name) => `\`${name}\` (${statusOf(name)})`).join(', ')}.`;
+};
 
 /** The route's error responses, one per status, each naming the errorName values it can carry. */
 function errorResponsesOf(route: RestRoute): JsonObject {
@@ -151,6 +160,11 @@ function operationOf(route: RestRoute, components: Record<string, JsonObject>): 
     security: [{ [SECURITY_SCHEME]: [route.operation.scope] }],
     parameters: [
       ...pathParametersOf(route.url).map((name) => ({ name, in: 'path', required: true, schema: inputProperties[name] ?? { type: 'string' } })),
+      ...(route.query
+        ? Object.entries(inputProperties)
+            .filter(([name]) => !pathParametersOf(route.url).includes(name))
+            .map(([name, schema]) => ({ name, in: 'query', required: false, schema }))
+        : []),
       ...Object.entries(route.headers ?? {}).map(([field, header]) => ({
         name: header.name,
         in: 'header',

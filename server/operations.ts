@@ -15,6 +15,8 @@ import {
   GetExportJobRequest,
   GetFileRequest,
   GetGenerationJobRequest,
+  ListExportJobsRequest,
+  ListExportJobsResponse,
   SaveDocumentInput,
   SaveDocumentResponse,
   SCOPES,
@@ -24,7 +26,7 @@ import { GenerationJobRid } from './contract/rids.js';
 import type { Deps } from './deps.js';
 import type { RunOutcome } from './idempotency.js';
 import type { Principal } from './services/auth.js';
-import { createExportJob, getExportJob } from './services/export-jobs.js';
+import { createExportJob, getExportJob, listExportJobs } from './services/export-jobs.js';
 import { getFile } from './services/files.js';
 import { generateFromTemplate, getGenerationJob, saveGeneratedDocument } from './services/templates.js';
 
@@ -101,6 +103,15 @@ export const operations = {
     output: ExportJob,
     errors: ['ExportJobNotFound'],
     run: (deps, principal, input) => getExportJob(deps, principal, input.exportJobRid),
+  }),
+  /** An extension (docs/api.md, "Extensions"): the caller's jobs, newest first, a page at a time. */
+  listExportJobs: operation({
+    scope: SCOPES.export,
+    input: ListExportJobsRequest,
+    output: ListExportJobsResponse,
+    // A bad pageSize, pageToken or status is the input schema's Default:InvalidArgument.
+    errors: [],
+    run: (deps, principal, input) => listExportJobs(deps, principal, input),
   }),
   /** The file's metadata; the bytes come from REST `files/{fileRid}/content`, with the same checks. */
   getFile: operation({

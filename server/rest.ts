@@ -48,6 +48,7 @@ type AnyOperation = Operation<z.ZodType, z.ZodType>;
 export type RestRouteName =
   | 'exportJobs.create'
   | 'exportJobs.get'
+  | 'exportJobs.list'
   | 'files.content'
   | 'templates.generate'
   | 'generationJobs.get'
@@ -62,6 +63,8 @@ export interface RestRoute {
   operation: AnyOperation;
   /** POST routes take a JSON object body; the path parameters are merged over it. */
   body: boolean;
+  /** Takes input fields from the query string too (the body's and the path's win). */
+  query?: boolean;
   /** Maps accepted variants of the body onto the operation's input shape. */
   normalize?: (body: Record<string, unknown>) => Record<string, unknown>;
   /** What a 200 carries: the operation's output as JSON, or (files.content) the file's bytes. */
@@ -92,6 +95,8 @@ export const REST_ROUTES: readonly RestRoute[] = [
     response: 'json',
     headers: IDEMPOTENCY_HEADERS,
   },
+  // An extension (docs/api.md, "Extensions"): pageSize, pageToken and status in the query.
+  { name: 'exportJobs.list', method: 'GET', url: '/v2/notepad/exportJobs', operation: operations.listExportJobs, body: false, query: true, response: 'json' },
   { name: 'exportJobs.get', method: 'GET', url: '/v2/notepad/exportJobs/:exportJobRid', operation: operations.getExportJob, body: false, response: 'json' },
   // The bytes of the file whose metadata tRPC's files.get answers: the same checks.
   { name: 'files.content', method: 'GET', url: '/v2/notepad/files/:fileRid/content', operation: operations.getFile, body: false, response: 'file' },
@@ -222,13 +227,20 @@ export async function restPlugin(app: FastifyInstance, { deps, files }: RestOpti
         const body = route.normalize ? route.normalize(parsed) : parsed;
         const fromHeaders = route.headers ? headerFields(request, route.headers, body) : {};
         const outcome: RunOutcome = {};
-        const result = await runOperation(deps, principal, route.operation, { ...body, ...(request.params as Params), ...fromHeaders }, outcome);
+        const query = route.query ? queryFields(request) : {};
+        const result = await runOperation(deps, principal, route.operation, { ...query, ...body, ...(request.params as Params), ...fromHeaders }, outcome);
         if (outcome.replayed) reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
         // Serialised here: Fastify would send a bare string result (a GenerationJobRid) as text.
         return reply.header('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(result));
       },
     });
   }
+}
+
+/** The query string's fields but `preview` (a transport check); a repeated one stays an array, which the schema refuses. */
+function queryFields(request: FastifyRequest): Record<string, unknown> {
+  const { preview: _, ...fields } = request.query as Record<string, unknown>;
+  return fields;
 }
 
 /**

@@ -67,6 +67,15 @@ export const OPERATIONS: readonly Operation[] = [
     writes: false,
   },
   {
+    // The extension (docs/api.md, "Extensions"): a bad pageSize, pageToken or status is the input's Default:InvalidArgument.
+    name: 'exportJobs.list',
+    rest: { method: 'GET', url: '/api/v2/notepad/exportJobs' },
+    trpc: { path: 'notepad.exportJobs.list', type: 'query' },
+    scope: SCOPES.export,
+    errors: [],
+    writes: false,
+  },
+  {
     name: 'files.content',
     rest: { method: 'GET', url: '/api/v2/notepad/files/{fileRid}/content' },
     trpc: { path: 'notepad.files.get', type: 'query' },

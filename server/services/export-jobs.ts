@@ -1,4 +1,5 @@
-import type { CreateExportJobInput, ExportJob, ExportJobStatus } from '../contract/api.js';
+import { DEFAULT_EXPORT_JOBS_PAGE_SIZE, type CreateExportJobInput, type ExportJob, type ExportJobStatus, type ListExportJobsRequest, type ListExportJobsResponse } from '../contract/api.js';
+import { encodePageToken } from '../contract/page-token.js';
 import { NotepadError } from '../contract/errors.js';
 import { isIanaTimezone, isWellFormedLocale } from '../contract/locale.js';
 import { newRid } from '../contract/rids.js';
@@ -99,6 +100,30 @@ export function getExportJob(deps: Deps, principal: Principal, exportJobRid: str
   const row = deps.stmts.exportJobOf.get({ rid: exportJobRid, creatorId: principal.userId, now: deps.now() });
   if (!row) throw new NotepadError('ExportJobNotFound', { exportJobRid });
   return { rid: row.rid, status: exportJobStatusOf(row) };
+}
+
+/**
+ * exportJobs.list: the caller's unexpired jobs, newest first (created_at, then rid), a page
+ * at a time. The token is the last job's position: the next page is what is older, so jobs
+ * created meanwhile (newer than any listed) neither repeat nor shift a page.
+ */
+export function listExportJobs(deps: Deps, principal: Principal, request: ListExportJobsRequest): ListExportJobsResponse {
+  const pageSize = request.pageSize ?? DEFAULT_EXPORT_JOBS_PAGE_SIZE;
+  const before = request.pageToken ?? { createdAt: Number.MAX_SAFE_INTEGER, rid: '' };
+  const rows = deps.stmts.exportJobsPage.all({
+    creatorId: principal.userId,
+    beforeCreatedAt: before.createdAt,
+    beforeRid: before.rid,
+    now: deps.now(),
+    status: request.status ?? null,
+    limit: pageSize + 1,
+  });
+  const page = rows.slice(0, pageSize);
+  const last = page[page.length - 1];
+  return {
+    data: page.map((row) => ({ rid: row.rid, status: exportJobStatusOf(row) })),
+    ...(rows.length > pageSize && last ? { nextPageToken: encodePageToken({ createdAt: last.createdAt, rid: last.rid }) } : {}),
+  };
 }
 
 export function exportJobStatusOf(row: {

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNotNull, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, isNotNull, sql } from 'drizzle-orm';
 import type { Db } from '../../db/index.js';
 import { documents, exportJobs, files, generationJobs, idempotencyKeys, permissions, tokens, userUsage, users } from '../../db/schema.js';
 
@@ -101,6 +101,32 @@ export function createStatements(db: Db) {
           expiresAt: sql`excluded.expires_at`,
         },
       })
+      .prepare(),
+    /**
+     * exportJobs.list: a user's unexpired jobs older than a position (created_at, rid),
+     * newest first, of one status or any (status null); export_jobs_creator_list_idx.
+     */
+    exportJobsPage: db
+      .select({
+        rid: exportJobs.rid,
+        status: exportJobs.status,
+        fileRid: exportJobs.fileRid,
+        errorMessage: exportJobs.errorMessage,
+        errorCode: exportJobs.errorCode,
+        errorInstanceId: exportJobs.errorInstanceId,
+        createdAt: exportJobs.createdAt,
+      })
+      .from(exportJobs)
+      .where(
+        and(
+          eq(exportJobs.creatorId, p('creatorId')),
+          sql`(${exportJobs.createdAt}, ${exportJobs.rid}) < (${p('beforeCreatedAt')}, ${p('beforeRid')})`,
+          gt(exportJobs.expiresAt, p('now')),
+          sql`(${p('status')} is null or ${exportJobs.status} = ${p('status')})`,
+        ),
+      )
+      .orderBy(desc(exportJobs.createdAt), desc(exportJobs.rid))
+      .limit(p('limit'))
       .prepare(),
     fileByRid: db
       .select()

@@ -22,6 +22,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/notepad/exportJobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the caller's export jobs
+         * @description An extension of this service: the caller's own unexpired export jobs, newest first, `pageSize` at a time (default 100, at most 1000), optionally of one `status`. Pass `nextPageToken` as `pageToken` for the next page; it is absent on the last. Jobs created while paging do not shift or repeat pages. A bad `pageSize`, `pageToken` or `status` is `Default:InvalidArgument`.
+         *
+         *     After the credentials, the rate limit, the scope and `preview`, the operation has no checks of its own beyond its input's (`Default:InvalidArgument`).
+         */
+        get: operations["exportJobs.list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2/notepad/exportJobs/{exportJobRid}": {
         parameters: {
             query?: never;
@@ -245,6 +267,26 @@ export interface components {
             };
         };
         GenerationJobRid: string;
+        ListExportJobsResponse: {
+            data: {
+                rid: string;
+                status: {
+                    /** @constant */
+                    type: "running";
+                } | {
+                    /** @constant */
+                    type: "succeeded";
+                    fileRid: string;
+                } | {
+                    /** @constant */
+                    type: "failed";
+                    errorMessage: string;
+                    errorCode?: string;
+                    errorInstanceId?: string;
+                };
+            }[];
+            nextPageToken?: string;
+        };
         SaveDocumentGenerationJobRequest: {
             documentName?: string;
             parentFolderRid: string;
@@ -450,6 +492,159 @@ export interface operations {
                         errorCode?: "SERVICE_UNAVAILABLE";
                         /** @enum {unknown} */
                         errorName?: "StorageFull";
+                    };
+                };
+            };
+        };
+    };
+    "exportJobs.list": {
+        parameters: {
+            query: {
+                pageSize?: number | string;
+                pageToken?: string;
+                status?: "running" | "succeeded" | "failed";
+                /** @description Every operation is in preview: without `preview=true` the answer is 400 ApiFeaturePreviewUsageOnly. */
+                preview: components["parameters"]["Preview"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListExportJobsResponse"];
+                };
+            };
+            /** @description `Default:InvalidArgument`, `ApiFeaturePreviewUsageOnly` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "INVALID_ARGUMENT";
+                        /** @enum {unknown} */
+                        errorName?: "Default:InvalidArgument" | "ApiFeaturePreviewUsageOnly";
+                    };
+                };
+            };
+            /** @description `MissingCredentials`, `InvalidCredentials` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "UNAUTHORIZED";
+                        /** @enum {unknown} */
+                        errorName?: "MissingCredentials" | "InvalidCredentials";
+                    };
+                };
+            };
+            /** @description `ApiUsageDenied` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "PERMISSION_DENIED";
+                        /** @enum {unknown} */
+                        errorName?: "ApiUsageDenied";
+                    };
+                };
+            };
+            /** @description `Default:NotFound` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "NOT_FOUND";
+                        /** @enum {unknown} */
+                        errorName?: "Default:NotFound";
+                    };
+                };
+            };
+            /** @description `Default:RequestTimeout` */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "REQUEST_TIMEOUT";
+                        /** @enum {unknown} */
+                        errorName?: "Default:RequestTimeout";
+                    };
+                };
+            };
+            /** @description `Default:RequestEntityTooLarge` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "REQUEST_ENTITY_TOO_LARGE";
+                        /** @enum {unknown} */
+                        errorName?: "Default:RequestEntityTooLarge";
+                    };
+                };
+            };
+            /** @description `Default:TooManyRequests` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "TOO_MANY_REQUESTS";
+                        /** @enum {unknown} */
+                        errorName?: "Default:TooManyRequests";
+                    };
+                };
+            };
+            /** @description `Default:RequestHeaderFieldsTooLarge` */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "REQUEST_HEADER_FIELDS_TOO_LARGE";
+                        /** @enum {unknown} */
+                        errorName?: "Default:RequestHeaderFieldsTooLarge";
+                    };
+                };
+            };
+            /** @description `Default:Internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "INTERNAL";
+                        /** @enum {unknown} */
+                        errorName?: "Default:Internal";
                     };
                 };
             };
