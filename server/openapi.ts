@@ -46,6 +46,13 @@ const DESCRIPTIONS: Record<RestRouteName, { summary: string; description?: strin
       'Jobs created while paging do not shift or repeat pages. A bad `pageSize`, `pageToken` or `status` is `Default:InvalidArgument`.',
     response: 'ListExportJobsResponse',
   },
+  'exportJobs.cancel': {
+    summary: 'Cancel an export job',
+    description:
+      'An extension of this service. A running job ends `failed` with errorCode `CANCELLED`; its render stops and no file is kept. ' +
+      'A job that has already finished is answered unchanged. No body is needed (one sent is ignored).',
+    response: 'ExportJob',
+  },
   'files.content': {
     summary: "Download an export's PDF",
     description: 'The bytes of the file a succeeded export job names, with an ASCII `filename` and the exact name in `filename*`.',

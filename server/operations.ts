@@ -26,7 +26,7 @@ import { GenerationJobRid } from './contract/rids.js';
 import type { Deps } from './deps.js';
 import type { RunOutcome } from './idempotency.js';
 import type { Principal } from './services/auth.js';
-import { createExportJob, getExportJob, listExportJobs } from './services/export-jobs.js';
+import { cancelExportJob, createExportJob, getExportJob, listExportJobs } from './services/export-jobs.js';
 import { getFile } from './services/files.js';
 import { generateFromTemplate, getGenerationJob, saveGeneratedDocument } from './services/templates.js';
 
@@ -112,6 +112,14 @@ export const operations = {
     // A bad pageSize, pageToken or status is the input schema's Default:InvalidArgument.
     errors: [],
     run: (deps, principal, input) => listExportJobs(deps, principal, input),
+  }),
+  /** An extension: ends a running job `failed` (CANCELLED); a finished job is answered unchanged. */
+  cancelExportJob: operation({
+    scope: SCOPES.export,
+    input: GetExportJobRequest,
+    output: ExportJob,
+    errors: ['ExportJobNotFound'],
+    run: (deps, principal, input) => cancelExportJob(deps, principal, input.exportJobRid),
   }),
   /** The file's metadata; the bytes come from REST `files/{fileRid}/content`, with the same checks. */
   getFile: operation({

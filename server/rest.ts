@@ -49,6 +49,7 @@ export type RestRouteName =
   | 'exportJobs.create'
   | 'exportJobs.get'
   | 'exportJobs.list'
+  | 'exportJobs.cancel'
   | 'files.content'
   | 'templates.generate'
   | 'generationJobs.get'
@@ -61,7 +62,7 @@ export interface RestRoute {
   url: string;
   /** The same entry the tRPC procedure is built from: scope, schemas, errors and service call. */
   operation: AnyOperation;
-  /** POST routes take a JSON object body; the path parameters are merged over it. */
+  /** Whether the route takes a JSON object body (MissingPostBody without one); the path parameters are merged over it. */
   body: boolean;
   /** Takes input fields from the query string too (the body's and the path's win). */
   query?: boolean;
@@ -98,6 +99,8 @@ export const REST_ROUTES: readonly RestRoute[] = [
   // An extension (docs/api.md, "Extensions"): pageSize, pageToken and status in the query.
   { name: 'exportJobs.list', method: 'GET', url: '/v2/notepad/exportJobs', operation: operations.listExportJobs, body: false, query: true, response: 'json' },
   { name: 'exportJobs.get', method: 'GET', url: '/v2/notepad/exportJobs/:exportJobRid', operation: operations.getExportJob, body: false, response: 'json' },
+  // An extension: a POST without a body (any body sent is ignored).
+  { name: 'exportJobs.cancel', method: 'POST', url: '/v2/notepad/exportJobs/:exportJobRid/cancel', operation: operations.cancelExportJob, body: false, response: 'json' },
   // The bytes of the file whose metadata tRPC's files.get answers: the same checks.
   { name: 'files.content', method: 'GET', url: '/v2/notepad/files/:fileRid/content', operation: operations.getFile, body: false, response: 'file' },
   {

@@ -76,6 +76,15 @@ export const OPERATIONS: readonly Operation[] = [
     writes: false,
   },
   {
+    // The extension: another user's job is as unknown as for exportJobs.get. No body needed.
+    name: 'exportJobs.cancel',
+    rest: { method: 'POST', url: '/api/v2/notepad/exportJobs/{exportJobRid}/cancel' },
+    trpc: { path: 'notepad.exportJobs.cancel', type: 'mutation' },
+    scope: SCOPES.export,
+    errors: ['ExportJobNotFound'],
+    writes: true,
+  },
+  {
     name: 'files.content',
     rest: { method: 'GET', url: '/api/v2/notepad/files/{fileRid}/content' },
     trpc: { path: 'notepad.files.get', type: 'query' },

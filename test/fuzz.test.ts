@@ -889,6 +889,8 @@ function successProblems(req: Req, res: Res, data: unknown): string[] {
     }
     case 'exportJobs.get':
       return check(ExportJob.safeParse(data).success, 'an ExportJob');
+    case 'exportJobs.cancel':
+      return check(ExportJob.safeParse(data).success, 'an ExportJob');
     case 'exportJobs.list':
       return check(ListExportJobsResponse.safeParse(data).success, 'a ListExportJobsResponse');
     case 'files.content':

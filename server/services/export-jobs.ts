@@ -126,6 +126,25 @@ export function listExportJobs(deps: Deps, principal: Principal, request: ListEx
   };
 }
 
+export const CANCELLED_MESSAGE = 'The export was cancelled by its creator before it finished; no file was kept.';
+
+/**
+ * exportJobs.cancel: a running job ends `failed` with errorCode CANCELLED; a finished one is
+ * answered as it is (cancelling twice is harmless). The cancel takes the job's lease, so its
+ * render, wherever it runs, can no longer store a file: a runner in this process is told at
+ * once (the `failed` job event names the job) and stops the render; a runner elsewhere
+ * finds out at its next lease renewal.
+ */
+export function cancelExportJob(deps: Deps, principal: Principal, exportJobRid: string): ExportJob {
+  const cancelled =
+    deps.stmts.cancelExportJob.run({ rid: exportJobRid, creatorId: principal.userId, now: deps.now(), errorMessage: CANCELLED_MESSAGE }).changes === 1;
+  if (cancelled) {
+    deps.logger.info({ exportJobRid }, 'export job cancelled');
+    deps.jobEvents.emit({ type: 'failed', kind: 'export', errorCode: 'CANCELLED', rid: exportJobRid });
+  }
+  return getExportJob(deps, principal, exportJobRid);
+}
+
 export function exportJobStatusOf(row: {
   status: 'running' | 'succeeded' | 'failed';
   fileRid: string | null;

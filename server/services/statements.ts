@@ -128,6 +128,22 @@ export function createStatements(db: Db) {
       .orderBy(desc(exportJobs.createdAt), desc(exportJobs.rid))
       .limit(p('limit'))
       .prepare(),
+    /**
+     * exportJobs.cancel: ends a running job `failed` (CANCELLED) and takes its lease away, so
+     * the attempt rendering it can neither renew nor commit (jobs/sqlite-store.ts ownedLive).
+     */
+    cancelExportJob: db
+      .update(exportJobs)
+      .set({
+        status: 'failed',
+        errorCode: 'CANCELLED',
+        errorMessage: sql`${p('errorMessage')}`,
+        finishedAt: sql`${p('now')}`,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+      })
+      .where(and(eq(exportJobs.rid, p('rid')), eq(exportJobs.creatorId, p('creatorId')), sql`${exportJobs.status} = 'running'`, gt(exportJobs.expiresAt, p('now'))))
+      .prepare(),
     fileByRid: db
       .select()
       .from(files)

@@ -66,6 +66,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/notepad/exportJobs/{exportJobRid}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel an export job
+         * @description An extension of this service. A running job ends `failed` with errorCode `CANCELLED`; its render stops and no file is kept. A job that has already finished is answered unchanged. No body is needed (one sent is ignored).
+         *
+         *     After the credentials, the rate limit, the scope and `preview`, the operation checks, in this order, and answers the first that fails: `ExportJobNotFound` (404).
+         */
+        post: operations["exportJobs.cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2/notepad/files/{fileRid}/content": {
         parameters: {
             query?: never;
@@ -651,6 +673,158 @@ export interface operations {
         };
     };
     "exportJobs.get": {
+        parameters: {
+            query: {
+                /** @description Every operation is in preview: without `preview=true` the answer is 400 ApiFeaturePreviewUsageOnly. */
+                preview: components["parameters"]["Preview"];
+            };
+            header?: never;
+            path: {
+                exportJobRid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportJob"];
+                };
+            };
+            /** @description `Default:InvalidArgument`, `ApiFeaturePreviewUsageOnly` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "INVALID_ARGUMENT";
+                        /** @enum {unknown} */
+                        errorName?: "Default:InvalidArgument" | "ApiFeaturePreviewUsageOnly";
+                    };
+                };
+            };
+            /** @description `MissingCredentials`, `InvalidCredentials` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "UNAUTHORIZED";
+                        /** @enum {unknown} */
+                        errorName?: "MissingCredentials" | "InvalidCredentials";
+                    };
+                };
+            };
+            /** @description `ApiUsageDenied` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "PERMISSION_DENIED";
+                        /** @enum {unknown} */
+                        errorName?: "ApiUsageDenied";
+                    };
+                };
+            };
+            /** @description `Default:NotFound`, `ExportJobNotFound` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "NOT_FOUND";
+                        /** @enum {unknown} */
+                        errorName?: "Default:NotFound" | "ExportJobNotFound";
+                    };
+                };
+            };
+            /** @description `Default:RequestTimeout` */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "REQUEST_TIMEOUT";
+                        /** @enum {unknown} */
+                        errorName?: "Default:RequestTimeout";
+                    };
+                };
+            };
+            /** @description `Default:RequestEntityTooLarge` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "REQUEST_ENTITY_TOO_LARGE";
+                        /** @enum {unknown} */
+                        errorName?: "Default:RequestEntityTooLarge";
+                    };
+                };
+            };
+            /** @description `Default:TooManyRequests` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "TOO_MANY_REQUESTS";
+                        /** @enum {unknown} */
+                        errorName?: "Default:TooManyRequests";
+                    };
+                };
+            };
+            /** @description `Default:RequestHeaderFieldsTooLarge` */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "REQUEST_HEADER_FIELDS_TOO_LARGE";
+                        /** @enum {unknown} */
+                        errorName?: "Default:RequestHeaderFieldsTooLarge";
+                    };
+                };
+            };
+            /** @description `Default:Internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "INTERNAL";
+                        /** @enum {unknown} */
+                        errorName?: "Default:Internal";
+                    };
+                };
+            };
+        };
+    };
+    "exportJobs.cancel": {
         parameters: {
             query: {
                 /** @description Every operation is in preview: without `preview=true` the answer is 400 ApiFeaturePreviewUsageOnly. */
