@@ -191,7 +191,12 @@ export const exportJobs = sqliteTable(
     expiresAt: ms('expires_at').notNull(),
     ...leaseColumns(),
   },
-  (t) => [...claimIndexes('export_jobs', t), index('export_jobs_expiry_idx').on(t.expiresAt)],
+  (t) => [
+    ...claimIndexes('export_jobs', t),
+    index('export_jobs_expiry_idx').on(t.expiresAt),
+    // exportJobs.list: a user's jobs newest first, a page at a time (keyset on created_at, rid).
+    index('export_jobs_creator_list_idx').on(t.creatorId, t.createdAt, t.rid),
+  ],
 );
 
 export const files = sqliteTable(
@@ -235,3 +240,26 @@ export const userUsage = sqliteTable('user_usage', {
   activeGenerationJobs: integer('active_generation_jobs').notNull().default(0),
   storedBytes: integer('stored_bytes').notNull().default(0),
 });
+
+/**
+ * Idempotency keys of creates (exportJobs.create, templates.generate): a user's key, a hash
+ * of the request it came with, and the job that request made. Written in the transaction
+ * that inserts the job, so two racing requests with one key make one job; expires with the
+ * key's TTL or its job, whichever is first, and the sweep deletes it (server/idempotency.ts).
+ */
+export const idempotencyKeys = sqliteTable(
+  'idempotency_keys',
+  {
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
+    key: text('key').notNull(),
+    /** sha256 of the operation's name and its canonical input (keys sorted, the key itself left out). */
+    requestHash: text('request_hash').notNull(),
+    /** The job the first request made: an ExportJobRid or a GenerationJobRid. */
+    jobRid: text('job_rid').notNull(),
+    createdAt: ms('created_at').notNull(),
+    expiresAt: ms('expires_at').notNull(),
+  },
+  (t) => [uniqueIndex('idempotency_keys_user_key_idx').on(t.userId, t.key), index('idempotency_keys_expiry_idx').on(t.expiresAt)],
+);

@@ -17,6 +17,8 @@ export interface Config {
   minFreeBytes: number;
   exportJobTtlMs: number;
   generationJobTtlMs: number;
+  /** How long an Idempotency-Key is remembered (never longer than its job lives). */
+  idempotencyTtlMs: number;
   /** GET /metrics (Prometheus text format); off: 404. */
   metrics: boolean;
   /** How often the API and the runner each log a summary line at info; 0: never. */
@@ -125,6 +127,7 @@ export function defaultConfig(): Config {
     importTimeoutMs: 10_000,
     exportJobTtlMs: 7 * 24 * HOUR,
     generationJobTtlMs: HOUR,
+    idempotencyTtlMs: 24 * HOUR,
     metrics: true,
     summaryIntervalMs: 60_000,
     jobs: {
@@ -180,6 +183,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: intFrom(env, 'NOTEPAD_BODY_LIMIT', base.bodyLimit, 1),
     minFreeBytes: intFrom(env, 'NOTEPAD_MIN_FREE_BYTES', base.minFreeBytes),
     importTimeoutMs: intFrom(env, 'NOTEPAD_IMPORT_TIMEOUT_MS', base.importTimeoutMs, 1),
+    idempotencyTtlMs: intFrom(env, 'NOTEPAD_IDEMPOTENCY_TTL_MS', base.idempotencyTtlMs, 1),
     metrics: onOffFrom(env, 'NOTEPAD_METRICS', base.metrics),
     summaryIntervalMs: intFrom(env, 'NOTEPAD_SUMMARY_INTERVAL_MS', base.summaryIntervalMs),
     jobs: {

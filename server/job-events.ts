@@ -23,7 +23,8 @@ export type JobEvent =
   | { type: 'created'; kind: JobKind }
   | { type: 'succeeded'; kind: 'export'; figures: ExportFigures }
   | { type: 'succeeded'; kind: 'generation' }
-  | { type: 'failed'; kind: 'export'; errorCode: JobErrorCode }
+  // rid: which job, for a runner in this process rendering it (a cancel stops its render at once).
+  | { type: 'failed'; kind: 'export'; errorCode: JobErrorCode; rid?: string }
   // A generation job's status has no errorCode, only a message.
   | { type: 'failed'; kind: 'generation' };
 

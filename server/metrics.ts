@@ -81,7 +81,7 @@ export function createMetrics({ deps, registry = new Registry(), renderPool, pro
   const succeeded = new Counter({ name: 'notepad_jobs_succeeded_total', help: 'Jobs that succeeded, by kind.', labelNames: ['kind'], registers });
   const failed = new Counter({
     name: 'notepad_jobs_failed_total',
-    help: 'Jobs that failed, by kind and errorCode (TIMEOUT, CONTENT_TOO_LARGE, STORAGE_QUOTA_EXCEEDED, INTERNAL; generation jobs have none: "none").',
+    help: 'Jobs that failed, by kind and errorCode (TIMEOUT, CONTENT_TOO_LARGE, STORAGE_QUOTA_EXCEEDED, INTERNAL, CANCELLED; generation jobs have none: "none").',
     labelNames: ['kind', 'error_code'],
     registers,
   });

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { SCOPES } from './contract/api.js';
 import { answersWithRetryAfter, ERROR_CODES, ERRORS, type ErrorCode, type ErrorName } from './contract/errors.js';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from './idempotency.js';
 import { POST_BODY_ERRORS, REST_ONLY_ERRORS, SERVER_FAULTS, TRANSPORT_ERRORS } from './operations.js';
 import { pathParametersOf, REST_ROUTES, type RestRoute, type RestRouteName } from './rest.js';
 
@@ -37,6 +38,21 @@ const DESCRIPTIONS: Record<RestRouteName, { summary: string; description?: strin
     description: 'The job and its status: `running`, `succeeded` with the fileRid of the PDF, or `failed` with an errorMessage and errorCode.',
     response: 'ExportJob',
   },
+  'exportJobs.list': {
+    summary: "List the caller's export jobs",
+    description:
+      "An extension of this service: the caller's own unexpired export jobs, newest first, `pageSize` at a time (default 100, at most 1000), " +
+      'optionally of one `status`. Pass `nextPageToken` as `pageToken` for the next page; it is absent on the last. ' +
+      'Jobs created while paging do not shift or repeat pages. A bad `pageSize`, `pageToken` or `status` is `Default:InvalidArgument`.',
+    response: 'ListExportJobsResponse',
+  },
+  'exportJobs.cancel': {
+    summary: 'Cancel an export job',
+    description:
+      'An extension of this service. A running job ends `failed` with errorCode `CANCELLED`; its render stops and no file is kept. ' +
+      'A job that has already finished is answered unchanged. No body is needed (one sent is ignored).',
+    response: 'ExportJob',
+  },
   'files.content': {
     summary: "Download an export's PDF",
     description: 'The bytes of the file a succeeded export job names, with an ASCII `filename` and the exact name in `filename*`.',
@@ -62,10 +78,10 @@ function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonObject {
   return json;
 }
 
-/** The request body: the operation's input without the fields its path parameters fill in. */
+/** The request body: the operation's input without the fields its path parameters and headers fill in. */
 function bodySchemaOf(route: RestRoute): JsonObject {
   const input = jsonSchemaOf(route.operation.input, 'input');
-  const fromPath = new Set(pathParametersOf(route.url));
+  const fromPath = new Set([...pathParametersOf(route.url), ...Object.keys(route.headers ?? {})]);
   const properties = Object.fromEntries(Object.entries((input.properties ?? {}) as JsonObject).filter(([name]) => !fromPath.has(name)));
   const required = ((input.required ?? []) as string[]).filter((name) => !fromPath.has(name));
   return { ...input, properties, ...(required.length ? { required } : {}) };
@@ -85,10 +101,11 @@ export function errorsOf(route: RestRoute): ErrorName[] {
 const statusOf = (name: ErrorName): number => ERROR_CODES[ERRORS[name].errorCode].http;
 
 /** The operation's own checks, as its description says them. */
-const checkOrderOf = (route: RestRoute): string =>
-  `After the credentials, the rate limit, the scope${route.body ? ', `preview` and the body' : ' and `preview`'}, the operation checks, in this order, and answers the first that fails: ` +
-  route.operation.errors.map((name) => `\`${name}\` (${statusOf(name)})`).join(', ') +
-  '.';
+const checkOrderOf = (route: RestRoute): string => {
+  const before = `After the credentials, the rate limit, the scope${route.body ? ', `preview` and the body' : ' and `preview`'}`;
+  if (route.operation.errors.length === 0) return `${before}, the operation has no checks of its own beyond its input's (\`Default:InvalidArgument\`).`;
+  return `${before}, the operation checks, in this order, and answers the first that fails: ${route.operation.errors.map((name) => `\`${name}\` (${statusOf(name)})`).join(', ')}.`;
+};
 
 /** The route's error responses, one per status, each naming the errorName values it can carry. */
 function errorResponsesOf(route: RestRoute): JsonObject {
@@ -126,8 +143,12 @@ function successResponseOf(route: RestRoute, names: (typeof DESCRIPTIONS)[RestRo
       content: { 'application/pdf': { schema: { type: 'string', format: 'binary' } } },
     };
   }
+  const replayable = route.headers !== undefined && Object.values(route.headers).some((header) => header.name === IDEMPOTENCY_KEY_HEADER);
   return {
     description: 'OK',
+    ...(replayable
+      ? { headers: { [IDEMPOTENT_REPLAYED_HEADER]: { description: "`true` when the answer is an earlier request's, found by its Idempotency-Key.", schema: { type: 'string', enum: ['true'] } } } }
+      : {}),
     content: { 'application/json': { schema: names.response ? ref('schemas', names.response) : jsonSchemaOf(route.operation.output, 'output') } },
   };
 }
@@ -146,6 +167,18 @@ function operationOf(route: RestRoute, components: Record<string, JsonObject>): 
     security: [{ [SECURITY_SCHEME]: [route.operation.scope] }],
     parameters: [
       ...pathParametersOf(route.url).map((name) => ({ name, in: 'path', required: true, schema: inputProperties[name] ?? { type: 'string' } })),
+      ...(route.query
+        ? Object.entries(inputProperties)
+            .filter(([name]) => !pathParametersOf(route.url).includes(name))
+            .map(([name, schema]) => ({ name, in: 'query', required: false, schema }))
+        : []),
+      ...Object.entries(route.headers ?? {}).map(([field, header]) => ({
+        name: header.name,
+        in: 'header',
+        required: false,
+        description: headerDescriptionOf(header.name),
+        schema: inputProperties[field] ?? { type: 'string' },
+      })),
       ref('parameters', 'Preview'),
     ],
     ...(route.body
@@ -153,6 +186,18 @@ function operationOf(route: RestRoute, components: Record<string, JsonObject>): 
       : {}),
     responses: { '200': successResponseOf(route, names), ...errorResponsesOf(route) },
   };
+}
+
+/** What a header parameter does (this service's extensions; docs/api.md, "Extensions"). */
+function headerDescriptionOf(name: string): string {
+  if (name === IDEMPOTENCY_KEY_HEADER) {
+    return (
+      'An extension of this service: 1-255 printable ASCII characters, scoped to the caller and kept 24 hours (NOTEPAD_IDEMPOTENCY_TTL_MS). ' +
+      `The same key with the same request answers the first request's job, with \`${IDEMPOTENT_REPLAYED_HEADER}: true\`; with another request, \`IdempotencyKeyReused\` (409). ` +
+      'A request that fails stores nothing.'
+    );
+  }
+  return name;
 }
 
 const version = (): string => z.object({ version: z.string() }).parse(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))).version;

@@ -7,7 +7,7 @@
 import type { z } from 'zod';
 import type { ErrorName } from './contract/errors.js';
 import {
-  CreateExportJobRequest,
+  CreateExportJobInput,
   ExportJob,
   FileMetadata,
   GenerateTemplateInput,
@@ -15,6 +15,8 @@ import {
   GetExportJobRequest,
   GetFileRequest,
   GetGenerationJobRequest,
+  ListExportJobsRequest,
+  ListExportJobsResponse,
   SaveDocumentInput,
   SaveDocumentResponse,
   SCOPES,
@@ -22,8 +24,9 @@ import {
 } from './contract/api.js';
 import { GenerationJobRid } from './contract/rids.js';
 import type { Deps } from './deps.js';
+import type { RunOutcome } from './idempotency.js';
 import type { Principal } from './services/auth.js';
-import { createExportJob, getExportJob } from './services/export-jobs.js';
+import { cancelExportJob, createExportJob, getExportJob, listExportJobs } from './services/export-jobs.js';
 import { getFile } from './services/files.js';
 import { generateFromTemplate, getGenerationJob, saveGeneratedDocument } from './services/templates.js';
 
@@ -61,7 +64,8 @@ export interface Operation<Input extends z.ZodType, Output extends z.ZodType> {
    * and POST_BODY_ERRORS). The OpenAPI document and docs/api.md's check orders say this.
    */
   errors: readonly ErrorName[];
-  run(deps: Deps, principal: Principal, input: z.output<Input>): z.input<Output> | Promise<z.input<Output>>;
+  /** `outcome` hears what the answer alone does not say (a replay of an idempotent create). */
+  run(deps: Deps, principal: Principal, input: z.output<Input>, outcome?: RunOutcome): z.input<Output> | Promise<z.input<Output>>;
 }
 
 const operation = <Input extends z.ZodType, Output extends z.ZodType>(op: Operation<Input, Output>) => op;
@@ -72,11 +76,13 @@ const GENERATION_JOB_STATUS: readonly ErrorName[] = ['GenerationJobStatusRunning
 export const operations = {
   createExportJob: operation({
     scope: SCOPES.export,
-    input: CreateExportJobRequest,
+    input: CreateExportJobInput,
     output: ExportJob,
     errors: [
       // A condition of the service, before any check: its storage cannot take new work.
       'StorageFull',
+      // Only with an Idempotency-Key: the key came before with another request.
+      'IdempotencyKeyReused',
       'CreateExportJobPermissionDenied',
       'InvalidExportJobUserLocale',
       'InvalidTimezone',
@@ -89,7 +95,7 @@ export const operations = {
       'TooManyActiveExportJobs',
       'StorageQuotaExceeded',
     ],
-    run: (deps, principal, input) => createExportJob(deps, principal, input),
+    run: (deps, principal, input, outcome) => createExportJob(deps, principal, input, outcome),
   }),
   getExportJob: operation({
     scope: SCOPES.export,
@@ -97,6 +103,23 @@ export const operations = {
     output: ExportJob,
     errors: ['ExportJobNotFound'],
     run: (deps, principal, input) => getExportJob(deps, principal, input.exportJobRid),
+  }),
+  /** An extension (docs/api.md, "Extensions"): the caller's jobs, newest first, a page at a time. */
+  listExportJobs: operation({
+    scope: SCOPES.export,
+    input: ListExportJobsRequest,
+    output: ListExportJobsResponse,
+    // A bad pageSize, pageToken or status is the input schema's Default:InvalidArgument.
+    errors: [],
+    run: (deps, principal, input) => listExportJobs(deps, principal, input),
+  }),
+  /** An extension: ends a running job `failed` (CANCELLED); a finished job is answered unchanged. */
+  cancelExportJob: operation({
+    scope: SCOPES.export,
+    input: GetExportJobRequest,
+    output: ExportJob,
+    errors: ['ExportJobNotFound'],
+    run: (deps, principal, input) => cancelExportJob(deps, principal, input.exportJobRid),
   }),
   /** The file's metadata; the bytes come from REST `files/{fileRid}/content`, with the same checks. */
   getFile: operation({
@@ -113,6 +136,7 @@ export const operations = {
     output: GenerationJobRid,
     errors: [
       'StorageFull',
+      'IdempotencyKeyReused',
       'TemplateNotFound',
       'GenerateTemplatePermissionDenied',
       'InvalidGenerationJobTemplateVersion',
@@ -123,7 +147,7 @@ export const operations = {
       'TooManyActiveGenerationJobs',
       'StorageQuotaExceeded',
     ],
-    run: (deps, principal, input) => generateFromTemplate(deps, principal, input),
+    run: (deps, principal, input, outcome) => generateFromTemplate(deps, principal, input, outcome),
   }),
   getGenerationJob: operation({
     scope: SCOPES.write,

@@ -8,6 +8,8 @@ import { FileRid } from './contract/rids.js';
 import type { Deps } from './deps.js';
 import { sendError } from './errors.js';
 import { credentialsOf } from './http/gate.js';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, type RunOutcome } from './idempotency.js';
+import { IdempotencyKey } from './contract/idempotency-key.js';
 import { operations, type Operation } from './operations.js';
 import { principalOf, type Principal } from './services/auth.js';
 import { getFile } from './services/files.js';
@@ -46,6 +48,8 @@ type AnyOperation = Operation<z.ZodType, z.ZodType>;
 export type RestRouteName =
   | 'exportJobs.create'
   | 'exportJobs.get'
+  | 'exportJobs.list'
+  | 'exportJobs.cancel'
   | 'files.content'
   | 'templates.generate'
   | 'generationJobs.get'
@@ -58,13 +62,23 @@ export interface RestRoute {
   url: string;
   /** The same entry the tRPC procedure is built from: scope, schemas, errors and service call. */
   operation: AnyOperation;
-  /** POST routes take a JSON object body; the path parameters are merged over it. */
+  /** Whether the route takes a JSON object body (MissingPostBody without one); the path parameters are merged over it. */
   body: boolean;
+  /** Takes input fields from the query string too (the body's and the path's win). */
+  query?: boolean;
   /** Maps accepted variants of the body onto the operation's input shape. */
   normalize?: (body: Record<string, unknown>) => Record<string, unknown>;
   /** What a 200 carries: the operation's output as JSON, or (files.content) the file's bytes. */
   response: 'json' | 'file';
+  /**
+   * Input fields REST takes from a header, never from the body (a body member of that name
+   * is dropped like any unknown one): input field -> the header and its schema.
+   */
+  headers?: Readonly<Record<string, { name: string; schema: z.ZodType }>>;
 }
+
+/** The creates take an Idempotency-Key (server/idempotency.ts). */
+const IDEMPOTENCY_HEADERS = { idempotencyKey: { name: IDEMPOTENCY_KEY_HEADER, schema: IdempotencyKey } } as const;
 
 /**
  * Foundry's REST surface. Each route does the transport checks in the contract's order
@@ -80,8 +94,13 @@ export const REST_ROUTES: readonly RestRoute[] = [
     body: true,
     normalize: renameKeys({ source: 'exportJobSource', target: 'exportJobTarget' }),
     response: 'json',
+    headers: IDEMPOTENCY_HEADERS,
   },
+  // An extension (docs/api.md, "Extensions"): pageSize, pageToken and status in the query.
+  { name: 'exportJobs.list', method: 'GET', url: '/v2/notepad/exportJobs', operation: operations.listExportJobs, body: false, query: true, response: 'json' },
   { name: 'exportJobs.get', method: 'GET', url: '/v2/notepad/exportJobs/:exportJobRid', operation: operations.getExportJob, body: false, response: 'json' },
+  // An extension: a POST without a body (any body sent is ignored).
+  { name: 'exportJobs.cancel', method: 'POST', url: '/v2/notepad/exportJobs/:exportJobRid/cancel', operation: operations.cancelExportJob, body: false, response: 'json' },
   // The bytes of the file whose metadata tRPC's files.get answers: the same checks.
   { name: 'files.content', method: 'GET', url: '/v2/notepad/files/:fileRid/content', operation: operations.getFile, body: false, response: 'file' },
   {
@@ -91,6 +110,7 @@ export const REST_ROUTES: readonly RestRoute[] = [
     operation: operations.generateFromTemplate,
     body: true,
     response: 'json',
+    headers: IDEMPOTENCY_HEADERS,
   },
   {
     name: 'generationJobs.get',
@@ -115,12 +135,18 @@ export const REST_ROUTES: readonly RestRoute[] = [
 export const pathParametersOf = (url: string): string[] => [...url.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]!);
 
 /** What the tRPC procedure does between its scope check and its answer, as a plain call. */
-async function runOperation(deps: Deps, principal: Principal, operation: AnyOperation, raw: Record<string, unknown>): Promise<unknown> {
+async function runOperation(
+  deps: Deps,
+  principal: Principal,
+  operation: AnyOperation,
+  raw: Record<string, unknown>,
+  outcome: RunOutcome,
+): Promise<unknown> {
   const input = await operation.input.safeParseAsync(raw);
   if (!input.success) throw invalidArgument(input.error.issues, input.error);
   let result: unknown;
   try {
-    result = await operation.run(deps, principal, input.data);
+    result = await operation.run(deps, principal, input.data, outcome);
   } catch (error) {
     // As in a tRPC resolver: anything but a catalog error is a server fault, even an error
     // that looks like a validation failure of the caller's input.
@@ -202,12 +228,41 @@ export async function restPlugin(app: FastifyInstance, { deps, files }: RestOpti
         if (route.response === 'file') return sendFile(deps, files, principal, request, reply);
         const parsed = route.body ? parseJsonBody(request.body) : {};
         const body = route.normalize ? route.normalize(parsed) : parsed;
-        const result = await runOperation(deps, principal, route.operation, { ...body, ...(request.params as Params) });
+        const fromHeaders = route.headers ? headerFields(request, route.headers, body) : {};
+        const outcome: RunOutcome = {};
+        const query = route.query ? queryFields(request) : {};
+        const result = await runOperation(deps, principal, route.operation, { ...query, ...body, ...(request.params as Params), ...fromHeaders }, outcome);
+        if (outcome.replayed) reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
         // Serialised here: Fastify would send a bare string result (a GenerationJobRid) as text.
         return reply.header('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(result));
       },
     });
   }
+}
+
+/** The query string's fields but `preview` (a transport check); a repeated one stays an array, which the schema refuses. */
+function queryFields(request: FastifyRequest): Record<string, unknown> {
+  const { preview: _, ...fields } = request.query as Record<string, unknown>;
+  return fields;
+}
+
+/**
+ * The input fields a route takes from headers, each checked here so a bad value names its
+ * header; the body's members of those names are removed (they come from headers only).
+ */
+function headerFields(request: FastifyRequest, headers: NonNullable<RestRoute['headers']>, body: Record<string, unknown>): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const [field, { name, schema }] of Object.entries(headers)) {
+    delete body[field];
+    const value = request.headers[name.toLowerCase()];
+    if (value === undefined) continue;
+    const checked = schema.safeParse(value);
+    if (!checked.success) {
+      throw new NotepadError('Default:InvalidArgument', { parameter: name, message: checked.error.issues[0]?.message ?? 'invalid' }, { cause: checked.error });
+    }
+    fields[field] = checked.data;
+  }
+  return fields;
 }
 
 /** files.content: the operation's checks (getFile), then the stored bytes with their headers. */

@@ -261,6 +261,28 @@ const ROUTES: RouteCase[] = [
     },
   },
   {
+    op: OPERATIONS.find((o) => o.name === 'exportJobs.list')!,
+    valid: () => ({}),
+    resources: {
+      "another user's job or file": "the list holds only the caller's own jobs: there is no one else's to name",
+      'view only': 'export jobs carry no grants: only their creator sees them',
+      'no grant at all': 'export jobs carry no grants: only their creator sees them',
+    },
+  },
+  {
+    // The owner's job has finished: cancelling it answers it unchanged, so the control changes nothing.
+    op: OPERATIONS.find((o) => o.name === 'exportJobs.cancel')!,
+    valid: () => ({ exportJobRid: w.ownerJob }),
+    resources: {
+      "another user's job or file": () => ({
+        input: { exportJobRid: w.othersJob },
+        expected: { errorName: 'ExportJobNotFound', errorCode: 'NOT_FOUND', status: 404, parameters: { exportJobRid: w.othersJob } },
+      }),
+      'view only': 'export jobs carry no grants: only their creator sees them',
+      'no grant at all': 'export jobs carry no grants: only their creator sees them',
+    },
+  },
+  {
     op: OPERATIONS.find((o) => o.name === 'files.content')!,
     valid: () => ({ fileRid: w.ownerFile }),
     resources: {
@@ -445,17 +467,31 @@ describe('auth matrix: every route × every way to lack access', () => {
     expect(notApplicable).toEqual([
       { route: 'exportJobs.get', row: 'view only', reason: 'export jobs carry no grants: only their creator sees them' },
       { route: 'exportJobs.get', row: 'no grant at all', reason: 'export jobs carry no grants: only their creator sees them' },
+      { route: 'exportJobs.list', row: "another user's job or file", reason: "the list holds only the caller's own jobs: there is no one else's to name" },
+      { route: 'exportJobs.list', row: 'view only', reason: 'export jobs carry no grants: only their creator sees them' },
+      { route: 'exportJobs.list', row: 'no grant at all', reason: 'export jobs carry no grants: only their creator sees them' },
+      { route: 'exportJobs.cancel', row: 'view only', reason: 'export jobs carry no grants: only their creator sees them' },
+      { route: 'exportJobs.cancel', row: 'no grant at all', reason: 'export jobs carry no grants: only their creator sees them' },
       { route: 'files.content', row: 'view only', reason: 'files carry no grants: only their export job creator may read them' },
       { route: 'files.content', row: 'no grant at all', reason: 'files carry no grants: only their export job creator may read them' },
       { route: 'templates.generate', row: "another user's job or file", reason: 'generate takes a template, not a job or file (see the grant rows)' },
       { route: 'generationJobs.get', row: 'view only', reason: 'generation jobs carry no grants: only their creator sees them' },
       { route: 'generationJobs.get', row: 'no grant at all', reason: 'generation jobs carry no grants: only their creator sees them' },
     ]);
-    // 6 routes × 10 rows: every credential row applies to every route, and all the rest are tested.
-    expect(ROUTES.map((r) => r.op.name)).toEqual(['exportJobs.create', 'exportJobs.get', 'files.content', 'templates.generate', 'generationJobs.get', 'generationJobs.saveDocument']);
-    expect(CELLS).toHaveLength(60);
+    // 8 routes × 10 rows: every credential row applies to every route, and all the rest are tested.
+    expect(ROUTES.map((r) => r.op.name)).toEqual([
+      'exportJobs.create',
+      'exportJobs.get',
+      'exportJobs.list',
+      'exportJobs.cancel',
+      'files.content',
+      'templates.generate',
+      'generationJobs.get',
+      'generationJobs.saveDocument',
+    ]);
+    expect(CELLS).toHaveLength(80);
     expect(notApplicable.filter((n) => CREDENTIAL_ROWS.includes(n.row))).toEqual([]);
-    expect(CELLS.length - notApplicable.length).toBe(53);
+    expect(CELLS.length - notApplicable.length).toBe(68);
   });
 
   describe('the operator API (scope notepad:admin)', () => {

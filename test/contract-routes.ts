@@ -42,6 +42,8 @@ export const OPERATIONS: readonly Operation[] = [
     errors: [
       // A condition of the service, before any check: its storage cannot take new work.
       'StorageFull',
+      // The extension (docs/api.md, "Extensions"): an Idempotency-Key sent before with another request.
+      'IdempotencyKeyReused',
       'CreateExportJobPermissionDenied',
       'InvalidExportJobUserLocale',
       'InvalidTimezone',
@@ -65,6 +67,24 @@ export const OPERATIONS: readonly Operation[] = [
     writes: false,
   },
   {
+    // The extension (docs/api.md, "Extensions"): a bad pageSize, pageToken or status is the input's Default:InvalidArgument.
+    name: 'exportJobs.list',
+    rest: { method: 'GET', url: '/api/v2/notepad/exportJobs' },
+    trpc: { path: 'notepad.exportJobs.list', type: 'query' },
+    scope: SCOPES.export,
+    errors: [],
+    writes: false,
+  },
+  {
+    // The extension: another user's job is as unknown as for exportJobs.get. No body needed.
+    name: 'exportJobs.cancel',
+    rest: { method: 'POST', url: '/api/v2/notepad/exportJobs/{exportJobRid}/cancel' },
+    trpc: { path: 'notepad.exportJobs.cancel', type: 'mutation' },
+    scope: SCOPES.export,
+    errors: ['ExportJobNotFound'],
+    writes: true,
+  },
+  {
     name: 'files.content',
     rest: { method: 'GET', url: '/api/v2/notepad/files/{fileRid}/content' },
     trpc: { path: 'notepad.files.get', type: 'query' },
@@ -79,6 +99,7 @@ export const OPERATIONS: readonly Operation[] = [
     scope: SCOPES.write,
     errors: [
       'StorageFull',
+      'IdempotencyKeyReused',
       'TemplateNotFound',
       'GenerateTemplatePermissionDenied',
       'InvalidGenerationJobTemplateVersion',

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { openDatabase } from '../db/index.js';
 import { buildApp } from '../server/app.js';
-import { ExportJob, FileMetadata, GenerationJob, SaveDocumentResponse, SCOPES } from '../server/contract/api.js';
+import { ExportJob, FileMetadata, GenerationJob, ListExportJobsResponse, SaveDocumentResponse, SCOPES } from '../server/contract/api.js';
 import { ERRORS, type ErrorName } from '../server/contract/errors.js';
 import { markdownToTemplate } from '../server/import/markdown.js';
 import { GenerationJobRid, newFolderRid, newRid } from '../server/contract/rids.js';
@@ -651,7 +651,9 @@ function restTarget(op: Operation): fc.Arbitrary<Req> {
         return p.raw ? p.value : percentEncode(p.value);
       });
       // Off the well-trodden path (another method, a raw segment) another route may answer: any contract error will do.
-      const offRoute = method !== op.rest.method || Object.values(ps).some((p) => p.raw);
+      // So may a path that is another route's, as an empty exportJobRid makes exportJobs.get's (`exportJobs/` is the list).
+      const othersPath = OPERATIONS.some((o) => o !== op && o.rest.method === method && o.rest.url === path.replace(/\/$/, ''));
+      const offRoute = method !== op.rest.method || Object.values(ps).some((p) => p.raw) || othersPath;
       const allowed = offRoute
         ? new Set(ANY_CONTRACT_ERROR)
         : new Set<ErrorName>([...TRANSPORT_ERRORS, ...REST_ONLY_ERRORS, ...(post ? POST_BODY_ERRORS : []), ...op.errors]);
@@ -887,6 +889,10 @@ function successProblems(req: Req, res: Res, data: unknown): string[] {
     }
     case 'exportJobs.get':
       return check(ExportJob.safeParse(data).success, 'an ExportJob');
+    case 'exportJobs.cancel':
+      return check(ExportJob.safeParse(data).success, 'an ExportJob');
+    case 'exportJobs.list':
+      return check(ListExportJobsResponse.safeParse(data).success, 'a ListExportJobsResponse');
     case 'files.content':
       if (req.kind === 'trpc') return check(FileMetadata.safeParse(data).success, 'FileMetadata');
       return [

@@ -34,7 +34,7 @@ describe('migrations', () => {
       expect(Number(first.sqlite.pragma('busy_timeout', { simple: true }))).toBeGreaterThan(0);
       const tables = first.sqlite.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like '__drizzle%'").all() as Array<{ name: string }>;
       expect(tables.map((t) => t.name).sort()).toEqual(
-        ['documents', 'export_jobs', 'files', 'folders', 'generation_jobs', 'permissions', 'template_versions', 'templates', 'tokens', 'user_usage', 'users'].sort(),
+        ['documents', 'export_jobs', 'files', 'folders', 'generation_jobs', 'idempotency_keys', 'permissions', 'template_versions', 'templates', 'tokens', 'user_usage', 'users'].sort(),
       );
       first.close();
       openDatabase(path).close(); // a second open applies nothing and fails nothing

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,8 @@ import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { MIGRATIONS_FOLDER, openDatabase, schema, type Db } from '../db/index.js';
 import { exportJobs, files, generationJobs, userUsage } from '../db/schema.js';
 import { newRid } from '../server/contract/rids.js';
-import { createDeps } from '../server/deps.js';
+import { defaultConfig } from '../server/config.js';
+import { createDeps, type Deps } from '../server/deps.js';
 import { createJobRunner } from '../server/jobs/runner.js';
 import { renderPdf } from '../server/render/render-pdf.js';
 import { authenticate, type Principal } from '../server/services/auth.js';
@@ -137,7 +139,9 @@ describe('the user_usage migration', () => {
       const sqlite = new Database(join(dir, 'old.db'));
       const db = drizzle(sqlite, { schema }) as Db;
       migrate(db, { migrationsFolder: before });
-      const deps = createDeps({ db });
+      // Only what the seeding needs (db, ids, clock, config): today's prepared statements name
+      // tables of later migrations, which this database does not have yet.
+      const deps = { db, uuid: randomUUID, now: Date.now, config: defaultConfig() } as Pick<Deps, 'db' | 'uuid' | 'now' | 'config'> as Deps;
       const { userId } = seedUser(deps);
       const templateRid = seedTemplate(deps, userId);
       seedGenerationJob(deps, { creatorId: userId, templateRid, status: 'running' });

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { IdempotencyKey } from './idempotency-key.js';
+import { PageToken } from './page-token.js';
 import { MAX_PARAMETER_NAME_LENGTH, ParameterName } from './parameter-name.js';
 import { DocumentRid, ExportJobRid, FileRid, GenerationJobRid, ResourceRid, TemplateRid } from './rids.js';
 
@@ -23,6 +25,9 @@ export type ExportJobTarget = z.infer<typeof ExportJobTarget>;
 /** Foundry's field names, as the official bindings send them. */
 export const CreateExportJobRequest = z.object({ exportJobSource: ExportJobSource, exportJobTarget: ExportJobTarget });
 export type CreateExportJobRequest = z.infer<typeof CreateExportJobRequest>;
+/** The operation's input: the request and, this service's extension, an Idempotency-Key (REST: the header). */
+export const CreateExportJobInput = CreateExportJobRequest.extend({ idempotencyKey: IdempotencyKey.optional() });
+export type CreateExportJobInput = z.infer<typeof CreateExportJobInput>;
 
 export const ExportJobStatus = z.discriminatedUnion('type', [
   z.object({ type: z.literal('running') }),
@@ -39,7 +44,24 @@ export type ExportJobStatus = z.infer<typeof ExportJobStatus>;
 export const ExportJob = z.object({ rid: ExportJobRid, status: ExportJobStatus });
 export type ExportJob = z.infer<typeof ExportJob>;
 
+export const ListExportJobsResponse = z.object({ data: z.array(ExportJob), nextPageToken: z.string().optional() });
+export type ListExportJobsResponse = z.infer<typeof ListExportJobsResponse>;
+
 export const GetExportJobRequest = z.object({ exportJobRid: ExportJobRid });
+
+/** exportJobs.list (an extension, docs/api.md): the caller's unexpired jobs, newest first, a page at a time. */
+export const MAX_EXPORT_JOBS_PAGE_SIZE = 1_000;
+export const DEFAULT_EXPORT_JOBS_PAGE_SIZE = 100;
+export const ListExportJobsRequest = z.object({
+  // REST sends query strings: a string of digits is accepted too.
+  pageSize: z
+    .union([z.number(), z.string().regex(/^\d{1,9}$/, 'must be an integer').transform(Number)])
+    .pipe(z.number().int().min(1).max(MAX_EXPORT_JOBS_PAGE_SIZE))
+    .optional(),
+  pageToken: PageToken.optional(),
+  status: z.enum(['running', 'succeeded', 'failed']).optional(),
+});
+export type ListExportJobsRequest = z.infer<typeof ListExportJobsRequest>;
 
 export const FileMetadata = z.object({
   rid: FileRid,
@@ -105,7 +127,7 @@ export const GenerateTemplateRequest = z.object({
 });
 export type GenerateTemplateRequest = z.infer<typeof GenerateTemplateRequest>;
 
-export const GenerateTemplateInput = GenerateTemplateRequest.extend({ templateRid: TemplateRid });
+export const GenerateTemplateInput = GenerateTemplateRequest.extend({ templateRid: TemplateRid, idempotencyKey: IdempotencyKey.optional() });
 
 export const GenerationJobStatus = z.discriminatedUnion('type', [
   z.object({ type: z.literal('running') }),

@@ -117,6 +117,7 @@ export const ERRORS = {
 
   // Conditions of this service (ours, not Foundry's)
   StorageFull: error('SERVICE_UNAVAILABLE', 'The service cannot take new work now: its storage is full. Retry later.'),
+  IdempotencyKeyReused: error('CONFLICT', 'The Idempotency-Key was already used with a different request.'),
 
   // admin operations (ours, not Foundry's)
   UserNotFound: error('NOT_FOUND', 'The requested user was not found.'),

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { leasesOf, type Deps } from '../deps.js';
+import type { JobEvent } from '../job-events.js';
 import { parseStorageKey, type FileStore } from '../files/store.js';
 import { newRid, uuidOfRid } from '../contract/rids.js';
 import { isContentTooLarge } from '../render/errors.js';
@@ -26,8 +27,8 @@ export interface JobRunner {
   notify(): void;
   /** Resolves once nothing is claimable and nothing is in flight. For tests and the CLI. */
   drain(): Promise<void>;
-  /** Deletes expired jobs, their files and bytes, and bytes no file row names. */
-  sweep(): Promise<{ exportJobs: number; files: number; generationJobs: number; orphanBytes: number }>;
+  /** Deletes expired jobs, their files and bytes, expired idempotency keys, and bytes no file row names. */
+  sweep(): Promise<{ exportJobs: number; files: number; generationJobs: number; idempotencyKeys: number; orphanBytes: number }>;
   /**
    * Stops claiming; waits up to graceMs for jobs in flight, then aborts the rest and gives
    * their leases back so another runner can start them at once.
@@ -43,6 +44,8 @@ interface InFlight {
 const SWEEP_INTERVAL_MS = 60_000;
 /** Why an attempt is aborted once its lease is gone: nothing of it may be written any more. */
 const LEASE_LOST = new Error('lease lost');
+/** Why an attempt is aborted when its job was cancelled (the cancel took its lease too). */
+const CANCELLED = new Error('cancelled');
 const GENERATION_BATCH = 50;
 
 export function createJobRunner({ deps, files, render, owner = `runner-${randomUUID()}` }: JobRunnerOptions): JobRunner {
@@ -129,6 +132,7 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
     const deadline = setTimeout(() => controller.abort(new JobFailure('TIMEOUT', `The export did not finish within ${jobs.deadlineMs} ms.`)), jobs.deadlineMs);
     const renew = setInterval(() => {
       try {
+        // Lost to another runner, or the job was cancelled (exportJobs.cancel takes the lease).
         if (!renewLease(leases, 'export', attemptOf(job))) controller.abort(LEASE_LOST);
       } catch (error) {
         log.warn({ err: error, exportJobRid: job.rid }, 'lease renewal failed; will retry');
@@ -159,6 +163,10 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
       await runExportJob(deps, job, { render, files, signal });
       await removeEarlierAttempts(job, job.attempts);
     } catch (error) {
+      if (signal.reason === CANCELLED) {
+        log.info({ exportJobRid: job.rid, attempt: job.attempts }, 'export job cancelled; render stopped');
+        return;
+      }
       if (signal.reason === LEASE_LOST) {
         // This attempt can no longer write anything; whoever holds the job now finishes it.
         log.warn({ exportJobRid: job.rid, attempt: job.attempts }, 'export job lease lost; attempt abandoned');
@@ -232,10 +240,17 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
     return !live;
   }
 
+  // A cancel in this process: stop that render now rather than at the next renewal.
+  let unsubscribe: (() => void) | undefined;
+  const onJobEvent = (event: JobEvent) => {
+    if (event.type === 'failed' && event.kind === 'export' && event.errorCode === 'CANCELLED' && event.rid) inFlight.get(event.rid)?.controller.abort(CANCELLED);
+  };
+
   return {
     owner,
     start() {
       stopping = false;
+      unsubscribe ??= deps.jobEvents.subscribe(onJobEvent);
       timers.push(setInterval(pump, jobs.scanIntervalMs).unref());
       timers.push(
         setInterval(() => {
@@ -256,6 +271,8 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
     sweep,
     async stop(graceMs = deps.config.jobs.shutdownGraceMs) {
       stopping = true;
+      unsubscribe?.();
+      unsubscribe = undefined;
       for (const timer of timers) clearInterval(timer);
       timers = [];
       const pending = [...inFlight.values()];

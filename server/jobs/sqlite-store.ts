@@ -7,7 +7,7 @@
  */
 import { and, eq, gte, inArray, isNull, lt, lte, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/index.js';
-import { documents, exportJobs, files, generationJobs, templates, templateVersions, userUsage } from '../../db/schema.js';
+import { documents, exportJobs, files, generationJobs, idempotencyKeys, templates, templateVersions, userUsage } from '../../db/schema.js';
 import type { Attempt, CommitOutcome, ExportJobRow, JobKind, JobRowOf, JobStore, StoredFileRow } from './store.js';
 
 type JobTable = typeof exportJobs | typeof generationJobs;
@@ -240,6 +240,7 @@ export function createSqliteJobStore(db: Db): JobStore {
         files: fileRids.length ? tx.delete(files).where(inArray(files.rid, [...fileRids])).run().changes : 0,
         exportJobs: tx.delete(exportJobs).where(lte(exportJobs.expiresAt, now)).run().changes,
         generationJobs: tx.delete(generationJobs).where(lte(generationJobs.expiresAt, now)).run().changes,
+        idempotencyKeys: tx.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, now)).run().changes,
       }));
     },
     fileRowExists(storageKey) {

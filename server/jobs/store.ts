@@ -86,8 +86,8 @@ export interface JobStore {
 
   /** Files expired at `now`. */
   expiredFiles(now: number): Array<{ rid: string; storageKey: string }>;
-  /** Deletes those file rows and every job expired at `now`, in one transaction. */
-  deleteExpired(now: number, fileRids: readonly string[]): { exportJobs: number; files: number; generationJobs: number };
+  /** Deletes those file rows, every job and idempotency key expired at `now`, in one transaction. */
+  deleteExpired(now: number, fileRids: readonly string[]): { exportJobs: number; files: number; generationJobs: number; idempotencyKeys: number };
   /** Whether a file row names these bytes. */
   fileRowExists(storageKey: string): boolean;
   /** The state of an export job that decides whether an attempt of it is live. */

@@ -6,12 +6,14 @@ import { authedProcedure, router } from '../trpc.js';
 const procedureOf = <Input extends z.ZodType, Output extends z.ZodType>(op: Operation<Input, Output>) =>
   authedProcedure(op.scope).input(op.input).output(op.output);
 
-const { createExportJob, getExportJob, getFile, generateFromTemplate, getGenerationJob, saveGeneratedDocument } = operations;
+const { createExportJob, getExportJob, listExportJobs, cancelExportJob, getFile, generateFromTemplate, getGenerationJob, saveGeneratedDocument } = operations;
 
 export const notepadRouter = router({
   exportJobs: router({
     create: procedureOf(createExportJob).mutation(({ ctx, input }) => createExportJob.run(ctx.deps, ctx.principal, input)),
     get: procedureOf(getExportJob).query(({ ctx, input }) => getExportJob.run(ctx.deps, ctx.principal, input)),
+    list: procedureOf(listExportJobs).query(({ ctx, input }) => listExportJobs.run(ctx.deps, ctx.principal, input)),
+    cancel: procedureOf(cancelExportJob).mutation(({ ctx, input }) => cancelExportJob.run(ctx.deps, ctx.principal, input)),
   }),
   files: router({
     get: procedureOf(getFile).query(({ ctx, input }) => getFile.run(ctx.deps, ctx.principal, input)),

@@ -1,8 +1,10 @@
-import type { CreateExportJobRequest, ExportJob, ExportJobStatus } from '../contract/api.js';
+import { DEFAULT_EXPORT_JOBS_PAGE_SIZE, type CreateExportJobInput, type ExportJob, type ExportJobStatus, type ListExportJobsRequest, type ListExportJobsResponse } from '../contract/api.js';
+import { encodePageToken } from '../contract/page-token.js';
 import { NotepadError } from '../contract/errors.js';
 import { isIanaTimezone, isWellFormedLocale } from '../contract/locale.js';
 import { newRid } from '../contract/rids.js';
 import type { Deps } from '../deps.js';
+import { rememberKey, replayedJobRid, requestHashOf, type KeyedRequest, type RunOutcome } from '../idempotency.js';
 import { checkCreateQuotas } from '../quotas.js';
 import { isOutOfSpace, STORAGE_FULL_RETRY_AFTER_SECONDS } from '../storage-health.js';
 import { grantsOn, type Principal } from './auth.js';
@@ -14,19 +16,36 @@ import { grantsOn, type Principal } from './auth.js';
  * 429, and the refusal says nothing about a source the caller may not see. Checks and insert run
  * as one unit of a group commit (services/write-batch.ts): atomic with each other, and
  * committed with whatever other creates arrived in the same turn of the event loop.
+ *
+ * With an idempotencyKey (server/idempotency.ts) the unit first looks the key up: the same
+ * request answers its job as it is now (outcome.replayed), another is IdempotencyKeyReused;
+ * otherwise the key is stored beside the new job, in the same unit.
  */
-export async function createExportJob(deps: Deps, principal: Principal, request: CreateExportJobRequest): Promise<ExportJob> {
+export async function createExportJob(deps: Deps, principal: Principal, request: CreateExportJobInput, outcome: RunOutcome = {}): Promise<ExportJob> {
   deps.storage.requireSpace();
-  const job = await deps.writes.run(() => checkAndInsertExportJob(deps, principal, request)).catch((error: unknown) => {
+  const keyed: KeyedRequest | undefined =
+    request.idempotencyKey === undefined
+      ? undefined
+      : { userId: principal.userId, key: request.idempotencyKey, requestHash: requestHashOf('exportJobs.create', request) };
+  const { job, replayed } = await deps.writes.run(() => {
+    const earlier = keyed && replayedJobRid(deps, keyed);
+    const row = earlier ? deps.stmts.exportJobOf.get({ rid: earlier, creatorId: principal.userId, now: deps.now() }) : undefined;
+    if (row) return { job: { rid: row.rid, status: exportJobStatusOf(row) }, replayed: true };
+    return { job: checkAndInsertExportJob(deps, principal, request, keyed), replayed: false };
+  }).catch((error: unknown) => {
     if (!isOutOfSpace(error)) throw error;
     deps.storage.reportFull('database', 'a create was refused: the database is full');
     throw new NotepadError('StorageFull', { store: 'database' }, { cause: error, retryAfterSeconds: STORAGE_FULL_RETRY_AFTER_SECONDS });
   });
+  if (replayed) {
+    outcome.replayed = true;
+    return job;
+  }
   deps.onJobCreated('export');
   return job;
 }
 
-function checkAndInsertExportJob(deps: Deps, principal: Principal, request: CreateExportJobRequest): ExportJob {
+function checkAndInsertExportJob(deps: Deps, principal: Principal, request: CreateExportJobInput, keyed: KeyedRequest | undefined): ExportJob {
   if (!principal.canCreateExportJobs) throw new NotepadError('CreateExportJobPermissionDenied');
 
   const { exportJobSource: source, exportJobTarget: target } = request;
@@ -59,6 +78,7 @@ function checkAndInsertExportJob(deps: Deps, principal: Principal, request: Crea
   checkCreateQuotas(deps, principal.userId, 'export');
 
   const rid = newRid('export-job', deps.uuid());
+  const expiresAt = now + deps.config.exportJobTtlMs;
   deps.stmts.insertExportJob.run({
     rid,
     creatorId: principal.userId,
@@ -69,8 +89,9 @@ function checkAndInsertExportJob(deps: Deps, principal: Principal, request: Crea
     userLocale: target.userLocale,
     userTimezone: target.userTimezone,
     now,
-    expiresAt: now + deps.config.exportJobTtlMs,
+    expiresAt,
   });
+  if (keyed) rememberKey(deps, keyed, rid, expiresAt);
   return { rid, status: { type: 'running' } };
 }
 
@@ -79,6 +100,49 @@ export function getExportJob(deps: Deps, principal: Principal, exportJobRid: str
   const row = deps.stmts.exportJobOf.get({ rid: exportJobRid, creatorId: principal.userId, now: deps.now() });
   if (!row) throw new NotepadError('ExportJobNotFound', { exportJobRid });
   return { rid: row.rid, status: exportJobStatusOf(row) };
+}
+
+/**
+ * exportJobs.list: the caller's unexpired jobs, newest first (created_at, then rid), a page
+ * at a time. The token is the last job's position: the next page is what is older, so jobs
+ * created meanwhile (newer than any listed) neither repeat nor shift a page.
+ */
+export function listExportJobs(deps: Deps, principal: Principal, request: ListExportJobsRequest): ListExportJobsResponse {
+  const pageSize = request.pageSize ?? DEFAULT_EXPORT_JOBS_PAGE_SIZE;
+  const before = request.pageToken ?? { createdAt: Number.MAX_SAFE_INTEGER, rid: '' };
+  const rows = deps.stmts.exportJobsPage.all({
+    creatorId: principal.userId,
+    beforeCreatedAt: before.createdAt,
+    beforeRid: before.rid,
+    now: deps.now(),
+    status: request.status ?? null,
+    limit: pageSize + 1,
+  });
+  const page = rows.slice(0, pageSize);
+  const last = page[page.length - 1];
+  return {
+    data: page.map((row) => ({ rid: row.rid, status: exportJobStatusOf(row) })),
+    ...(rows.length > pageSize && last ? { nextPageToken: encodePageToken({ createdAt: last.createdAt, rid: last.rid }) } : {}),
+  };
+}
+
+export const CANCELLED_MESSAGE = 'The export was cancelled by its creator before it finished; no file was kept.';
+
+/**
+ * exportJobs.cancel: a running job ends `failed` with errorCode CANCELLED; a finished one is
+ * answered as it is (cancelling twice is harmless). The cancel takes the job's lease, so its
+ * render, wherever it runs, can no longer store a file: a runner in this process is told at
+ * once (the `failed` job event names the job) and stops the render; a runner elsewhere
+ * finds out at its next lease renewal.
+ */
+export function cancelExportJob(deps: Deps, principal: Principal, exportJobRid: string): ExportJob {
+  const cancelled =
+    deps.stmts.cancelExportJob.run({ rid: exportJobRid, creatorId: principal.userId, now: deps.now(), errorMessage: CANCELLED_MESSAGE }).changes === 1;
+  if (cancelled) {
+    deps.logger.info({ exportJobRid }, 'export job cancelled');
+    deps.jobEvents.emit({ type: 'failed', kind: 'export', errorCode: 'CANCELLED', rid: exportJobRid });
+  }
+  return getExportJob(deps, principal, exportJobRid);
 }
 
 export function exportJobStatusOf(row: {

@@ -1,6 +1,6 @@
-import { and, asc, eq, gt, isNotNull, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, isNotNull, sql } from 'drizzle-orm';
 import type { Db } from '../../db/index.js';
-import { documents, exportJobs, files, generationJobs, permissions, tokens, userUsage, users } from '../../db/schema.js';
+import { documents, exportJobs, files, generationJobs, idempotencyKeys, permissions, tokens, userUsage, users } from '../../db/schema.js';
 
 const p = sql.placeholder;
 
@@ -74,6 +74,75 @@ export function createStatements(db: Db) {
       })
       .from(exportJobs)
       .where(and(eq(exportJobs.rid, p('rid')), eq(exportJobs.creatorId, p('creatorId')), gt(exportJobs.expiresAt, p('now'))))
+      .prepare(),
+    /** A user's unexpired Idempotency-Key (server/idempotency.ts). */
+    idempotencyKeyOf: db
+      .select({ requestHash: idempotencyKeys.requestHash, jobRid: idempotencyKeys.jobRid })
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.userId, p('userId')), eq(idempotencyKeys.key, p('key')), gt(idempotencyKeys.expiresAt, p('now'))))
+      .prepare(),
+    /** Replaces an expired row of the same key (not yet swept): an unexpired one was found by idempotencyKeyOf first. */
+    insertIdempotencyKey: db
+      .insert(idempotencyKeys)
+      .values({
+        userId: p('userId'),
+        key: p('key'),
+        requestHash: p('requestHash'),
+        jobRid: p('jobRid'),
+        createdAt: p('now'),
+        expiresAt: p('expiresAt'),
+      })
+      .onConflictDoUpdate({
+        target: [idempotencyKeys.userId, idempotencyKeys.key],
+        set: {
+          requestHash: sql`excluded.request_hash`,
+          jobRid: sql`excluded.job_rid`,
+          createdAt: sql`excluded.created_at`,
+          expiresAt: sql`excluded.expires_at`,
+        },
+      })
+      .prepare(),
+    /**
+     * exportJobs.list: a user's unexpired jobs older than a position (created_at, rid),
+     * newest first, of one status or any (status null); export_jobs_creator_list_idx.
+     */
+    exportJobsPage: db
+      .select({
+        rid: exportJobs.rid,
+        status: exportJobs.status,
+        fileRid: exportJobs.fileRid,
+        errorMessage: exportJobs.errorMessage,
+        errorCode: exportJobs.errorCode,
+        errorInstanceId: exportJobs.errorInstanceId,
+        createdAt: exportJobs.createdAt,
+      })
+      .from(exportJobs)
+      .where(
+        and(
+          eq(exportJobs.creatorId, p('creatorId')),
+          sql`(${exportJobs.createdAt}, ${exportJobs.rid}) < (${p('beforeCreatedAt')}, ${p('beforeRid')})`,
+          gt(exportJobs.expiresAt, p('now')),
+          sql`(${p('status')} is null or ${exportJobs.status} = ${p('status')})`,
+        ),
+      )
+      .orderBy(desc(exportJobs.createdAt), desc(exportJobs.rid))
+      .limit(p('limit'))
+      .prepare(),
+    /**
+     * exportJobs.cancel: ends a running job `failed` (CANCELLED) and takes its lease away, so
+     * the attempt rendering it can neither renew nor commit (jobs/sqlite-store.ts ownedLive).
+     */
+    cancelExportJob: db
+      .update(exportJobs)
+      .set({
+        status: 'failed',
+        errorCode: 'CANCELLED',
+        errorMessage: sql`${p('errorMessage')}`,
+        finishedAt: sql`${p('now')}`,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+      })
+      .where(and(eq(exportJobs.rid, p('rid')), eq(exportJobs.creatorId, p('creatorId')), sql`${exportJobs.status} = 'running'`, gt(exportJobs.expiresAt, p('now'))))
       .prepare(),
     fileByRid: db
       .select()

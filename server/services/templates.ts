@@ -12,6 +12,7 @@ import { NotepadError } from '../contract/errors.js';
 import { isIanaTimezone } from '../contract/locale.js';
 import { isFolderRid, newRid } from '../contract/rids.js';
 import type { Deps } from '../deps.js';
+import { rememberKey, replayedJobRid, requestHashOf, type KeyedRequest, type RunOutcome } from '../idempotency.js';
 import { checkCreateQuotas } from '../quotas.js';
 import { insertDocument, isUniqueViolation } from './documents.js';
 import { grantsOn, type Principal } from './auth.js';
@@ -20,20 +21,40 @@ import { grantsOn, type Principal } from './auth.js';
  * templates.generate: checks, then a `running` generation job for the runner. Returns its
  * rid. The checks run in the contract's order, then this service's quotas
  * (server/quotas.ts); checks and insert are one immediate transaction, so the quota count
- * and the insert cannot be split by another create, here or in another process.
+ * and the insert cannot be split by another create, here or in another process. With an
+ * idempotencyKey, the key is looked up first in the same transaction and stored beside the
+ * new job (server/idempotency.ts); a replay answers the first request's rid.
  */
 export function generateFromTemplate(
   deps: Deps,
   principal: Principal,
-  input: GenerateTemplateRequest & { templateRid: string },
+  input: GenerateTemplateInput,
+  outcome: RunOutcome = {},
 ): string {
   deps.storage.requireSpace();
-  const rid = deps.db.transaction(() => checkAndInsertGenerationJob(deps, principal, input), { behavior: 'immediate' });
+  const keyed: KeyedRequest | undefined =
+    input.idempotencyKey === undefined
+      ? undefined
+      : { userId: principal.userId, key: input.idempotencyKey, requestHash: requestHashOf('templates.generate', input) };
+  const { rid, replayed } = deps.db.transaction(
+    () => {
+      const earlier = keyed && replayedJobRid(deps, keyed);
+      if (earlier) return { rid: earlier, replayed: true };
+      return { rid: checkAndInsertGenerationJob(deps, principal, input, keyed), replayed: false };
+    },
+    { behavior: 'immediate' },
+  );
+  if (replayed) {
+    outcome.replayed = true;
+    return rid;
+  }
   deps.onJobCreated('generation');
   return rid;
 }
 
-function checkAndInsertGenerationJob(deps: Deps, principal: Principal, input: GenerateTemplateRequest & { templateRid: string }): string {
+type GenerateTemplateInput = GenerateTemplateRequest & { templateRid: string; idempotencyKey?: string | undefined };
+
+function checkAndInsertGenerationJob(deps: Deps, principal: Principal, input: GenerateTemplateInput, keyed: KeyedRequest | undefined): string {
   const { templateRid } = input;
   const actions = grantsOn(deps, principal.userId, templateRid);
   const template = actions.has('view')
@@ -60,6 +81,7 @@ function checkAndInsertGenerationJob(deps: Deps, principal: Principal, input: Ge
 
   const rid = newRid('generation-job', deps.uuid());
   const now = deps.now();
+  const expiresAt = now + deps.config.generationJobTtlMs;
   deps.db
     .insert(generationJobs)
     .values({
@@ -70,9 +92,10 @@ function checkAndInsertGenerationJob(deps: Deps, principal: Principal, input: Ge
       parameters,
       status: 'running',
       createdAt: now,
-      expiresAt: now + deps.config.generationJobTtlMs,
+      expiresAt,
     })
     .run();
+  if (keyed) rememberKey(deps, keyed, rid, expiresAt);
   return rid;
 }
 

@@ -13,9 +13,31 @@ export interface paths {
          * Create an export job
          * @description Starts exporting a document, or the content of a finished generation job, to a PDF. The job is created `running`; poll it with exportJobs.get. The short field names `source` and `target` are accepted when the long ones are absent.
          *
-         *     After the credentials, the rate limit, the scope, `preview` and the body, the operation checks, in this order, and answers the first that fails: `StorageFull` (503), `CreateExportJobPermissionDenied` (403), `InvalidExportJobUserLocale` (400), `InvalidTimezone` (400), `DocumentNotFound` (404), `ExportDocumentPermissionDenied` (403), `GenerationJobNotFound` (404), `ExportGenerationJobPermissionDenied` (403), `GenerationJobStatusRunning` (500), `GenerationJobStatusFailed` (500), `TooManyActiveExportJobs` (429), `StorageQuotaExceeded` (429).
+         *     After the credentials, the rate limit, the scope, `preview` and the body, the operation checks, in this order, and answers the first that fails: `StorageFull` (503), `IdempotencyKeyReused` (409), `CreateExportJobPermissionDenied` (403), `InvalidExportJobUserLocale` (400), `InvalidTimezone` (400), `DocumentNotFound` (404), `ExportDocumentPermissionDenied` (403), `GenerationJobNotFound` (404), `ExportGenerationJobPermissionDenied` (403), `GenerationJobStatusRunning` (500), `GenerationJobStatusFailed` (500), `TooManyActiveExportJobs` (429), `StorageQuotaExceeded` (429).
          */
         post: operations["exportJobs.create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/notepad/exportJobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the caller's export jobs
+         * @description An extension of this service: the caller's own unexpired export jobs, newest first, `pageSize` at a time (default 100, at most 1000), optionally of one `status`. Pass `nextPageToken` as `pageToken` for the next page; it is absent on the last. Jobs created while paging do not shift or repeat pages. A bad `pageSize`, `pageToken` or `status` is `Default:InvalidArgument`.
+         *
+         *     After the credentials, the rate limit, the scope and `preview`, the operation has no checks of its own beyond its input's (`Default:InvalidArgument`).
+         */
+        get: operations["exportJobs.list"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -38,6 +60,28 @@ export interface paths {
         get: operations["exportJobs.get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/notepad/exportJobs/{exportJobRid}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel an export job
+         * @description An extension of this service. A running job ends `failed` with errorCode `CANCELLED`; its render stops and no file is kept. A job that has already finished is answered unchanged. No body is needed (one sent is ignored).
+         *
+         *     After the credentials, the rate limit, the scope and `preview`, the operation checks, in this order, and answers the first that fails: `ExportJobNotFound` (404).
+         */
+        post: operations["exportJobs.cancel"];
         delete?: never;
         options?: never;
         head?: never;
@@ -79,7 +123,7 @@ export interface paths {
          * Generate content from a template
          * @description Applies parameters, by name, to a published template version (the latest if none is given). Returns the new generation job's rid as a bare JSON string.
          *
-         *     After the credentials, the rate limit, the scope, `preview` and the body, the operation checks, in this order, and answers the first that fails: `StorageFull` (503), `TemplateNotFound` (404), `GenerateTemplatePermissionDenied` (403), `InvalidGenerationJobTemplateVersion` (400), `MissingGenerationJobTemplateParameters` (400), `InvalidGenerationJobTemplateParameter` (400), `InvalidTimezone` (400), `TooManyActiveGenerationJobs` (429), `StorageQuotaExceeded` (429).
+         *     After the credentials, the rate limit, the scope, `preview` and the body, the operation checks, in this order, and answers the first that fails: `StorageFull` (503), `IdempotencyKeyReused` (409), `TemplateNotFound` (404), `GenerateTemplatePermissionDenied` (403), `InvalidGenerationJobTemplateVersion` (400), `MissingGenerationJobTemplateParameters` (400), `InvalidGenerationJobTemplateParameter` (400), `InvalidTimezone` (400), `TooManyActiveGenerationJobs` (429), `StorageQuotaExceeded` (429).
          */
         post: operations["templates.generate"];
         delete?: never;
@@ -156,7 +200,7 @@ export interface components {
             /** @enum {string} */
             errorCode: "INVALID_ARGUMENT" | "UNAUTHORIZED" | "PERMISSION_DENIED" | "NOT_FOUND" | "REQUEST_TIMEOUT" | "CONFLICT" | "REQUEST_ENTITY_TOO_LARGE" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "TOO_MANY_REQUESTS" | "FAILED_PRECONDITION" | "INTERNAL" | "SERVICE_UNAVAILABLE" | "TIMEOUT";
             /** @enum {string} */
-            errorName: "MissingCredentials" | "InvalidCredentials" | "ApiUsageDenied" | "ApiFeaturePreviewUsageOnly" | "MissingPostBody" | "Default:InvalidArgument" | "Default:NotFound" | "Default:RequestEntityTooLarge" | "Default:RequestTimeout" | "Default:RequestHeaderFieldsTooLarge" | "Default:TooManyRequests" | "Default:Internal" | "Default:Timeout" | "CreateExportJobPermissionDenied" | "InvalidExportJobUserLocale" | "InvalidTimezone" | "DocumentNotFound" | "ExportDocumentPermissionDenied" | "GenerationJobNotFound" | "ExportGenerationJobPermissionDenied" | "GenerationJobStatusRunning" | "GenerationJobStatusFailed" | "TooManyActiveExportJobs" | "StorageQuotaExceeded" | "ExportJobNotFound" | "FileNotFound" | "ContentFilePermissionDenied" | "TemplateNotFound" | "GenerateTemplatePermissionDenied" | "InvalidGenerationJobTemplateVersion" | "MissingGenerationJobTemplateParameters" | "InvalidGenerationJobTemplateParameter" | "TooManyActiveGenerationJobs" | "CreateDocumentPermissionDenied" | "SaveDocumentGenerationJobPermissionDenied" | "FolderNotFound" | "InvalidFolder" | "ResourceNameAlreadyExists" | "InvalidDisplayName" | "StorageFull" | "UserNotFound" | "ResourceNotFound" | "InvalidContent";
+            errorName: "MissingCredentials" | "InvalidCredentials" | "ApiUsageDenied" | "ApiFeaturePreviewUsageOnly" | "MissingPostBody" | "Default:InvalidArgument" | "Default:NotFound" | "Default:RequestEntityTooLarge" | "Default:RequestTimeout" | "Default:RequestHeaderFieldsTooLarge" | "Default:TooManyRequests" | "Default:Internal" | "Default:Timeout" | "CreateExportJobPermissionDenied" | "InvalidExportJobUserLocale" | "InvalidTimezone" | "DocumentNotFound" | "ExportDocumentPermissionDenied" | "GenerationJobNotFound" | "ExportGenerationJobPermissionDenied" | "GenerationJobStatusRunning" | "GenerationJobStatusFailed" | "TooManyActiveExportJobs" | "StorageQuotaExceeded" | "ExportJobNotFound" | "FileNotFound" | "ContentFilePermissionDenied" | "TemplateNotFound" | "GenerateTemplatePermissionDenied" | "InvalidGenerationJobTemplateVersion" | "MissingGenerationJobTemplateParameters" | "InvalidGenerationJobTemplateParameter" | "TooManyActiveGenerationJobs" | "CreateDocumentPermissionDenied" | "SaveDocumentGenerationJobPermissionDenied" | "FolderNotFound" | "InvalidFolder" | "ResourceNameAlreadyExists" | "InvalidDisplayName" | "StorageFull" | "IdempotencyKeyReused" | "UserNotFound" | "ResourceNotFound" | "InvalidContent";
             errorDescription: string;
             /** Format: uuid */
             errorInstanceId: string;
@@ -245,6 +289,26 @@ export interface components {
             };
         };
         GenerationJobRid: string;
+        ListExportJobsResponse: {
+            data: {
+                rid: string;
+                status: {
+                    /** @constant */
+                    type: "running";
+                } | {
+                    /** @constant */
+                    type: "succeeded";
+                    fileRid: string;
+                } | {
+                    /** @constant */
+                    type: "failed";
+                    errorMessage: string;
+                    errorCode?: string;
+                    errorInstanceId?: string;
+                };
+            }[];
+            nextPageToken?: string;
+        };
         SaveDocumentGenerationJobRequest: {
             documentName?: string;
             parentFolderRid: string;
@@ -273,7 +337,10 @@ export interface operations {
                 /** @description Every operation is in preview: without `preview=true` the answer is 400 ApiFeaturePreviewUsageOnly. */
                 preview: components["parameters"]["Preview"];
             };
-            header?: never;
+            header?: {
+                /** @description An extension of this service: 1-255 printable ASCII characters, scoped to the caller and kept 24 hours (NOTEPAD_IDEMPOTENCY_TTL_MS). The same key with the same request answers the first request's job, with `Idempotent-Replayed: true`; with another request, `IdempotencyKeyReused` (409). A request that fails stores nothing. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -286,6 +353,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description `true` when the answer is an earlier request's, found by its Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -359,6 +428,20 @@ export interface operations {
                         errorCode?: "REQUEST_TIMEOUT";
                         /** @enum {unknown} */
                         errorName?: "Default:RequestTimeout";
+                    };
+                };
+            };
+            /** @description `IdempotencyKeyReused` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "CONFLICT";
+                        /** @enum {unknown} */
+                        errorName?: "IdempotencyKeyReused";
                     };
                 };
             };
@@ -436,7 +519,312 @@ export interface operations {
             };
         };
     };
+    "exportJobs.list": {
+        parameters: {
+            query: {
+                pageSize?: number | string;
+                pageToken?: string;
+                status?: "running" | "succeeded" | "failed";
+                /** @description Every operation is in preview: without `preview=true` the answer is 400 ApiFeaturePreviewUsageOnly. */
+                preview: components["parameters"]["Preview"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListExportJobsResponse"];
+                };
+            };
+            /** @description `Default:InvalidArgument`, `ApiFeaturePreviewUsageOnly` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "INVALID_ARGUMENT";
+                        /** @enum {unknown} */
+                        errorName?: "Default:InvalidArgument" | "ApiFeaturePreviewUsageOnly";
+                    };
+                };
+            };
+            /** @description `MissingCredentials`, `InvalidCredentials` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "UNAUTHORIZED";
+                        /** @enum {unknown} */
+                        errorName?: "MissingCredentials" | "InvalidCredentials";
+                    };
+                };
+            };
+            /** @description `ApiUsageDenied` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "PERMISSION_DENIED";
+                        /** @enum {unknown} */
+                        errorName?: "ApiUsageDenied";
+                    };
+                };
+            };
+            /** @description `Default:NotFound` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "NOT_FOUND";
+                        /** @enum {unknown} */
+                        errorName?: "Default:NotFound";
+                    };
+                };
+            };
+            /** @description `Default:RequestTimeout` */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "REQUEST_TIMEOUT";
+                        /** @enum {unknown} */
+                        errorName?: "Default:RequestTimeout";
+                    };
+                };
+            };
+            /** @description `Default:RequestEntityTooLarge` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "REQUEST_ENTITY_TOO_LARGE";
+                        /** @enum {unknown} */
+                        errorName?: "Default:RequestEntityTooLarge";
+                    };
+                };
+            };
+            /** @description `Default:TooManyRequests` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "TOO_MANY_REQUESTS";
+                        /** @enum {unknown} */
+                        errorName?: "Default:TooManyRequests";
+                    };
+                };
+            };
+            /** @description `Default:RequestHeaderFieldsTooLarge` */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "REQUEST_HEADER_FIELDS_TOO_LARGE";
+                        /** @enum {unknown} */
+                        errorName?: "Default:RequestHeaderFieldsTooLarge";
+                    };
+                };
+            };
+            /** @description `Default:Internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "INTERNAL";
+                        /** @enum {unknown} */
+                        errorName?: "Default:Internal";
+                    };
+                };
+            };
+        };
+    };
     "exportJobs.get": {
+        parameters: {
+            query: {
+                /** @description Every operation is in preview: without `preview=true` the answer is 400 ApiFeaturePreviewUsageOnly. */
+                preview: components["parameters"]["Preview"];
+            };
+            header?: never;
+            path: {
+                exportJobRid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportJob"];
+                };
+            };
+            /** @description `Default:InvalidArgument`, `ApiFeaturePreviewUsageOnly` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "INVALID_ARGUMENT";
+                        /** @enum {unknown} */
+                        errorName?: "Default:InvalidArgument" | "ApiFeaturePreviewUsageOnly";
+                    };
+                };
+            };
+            /** @description `MissingCredentials`, `InvalidCredentials` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "UNAUTHORIZED";
+                        /** @enum {unknown} */
+                        errorName?: "MissingCredentials" | "InvalidCredentials";
+                    };
+                };
+            };
+            /** @description `ApiUsageDenied` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "PERMISSION_DENIED";
+                        /** @enum {unknown} */
+                        errorName?: "ApiUsageDenied";
+                    };
+                };
+            };
+            /** @description `Default:NotFound`, `ExportJobNotFound` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "NOT_FOUND";
+                        /** @enum {unknown} */
+                        errorName?: "Default:NotFound" | "ExportJobNotFound";
+                    };
+                };
+            };
+            /** @description `Default:RequestTimeout` */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "REQUEST_TIMEOUT";
+                        /** @enum {unknown} */
+                        errorName?: "Default:RequestTimeout";
+                    };
+                };
+            };
+            /** @description `Default:RequestEntityTooLarge` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "REQUEST_ENTITY_TOO_LARGE";
+                        /** @enum {unknown} */
+                        errorName?: "Default:RequestEntityTooLarge";
+                    };
+                };
+            };
+            /** @description `Default:TooManyRequests` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "TOO_MANY_REQUESTS";
+                        /** @enum {unknown} */
+                        errorName?: "Default:TooManyRequests";
+                    };
+                };
+            };
+            /** @description `Default:RequestHeaderFieldsTooLarge` */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "REQUEST_HEADER_FIELDS_TOO_LARGE";
+                        /** @enum {unknown} */
+                        errorName?: "Default:RequestHeaderFieldsTooLarge";
+                    };
+                };
+            };
+            /** @description `Default:Internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "INTERNAL";
+                        /** @enum {unknown} */
+                        errorName?: "Default:Internal";
+                    };
+                };
+            };
+        };
+    };
+    "exportJobs.cancel": {
         parameters: {
             query: {
                 /** @description Every operation is in preview: without `preview=true` the answer is 400 ApiFeaturePreviewUsageOnly. */
@@ -750,7 +1138,10 @@ export interface operations {
                 /** @description Every operation is in preview: without `preview=true` the answer is 400 ApiFeaturePreviewUsageOnly. */
                 preview: components["parameters"]["Preview"];
             };
-            header?: never;
+            header?: {
+                /** @description An extension of this service: 1-255 printable ASCII characters, scoped to the caller and kept 24 hours (NOTEPAD_IDEMPOTENCY_TTL_MS). The same key with the same request answers the first request's job, with `Idempotent-Replayed: true`; with another request, `IdempotencyKeyReused` (409). A request that fails stores nothing. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 templateRid: string;
             };
@@ -765,6 +1156,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description `true` when the answer is an earlier request's, found by its Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -838,6 +1231,20 @@ export interface operations {
                         errorCode?: "REQUEST_TIMEOUT";
                         /** @enum {unknown} */
                         errorName?: "Default:RequestTimeout";
+                    };
+                };
+            };
+            /** @description `IdempotencyKeyReused` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "CONFLICT";
+                        /** @enum {unknown} */
+                        errorName?: "IdempotencyKeyReused";
                     };
                 };
             };

@@ -1,0 +1,1 @@
+CREATE INDEX `export_jobs_creator_list_idx` ON `export_jobs` (`creator_id`,`created_at`,`rid`);
