@@ -11,6 +11,7 @@ import PDFDocument from 'pdfkit';
 import type { Block, Content, InlineNode, ListItem, Mark } from '../contract/content.js';
 import type { FontStyle } from './fonts.js';
 import { InlineFormatter } from './format.js';
+import { Outline } from './outline.js';
 import { PdfOutput } from './pdf-output.js';
 import { drawTable, type TableFlow } from './table-layout.js';
 import { TextEngine, expandTabs, type Line, type Run, type RunStyle } from './text-layout.js';
@@ -128,12 +129,15 @@ class BlockRenderer implements TableFlow {
   /** List markers waiting for their item's first line, so they share its baseline. */
   private markers: PendingMarker[] = [];
   private readonly styles = new Map<string, RunStyle>();
+  readonly outline: Outline;
 
   constructor(
     readonly doc: Doc,
     readonly text: TextEngine,
     private readonly format: InlineFormatter,
-  ) {}
+  ) {
+    this.outline = new Outline(doc, PAGE_HEIGHT);
+  }
 
   render(title: string, content: Content): void {
     this.newPage();
@@ -257,6 +261,8 @@ class BlockRenderer implements TableFlow {
     let height = 0;
     for (const line of lines) height += line.height;
     this.ensure(height + BODY_SIZE * 1.35 * 2);
+    // Its first line is drawn at y on this page: ensure() above already made room for it.
+    this.outline.add(level, this.plainText(content), this.y);
     this.drawLines(lines, box);
     this.y += size * 0.15;
   }
@@ -382,6 +388,13 @@ class BlockRenderer implements TableFlow {
       }
     }
     return runs;
+  }
+
+  /** The text of inline nodes as drawn, without styles (outline titles). */
+  private plainText(nodes: InlineNode[]): string {
+    let out = '';
+    for (const run of this.inlineRuns(nodes, { size: BODY_SIZE, color: TEXT_COLOR })) out += run.text;
+    return out;
   }
 
   private markedStyle(marks: Mark[] | undefined, base: BaseStyle): RunStyle {

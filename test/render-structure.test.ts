@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import type { Block, Content, InlineNode } from '../server/contract/content.js';
+import { renderPdf, type RenderRequest } from '../server/render/render-pdf.js';
+import { readPdf, type OutlineEntry } from './render-pdf-text.js';
+
+// The document's structure for readers and archives: outline, metadata, footer language,
+// table columns. Everything is read back from the PDF with pdfjs.
+
+const EXPORTED_AT = Date.UTC(2026, 10, 29, 6, 25, 0);
+const text = (t: string): InlineNode => ({ type: 'text', text: t });
+const para = (t: string): Block => ({ type: 'paragraph', content: [text(t)] });
+const heading = (level: 1 | 2 | 3 | 4 | 5 | 6, t: string): Block => ({ type: 'heading', level, content: [text(t)] });
+
+function request(content: Content, overrides: Partial<RenderRequest> = {}): RenderRequest {
+  return { title: 'Structure test', content, locale: 'en-US', timezone: 'UTC', exportedAt: EXPORTED_AT, ...overrides };
+}
+
+/** Titles and pages only, for comparing whole trees. */
+const shape = (entries: OutlineEntry[]): unknown[] => entries.map((e) => (e.children.length ? [e.title, e.page, shape(e.children)] : [e.title, e.page]));
+
+describe('outline', () => {
+  const filler = Array.from({ length: 40 }, (_, i) => para(`Filler paragraph ${i} with enough words to take a line of its own.`));
+  const content: Content = {
+    blocks: [
+      heading(2, 'Preface'),
+      para('Before the first chapter.'),
+      heading(1, 'Chapter one'),
+      heading(2, 'Section 1.1'),
+      heading(3, 'Part 1.1.a'),
+      para('Some text.'),
+      heading(3, 'Part 1.1.b'),
+      { type: 'pageBreak' },
+      heading(2, 'Section 1.2'),
+      heading(4, 'Deep under 1.2'), // a skipped level nests one step deeper
+      ...filler,
+      heading(1, 'Chapter two: Ωμέγα 日本語'),
+      { type: 'bulletList', items: [{ content: [heading(3, 'Heading in a list')] }] },
+      { type: 'heading', level: 2, content: [text('Total '), { type: 'number', value: 1234.5 }] },
+      { type: 'heading', level: 2, content: [] }, // nothing to show: no entry
+    ],
+  };
+
+  it('has an entry per heading, nested by level, each opening at its heading on its page', async () => {
+    const result = await renderPdf(request(content));
+    const pdf = await readPdf(result.pdf);
+    expect(pdf.numPages).toBe(3);
+    expect(shape(pdf.outline)).toEqual([
+      ['Preface', 0],
+      [
+        'Chapter one',
+        0,
+        [
+          ['Section 1.1', 0, [['Part 1.1.a', 0], ['Part 1.1.b', 0]]],
+          ['Section 1.2', 1, [['Deep under 1.2', 1]]],
+        ],
+      ],
+      ['Chapter two: Ωμέγα 日本語', 2, [['Heading in a list', 2], ['Total 1,234.5', 2]]],
+    ]);
+
+    // Each destination is XYZ at the left edge and the heading's top, zoom unchanged: the
+    // heading's baseline sits just below that top.
+    const all: OutlineEntry[] = [];
+    const walk = (entries: OutlineEntry[]) => entries.forEach((e) => (all.push(e), walk(e.children)));
+    walk(pdf.outline);
+    for (const entry of all) {
+      const [kind, left, top, zoom] = entry.dest as [string, number, number, number | null];
+      expect(kind).toBe('XYZ');
+      expect(left).toBe(0);
+      expect(zoom).toBeNull();
+      // The item the heading starts with (pdfjs splits a line where the font changes).
+      const item = pdf.items[entry.page]!.find((i) => i.str.trim().length >= 5 && entry.title.startsWith(i.str.trim()) && i.y > 60);
+      expect(item, entry.title).toBeDefined();
+      expect(top - item!.y, entry.title).toBeGreaterThan(5);
+      expect(top - item!.y, entry.title).toBeLessThan(25);
+    }
+    // Further down the page, lower in user space.
+    const [, , first] = all.find((e) => e.title === 'Part 1.1.a')!.dest as number[];
+    const [, , second] = all.find((e) => e.title === 'Part 1.1.b')!.dest as number[];
+    expect(first!).toBeGreaterThan(second!);
+  });
+
+  it('is absent from a document without headings, and deterministic', async () => {
+    const plain = await readPdf((await renderPdf(request({ blocks: [para('No headings here.')] }))).pdf);
+    expect(plain.outline).toEqual([]);
+    const a = await renderPdf(request(content));
+    const b = await renderPdf(structuredClone(request(content)));
+    expect(Buffer.from(a.pdf).equals(Buffer.from(b.pdf))).toBe(true);
+  });
+});
