@@ -87,3 +87,33 @@ describe('outline', () => {
     expect(Buffer.from(a.pdf).equals(Buffer.from(b.pdf))).toBe(true);
   });
 });
+
+describe('metadata', () => {
+  const content: Content = { blocks: [para('Body.')] };
+
+  it('titles the document and shows the title as the window title', async () => {
+    const pdf = await readPdf((await renderPdf(request(content, { title: 'Quarterly report — Ωμέγα 日本' }))).pdf);
+    expect(pdf.info.Title).toBe('Quarterly report — Ωμέγα 日本');
+    expect(pdf.viewerPreferences).toMatchObject({ DisplayDocTitle: true });
+  });
+
+  it('claims the export locale as the document language, canonicalized; none for und', async () => {
+    const language = async (locale: string) => (await readPdf((await renderPdf(request(content, { locale }))).pdf)).info.Language ?? null;
+    expect(await language('de-DE')).toBe('de-DE');
+    expect(await language('ja')).toBe('ja');
+    expect(await language('zh-hant-tw')).toBe('zh-Hant-TW');
+    expect(await language('und')).toBeNull();
+    expect(await language('und-US')).toBeNull();
+    expect(await language('not a locale')).toBeNull();
+  });
+
+  it('dates the document at the export time, so a re-render is byte-identical', async () => {
+    const req = request(content, { exportedAt: Date.UTC(2025, 0, 2, 3, 4, 5) });
+    const result = await renderPdf(req);
+    const pdf = await readPdf(result.pdf);
+    expect(pdf.info.CreationDate).toBe('D:20250102030405Z');
+    expect(pdf.info.ModDate).toBe('D:20250102030405Z');
+    const again = await renderPdf(structuredClone(req));
+    expect(Buffer.from(again.pdf).equals(Buffer.from(result.pdf))).toBe(true);
+  });
+});

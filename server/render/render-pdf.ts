@@ -75,13 +75,16 @@ const LINKABLE = /^(https?:|mailto:)/i;
 
 export async function renderPdf(req: RenderRequest): Promise<RenderResult> {
   const createdAt = new Date(req.exportedAt);
+  const lang = documentLanguage(req.locale);
   const doc: Doc = new PDFDocument({
     size: [PAGE_WIDTH, PAGE_HEIGHT],
     margins: MARGIN,
     bufferPages: true,
     autoFirstPage: false,
     pdfVersion: '1.7',
-    lang: req.locale,
+    // The catalog's /Lang, for screen readers and text-to-speech; none for `und`.
+    ...(lang === undefined ? {} : { lang }),
+    // Viewers show the title, not the file name, in their window (ViewerPreferences DisplayDocTitle).
     displayTitle: true,
     // pdfkit's only non-deterministic inputs are CreationDate (defaults to now) and,
     // derived from the info dictionary, the trailer /ID; pinning the dates fixes both.
@@ -96,6 +99,22 @@ export async function renderPdf(req: RenderRequest): Promise<RenderResult> {
 
   const pdf = await output.finish();
   return { pdf, pageCount: output.pageCount, missingCodePoints: [...text.missing].sort((a, b) => a - b) };
+}
+
+/**
+ * The document's language as a canonical BCP 47 tag, or undefined when the locale claims
+ * none (`und`, the undetermined language) or is not a well-formed tag (the API refuses
+ * those; a render must still not fail over one).
+ */
+export function documentLanguage(locale: string): string | undefined {
+  let tag: string | undefined;
+  try {
+    tag = Intl.getCanonicalLocales(locale)[0];
+  } catch {
+    return undefined;
+  }
+  if (!tag || tag.split('-')[0]!.toLowerCase() === 'und') return undefined;
+  return tag;
 }
 
 interface Box {
