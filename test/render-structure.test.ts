@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Block, Content, InlineNode } from '../server/contract/content.js';
 import { renderPdf, type RenderRequest } from '../server/render/render-pdf.js';
-import { readPdf, type OutlineEntry } from './render-pdf-text.js';
+import { readPdf, squash, type OutlineEntry } from './render-pdf-text.js';
 
 // The document's structure for readers and archives: outline, metadata, footer language,
 // table columns. Everything is read back from the PDF with pdfjs.
@@ -115,5 +115,52 @@ describe('metadata', () => {
     expect(pdf.info.ModDate).toBe('D:20250102030405Z');
     const again = await renderPdf(structuredClone(req));
     expect(Buffer.from(again.pdf).equals(Buffer.from(result.pdf))).toBe(true);
+  });
+});
+
+describe('footer language', () => {
+  const exportedAt = (locale: string, timeZone: string) =>
+    new Intl.DateTimeFormat(locale, { year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short', timeZone }).format(EXPORTED_AT);
+  const footerOf = async (locale: string, timezone = 'UTC') => {
+    const result = await renderPdf(request({ blocks: [para('Body.'), { type: 'pageBreak' }, para('Second page.')] }, { locale, timezone }));
+    expect(result.missingCodePoints).toEqual([]);
+    return (await readPdf(result.pdf)).pages.map(squash);
+  };
+
+  it.each([
+    ['en-GB', 'Exported'],
+    ['de-AT', 'Exportiert am'],
+    ['fr-CA', 'Exporté le'],
+    ['es-MX', 'Exportado el'],
+    ['it-IT', 'Esportato il'],
+    ['pt-BR', 'Exportado em'],
+    ['nl-BE', 'Geëxporteerd op'],
+    ['pl-PL', 'Wyeksportowano'],
+    ['ru-RU', 'Экспортировано'],
+    ['ja-JP', 'エクスポート日時'],
+    ['zh-CN', '导出时间'],
+    ['ko-KR', '내보낸 시간'],
+    // No bidi layout yet: Arabic and Hebrew keep the English label (footer-labels.ts).
+    ['ar-EG', 'Exported'],
+    ['he-IL', 'Exported'],
+    // Languages without a label of their own, and no language at all.
+    ['sv-SE', 'Exported'],
+    ['und', 'Exported'],
+  ])('%s: "%s" and the Intl-formatted export time on every page', async (locale, label) => {
+    const pages = await footerOf(locale, 'Europe/Berlin');
+    expect(pages).toHaveLength(2);
+    for (const page of pages) {
+      if (locale === 'ar-EG') expect(page).toContain(`${label} `); // the Arabic date is drawn as one reversed run
+      else if (locale === 'he-IL') {
+        // Intl puts a left-to-right mark before the zone's offset; pdfjs reads it as a space.
+        expect(page).toContain(squash(`${label} ${exportedAt(locale, 'Europe/Berlin')}`.replace(/\u200e/g, ' ')));
+      } else expect(page).toContain(squash(`${label} ${exportedAt(locale, 'Europe/Berlin')}`));
+    }
+  });
+
+  it('uses the language subtag whatever the case or region, and English for a locale Intl cannot use', async () => {
+    expect((await footerOf('DE-ch'))[0]).toContain(squash(`Exportiert am ${exportedAt('de-CH', 'UTC')}`));
+    expect((await footerOf('zh-Hant-TW'))[0]).toContain(squash(`导出时间 ${exportedAt('zh-Hant-TW', 'UTC')}`));
+    expect((await footerOf('not a locale'))[0]).toContain(squash(`Exported ${exportedAt('en-US', 'UTC')}`));
   });
 });

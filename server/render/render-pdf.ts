@@ -10,6 +10,7 @@
 import PDFDocument from 'pdfkit';
 import type { Block, Content, InlineNode, ListItem, Mark } from '../contract/content.js';
 import type { FontStyle } from './fonts.js';
+import { exportedLabel } from './footer-labels.js';
 import { InlineFormatter } from './format.js';
 import { Outline } from './outline.js';
 import { PdfOutput } from './pdf-output.js';
@@ -93,9 +94,11 @@ export async function renderPdf(req: RenderRequest): Promise<RenderResult> {
   const output = await PdfOutput.of(doc, req.limits);
 
   const text = new TextEngine(doc);
-  const renderer = new BlockRenderer(doc, text, new InlineFormatter(req.locale, req.timezone));
+  const format = new InlineFormatter(req.locale, req.timezone);
+  const renderer = new BlockRenderer(doc, text, format);
   renderer.render(req.title, req.content);
-  renderer.footers(req.exportedAt);
+  // The locale the date is formatted in (en-US for one Intl cannot use), so words and date agree.
+  renderer.footers(exportedLabel(format.locale), req.exportedAt);
 
   const pdf = await output.finish();
   return { pdf, pageCount: output.pageCount, missingCodePoints: [...text.missing].sort((a, b) => a - b) };
@@ -167,11 +170,11 @@ class BlockRenderer implements TableFlow {
     this.blocks(content.blocks, box);
   }
 
-  footers(exportedAt: number): void {
+  footers(label: string, exportedAt: number): void {
     const doc = this.doc;
     const { start, count } = doc.bufferedPageRange();
     const style = this.style({ font: 'regular', size: FOOTER_SIZE, color: MUTED_COLOR });
-    const exported = this.text.layout([{ text: `Exported ${this.format.exportedAt(exportedAt)}`, style }], Infinity, { baseSize: FOOTER_SIZE });
+    const exported = this.text.layout([{ text: `${label} ${this.format.exportedAt(exportedAt)}`, style }], Infinity, { baseSize: FOOTER_SIZE });
     const right = PAGE_WIDTH - MARGIN.right;
     for (let i = start; i < start + count; i++) {
       const page = doc.switchToPage(i);
