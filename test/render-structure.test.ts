@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Block, Content, InlineNode } from '../server/contract/content.js';
 import { renderPdf, type RenderRequest } from '../server/render/render-pdf.js';
+import { columnWidths } from '../server/render/table-layout.js';
 import { readPdf, squash, type OutlineEntry } from './render-pdf-text.js';
 
 // The document's structure for readers and archives: outline, metadata, footer language,
@@ -162,5 +163,108 @@ describe('footer language', () => {
     expect((await footerOf('DE-ch'))[0]).toContain(squash(`Exportiert am ${exportedAt('de-CH', 'UTC')}`));
     expect((await footerOf('zh-Hant-TW'))[0]).toContain(squash(`导出时间 ${exportedAt('zh-Hant-TW', 'UTC')}`));
     expect((await footerOf('not a locale'))[0]).toContain(squash(`Exported ${exportedAt('en-US', 'UTC')}`));
+  });
+});
+
+describe('tables', () => {
+  const cell = (t: string) => ({ content: [text(t)] });
+  const num = (value: number) => ({ content: [{ type: 'number', value } as InlineNode] });
+  const TABLE_RIGHT = 595.28 - 56; // the page's right margin
+  const items = async (content: Content) => (await readPdf((await renderPdf(request(content))).pdf)).items[0]!;
+  const find = (list: Awaited<ReturnType<typeof items>>, str: string) => {
+    const found = list.find((i) => i.str.trim() === str);
+    if (!found) throw new Error(`no text item ${str}: ${list.map((i) => i.str).join('|')}`);
+    return found;
+  };
+  const notes =
+    'A long note that says a great deal about the row it belongs to, enough to wrap over several lines in any reasonable column.';
+
+  it('sizes columns from their content: a short label column leaves the width to a long notes column', async () => {
+    const list = await items({
+      blocks: [{ type: 'table', header: [cell('ID'), cell('Notes')], rows: [[cell('A1'), cell(notes)], [cell('B22'), cell('Short.')]] }],
+    });
+    const id = find(list, 'ID');
+    const notesHeader = find(list, 'Notes');
+    expect(id.x).toBeCloseTo(56 + 4, 0);
+    // Equal shares would put the second column at the middle of the 483 pt table.
+    const idColumn = notesHeader.x - id.x;
+    expect(idColumn).toBeLessThan(40);
+    expect(idColumn).toBeGreaterThan(find(list, 'B22').width);
+    // The notes wrap within the rest of the width: lines wider than half the table.
+    const noteLines = list.filter((i) => i.x === notesHeader.x && i.str.length > 20);
+    expect(noteLines.length).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...noteLines.map((i) => i.width))).toBeGreaterThan(483 / 2);
+    expect(Math.max(...noteLines.map((i) => i.x + i.width))).toBeLessThanOrEqual(TABLE_RIGHT - 4 + 0.5);
+  });
+
+  it('aligns each column as the content says, and numbers to the right by default', async () => {
+    const list = await items({
+      blocks: [
+        {
+          type: 'table',
+          align: ['left', 'center', 'right', null],
+          header: [cell('Left'), cell('Centre'), cell('Right'), cell('Default')],
+          rows: [
+            [cell('l'), cell('c'), cell('r'), num(7)],
+            [cell('long left text'), cell('long centred text'), cell('long right text'), num(1234567.5)],
+            [cell('x'), cell('y'), cell('z'), cell('words')],
+          ],
+        },
+      ],
+    });
+    const [left, centre, right, deflt] = ['Left', 'Centre', 'Right', 'Default'].map((s) => find(list, s));
+    for (const s of ['l', 'long left text', 'x']) expect(find(list, s).x).toBeCloseTo(left!.x, 1);
+    const middle = (i: { x: number; width: number }) => i.x + i.width / 2;
+    for (const s of ['c', 'long centred text', 'y']) expect(middle(find(list, s))).toBeCloseTo(middle(centre!), 0);
+    const end = (i: { x: number; width: number }) => i.x + i.width;
+    for (const s of ['r', 'long right text', 'z']) expect(end(find(list, s))).toBeCloseTo(end(right!), 0);
+    // Default column: the header and text to the left, numbers to the right edge of the table.
+    expect(find(list, 'words').x).toBeCloseTo(deflt!.x, 1);
+    expect(end(find(list, '7'))).toBeCloseTo(TABLE_RIGHT - 4, 0);
+    expect(end(find(list, '1,234,567.5'))).toBeCloseTo(TABLE_RIGHT - 4, 0);
+    expect(find(list, '7').x).toBeGreaterThan(deflt!.x + 10);
+  });
+
+  it('renders content without `align` left-aligned with the same text as before, only the widths differ', async () => {
+    const rows = [
+      [cell('Apples'), cell('12'), cell('crisp and sweet')],
+      [cell('Pears'), cell('7'), cell('')],
+    ];
+    const list = await items({ blocks: [{ type: 'table', header: [cell('Name'), cell('Qty'), cell('Remarks')], rows }] });
+    const columns = ['Name', 'Qty', 'Remarks'].map((s) => find(list, s).x);
+    expect(find(list, 'Apples').x).toBeCloseTo(columns[0]!, 1);
+    expect(find(list, 'Pears').x).toBeCloseTo(columns[0]!, 1);
+    expect(find(list, '12').x).toBeCloseTo(columns[1]!, 1); // text, not a number node: left
+    expect(find(list, '7').x).toBeCloseTo(columns[1]!, 1);
+    expect(find(list, 'crisp and sweet').x).toBeCloseTo(columns[2]!, 1);
+    // Wider text, wider column, where equal shares would give each 161 pt.
+    const [name, qty, remarks] = [columns[1]! - columns[0]!, columns[2]! - columns[1]!, TABLE_RIGHT - columns[2]! + 4];
+    expect(qty).toBeLessThan(name);
+    expect(name).toBeLessThan(remarks);
+    expect(name + qty + remarks).toBeCloseTo(483, 0);
+  });
+});
+
+describe('columnWidths', () => {
+  it('gives what every column wants plus a share of the rest, in proportion to the wants', () => {
+    expect(columnWidths([{ min: 10, max: 20 }, { min: 10, max: 60 }], 160)).toEqual([40, 120]);
+  });
+  it('gives columns that want less than an equal share all they want, the rest in proportion to how much more they want', () => {
+    // 'Qty' wants 40 of 130: it gets it; the notes column takes the remaining 90.
+    expect(columnWidths([{ min: 20, max: 40 }, { min: 10, max: 210 }], 130)).toEqual([40, 90]);
+    // Two long columns share what the short one leaves: minimum plus (max - min) in proportion.
+    const [a, b, c] = columnWidths([{ min: 10, max: 30 }, { min: 20, max: 220 }, { min: 30, max: 430 }], 330);
+    expect(a).toBe(30);
+    expect(b! + c!).toBeCloseTo(300);
+    expect(b).toBeCloseTo(20 + 250 * (200 / 600));
+  });
+  it('does not give a short column its natural width when the others would fall below their minimums', () => {
+    const [a, b] = columnWidths([{ min: 10, max: 50 }, { min: 80, max: 300 }], 100);
+    expect(a! + b!).toBeCloseTo(100);
+    expect(b).toBeGreaterThanOrEqual(80);
+  });
+  it('scales minimums that do not fit, and shares equally when nothing wants anything', () => {
+    expect(columnWidths([{ min: 100, max: 100 }, { min: 300, max: 400 }], 200)).toEqual([50, 150]);
+    expect(columnWidths([{ min: 0, max: 0 }, { min: 0, max: 0 }], 100)).toEqual([50, 50]);
   });
 });

@@ -15,7 +15,7 @@ import { InlineFormatter } from './format.js';
 import { Outline } from './outline.js';
 import { PdfOutput } from './pdf-output.js';
 import { drawTable, type TableFlow } from './table-layout.js';
-import { TextEngine, expandTabs, type Line, type Run, type RunStyle } from './text-layout.js';
+import { TextEngine, expandTabs, type Line, type Run, type RunStyle, type Tokens } from './text-layout.js';
 
 export { ContentTooLargeError, isContentTooLarge } from './errors.js';
 
@@ -261,7 +261,7 @@ class BlockRenderer implements TableFlow {
       case 'orderedList':
         return this.list(block.items, block.start ?? 1, box);
       case 'table':
-        return drawTable(this, block.header, block.rows, box);
+        return drawTable(this, block, box);
       case 'codeBlock':
         return this.codeBlock(block.text, box);
       case 'quote':
@@ -378,6 +378,10 @@ class BlockRenderer implements TableFlow {
 
   inlineLines(nodes: InlineNode[], width: number, base: BaseStyle, lineHeight?: number): Line[] {
     return this.text.layout(this.inlineRuns(nodes, base), width, lineHeight === undefined ? { baseSize: base.size } : { baseSize: base.size, lineHeight });
+  }
+
+  inlineTokens(nodes: InlineNode[], base: BaseStyle): Tokens {
+    return this.text.tokens(this.inlineRuns(nodes, base));
   }
 
   private inlineRuns(nodes: InlineNode[], base: BaseStyle): Run[] {
