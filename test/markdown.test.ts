@@ -246,8 +246,18 @@ describe('markdownToContent: lists and tables', () => {
           [cell(t('b | c')), cell(), cell()],
           [cell(t('d')), cell(t('2')), cell(t('3'))],
         ],
+        align: ['left', 'right', 'center'],
       },
     ]);
+  });
+
+  it('imports column alignment from GFM colons, null where a column has none, and none at all without colons', () => {
+    const [mixed] = blocks('| a | b | c |\n|---|:-:|--:|\n| 1 | 2 | 3 |');
+    expect(mixed).toMatchObject({ type: 'table', align: [null, 'center', 'right'] });
+    const [plain] = blocks('| a | b |\n|---|---|\n| 1 | 2 |');
+    expect(plain).toEqual({ type: 'table', header: [cell(t('a')), cell(t('b'))], rows: [[cell(t('1')), cell(t('2'))]] });
+    expect(Object.hasOwn(plain!, 'align')).toBe(false);
+    expect(DocumentContent.parse({ blocks: [mixed] })).toEqual({ blocks: [mixed] });
   });
 
   it('keeps {{...}} as plain text in documents', () => {

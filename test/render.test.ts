@@ -169,7 +169,9 @@ describe('renderPdf', () => {
         timeZoneName: 'short',
         timeZone: timezone,
       }).format(EXPORTED_AT);
-      expect(page).toContain(squash(`Exported ${exported}`));
+      // The label is in the export's language (render-structure.test.ts covers every one).
+      const label = { 'en-US': 'Exported', 'de-DE': 'Exportiert am', 'ja-JP': 'エクスポート日時' }[locale]!;
+      expect(page).toContain(squash(`${label} ${exported}`));
 
       // Literals, so the test does not only compare Intl with itself.
       if (locale === 'de-DE') {

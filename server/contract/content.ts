@@ -52,6 +52,13 @@ const inlines = () => list(InlineNode);
 export const TableCell = z.object({ content: inlines() });
 export type TableCell = z.infer<typeof TableCell>;
 
+/**
+ * A table column's alignment: `null` (or a column past the array's end) is the default,
+ * start-aligned text and end-aligned numbers, as a GFM column without a colon.
+ */
+export const ColumnAlign = z.enum(['left', 'center', 'right']).nullable();
+export type ColumnAlign = z.infer<typeof ColumnAlign>;
+
 export interface ListItem {
   content: Block[];
 }
@@ -61,7 +68,7 @@ export type Block =
   | { type: 'paragraph'; content: InlineNode[] }
   | { type: 'bulletList'; items: ListItem[] }
   | { type: 'orderedList'; start?: number | undefined; items: ListItem[] }
-  | { type: 'table'; header: TableCell[]; rows: TableCell[][] }
+  | { type: 'table'; header: TableCell[]; rows: TableCell[][]; align?: ColumnAlign[] | undefined }
   | { type: 'codeBlock'; language?: string | undefined; text: string }
   | { type: 'quote'; content: Block[] }
   | { type: 'divider' }
@@ -82,7 +89,7 @@ export const Block: z.ZodType<Block> = z.discriminatedUnion('type', [
   z.object({ type: z.literal('paragraph'), content: inlines() }),
   z.object({ type: z.literal('bulletList'), items: list(ListItem) }),
   z.object({ type: z.literal('orderedList'), start: z.number().int().min(0).max(1e9).optional(), items: list(ListItem) }),
-  z.object({ type: z.literal('table'), header: list(TableCell), rows: list(list(TableCell)) }),
+  z.object({ type: z.literal('table'), header: list(TableCell), rows: list(list(TableCell)), align: list(ColumnAlign).optional() }),
   z.object({ type: z.literal('codeBlock'), language: z.string().max(64).optional(), text: text() }),
   z.object({
     type: z.literal('quote'),

@@ -269,7 +269,10 @@ class Converter {
         return cell ? this.cell(cell) : { content: [] };
       }),
     );
-    return { type: 'table', header, rows };
+    // GFM's `:--` / `:-:` / `--:`, one per header column; left out when no column has one,
+    // so tables without colons import as they always have.
+    const align = header.map((_, column) => node.align?.[column] ?? null);
+    return align.some((a) => a !== null) ? { type: 'table', header, rows, align } : { type: 'table', header, rows };
   }
 
   private cell(cell: md.TableCell): TableCell {

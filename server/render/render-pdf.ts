@@ -10,10 +10,12 @@
 import PDFDocument from 'pdfkit';
 import type { Block, Content, InlineNode, ListItem, Mark } from '../contract/content.js';
 import type { FontStyle } from './fonts.js';
+import { exportedLabel } from './footer-labels.js';
 import { InlineFormatter } from './format.js';
+import { Outline } from './outline.js';
 import { PdfOutput } from './pdf-output.js';
 import { drawTable, type TableFlow } from './table-layout.js';
-import { TextEngine, expandTabs, type Line, type Run, type RunStyle } from './text-layout.js';
+import { TextEngine, expandTabs, type Line, type Run, type RunStyle, type Tokens } from './text-layout.js';
 
 export { ContentTooLargeError, isContentTooLarge } from './errors.js';
 
@@ -74,13 +76,16 @@ const LINKABLE = /^(https?:|mailto:)/i;
 
 export async function renderPdf(req: RenderRequest): Promise<RenderResult> {
   const createdAt = new Date(req.exportedAt);
+  const lang = documentLanguage(req.locale);
   const doc: Doc = new PDFDocument({
     size: [PAGE_WIDTH, PAGE_HEIGHT],
     margins: MARGIN,
     bufferPages: true,
     autoFirstPage: false,
     pdfVersion: '1.7',
-    lang: req.locale,
+    // The catalog's /Lang, for screen readers and text-to-speech; none for `und`.
+    ...(lang === undefined ? {} : { lang }),
+    // Viewers show the title, not the file name, in their window (ViewerPreferences DisplayDocTitle).
     displayTitle: true,
     // pdfkit's only non-deterministic inputs are CreationDate (defaults to now) and,
     // derived from the info dictionary, the trailer /ID; pinning the dates fixes both.
@@ -89,12 +94,30 @@ export async function renderPdf(req: RenderRequest): Promise<RenderResult> {
   const output = await PdfOutput.of(doc, req.limits);
 
   const text = new TextEngine(doc);
-  const renderer = new BlockRenderer(doc, text, new InlineFormatter(req.locale, req.timezone));
+  const format = new InlineFormatter(req.locale, req.timezone);
+  const renderer = new BlockRenderer(doc, text, format);
   renderer.render(req.title, req.content);
-  renderer.footers(req.exportedAt);
+  // The locale the date is formatted in (en-US for one Intl cannot use), so words and date agree.
+  renderer.footers(exportedLabel(format.locale), req.exportedAt);
 
   const pdf = await output.finish();
   return { pdf, pageCount: output.pageCount, missingCodePoints: [...text.missing].sort((a, b) => a - b) };
+}
+
+/**
+ * The document's language as a canonical BCP 47 tag, or undefined when the locale claims
+ * none (`und`, the undetermined language) or is not a well-formed tag (the API refuses
+ * those; a render must still not fail over one).
+ */
+export function documentLanguage(locale: string): string | undefined {
+  let tag: string | undefined;
+  try {
+    tag = Intl.getCanonicalLocales(locale)[0];
+  } catch {
+    return undefined;
+  }
+  if (!tag || tag.split('-')[0]!.toLowerCase() === 'und') return undefined;
+  return tag;
 }
 
 interface Box {
@@ -128,12 +151,15 @@ class BlockRenderer implements TableFlow {
   /** List markers waiting for their item's first line, so they share its baseline. */
   private markers: PendingMarker[] = [];
   private readonly styles = new Map<string, RunStyle>();
+  readonly outline: Outline;
 
   constructor(
     readonly doc: Doc,
     readonly text: TextEngine,
     private readonly format: InlineFormatter,
-  ) {}
+  ) {
+    this.outline = new Outline(doc, PAGE_HEIGHT);
+  }
 
   render(title: string, content: Content): void {
     this.newPage();
@@ -144,11 +170,11 @@ class BlockRenderer implements TableFlow {
     this.blocks(content.blocks, box);
   }
 
-  footers(exportedAt: number): void {
+  footers(label: string, exportedAt: number): void {
     const doc = this.doc;
     const { start, count } = doc.bufferedPageRange();
     const style = this.style({ font: 'regular', size: FOOTER_SIZE, color: MUTED_COLOR });
-    const exported = this.text.layout([{ text: `Exported ${this.format.exportedAt(exportedAt)}`, style }], Infinity, { baseSize: FOOTER_SIZE });
+    const exported = this.text.layout([{ text: `${label} ${this.format.exportedAt(exportedAt)}`, style }], Infinity, { baseSize: FOOTER_SIZE });
     const right = PAGE_WIDTH - MARGIN.right;
     for (let i = start; i < start + count; i++) {
       const page = doc.switchToPage(i);
@@ -235,7 +261,7 @@ class BlockRenderer implements TableFlow {
       case 'orderedList':
         return this.list(block.items, block.start ?? 1, box);
       case 'table':
-        return drawTable(this, block.header, block.rows, box);
+        return drawTable(this, block, box);
       case 'codeBlock':
         return this.codeBlock(block.text, box);
       case 'quote':
@@ -257,6 +283,8 @@ class BlockRenderer implements TableFlow {
     let height = 0;
     for (const line of lines) height += line.height;
     this.ensure(height + BODY_SIZE * 1.35 * 2);
+    // Its first line is drawn at y on this page: ensure() above already made room for it.
+    this.outline.add(level, this.plainText(content), this.y);
     this.drawLines(lines, box);
     this.y += size * 0.15;
   }
@@ -352,6 +380,10 @@ class BlockRenderer implements TableFlow {
     return this.text.layout(this.inlineRuns(nodes, base), width, lineHeight === undefined ? { baseSize: base.size } : { baseSize: base.size, lineHeight });
   }
 
+  inlineTokens(nodes: InlineNode[], base: BaseStyle): Tokens {
+    return this.text.tokens(this.inlineRuns(nodes, base));
+  }
+
   private inlineRuns(nodes: InlineNode[], base: BaseStyle): Run[] {
     const plain = this.style({ font: base.bold ? 'bold' : 'regular', size: base.size, color: base.color });
     const reference = this.style({ font: base.bold ? 'bold' : 'regular', size: base.size, color: REFERENCE_COLOR, underline: true });
@@ -382,6 +414,13 @@ class BlockRenderer implements TableFlow {
       }
     }
     return runs;
+  }
+
+  /** The text of inline nodes as drawn, without styles (outline titles). */
+  private plainText(nodes: InlineNode[]): string {
+    let out = '';
+    for (const run of this.inlineRuns(nodes, { size: BODY_SIZE, color: TEXT_COLOR })) out += run.text;
+    return out;
   }
 
   private markedStyle(marks: Mark[] | undefined, base: BaseStyle): RunStyle {

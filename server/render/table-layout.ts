@@ -1,11 +1,13 @@
 /**
- * Tables: equal-width columns, a header row repeated on each page the table continues on
- * (unless it is too tall to be worth it), rows kept whole on a page when they fit, and a
- * row taller than a page flowed cell by cell over as many pages as it needs.
+ * Tables: columns sized from their content (see columnWidths), text aligned per column
+ * (numbers to the right unless the column says otherwise), a header row repeated on each
+ * page the table continues on (unless it is too tall to be worth it), rows kept whole on a
+ * page when they fit, and a row taller than a page flowed cell by cell over as many pages
+ * as it needs.
  */
 import type PDFDocument from 'pdfkit';
-import type { InlineNode, TableCell } from '../contract/content.js';
-import type { Line, TextEngine } from './text-layout.js';
+import type { Block, ColumnAlign, InlineNode, TableCell } from '../contract/content.js';
+import type { Line, TextEngine, Tokens } from './text-layout.js';
 
 type Doc = InstanceType<typeof PDFDocument>;
 
@@ -29,7 +31,23 @@ export interface TableFlow {
   atPageTop(): boolean;
   /** Draws list markers waiting for their item's first line at that baseline. */
   flushMarkers(baselineY: number): void;
-  inlineLines(nodes: InlineNode[], width: number, base: { size: number; color: string; bold?: boolean }): Line[];
+  /** Inline content as measured tokens, for TextEngine.extent (column widths) and TextEngine.layout. */
+  inlineTokens(nodes: InlineNode[], base: { size: number; color: string; bold?: boolean }): Tokens;
+}
+
+type Table = Extract<Block, { type: 'table' }>;
+type Align = Exclude<ColumnAlign, null>;
+
+/** A cell laid out: its lines and where they sit in the cell. */
+interface CellLines {
+  lines: Line[];
+  align: Align;
+}
+
+interface Column {
+  /** Left edge, from the table's left. */
+  x: number;
+  width: number;
 }
 
 export interface TableBox {
@@ -38,22 +56,30 @@ export interface TableBox {
   color: string;
 }
 
-export function drawTable(flow: TableFlow, header: TableCell[], rows: TableCell[][], box: TableBox): void {
-  let columns = header.length;
-  for (const row of rows) columns = Math.max(columns, row.length);
-  if (columns === 0) return;
-  const columnWidth = box.width / columns;
-  const cellWidth = Math.max(columnWidth - CELL_PADDING * 2, 1);
-  const layoutRow = (cells: TableCell[], bold: boolean): Line[][] => {
-    const out: Line[][] = [];
-    for (let c = 0; c < columns; c++) {
-      out.push(flow.inlineLines(cells[c]?.content ?? [], cellWidth, { size: TABLE_SIZE, color: box.color, bold }));
+export function drawTable(flow: TableFlow, table: Table, box: TableBox): void {
+  const { header, rows } = table;
+  let count = header.length;
+  for (const row of rows) count = Math.max(count, row.length);
+  if (count === 0) return;
+  const tokenize = (cells: TableCell[], bold: boolean): Tokens[] =>
+    Array.from({ length: count }, (_, c) => flow.inlineTokens(cells[c]?.content ?? [], { size: TABLE_SIZE, color: box.color, bold }));
+  // Cells are tokenized to be measured and again to be laid out: holding every cell's
+  // tokens from one pass to the other costs more (in garbage collection) than redoing them.
+  // A table with more distinct words than the layout caches hold (a few thousand) is shaped
+  // twice, as the measuring pass evicts its first words before they are drawn.
+  const columns = layoutColumns(flow.text, tokenize(header, true), rows, (row) => tokenize(row, false), count, box.width);
+  const layoutRow = (cells: TableCell[], bold: boolean): CellLines[] => {
+    const tokens = tokenize(cells, bold);
+    const out: CellLines[] = [];
+    for (let c = 0; c < count; c++) {
+      const lines = flow.text.layout(tokens[c]!, Math.max(columns[c]!.width - CELL_PADDING * 2, 1), { baseSize: TABLE_SIZE });
+      out.push({ lines, align: cellAlign(table.align?.[c] ?? null, cells[c]?.content ?? [], bold) });
     }
     return out;
   };
-  const heightOf = (cells: Line[][]): number => {
+  const heightOf = (cells: CellLines[]): number => {
     let max = 0;
-    for (const lines of cells) {
+    for (const { lines } of cells) {
       let h = 0;
       for (const line of lines) h += line.height;
       max = Math.max(max, h);
@@ -67,7 +93,7 @@ export function drawTable(flow: TableFlow, header: TableCell[], rows: TableCell[
   // A header taller than a third of a page is drawn once rather than eating every page.
   const repeatHeader = headerCells !== undefined && headerHeight < pageHeight / 3;
   const drawHeader = () => {
-    if (headerCells) drawRow(flow, headerCells, headerHeight, box, columnWidth, TABLE_HEADER_BACKGROUND);
+    if (headerCells) drawRow(flow, headerCells, headerHeight, box, columns, TABLE_HEADER_BACKGROUND);
   };
   const continuePage = () => {
     flow.newPage();
@@ -87,17 +113,108 @@ export function drawTable(flow: TableFlow, header: TableCell[], rows: TableCell[
     rowIndex++;
     const height = heightOf(cells);
     if (flow.y + height <= flow.contentBottom) {
-      drawRow(flow, cells, height, box, columnWidth, undefined);
+      drawRow(flow, cells, height, box, columns, undefined);
     } else if (height <= pageHeight - (repeatHeader ? headerHeight : 0)) {
       continuePage();
-      drawRow(flow, cells, height, box, columnWidth, undefined);
+      drawRow(flow, cells, height, box, columns, undefined);
     } else {
-      splitRow(flow, cells, box, columnWidth, continuePage);
+      splitRow(flow, cells, box, columns, continuePage);
     }
   }
 }
 
-function drawRow(flow: TableFlow, cells: Line[][], height: number, box: TableBox, columnWidth: number, background: string | undefined): void {
+/**
+ * Column widths like a browser's automatic table layout, for a table as wide as its box.
+ * Each column gets at least its min-content width (its widest unbreakable word) and wants
+ * its max-content width (its widest cell unwrapped).
+ *
+ * - If every column can have what it wants, the width left over is shared in proportion
+ *   to those wants.
+ * - Otherwise, columns that want no more than an equal share of the width still free get
+ *   all they want (so a short "Qty" column never wraps because a notes column is long),
+ *   as long as the others keep their minimums; the rest get their minimum plus a share of
+ *   what remains in proportion to how much more they want, as browsers share it.
+ * - Minimums that do not fit together are scaled down (their words then break between
+ *   characters).
+ *
+ * Widths include the cells' padding.
+ */
+export function columnWidths(wants: ReadonlyArray<{ min: number; max: number }>, width: number): number[] {
+  const n = wants.length;
+  const min = wants.map((want) => want.min);
+  const max = wants.map((want) => Math.max(want.max, want.min));
+  const sum = (values: number[], which: number[]) => which.reduce((total, c) => total + values[c]!, 0);
+  const all = [...Array(n).keys()];
+  const maxSum = sum(max, all);
+  if (maxSum <= width) return all.map((c) => (maxSum > 0 ? (max[c]! * width) / maxSum : width / n));
+
+  const out = new Array<number>(n).fill(0);
+  let free = all;
+  let left = width;
+  for (;;) {
+    const share = left / free.length;
+    const freeMin = sum(min, free);
+    const fits = free.filter((c) => max[c]! <= share && left - max[c]! >= freeMin - min[c]!);
+    if (fits.length === 0 || fits.length === free.length) break;
+    for (const c of fits) {
+      out[c] = max[c]!;
+      left -= max[c]!;
+    }
+    free = free.filter((c) => !fits.includes(c));
+  }
+  const minSum = sum(min, free);
+  const wanted = sum(max, free) - minSum;
+  for (const c of free) {
+    if (minSum >= left) out[c] = minSum > 0 ? (min[c]! * left) / minSum : left / free.length;
+    else out[c] = min[c]! + (wanted > 0 ? ((max[c]! - min[c]!) * (left - minSum)) / wanted : (left - minSum) / free.length);
+  }
+  return out;
+}
+
+function layoutColumns(
+  text: TextEngine,
+  header: Tokens[],
+  rows: TableCell[][],
+  tokenize: (row: TableCell[]) => Tokens[],
+  count: number,
+  width: number,
+): Column[] {
+  const wants = Array.from({ length: count }, () => ({ min: CELL_PADDING * 2, max: CELL_PADDING * 2 }));
+  const measure = (cells: Tokens[]) => {
+    for (let c = 0; c < count; c++) {
+      const { min, max } = text.extent(cells[c]!);
+      const want = wants[c]!;
+      want.min = Math.max(want.min, min + CELL_PADDING * 2);
+      want.max = Math.max(want.max, max + CELL_PADDING * 2);
+    }
+  };
+  measure(header);
+  for (const row of rows) measure(tokenize(row));
+  const widths = columnWidths(wants, width);
+  const columns: Column[] = [];
+  let x = 0;
+  for (let c = 0; c < count; c++) {
+    // The last column ends exactly at the table's right edge, whatever the rounding.
+    const w = c === count - 1 ? width - x : widths[c]!;
+    columns.push({ x, width: w });
+    x += w;
+  }
+  return columns;
+}
+
+/** The column's alignment if it has one; else numbers to the right and everything else to the left. */
+function cellAlign(column: ColumnAlign, content: InlineNode[], header: boolean): Align {
+  if (column !== null) return column;
+  if (header) return 'left';
+  let numbers = 0;
+  for (const node of content) {
+    if (node.type === 'number') numbers++;
+    else if (node.type !== 'text' || node.text.trim() !== '') return 'left';
+  }
+  return numbers > 0 ? 'right' : 'left';
+}
+
+function drawRow(flow: TableFlow, cells: CellLines[], height: number, box: TableBox, columns: Column[], background: string | undefined): void {
   const doc = flow.doc;
   const top = flow.y;
   if (background) {
@@ -105,31 +222,36 @@ function drawRow(flow: TableFlow, cells: Line[][], height: number, box: TableBox
     flow.text.forgetFill();
   }
   for (let c = 0; c < cells.length; c++) {
+    const { lines, align } = cells[c]!;
+    const column = columns[c]!;
+    const inner = column.width - CELL_PADDING * 2;
     let y = top + CELL_PADDING;
-    for (const line of cells[c]!) {
-      flow.text.drawLine(line, box.left + c * columnWidth + CELL_PADDING, y);
+    for (const line of lines) {
+      const offset = align === 'left' ? 0 : Math.max(inner - line.width, 0) / (align === 'center' ? 2 : 1);
+      flow.text.drawLine(line, box.left + column.x + CELL_PADDING + offset, y);
       y += line.height;
     }
   }
   doc.save().lineWidth(0.5).strokeColor(TABLE_BORDER);
   doc.rect(box.left, top, box.width, height);
   for (let c = 1; c < cells.length; c++) {
-    doc.moveTo(box.left + c * columnWidth, top).lineTo(box.left + c * columnWidth, top + height);
+    const x = box.left + columns[c]!.x;
+    doc.moveTo(x, top).lineTo(x, top + height);
   }
   doc.stroke().restore();
   flow.y += height;
 }
 
 /** A row taller than a page: each cell flows its lines over as many pages as needed. */
-function splitRow(flow: TableFlow, cells: Line[][], box: TableBox, columnWidth: number, continuePage: () => void): void {
+function splitRow(flow: TableFlow, cells: CellLines[], box: TableBox, columns: Column[], continuePage: () => void): void {
   const next = cells.map(() => 0);
-  const remaining = () => cells.some((lines, c) => next[c]! < lines.length);
+  const remaining = () => cells.some(({ lines }, c) => next[c]! < lines.length);
   while (remaining()) {
     const available = flow.contentBottom - flow.y - CELL_PADDING * 2;
-    const chunk: Line[][] = [];
+    const chunk: CellLines[] = [];
     let fitsAny = false;
     for (let c = 0; c < cells.length; c++) {
-      const lines = cells[c]!;
+      const { lines, align } = cells[c]!;
       const taken: Line[] = [];
       let height = 0;
       let k = next[c]!;
@@ -139,24 +261,24 @@ function splitRow(flow: TableFlow, cells: Line[][], box: TableBox, columnWidth: 
         k++;
       }
       if (taken.length > 0) fitsAny = true;
-      chunk.push(taken);
+      chunk.push({ lines: taken, align });
     }
     if (!fitsAny) {
       if (flow.atPageTop()) {
         // A single line taller than a page: draw it anyway rather than loop forever.
         for (let c = 0; c < cells.length; c++) {
-          const line = cells[c]![next[c]!];
-          if (line) chunk[c] = [line];
+          const line = cells[c]!.lines[next[c]!];
+          if (line) chunk[c]!.lines = [line];
         }
       } else {
         continuePage();
         continue;
       }
     }
-    for (let c = 0; c < cells.length; c++) next[c]! += chunk[c]!.length;
+    for (let c = 0; c < cells.length; c++) next[c]! += chunk[c]!.lines.length;
     let height = 0;
-    for (const lines of chunk) height = Math.max(height, lines.reduce((sum, line) => sum + line.height, 0));
-    drawRow(flow, chunk, height + CELL_PADDING * 2, box, columnWidth, undefined);
+    for (const { lines } of chunk) height = Math.max(height, lines.reduce((sum, line) => sum + line.height, 0));
+    drawRow(flow, chunk, height + CELL_PADDING * 2, box, columns, undefined);
     if (remaining()) continuePage();
   }
 }

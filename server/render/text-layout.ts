@@ -56,6 +56,13 @@ export const LINE_HEIGHT = 1.35;
 // DejaVu's ascender is 0.93 em; centring its 1.16 em box in a 1.35 em line puts the baseline here.
 const BASELINE = 1.02;
 
+/** Runs tokenized once by TextEngine.tokens; opaque outside this module. */
+export interface Tokens {
+  readonly tokens: readonly Token[];
+}
+
+const isTokens = (value: Run[] | Tokens): value is Tokens => !Array.isArray(value);
+
 type TokenKind = 'word' | 'space' | 'cjk' | 'newline';
 interface Token {
   text: string;
@@ -145,10 +152,46 @@ export class TextEngine {
     return width;
   }
 
-  layout(runs: Run[], maxWidth: number, options: LayoutOptions): Line[] {
+  /**
+   * The narrowest and widest the runs can be laid out, as a browser's min-/max-content
+   * width: `min` is the widest stretch without a break opportunity (what layout() never
+   * breaks unless it must), `max` the widest line when nothing wraps.
+   */
+  extent(runs: Run[] | Tokens): { min: number; max: number } {
+    const tokens = isTokens(runs) ? runs.tokens : this.tokenize(runs);
+    let min = 0;
+    let max = 0;
+    let unit = 0;
+    let line = 0;
+    // Up to the line's last non-space token: trailing spaces never count (layout drops them).
+    let lineContent = 0;
+    for (let k = 0; k < tokens.length; k++) {
+      const token = tokens[k]!;
+      if (token.kind === 'newline') {
+        max = Math.max(max, lineContent);
+        unit = line = lineContent = 0;
+        continue;
+      }
+      if (k > 0 && breakBetween(tokens[k - 1]!, token)) unit = 0;
+      line += token.width;
+      if (token.kind !== 'space') {
+        unit += token.width;
+        lineContent = line;
+        min = Math.max(min, unit);
+      }
+    }
+    return { min, max: Math.max(max, lineContent) };
+  }
+
+  /** Runs split into measured tokens, for callers that both measure and lay out the same runs (tables). */
+  tokens(runs: Run[]): Tokens {
+    return { tokens: this.tokenize(runs) };
+  }
+
+  layout(runs: Run[] | Tokens, maxWidth: number, options: LayoutOptions): Line[] {
     const lineHeight = options.lineHeight ?? LINE_HEIGHT;
     const width = Math.max(maxWidth, 1);
-    const tokens = this.tokenize(runs);
+    const tokens = isTokens(runs) ? runs.tokens : this.tokenize(runs);
     const lines: Line[] = [];
     let current: Token[] = [];
     let x = 0;
