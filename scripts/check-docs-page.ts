@@ -14,11 +14,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { openDatabase } from '../db/index.js';
-import { DOCS_PAGE_URL } from '../server/api-docs.js';
+import { DOCS_PAGE_URL } from '../server/operating/api-docs.js';
 import { buildApp } from '../server/app.js';
 import { createDeps } from '../server/deps.js';
 import { createFileStore } from '../server/files/store.js';
-import { openApiPathOf } from '../server/openapi.js';
+import { openApiPathOf } from '../server/operating/openapi.js';
 import { REST_ROUTES } from '../server/rest.js';
 
 const run = promisify(execFile);

@@ -1,5 +1,5 @@
 /**
- * `npm run openapi`: writes the OpenAPI document the server serves (server/openapi.ts) to
+ * `npm run openapi`: writes the OpenAPI document the server serves (server/operating/openapi.ts) to
  * docs/openapi.json, and the TypeScript types openapi-typescript generates from it to
  * test/generated/notepad-openapi.ts (the REST client test drives openapi-fetch with them).
  * test/openapi.test.ts fails while either file differs from what this would write.
@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import openapiTS, { astToString } from 'openapi-typescript';
-import { buildOpenApiDocument } from '../server/openapi.js';
+import { buildOpenApiDocument } from '../server/operating/openapi.js';
 
 export interface Artifact {
   /** From the repository's root. */

@@ -8,7 +8,7 @@ import { notifyOnCreate } from './job-events.js';
 import { createJobRunner, type JobRunner } from './jobs/runner.js';
 import { createRenderPool, type RenderPool } from './render/pool.js';
 import { seedDemoIfEmpty, type DemoSeed } from './seed.js';
-import { startRunnerSummary, type Summary } from './summary.js';
+import { startRunnerSummary, type Summary } from './operating/summary.js';
 import { createStorageHealth, databaseDir } from './storage-health.js';
 import { startWalCheckpointer } from './threads/wal-checkpointer.js';
 

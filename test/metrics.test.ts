@@ -6,7 +6,7 @@ import { leasesOf } from '../server/deps.js';
 import { claimNext } from '../server/jobs/lease.js';
 import type { Renderer } from '../server/jobs/export-job.js';
 import { createJobRunner } from '../server/jobs/runner.js';
-import { createMetrics } from '../server/metrics.js';
+import { createMetrics } from '../server/operating/metrics.js';
 import { renderPdf } from '../server/render/render-pdf.js';
 import { authenticate } from '../server/services/auth.js';
 import { createExportJob } from '../server/services/export-jobs.js';

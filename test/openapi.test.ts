@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiArtifacts, pathOf } from '../scripts/openapi.js';
 import { buildApp } from '../server/app.js';
 import { ERROR_CODES, ERRORS, type ErrorName } from '../server/contract/errors.js';
-import { buildOpenApiDocument, errorsOf, openApiPathOf, type JsonObject } from '../server/openapi.js';
+import { buildOpenApiDocument, errorsOf, openApiPathOf, type JsonObject } from '../server/operating/openapi.js';
 import { POST_BODY_ERRORS, REST_ONLY_ERRORS, SERVER_FAULTS, TRANSPORT_ERRORS } from '../server/operations.js';
 import { REST_ROUTES } from '../server/rest.js';
 import type { paths } from './generated/notepad-openapi.js';

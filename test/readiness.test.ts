@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS_FOLDER } from '../db/index.js';
 import { buildApp } from '../server/app.js';
 import type { DepsOptions } from '../server/deps.js';
-import { checkReadiness, type CheckName, type CheckResult } from '../server/readiness.js';
+import { checkReadiness, type CheckName, type CheckResult } from '../server/operating/readiness.js';
 import { createStorageHealth } from '../server/storage-health.js';
 import { createTestEnv, type TestEnv } from './helpers.js';
 

@@ -5,7 +5,7 @@ import { createJobRunner } from '../server/jobs/runner.js';
 import { renderPdf } from '../server/render/render-pdf.js';
 import { authenticate } from '../server/services/auth.js';
 import { createExportJob } from '../server/services/export-jobs.js';
-import { startRunnerSummary, type SummaryTimer } from '../server/summary.js';
+import { startRunnerSummary, type SummaryTimer } from '../server/operating/summary.js';
 import { createTestEnv, seedDocument, seedUser, type TestEnv } from './helpers.js';
 
 /** A timer the test fires by hand: every callback set, and whether it was cleared. */

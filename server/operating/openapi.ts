@@ -7,11 +7,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { SCOPES } from './contract/api.js';
-import { answersWithRetryAfter, ERROR_CODES, ERRORS, type ErrorCode, type ErrorName } from './contract/errors.js';
-import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from './idempotency.js';
-import { POST_BODY_ERRORS, REST_ONLY_ERRORS, SERVER_FAULTS, TRANSPORT_ERRORS } from './operations.js';
-import { pathParametersOf, REST_ROUTES, type RestRoute, type RestRouteName } from './rest.js';
+import { SCOPES } from '../contract/api.js';
+import { answersWithRetryAfter, ERROR_CODES, ERRORS, type ErrorCode, type ErrorName } from '../contract/errors.js';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../idempotency.js';
+import { POST_BODY_ERRORS, REST_ONLY_ERRORS, SERVER_FAULTS, TRANSPORT_ERRORS } from '../operations.js';
+import { pathParametersOf, REST_ROUTES, type RestRoute, type RestRouteName } from '../rest.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -200,7 +200,7 @@ function headerDescriptionOf(name: string): string {
   return name;
 }
 
-const version = (): string => z.object({ version: z.string() }).parse(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))).version;
+const version = (): string => z.object({ version: z.string() }).parse(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))).version;
 
 /** The whole document. Deterministic: the same code gives the same bytes (docs/openapi.json). */
 export function buildOpenApiDocument(): JsonObject {

@@ -13,11 +13,11 @@
  */
 import { statSync } from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Deps } from './deps.js';
-import type { JobEvent, JobKind } from './job-events.js';
+import type { Deps } from '../deps.js';
+import type { JobEvent, JobKind } from '../job-events.js';
 import { createQueueDepth } from './queue-depth.js';
-import type { RenderPool } from './render/pool.js';
-import type { StoreName } from './storage-health.js';
+import type { RenderPool } from '../render/pool.js';
+import type { StoreName } from '../storage-health.js';
 
 export const METRICS_URL = '/metrics';
 

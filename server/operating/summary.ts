@@ -7,9 +7,9 @@
  *   the last line, and the queue now (waiting and running, from the database).
  * The timer and the clock are injected, so a test can drive the lines itself.
  */
-import type { Deps } from './deps.js';
-import type { JobErrorCode } from './jobs/failure.js';
-import type { Log } from './log.js';
+import type { Deps } from '../deps.js';
+import type { JobErrorCode } from '../jobs/failure.js';
+import type { Log } from '../log.js';
 import { createQueueDepth } from './queue-depth.js';
 
 /** setInterval and clearInterval, or a test's stand-in. */

@@ -4,8 +4,8 @@
  * over the claim indexes (only unfinished jobs), so a scrape or a summary line costs little
  * however many finished jobs the tables hold.
  */
-import type { Db } from '../db/index.js';
-import type { JobKind } from './job-events.js';
+import type { Db } from '../../db/index.js';
+import type { JobKind } from '../job-events.js';
 
 export interface QueueDepth {
   /** Unfinished, and no runner holds a live lease: claimable. */

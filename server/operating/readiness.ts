@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { z } from 'zod';
-import { MIGRATIONS_FOLDER } from '../db/index.js';
-import type { Deps } from './deps.js';
-import type { FileStore } from './files/store.js';
+import { MIGRATIONS_FOLDER } from '../../db/index.js';
+import type { Deps } from '../deps.js';
+import type { FileStore } from '../files/store.js';
 
 export const READY_URL = '/ready';
 
