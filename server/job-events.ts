@@ -21,10 +21,11 @@ export interface ExportFigures {
 
 export type JobEvent =
   | { type: 'created'; kind: JobKind }
-  | { type: 'succeeded'; kind: 'export'; figures: ExportFigures }
+  // rid: which job, for whoever waits on it in this process (a get with `Prefer: wait`, a
+  // runner rendering it: a cancel stops its render at once).
+  | { type: 'succeeded'; kind: 'export'; rid: string; figures: ExportFigures }
   | { type: 'succeeded'; kind: 'generation' }
-  // rid: which job, for a runner in this process rendering it (a cancel stops its render at once).
-  | { type: 'failed'; kind: 'export'; errorCode: JobErrorCode; rid?: string }
+  | { type: 'failed'; kind: 'export'; errorCode: JobErrorCode; rid: string }
   // A generation job's status has no errorCode, only a message.
   | { type: 'failed'; kind: 'generation' };
 

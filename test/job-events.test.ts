@@ -22,13 +22,13 @@ describe('job events', () => {
     notifyOnCreate(events, () => notified++);
 
     expect(() => events.emit({ type: 'created', kind: 'export' })).not.toThrow();
-    events.emit({ type: 'failed', kind: 'export', errorCode: 'TIMEOUT' });
+    events.emit({ type: 'failed', kind: 'export', errorCode: 'TIMEOUT', rid: 'ri.notepad.main.export-job.1' });
     unsubscribe();
     events.emit({ type: 'created', kind: 'generation' });
 
     expect(heard).toEqual([
       { type: 'created', kind: 'export' },
-      { type: 'failed', kind: 'export', errorCode: 'TIMEOUT' },
+      { type: 'failed', kind: 'export', errorCode: 'TIMEOUT', rid: 'ri.notepad.main.export-job.1' },
     ]);
     expect(notified).toBe(2);
     expect(lines.filter((l) => l.msg === 'a job event listener failed')).toHaveLength(3);

@@ -84,13 +84,13 @@ export async function runExportJob(deps: Deps, job: ExportJobRow, io: { render: 
   const figures = { pages: result.pageCount, bytes: stored.sizeBytes, ...timings };
   deps.logger.info({ exportJobRid: job.rid, fileRid, ...figures }, 'export job succeeded');
   // For metrics and the runner's summary line (job-events.ts): the same figures.
-  deps.jobEvents.emit({ type: 'succeeded', kind: 'export', figures });
+  deps.jobEvents.emit({ type: 'succeeded', kind: 'export', rid: job.rid, figures });
 }
 
 /** Ends a job `failed`, if this attempt still holds its live lease. */
 export function failExportJob(deps: Deps, attempt: Attempt, failure: JobFailure): boolean {
   const failed = deps.jobs.failExport(attempt, deps.now(), failure);
   // For metrics and the runner's summary line (job-events.ts).
-  if (failed) deps.jobEvents.emit({ type: 'failed', kind: 'export', errorCode: failure.errorCode });
+  if (failed) deps.jobEvents.emit({ type: 'failed', kind: 'export', errorCode: failure.errorCode, rid: attempt.rid });
   return failed;
 }

@@ -243,7 +243,7 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
   // A cancel in this process: stop that render now rather than at the next renewal.
   let unsubscribe: (() => void) | undefined;
   const onJobEvent = (event: JobEvent) => {
-    if (event.type === 'failed' && event.kind === 'export' && event.errorCode === 'CANCELLED' && event.rid) inFlight.get(event.rid)?.controller.abort(CANCELLED);
+    if (event.type === 'failed' && event.kind === 'export' && event.errorCode === 'CANCELLED') inFlight.get(event.rid)?.controller.abort(CANCELLED);
   };
 
   return {
