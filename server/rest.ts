@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import type { Scope } from './contract/api.js';
+import type { ExportJob, Scope } from './contract/api.js';
 import { invalidArgument, NotepadError } from './contract/errors.js';
 import { requireWellFormedText } from './contract/well-formed.js';
 import { MAX_JSON_DEPTH } from './contract/limits.js';
@@ -13,6 +13,7 @@ import { IdempotencyKey } from './contract/idempotency-key.js';
 import { operations, type Operation } from './operations.js';
 import { principalOf, type Principal } from './services/auth.js';
 import { getFile } from './services/files.js';
+import { PREFER_HEADER, PREFERENCE_APPLIED_HEADER, waitForExportJobEnd, waitPreferenceOf } from './services/export-job-wait.js';
 import type { FileStore } from './files/store.js';
 import { contentDisposition } from './files/content-disposition.js';
 
@@ -75,6 +76,11 @@ export interface RestRoute {
    * is dropped like any unknown one): input field -> the header and its schema.
    */
   headers?: Readonly<Record<string, { name: string; schema: z.ZodType }>>;
+  /**
+   * exportJobs.get only: honours `Prefer: wait=N` (services/export-job-wait.ts) after the
+   * operation's checks, then answers the job as it is when the wait ends.
+   */
+  waits?: true;
 }
 
 /** The creates take an Idempotency-Key (server/idempotency.ts). */
@@ -98,7 +104,8 @@ export const REST_ROUTES: readonly RestRoute[] = [
   },
   // An extension (docs/api.md, "Extensions"): pageSize, pageToken and status in the query.
   { name: 'exportJobs.list', method: 'GET', url: '/v2/notepad/exportJobs', operation: operations.listExportJobs, body: false, query: true, response: 'json' },
-  { name: 'exportJobs.get', method: 'GET', url: '/v2/notepad/exportJobs/:exportJobRid', operation: operations.getExportJob, body: false, response: 'json' },
+  // An extension: `Prefer: wait=N` answers once the job is finished or after N seconds.
+  { name: 'exportJobs.get', method: 'GET', url: '/v2/notepad/exportJobs/:exportJobRid', operation: operations.getExportJob, body: false, response: 'json', waits: true },
   // An extension: a POST without a body (any body sent is ignored).
   { name: 'exportJobs.cancel', method: 'POST', url: '/v2/notepad/exportJobs/:exportJobRid/cancel', operation: operations.cancelExportJob, body: false, response: 'json' },
   // The bytes of the file whose metadata tRPC's files.get answers: the same checks.
@@ -231,13 +238,34 @@ export async function restPlugin(app: FastifyInstance, { deps, files }: RestOpti
         const fromHeaders = route.headers ? headerFields(request, route.headers, body) : {};
         const outcome: RunOutcome = {};
         const query = route.query ? queryFields(request) : {};
-        const result = await runOperation(deps, principal, route.operation, { ...query, ...body, ...(request.params as Params), ...fromHeaders }, outcome);
+        const input = { ...query, ...body, ...(request.params as Params), ...fromHeaders };
+        let result = await runOperation(deps, principal, route.operation, input, outcome);
+        const wait = route.waits ? waitPreferenceOf(request.headers[PREFER_HEADER.toLowerCase()]) : undefined;
+        if (wait !== undefined) {
+          if (await waitedForEnd(deps, principal, result as ExportJob, wait, reply)) result = await runOperation(deps, principal, route.operation, input, outcome);
+          reply.header(PREFERENCE_APPLIED_HEADER, `wait=${wait}`);
+        }
         if (outcome.replayed) reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
         // Serialised here: Fastify would send a bare string result (a GenerationJobRid) as text.
         return reply.header('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(result));
       },
     });
   }
+}
+
+/** Waits for the job's end (or the wait's, or the client's going away); whether it waited at all. */
+async function waitedForEnd(deps: Deps, principal: Principal, job: ExportJob, seconds: number, reply: FastifyReply): Promise<boolean> {
+  if (job.status.type !== 'running') return false;
+  // The response's 'close' before it is sent: the client went away (the request's fires once its body is read).
+  const gone = new AbortController();
+  const onClose = () => gone.abort();
+  reply.raw.once('close', onClose);
+  try {
+    await waitForExportJobEnd(deps, principal, job, seconds, gone.signal);
+  } finally {
+    reply.raw.off('close', onClose);
+  }
+  return true;
 }
 
 /** The query string's fields but `preview` (a transport check); a repeated one stays an array, which the schema refuses. */
