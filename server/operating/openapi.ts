@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { SCOPES } from '../contract/api.js';
 import { answersWithRetryAfter, ERROR_CODES, ERRORS, type ErrorCode, type ErrorName } from '../contract/errors.js';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../idempotency.js';
+import { MAX_WAIT_SECONDS, PREFER_HEADER, PREFERENCE_APPLIED_HEADER } from '../services/export-job-wait.js';
 import { POST_BODY_ERRORS, REST_ONLY_ERRORS, SERVER_FAULTS, TRANSPORT_ERRORS } from '../operations.js';
 import { pathParametersOf, REST_ROUTES, type RestRoute, type RestRouteName } from '../rest.js';
 
@@ -144,11 +145,22 @@ function successResponseOf(route: RestRoute, names: (typeof DESCRIPTIONS)[RestRo
     };
   }
   const replayable = route.headers !== undefined && Object.values(route.headers).some((header) => header.name === IDEMPOTENCY_KEY_HEADER);
+  const headers: JsonObject = {
+    ...(replayable
+      ? { [IDEMPOTENT_REPLAYED_HEADER]: { description: "`true` when the answer is an earlier request's, found by its Idempotency-Key.", schema: { type: 'string', enum: ['true'] } } }
+      : {}),
+    ...(route.waits
+      ? {
+          [PREFERENCE_APPLIED_HEADER]: {
+            description: `\`wait=N\` when a \`${PREFER_HEADER}: wait=N\` was honoured, with N as applied (capped at ${MAX_WAIT_SECONDS}).`,
+            schema: { type: 'string', pattern: '^wait=[1-9][0-9]*$' },
+          },
+        }
+      : {}),
+  };
   return {
     description: 'OK',
-    ...(replayable
-      ? { headers: { [IDEMPOTENT_REPLAYED_HEADER]: { description: "`true` when the answer is an earlier request's, found by its Idempotency-Key.", schema: { type: 'string', enum: ['true'] } } } }
-      : {}),
+    ...(Object.keys(headers).length ? { headers } : {}),
     content: { 'application/json': { schema: names.response ? ref('schemas', names.response) : jsonSchemaOf(route.operation.output, 'output') } },
   };
 }
@@ -179,6 +191,20 @@ function operationOf(route: RestRoute, components: Record<string, JsonObject>): 
         description: headerDescriptionOf(header.name),
         schema: inputProperties[field] ?? { type: 'string' },
       })),
+      ...(route.waits
+        ? [
+            {
+              name: PREFER_HEADER,
+              in: 'header',
+              required: false,
+              description:
+                `An extension of this service (RFC 7240): \`wait=N\`, N whole seconds (at most ${MAX_WAIT_SECONDS}; more is cut to ${MAX_WAIT_SECONDS}), ` +
+                'answers as soon as the job has succeeded or failed, or after N seconds with its state then, and sends `Preference-Applied: wait=N`. ' +
+                'A malformed or zero wait and other preferences are ignored (no wait). The checks (credentials, scope, `preview`, `ExportJobNotFound`) are answered at once, never after a wait.',
+              schema: { type: 'string', examples: ['wait=30'] },
+            },
+          ]
+        : []),
       ref('parameters', 'Preview'),
     ],
     ...(route.body

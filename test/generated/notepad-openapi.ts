@@ -678,7 +678,10 @@ export interface operations {
                 /** @description Every operation is in preview: without `preview=true` the answer is 400 ApiFeaturePreviewUsageOnly. */
                 preview: components["parameters"]["Preview"];
             };
-            header?: never;
+            header?: {
+                /** @description An extension of this service (RFC 7240): `wait=N`, N whole seconds (at most 60; more is cut to 60), answers as soon as the job has succeeded or failed, or after N seconds with its state then, and sends `Preference-Applied: wait=N`. A malformed or zero wait and other preferences are ignored (no wait). The checks (credentials, scope, `preview`, `ExportJobNotFound`) are answered at once, never after a wait. */
+                Prefer?: string;
+            };
             path: {
                 exportJobRid: string;
             };
@@ -689,6 +692,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description `wait=N` when a `Prefer: wait=N` was honoured, with N as applied (capped at 60). */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
