@@ -4,6 +4,16 @@ import { documents, exportJobs, files, generationJobs, idempotencyKeys, permissi
 
 const p = sql.placeholder;
 
+/** The columns an ExportJob answer is built from (exportJobStatusOf). */
+const EXPORT_JOB_ANSWER = {
+  rid: exportJobs.rid,
+  status: exportJobs.status,
+  fileRid: exportJobs.fileRid,
+  errorMessage: exportJobs.errorMessage,
+  errorCode: exportJobs.errorCode,
+  errorInstanceId: exportJobs.errorInstanceId,
+};
+
 /**
  * Prepared statements for the request hot paths (auth, grants, create/get; the runner's
  * are in jobs/sqlite-store.ts). Preparing once per connection keeps the per-call cost at
@@ -64,14 +74,7 @@ export function createStatements(db: Db) {
       })
       .prepare(),
     exportJobOf: db
-      .select({
-        rid: exportJobs.rid,
-        status: exportJobs.status,
-        fileRid: exportJobs.fileRid,
-        errorMessage: exportJobs.errorMessage,
-        errorCode: exportJobs.errorCode,
-        errorInstanceId: exportJobs.errorInstanceId,
-      })
+      .select(EXPORT_JOB_ANSWER)
       .from(exportJobs)
       .where(and(eq(exportJobs.rid, p('rid')), eq(exportJobs.creatorId, p('creatorId')), gt(exportJobs.expiresAt, p('now'))))
       .prepare(),
@@ -107,15 +110,7 @@ export function createStatements(db: Db) {
      * newest first, of one status or any (status null); export_jobs_creator_list_idx.
      */
     exportJobsPage: db
-      .select({
-        rid: exportJobs.rid,
-        status: exportJobs.status,
-        fileRid: exportJobs.fileRid,
-        errorMessage: exportJobs.errorMessage,
-        errorCode: exportJobs.errorCode,
-        errorInstanceId: exportJobs.errorInstanceId,
-        createdAt: exportJobs.createdAt,
-      })
+      .select({ ...EXPORT_JOB_ANSWER, createdAt: exportJobs.createdAt })
       .from(exportJobs)
       .where(
         and(
