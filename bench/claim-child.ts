@@ -28,7 +28,8 @@ export interface ClaimTiming {
 }
 
 const LEASE_MS = 30_000;
-type Claim = (now: number) => { rid: string } | undefined;
+/** The service's claim answers a Promise (stores' interfaces); the baseline's statement answers at once. Both are awaited alike. */
+type Claim = (now: number) => Promise<{ rid: string } | undefined> | { rid: string } | undefined;
 let engines: Record<'subject' | 'baseline', { database: NotepadDatabase; claim: Claim }> | undefined;
 
 function open(path: string, claim: (database: NotepadDatabase) => Claim) {
@@ -36,7 +37,7 @@ function open(path: string, claim: (database: NotepadDatabase) => Claim) {
   return { database, claim: claim(database) };
 }
 
-function round(engine: 'subject' | 'baseline', seconds: number, inFlight: number): ClaimTiming {
+async function round(engine: 'subject' | 'baseline', seconds: number, inFlight: number): Promise<ClaimTiming> {
   if (!engines) throw new Error('not open');
   const { database, claim } = engines[engine];
   const end = database.sqlite.prepare(`UPDATE export_jobs SET status = 'succeeded', lease_owner = NULL, lease_expires_at = NULL, finished_at = ? WHERE rid = ?`);
@@ -46,7 +47,7 @@ function round(engine: 'subject' | 'baseline', seconds: number, inFlight: number
   const deadline = performance.now() + seconds * 1000;
   while (performance.now() < deadline) {
     const start = performance.now();
-    const job = claim(Date.now());
+    const job = await claim(Date.now());
     ms += performance.now() - start;
     if (!job) break;
     claims++;
@@ -60,7 +61,7 @@ function round(engine: 'subject' | 'baseline', seconds: number, inFlight: number
   return { claims, ms, claimsPerSecond: claims / (ms / 1000), users, queued };
 }
 
-process.on('message', (message: ClaimMessage) => {
+process.on('message', async (message: ClaimMessage) => {
   try {
     let value: unknown = null;
     if (message.op === 'open') {
@@ -74,7 +75,7 @@ process.on('message', (message: ClaimMessage) => {
           return (now) => statement.get(now, 'bench-runner', now + LEASE_MS, now, now);
         }),
       };
-    } else value = round(message.engine, message.seconds, message.inFlight);
+    } else value = await round(message.engine, message.seconds, message.inFlight);
     process.send?.({ ok: true, value });
   } catch (error) {
     process.send?.({ ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });

@@ -10,6 +10,7 @@ import { SCOPES } from '../server/contract/api.js';
 import type { Content } from '../server/contract/content.js';
 import { newRid } from '../server/contract/rids.js';
 import { createDeps, type Deps } from '../server/deps.js';
+import { createSqliteStores } from '../server/stores/sqlite/index.js';
 import * as admin from '../server/services/admin.js';
 
 export interface Seed {
@@ -22,33 +23,33 @@ export interface Seed {
 }
 
 /** A user with a token for the export API and the given documents. */
-function addUser(deps: Deps, name: string, documents: Record<string, Content>): Omit<Seed, 'dbPath' | 'filesDir'> {
-  const { userId } = admin.createUser(deps, { name });
-  const { token } = admin.createToken(deps, { userId, scopes: [SCOPES.export] });
+async function addUser(deps: Deps, name: string, documents: Record<string, Content>): Promise<Omit<Seed, 'dbPath' | 'filesDir'>> {
+  const { userId } = await admin.createUser(deps, { name });
+  const { token } = await admin.createToken(deps, { userId, scopes: [SCOPES.export] });
   const rids: Record<string, string> = {};
   for (const [title, content] of Object.entries(documents)) {
-    rids[title] = admin.createDocument(deps, { title, content, ownerId: userId }).documentRid;
+    rids[title] = (await admin.createDocument(deps, { title, content, ownerId: userId })).documentRid;
   }
   return { userId, token, documents: rids };
 }
 
 /** A fresh database in `dir` with one user, a token for the export API, and the given documents. */
-export function seedDatabase(dir: string, documents: Record<string, Content>): Seed {
+export async function seedDatabase(dir: string, documents: Record<string, Content>): Promise<Seed> {
   mkdirSync(dir, { recursive: true });
   const dbPath = join(dir, 'notepad.db');
   const database = openDatabase(dbPath);
   try {
-    return { dbPath, filesDir: join(dir, 'files'), ...addUser(createDeps({ db: database.db }), 'Bench User', documents) };
+    return { dbPath, filesDir: join(dir, 'files'), ...(await addUser(createDeps({ stores: createSqliteStores(database.db) }), 'Bench User', documents)) };
   } finally {
     database.close();
   }
 }
 
 /** Another user of the seed's database, with a token for the export API and documents of its own. */
-export function seedOtherUser(seed: Seed, name: string, documents: Record<string, Content> = {}): Omit<Seed, 'dbPath' | 'filesDir'> {
+export async function seedOtherUser(seed: Seed, name: string, documents: Record<string, Content> = {}): Promise<Omit<Seed, 'dbPath' | 'filesDir'>> {
   const database = openDatabase(seed.dbPath);
   try {
-    return addUser(createDeps({ db: database.db }), name, documents);
+    return await addUser(createDeps({ stores: createSqliteStores(database.db) }), name, documents);
   } finally {
     database.close();
   }
@@ -60,11 +61,11 @@ export function seedOtherUser(seed: Seed, name: string, documents: Record<string
  * that job at once ("no longer has content to export") instead of rendering it. Lets a probe
  * load create real jobs on a role-all service without also making it render them.
  */
-export function seedContentlessGenerationJob(seed: Seed): { templateRid: string; generationJobRid: string } {
+export async function seedContentlessGenerationJob(seed: Seed): Promise<{ templateRid: string; generationJobRid: string }> {
   const database = openDatabase(seed.dbPath);
   try {
-    const deps = createDeps({ db: database.db });
-    const { templateRid } = admin.createTemplate(deps, { title: 'Probe template', ownerId: seed.userId, content: { blocks: [] }, parameters: [] });
+    const deps = createDeps({ stores: createSqliteStores(database.db) });
+    const { templateRid } = await admin.createTemplate(deps, { title: 'Probe template', ownerId: seed.userId, content: { blocks: [] }, parameters: [] });
     const generationJobRid = newRid('generation-job');
     const now = Date.now();
     database.db

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
-import { openDatabase } from '../db/index.js';
+import { openSqliteBackend } from '../server/stores/sqlite/index.js';
 import { DOCS_PAGE_URL } from '../server/operating/api-docs.js';
 import { buildApp } from '../server/app.js';
 import { createDeps } from '../server/deps.js';
@@ -56,9 +56,9 @@ function pageProblems(dom: string, origin: string): string[] {
 
 async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'notepad-docs-page-'));
-  const database = openDatabase(join(dir, 'notepad.db'));
+  const backend = openSqliteBackend(join(dir, 'notepad.db'));
   const logger = pino({ level: 'warn' });
-  const deps = createDeps({ db: database.db, logger });
+  const deps = createDeps({ stores: backend.stores, logger });
   const app = await buildApp({ deps, files: await createFileStore(join(dir, 'files')), logger });
   try {
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -78,7 +78,7 @@ async function main(): Promise<number> {
     return problems.length === 0 ? 0 : 1;
   } finally {
     await app.close();
-    database.close();
+    await backend.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

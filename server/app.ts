@@ -2,7 +2,6 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { sql } from 'drizzle-orm';
 import { NotepadError } from './contract/errors.js';
 import type { Deps } from './deps.js';
 import { envelopeOf, logError, retryHeadersOf, sendError, toNotepadError } from './errors.js';
@@ -81,7 +80,7 @@ export async function buildApp({ deps, files, logger, onRoute, renderPool, metri
     if (request.is404) return notFound(request, reply);
     if (!isApiRoute(request)) return;
     try {
-      gate.admit(request);
+      await gate.admit(request);
     } catch (error) {
       return sendAnyError(request, reply, error);
     }
@@ -108,7 +107,7 @@ export async function buildApp({ deps, files, logger, onRoute, renderPool, metri
   // Liveness: 200 while the process serves. A full store is reported here (a restart
   // would not help), and new work is refused with StorageFull meanwhile.
   app.get('/health', async () => {
-    deps.db.run(sql`select 1`);
+    await deps.stores.operating.ping();
     const problems = deps.storage.problems();
     return problems.length ? { status: 'degraded', problems } : { status: 'ok' };
   });

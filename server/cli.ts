@@ -2,9 +2,6 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { pino } from 'pino';
-import { openDatabase } from '../db/index.js';
-import { eq } from 'drizzle-orm';
-import { users } from '../db/schema.js';
 import { ALL_SCOPES, GenerateTemplateRequest, SCOPES, TemplateParameterDeclaration, type Scope } from './contract/api.js';
 import { TemplateRid } from './contract/rids.js';
 import { runGenerationJob } from './jobs/generation-job.js';
@@ -18,6 +15,8 @@ import { importMarkdownWithin } from './import/markdown-deadline.js';
 import { configFromEnv } from './config.js';
 import { createDeps, leasesOf, type Deps } from './deps.js';
 import * as admin from './services/admin.js';
+import type { Backend } from './stores/index.js';
+import { openSqliteBackend } from './stores/sqlite/index.js';
 
 /** A mistake in how the CLI was called: shown with the command's usage, exit code 2. */
 class UsageError extends Error {}
@@ -29,7 +28,7 @@ interface Command {
   usage: string;
   summary: string;
   options: Options;
-  run(deps: Deps, values: Values): Record<string, unknown>;
+  run(deps: Deps, values: Values): Record<string, unknown> | Promise<Record<string, unknown>>;
 }
 
 const common: Options = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };
@@ -103,7 +102,7 @@ function templateVersionFrom(deps: Deps, values: Values): admin.TemplateVersionI
 }
 
 /** Acts as `userId` (who needs a generate grant); with `wait`, runs the generation here and reports its outcome. */
-function generateCommand(deps: Deps, values: Values): Record<string, unknown> {
+async function generateCommand(deps: Deps, values: Values): Promise<Record<string, unknown>> {
   const userId = required(values, 'user');
   const templateRid = required(values, 'template');
   const request = GenerateTemplateRequest.safeParse(readJson(required(values, 'params')));
@@ -111,17 +110,17 @@ function generateCommand(deps: Deps, values: Values): Record<string, unknown> {
     const issue = request.error.issues[0];
     throw new UsageError(`invalid --params file: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
   }
-  const user = deps.db.select().from(users).where(eq(users.id, userId)).get();
+  const user = await deps.stores.directory.user(userId);
   if (!user) throw new NotepadError('UserNotFound', { userId });
   const principal = { userId, name: user.name, canCreateExportJobs: user.canCreateExportJobs, scopes: new Set<string>([SCOPES.write]) };
   const parsedRid = TemplateRid.safeParse(templateRid);
   if (!parsedRid.success) throw new UsageError(`--template: ${parsedRid.error.issues[0]?.message}`);
-  const generationJobRid = generateFromTemplate(deps, principal, { ...request.data, templateRid: parsedRid.data });
+  const generationJobRid = await generateFromTemplate(deps, principal, { ...request.data, templateRid: parsedRid.data });
   if (!values.wait) return { generationJobRid };
   const owner = `cli-${deps.uuid()}`;
-  const job = claimGenerationJob(leasesOf(deps), generationJobRid, owner);
-  if (job) runGenerationJob(deps, job);
-  const status = getGenerationJob(deps, principal, parsedRid.data, generationJobRid).status;
+  const job = await claimGenerationJob(leasesOf(deps), generationJobRid, owner);
+  if (job) await runGenerationJob(deps, job);
+  const status = (await getGenerationJob(deps, principal, parsedRid.data, generationJobRid)).status;
   return { generationJobRid, status };
 }
 
@@ -143,9 +142,9 @@ const COMMANDS: Record<string, Command> = {
     usage: 'tokens create --user ID --scopes api:notepad-export,api:notepad-write[,notepad:admin] [--expires-in 1h]',
     summary: 'Issue a bearer token (shown once; only its hash is stored). Prints {"token"}.',
     options: { user: { type: 'string' }, scopes: { type: 'string' }, 'expires-in': { type: 'string' } },
-    run: (deps, v) => {
+    run: async (deps, v) => {
       const expiresInMs = typeof v['expires-in'] === 'string' ? parseDuration(v['expires-in']) : undefined;
-      const { token, tokenId, expiresAt } = admin.createToken(deps, { userId: required(v, 'user'), scopes: parseScopes(required(v, 'scopes')), expiresInMs });
+      const { token, tokenId, expiresAt } = await admin.createToken(deps, { userId: required(v, 'user'), scopes: parseScopes(required(v, 'scopes')), expiresInMs });
       return { token, tokenId, expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString() };
     },
   },
@@ -222,8 +221,8 @@ export interface CliIo {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Runs one CLI invocation; returns the exit code (0 ok, 1 rejected input, 2 usage). */
-export function runCli(argv: string[], io: CliIo): number {
+/** Runs one CLI invocation; resolves with the exit code (0 ok, 1 rejected input, 2 usage). */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const words: string[] = [];
   for (const arg of argv) {
     if (arg.startsWith('-')) break;
@@ -248,12 +247,12 @@ export function runCli(argv: string[], io: CliIo): number {
     io.stdout(`usage: npm run -s notepad -- ${command.usage}\n${command.summary}\n`);
     return 0;
   }
-  let database: ReturnType<typeof openDatabase> | undefined;
+  let backend: Backend | undefined;
   try {
     const config = configFromEnv(io.env ?? process.env);
-    database = openDatabase(config.dbPath);
-    const deps = createDeps({ db: database.db, config, logger: pino({ level: 'silent' }) });
-    const result = command.run(deps, values);
+    backend = openSqliteBackend(config.dbPath);
+    const deps = createDeps({ stores: backend.stores, config, logger: pino({ level: 'silent' }) });
+    const result = await command.run(deps, values);
     io.stdout(values.json ? `${JSON.stringify(result)}\n` : humanOutput(result));
     return 0;
   } catch (error) {
@@ -273,12 +272,12 @@ export function runCli(argv: string[], io: CliIo): number {
     io.stderr(`error: ${(error as Error).message}\n`);
     return 1;
   } finally {
-    database?.close();
+    await backend?.close();
   }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = runCli(process.argv.slice(2), {
+  process.exitCode = await runCli(process.argv.slice(2), {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
   });

@@ -1,26 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
-import type { Db } from '../db/index.js';
 import { defaultConfig, type Config } from './config.js';
 import { createJobEvents, type JobEvents, type JobKind } from './job-events.js';
-import { createSqliteJobStore } from './jobs/sqlite-store.js';
 import type { Leases } from './jobs/lease.js';
-import type { JobStore } from './jobs/store.js';
-import { createStatements, type Statements } from './services/statements.js';
 import { createStorageHealth, type StorageHealth } from './storage-health.js';
-import { createWriteBatcher, type WriteBatcher } from './services/write-batch.js';
+import type { Stores } from './stores/index.js';
 
 /**
  * What every service needs, built once per process (or per test). The clock and the id
  * generator are injected so tests can control time and identities.
  */
 export interface Deps {
-  db: Db;
-  stmts: Statements;
-  /** The runner's storage: claims, leases, sources, outcomes, sweeping. */
-  jobs: JobStore;
-  /** Group commit for hot inserts (services/write-batch.ts). */
-  writes: WriteBatcher;
+  /** All storage, behind the backend-neutral interfaces of stores/ (the runner's is stores.jobs). */
+  stores: Stores;
   config: Config;
   logger: Logger;
   /** Whether the database and the file store can take new work. */
@@ -34,7 +26,8 @@ export interface Deps {
 }
 
 export interface DepsOptions {
-  db: Db;
+  /** Built by one backend's factory, e.g. createSqliteStores(db) (stores/sqlite/index.ts). */
+  stores: Stores;
   config?: Partial<Omit<Config, 'jobs' | 'http' | 'quotas'>> & { jobs?: Partial<Config['jobs']>; http?: Partial<Config['http']>; quotas?: Partial<Config['quotas']> };
   logger?: Logger;
   now?: () => number;
@@ -56,10 +49,7 @@ export function createDeps(options: DepsOptions): Deps {
   const logger = options.logger ?? pino({ level: 'silent' });
   const jobEvents = createJobEvents(logger);
   return {
-    db: options.db,
-    stmts: createStatements(options.db),
-    jobs: createSqliteJobStore(options.db),
-    writes: createWriteBatcher(options.db.$client),
+    stores: options.stores,
     config,
     logger,
     storage: options.storage ?? createStorageHealth({ now }),
@@ -71,4 +61,4 @@ export function createDeps(options: DepsOptions): Deps {
 }
 
 /** The lease functions' view of a process: its job store, its clock, its configured lease. */
-export const leasesOf = (deps: Deps): Leases => ({ store: deps.jobs, now: deps.now, leaseMs: () => deps.config.jobs.leaseMs });
+export const leasesOf = (deps: Deps): Leases => ({ store: deps.stores.jobs, now: deps.now, leaseMs: () => deps.config.jobs.leaseMs });

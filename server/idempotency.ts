@@ -10,8 +10,11 @@
  * A key is kept config.idempotencyTtlMs, never longer than its job, and swept with the jobs.
  */
 import { createHash } from 'node:crypto';
+import type { Config } from './config.js';
 import { NotepadError } from './contract/errors.js';
-import type { Deps } from './deps.js';
+import type { KeyedRequest, NewKey, StoredKey } from './stores/idempotency.js';
+
+export type { KeyedRequest } from './stores/idempotency.js';
 
 /** The HTTP header a REST create takes the key from. */
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
@@ -42,25 +45,18 @@ export function requestHashOf(operation: string, input: { idempotencyKey?: strin
   return createHash('sha256').update(`${operation}\n${canonicalJson(request)}`).digest('hex');
 }
 
-export interface KeyedRequest {
-  userId: string;
-  key: string;
-  requestHash: string;
-}
-
 /**
  * The job an earlier request with this key made, if it is the same request; throws
- * IdempotencyKeyReused if it is another. Call inside the create's transaction, first.
+ * IdempotencyKeyReused if it is another. `earlier` is the caller's unexpired key as the
+ * create's transaction read it (undefined: none); check it first.
  */
-export function replayedJobRid(deps: Deps, request: KeyedRequest): string | undefined {
-  const row = deps.stmts.idempotencyKeyOf.get({ userId: request.userId, key: request.key, now: deps.now() });
-  if (!row) return undefined;
-  if (row.requestHash !== request.requestHash) throw new NotepadError('IdempotencyKeyReused', { idempotencyKey: request.key });
-  return row.jobRid;
+export function replayedJobRid(earlier: StoredKey | undefined, request: KeyedRequest): string | undefined {
+  if (!earlier) return undefined;
+  if (earlier.requestHash !== request.requestHash) throw new NotepadError('IdempotencyKeyReused', { idempotencyKey: request.key });
+  return earlier.jobRid;
 }
 
-/** Stores the key with the job it made. Call inside the transaction that inserted the job. */
-export function rememberKey(deps: Deps, request: KeyedRequest, jobRid: string, jobExpiresAt: number): void {
-  const now = deps.now();
-  deps.stmts.insertIdempotencyKey.run({ ...request, jobRid, now, expiresAt: Math.min(now + deps.config.idempotencyTtlMs, jobExpiresAt) });
+/** The key to store beside the job it made, in the transaction that inserts the job: kept idempotencyTtlMs, never longer than its job. */
+export function keyToStore(config: Pick<Config, 'idempotencyTtlMs'>, request: KeyedRequest, jobRid: string, now: number, jobExpiresAt: number): NewKey {
+  return { ...request, jobRid, createdAt: now, expiresAt: Math.min(now + config.idempotencyTtlMs, jobExpiresAt) };
 }

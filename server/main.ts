@@ -1,5 +1,4 @@
 import { pino } from 'pino';
-import { openDatabase } from '../db/index.js';
 import { buildApp } from './app.js';
 import { configFromEnv } from './config.js';
 import { createDeps } from './deps.js';
@@ -10,7 +9,7 @@ import { createRenderPool, type RenderPool } from './render/pool.js';
 import { seedDemoIfEmpty, type DemoSeed } from './seed.js';
 import { startRunnerSummary, type Summary } from './operating/summary.js';
 import { createStorageHealth, databaseDir } from './storage-health.js';
-import { startWalCheckpointer } from './threads/wal-checkpointer.js';
+import { openSqliteBackend } from './stores/sqlite/index.js';
 
 function instructions(base: string, seed: DemoSeed): string {
   return `
@@ -33,17 +32,17 @@ the demo user for 24 hours, and cannot administer anything (make an admin token 
 async function main(): Promise<void> {
   const config = configFromEnv();
   const logger = pino({ level: config.logLevel });
-  const database = openDatabase(config.dbPath);
-  const checkpointer = startWalCheckpointer({ sqlite: database.sqlite, log: logger });
+  const backend = openSqliteBackend(config.dbPath);
+  const maintenance = backend.startMaintenance(logger);
   const storage = createStorageHealth({
     now: Date.now,
     dirs: { database: databaseDir(config.dbPath), files: config.filesDir },
     minFreeBytes: config.minFreeBytes,
   });
-  const deps = createDeps({ db: database.db, config, logger, storage });
+  const deps = createDeps({ stores: backend.stores, config, logger, storage });
   const files = await createFileStore(config.filesDir);
   await storage.start();
-  const seed = seedDemoIfEmpty(deps);
+  const seed = await seedDemoIfEmpty(deps);
 
   let pool: RenderPool | undefined;
   let runner: JobRunner | undefined;
@@ -90,9 +89,9 @@ async function main(): Promise<void> {
       await runner?.stop();
       runnerSummary?.stop();
       await pool?.destroy();
-      await checkpointer.stop();
+      await maintenance.stop();
       storage.stop();
-      database.close();
+      await backend.close();
     } finally {
       clearTimeout(force);
     }

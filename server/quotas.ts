@@ -2,10 +2,10 @@
  * Per-user quotas, the one place their rules live: how many jobs of each kind a user may
  * have running, and how many bytes of stored files and generated content a user may hold.
  *
- * They read user_usage (db/schema.ts), which triggers keep in the transaction of every
- * write of a job or file. A create checks inside the transaction of its insert (the group
- * commit unit for exports, an immediate transaction for generations), so concurrent
- * creates, in this process or another on the same database, cannot overshoot.
+ * They read a user's usage (stores/usage.ts; on SQLite, user_usage, which triggers keep in
+ * the transaction of every write of a job or file). A create checks the usage its store
+ * read inside the transaction of its insert (stores/decide.ts), so concurrent creates, in
+ * this process or another on the same database, cannot overshoot.
  *
  * Storage is checked at both ends of an export. A create or generate is refused while the
  * user holds the limit or more; a render that would take the user past it fails with
@@ -16,13 +16,11 @@
  */
 import { NotepadError } from './contract/errors.js';
 import type { Config } from './config.js';
-import type { Deps } from './deps.js';
 import { JobFailure } from './jobs/failure.js';
 import type { JobKind } from './jobs/store.js';
+import type { UsageFacts } from './stores/usage.js';
 
 type Quotas = Config['quotas'];
-
-const NOTHING = { activeExportJobs: 0, activeGenerationJobs: 0, storedBytes: 0 };
 
 /** Whether a user who holds `storedBytes` may start work that stores more. */
 export const hasStorageLeft = (quotas: Quotas, storedBytes: number): boolean => storedBytes < quotas.maxStoredBytesPerUser;
@@ -33,12 +31,11 @@ export const storageAdmits = (quotas: Quotas, storedBytes: number, addingBytes: 
 
 /**
  * The quota checks of a create of that kind, in their order: the user's running jobs of
- * that kind, then the user's storage. Call inside the transaction that inserts the job,
+ * that kind, then the user's storage. Call from the create's decide (stores/decide.ts),
  * after the operation's own checks. Throws the catalog's 429.
  */
-export function checkCreateQuotas(deps: Deps, userId: string, kind: JobKind): void {
-  const { quotas } = deps.config;
-  const usage = deps.stmts.usageOf.get({ userId }) ?? NOTHING;
+export function checkCreateQuotas(quotas: Quotas, facts: UsageFacts, kind: JobKind, now: number): void {
+  const { usage } = facts;
   // A slot frees whenever one of the user's jobs ends: worth asking again soon.
   if (kind === 'export' && usage.activeExportJobs >= quotas.maxActiveExportJobsPerUser) {
     throw new NotepadError('TooManyActiveExportJobs', { limit: quotas.maxActiveExportJobsPerUser }, { retryAfterSeconds: 1 });
@@ -47,15 +44,11 @@ export function checkCreateQuotas(deps: Deps, userId: string, kind: JobKind): vo
     throw new NotepadError('TooManyActiveGenerationJobs', { limit: quotas.maxActiveGenerationJobsPerUser }, { retryAfterSeconds: 1 });
   }
   if (!hasStorageLeft(quotas, usage.storedBytes)) {
-    throw new NotepadError('StorageQuotaExceeded', { limitBytes: quotas.maxStoredBytesPerUser }, { retryAfterSeconds: secondsUntilStorageFrees(deps, userId) });
+    // Until the user's first file or generated content expires: the earliest that room can appear.
+    const freesAt = facts.storageFreesAt;
+    const retryAfterSeconds = freesAt === undefined ? 1 : Math.max(1, (freesAt - now) / 1000);
+    throw new NotepadError('StorageQuotaExceeded', { limitBytes: quotas.maxStoredBytesPerUser }, { retryAfterSeconds });
   }
-}
-
-/** Until the user's first file or generated content expires: the earliest that room can appear. */
-function secondsUntilStorageFrees(deps: Deps, userId: string): number {
-  const expiries = [deps.stmts.firstFileExpiry.get({ userId })?.expiresAt, deps.stmts.firstContentExpiry.get({ userId })?.expiresAt];
-  const first = Math.min(...expiries.filter((at): at is number => at !== undefined));
-  return Number.isFinite(first) ? Math.max(1, (first - deps.now()) / 1000) : 1;
 }
 
 /** Why an export fails when its user has no storage left (before rendering), or its file would not fit. */

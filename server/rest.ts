@@ -210,7 +210,7 @@ function requirePreview(request: FastifyRequest): void {
  * The caller, checked for the scope, in the contract's order (401, then 403): the gate
  * (http/gate.ts) has authenticated it already, before the body was read.
  */
-const callerOf = (deps: Deps, request: FastifyRequest, scope: Scope): Principal => principalOf(deps, credentialsOf(request), scope);
+const callerOf = (deps: Deps, request: FastifyRequest, scope: Scope): Promise<Principal> => principalOf(deps, credentialsOf(request), scope);
 
 export interface RestOptions {
   deps: Deps;
@@ -230,7 +230,7 @@ export async function restPlugin(app: FastifyInstance, { deps, files }: RestOpti
       method: route.method,
       url: route.url,
       handler: async (request, reply) => {
-        const principal = callerOf(deps, request, route.operation.scope);
+        const principal = await callerOf(deps, request, route.operation.scope);
         requirePreview(request);
         if (route.response === 'file') return sendFile(deps, files, principal, request, reply);
         const parsed = route.body ? parseJsonBody(request.body) : {};
@@ -300,7 +300,7 @@ async function sendFile(deps: Deps, files: FileStore, principal: Principal, requ
   if (!parsed.success) {
     throw new NotepadError('Default:InvalidArgument', { parameter: 'fileRid', message: parsed.error.issues[0]?.message });
   }
-  const file = getFile(deps, principal, parsed.data);
+  const file = await getFile(deps, principal, parsed.data);
   const stream = await files.open(file.storageKey);
   return reply
     .header('Content-Type', file.mediaType)

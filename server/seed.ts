@@ -1,5 +1,3 @@
-import { count } from 'drizzle-orm';
-import { users } from '../db/schema.js';
 import { SCOPES } from './contract/api.js';
 import type { Content } from './contract/content.js';
 import type { Deps } from './deps.js';
@@ -76,11 +74,10 @@ export const DEMO_TOKEN_SCOPES = [SCOPES.export, SCOPES.write] as const;
 export const DEMO_TOKEN_LIFETIME_MS = 24 * 3_600_000;
 
 /** On an empty database: a demo user with a token, and a sample document they can export. */
-export function seedDemoIfEmpty(deps: Deps): DemoSeed | undefined {
-  const existing = deps.db.select({ n: count() }).from(users).get();
-  if ((existing?.n ?? 0) > 0) return undefined;
-  const { userId } = admin.createUser(deps, { name: 'Demo User' });
-  const { token } = admin.createToken(deps, { userId, scopes: DEMO_TOKEN_SCOPES, expiresInMs: DEMO_TOKEN_LIFETIME_MS });
-  const { documentRid } = admin.createDocument(deps, { title: 'Quarterly operations review', content: DEMO_CONTENT, ownerId: userId });
+export async function seedDemoIfEmpty(deps: Deps): Promise<DemoSeed | undefined> {
+  if (await deps.stores.directory.hasUsers()) return undefined;
+  const { userId } = await admin.createUser(deps, { name: 'Demo User' });
+  const { token } = await admin.createToken(deps, { userId, scopes: DEMO_TOKEN_SCOPES, expiresInMs: DEMO_TOKEN_LIFETIME_MS });
+  const { documentRid } = await admin.createDocument(deps, { title: 'Quarterly operations review', content: DEMO_CONTENT, ownerId: userId });
   return { userId, token, documentRid };
 }

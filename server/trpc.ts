@@ -50,5 +50,5 @@ const wellFormedInput = t.middleware(async ({ getRawInput, next }) => {
 export const authedProcedure = (scope: Scope) =>
   t.procedure
     .use(catalogErrors)
-    .use(({ ctx, next }) => next({ ctx: { principal: principalOf(ctx.deps, ctx, scope) } }))
+    .use(async ({ ctx, next }) => next({ ctx: { principal: await principalOf(ctx.deps, ctx, scope) } }))
     .use(wellFormedInput);

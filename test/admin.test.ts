@@ -12,12 +12,12 @@ let adminToken: string;
 
 beforeAll(async () => {
   env = await createTestEnv();
-  adminToken = seedUser(env.deps, { scopes: ['notepad:admin'] }).token;
+  adminToken = (await seedUser(env.deps, { scopes: ['notepad:admin'] })).token;
 });
 afterAll(() => env.cleanup());
 
 const caller = (token: string) => createCaller(createContextInner({ deps: env.deps, authorization: `Bearer ${token}` }));
-const documentCount = () => env.deps.db.select({ n: count() }).from(documents).get()?.n ?? 0;
+const documentCount = () => env.db.select({ n: count() }).from(documents).get()?.n ?? 0;
 const errorOf = callerError;
 
 describe('admin router (scope notepad:admin)', () => {
@@ -44,7 +44,7 @@ describe('admin router (scope notepad:admin)', () => {
   });
 
   it('refuses callers without the admin scope', async () => {
-    const { token } = seedUser(env.deps);
+    const { token } = await seedUser(env.deps);
     const error = await errorOf(caller(token).admin.users.create({ name: 'x' }));
     expect(error).toMatchObject({ errorName: 'ApiUsageDenied', parameters: { missingScope: 'notepad:admin' } });
   });

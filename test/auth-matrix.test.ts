@@ -90,37 +90,37 @@ async function finishedExport(token: string, documentRid: string): Promise<{ job
 beforeAll(async () => {
   server = await startLiveServer();
   const { deps } = server.env;
-  const owner = seedUser(deps, { name: 'Owner' });
-  const other = seedUser(deps, { name: 'Other' });
-  const tokenOf = (scopes: Scope[], expiresInMs?: number) =>
-    admin.createToken(deps, { userId: owner.userId, scopes, ...(expiresInMs !== undefined ? { expiresInMs } : {}) }).token;
-  const revoked = tokenOf([SCOPES.export, SCOPES.write, SCOPES.admin]);
-  admin.revokeToken(deps, { token: revoked });
-  const expired = tokenOf([SCOPES.export, SCOPES.write, SCOPES.admin], 1);
+  const owner = await seedUser(deps, { name: 'Owner' });
+  const other = await seedUser(deps, { name: 'Other' });
+  const tokenOf = async (scopes: Scope[], expiresInMs?: number) =>
+    (await admin.createToken(deps, { userId: owner.userId, scopes, ...(expiresInMs !== undefined ? { expiresInMs } : {}) })).token;
+  const revoked = await tokenOf([SCOPES.export, SCOPES.write, SCOPES.admin]);
+  await admin.revokeToken(deps, { token: revoked });
+  const expired = await tokenOf([SCOPES.export, SCOPES.write, SCOPES.admin], 1);
 
-  const ownerDoc = seedDocument(deps, owner.userId, { title: 'Mine' });
-  const viewDoc = seedDocument(deps, other.userId, { title: 'Shared to view' });
-  seedGrant(deps, owner.userId, viewDoc, 'view');
-  const hiddenDoc = seedDocument(deps, other.userId, { title: 'Not shared' });
-  const ownerTemplate = seedTemplate(deps, owner.userId);
-  const viewTemplate = seedTemplate(deps, other.userId);
-  seedGrant(deps, owner.userId, viewTemplate, 'view');
-  const hiddenTemplate = seedTemplate(deps, other.userId);
-  const ownerGen = seedGenerationJob(deps, { creatorId: owner.userId, templateRid: ownerTemplate, status: 'succeeded' });
-  const othersGen = seedGenerationJob(deps, { creatorId: other.userId, templateRid: ownerTemplate, status: 'succeeded' });
-  const ownerFolder = admin.createFolder(deps, { name: 'Mine', ownerId: owner.userId }).folderRid;
-  const viewFolder = admin.createFolder(deps, { name: 'Theirs, visible', ownerId: other.userId }).folderRid;
-  seedGrant(deps, owner.userId, viewFolder, 'view');
-  const hiddenFolder = admin.createFolder(deps, { name: 'Theirs', ownerId: other.userId }).folderRid;
+  const ownerDoc = await seedDocument(deps, owner.userId, { title: 'Mine' });
+  const viewDoc = await seedDocument(deps, other.userId, { title: 'Shared to view' });
+  await seedGrant(deps, owner.userId, viewDoc, 'view');
+  const hiddenDoc = await seedDocument(deps, other.userId, { title: 'Not shared' });
+  const ownerTemplate = await seedTemplate(deps, owner.userId);
+  const viewTemplate = await seedTemplate(deps, other.userId);
+  await seedGrant(deps, owner.userId, viewTemplate, 'view');
+  const hiddenTemplate = await seedTemplate(deps, other.userId);
+  const ownerGen = seedGenerationJob(server.env, { creatorId: owner.userId, templateRid: ownerTemplate, status: 'succeeded' });
+  const othersGen = seedGenerationJob(server.env, { creatorId: other.userId, templateRid: ownerTemplate, status: 'succeeded' });
+  const ownerFolder = (await admin.createFolder(deps, { name: 'Mine', ownerId: owner.userId })).folderRid;
+  const viewFolder = (await admin.createFolder(deps, { name: 'Theirs, visible', ownerId: other.userId })).folderRid;
+  await seedGrant(deps, owner.userId, viewFolder, 'view');
+  const hiddenFolder = (await admin.createFolder(deps, { name: 'Theirs', ownerId: other.userId })).folderRid;
 
   const mine = await finishedExport(owner.token, ownerDoc);
   const theirs = await finishedExport(other.token, hiddenDoc);
   w = {
     owner,
     other,
-    exportOnly: tokenOf([SCOPES.export]),
-    writeOnly: tokenOf([SCOPES.write]),
-    adminOnly: tokenOf([SCOPES.admin]),
+    exportOnly: await tokenOf([SCOPES.export]),
+    writeOnly: await tokenOf([SCOPES.write]),
+    adminOnly: await tokenOf([SCOPES.admin]),
     revoked,
     expired,
     // Well-formed, like a real one, but never issued.
@@ -540,11 +540,11 @@ describe('tokens at rest', () => {
     const env = await createTestEnv();
     try {
       const dbPath = join(env.dir, 'notepad.db');
-      const { userId } = admin.createUser(env.deps, { name: 'Ada' });
-      const { token } = admin.createToken(env.deps, { userId, scopes: [SCOPES.export] });
-      const { token: revoked } = admin.createToken(env.deps, { userId, scopes: [SCOPES.write] });
-      admin.revokeToken(env.deps, { token: revoked });
-      authenticate(env.deps, `Bearer ${token}`);
+      const { userId } = await admin.createUser(env.deps, { name: 'Ada' });
+      const { token } = await admin.createToken(env.deps, { userId, scopes: [SCOPES.export] });
+      const { token: revoked } = await admin.createToken(env.deps, { userId, scopes: [SCOPES.write] });
+      await admin.revokeToken(env.deps, { token: revoked });
+      await authenticate(env.deps, `Bearer ${token}`);
 
       const open = filesOf(dbPath);
       expect(open.map((f) => f.name)).toContain(`${dbPath}-wal`);
@@ -575,15 +575,6 @@ describe('tokens at rest', () => {
   });
 });
 
-function errorNameOf(fn: () => unknown): unknown {
-  try {
-    fn();
-    return undefined;
-  } catch (error) {
-    return (error as { errorName?: unknown }).errorName;
-  }
-}
-
 describe('tokens are compared as digests', () => {
   it('hashToken is the hex sha256 of the token text', () => {
     for (const token of ['np_abc', `np_${randomBytes(32).toString('base64url')}`, 'ünïcödé', '']) {
@@ -591,41 +582,41 @@ describe('tokens are compared as digests', () => {
     }
   });
 
-  it('the stored column is that digest, and no column holds the token', () => {
-    const { token, tokenId } = admin.createToken(server.env.deps, { userId: w.owner.userId, scopes: [SCOPES.export] });
+  it('the stored column is that digest, and no column holds the token', async () => {
+    const { token, tokenId } = await admin.createToken(server.env.deps, { userId: w.owner.userId, scopes: [SCOPES.export] });
     tokensSeen.push(token);
     const row = server.env.database.sqlite.prepare('select * from tokens where id = ?').get(tokenId) as Record<string, unknown>;
     expect(row.token_hash).toBe(createHash('sha256').update(token).digest('hex'));
     for (const value of Object.values(row)) expect(String(value)).not.toContain(token.slice(3));
   });
 
-  it('lookup is by digest only: the statement receives the digest, a plaintext column would not match, a planted digest would', () => {
+  it('lookup is by digest only: the store receives the digest, a plaintext column would not match, a planted digest would', async () => {
     const env = server.env;
-    const { token, tokenId } = admin.createToken(env.deps, { userId: w.owner.userId, scopes: [SCOPES.export] });
+    const { token, tokenId } = await admin.createToken(env.deps, { userId: w.owner.userId, scopes: [SCOPES.export] });
     tokensSeen.push(token);
-    const statement = env.deps.stmts.principalByTokenHash;
-    const original = statement.get.bind(statement);
+    const store = env.deps.stores.auth;
+    const original = store.principalByTokenHash.bind(store);
     const seen: unknown[] = [];
-    statement.get = ((params: unknown) => {
-      seen.push(params);
-      return original(params as never);
-    }) as typeof statement.get;
+    store.principalByTokenHash = (tokenHash) => {
+      seen.push(tokenHash);
+      return original(tokenHash);
+    };
     try {
-      expect(authenticate(env.deps, `Bearer ${token}`).userId).toBe(w.owner.userId);
-      expect(seen).toEqual([{ hash: hashToken(token) }]);
+      expect((await authenticate(env.deps, `Bearer ${token}`)).userId).toBe(w.owner.userId);
+      expect(seen).toEqual([hashToken(token)]);
 
       const sqlite = env.database.sqlite;
       const setHash = sqlite.prepare('update tokens set token_hash = ? where id = ?');
       // With the plaintext in the column the token no longer authenticates: nothing compares plaintext.
       setHash.run(token, tokenId);
-      expect(errorNameOf(() => authenticate(env.deps, `Bearer ${token}`))).toBe('InvalidCredentials');
+      expect(await authenticate(env.deps, `Bearer ${token}`).catch((error: { errorName?: unknown }) => error.errorName)).toBe('InvalidCredentials');
       // Any string whose digest is stored authenticates: the digest is the whole comparison.
       const planted = `np_${randomBytes(8).toString('hex')}`;
       setHash.run(hashToken(planted), tokenId);
-      expect(authenticate(env.deps, `Bearer ${planted}`).userId).toBe(w.owner.userId);
+      expect((await authenticate(env.deps, `Bearer ${planted}`)).userId).toBe(w.owner.userId);
       sqlite.prepare('delete from tokens where id = ?').run(tokenId);
     } finally {
-      statement.get = original;
+      store.principalByTokenHash = original;
     }
   });
 });

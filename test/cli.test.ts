@@ -11,10 +11,10 @@ import { hashToken } from '../server/services/auth.js';
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
-function cli(...argv: string[]) {
+async function cli(...argv: string[]) {
   let stdout = '';
   let stderr = '';
-  const code = runCli(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env });
+  const code = await runCli(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env });
   return { code, stdout, stderr, json: () => JSON.parse(stdout) as Record<string, unknown> };
 }
 
@@ -41,13 +41,13 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('CLI', () => {
-  it('seeds a user, token, folder, documents, template and grants, printing one JSON object each', () => {
-    const user = cli('users', 'create', '--name', 'Ada', '--json');
+  it('seeds a user, token, folder, documents, template and grants, printing one JSON object each', async () => {
+    const user = (await cli('users', 'create', '--name', 'Ada', '--json'));
     expect(user.code).toBe(0);
     const userId = user.json().userId as string;
     expect(user.stdout.trim().split('\n')).toHaveLength(1);
 
-    const token = cli('tokens', 'create', '--user', userId, '--scopes', 'api:notepad-export,api:notepad-write', '--expires-in', '1h', '--json').json();
+    const token = (await cli('tokens', 'create', '--user', userId, '--scopes', 'api:notepad-export,api:notepad-write', '--expires-in', '1h', '--json')).json();
     expect(token.token).toMatch(/^np_/);
     const database = openDatabase(env.NOTEPAD_DB!);
     const stored = database.db.select().from(tokens).where(eq(tokens.tokenHash, hashToken(token.token as string))).get();
@@ -55,20 +55,20 @@ describe('CLI', () => {
     expect(stored?.scopes).toEqual(['api:notepad-export', 'api:notepad-write']);
     expect(stored!.expiresAt! - stored!.createdAt).toBe(3_600_000);
 
-    const folder = cli('folders', 'create', '--name', 'Reports', '--owner', userId, '--json').json();
+    const folder = (await cli('folders', 'create', '--name', 'Reports', '--owner', userId, '--json')).json();
     expect(folder.folderRid).toMatch(/^ri\.compass\.main\.folder\./);
 
     const md = file('doc.md', '# Title\n\nSome **bold** text.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n');
-    const doc = cli('documents', 'create', '--title', 'From Markdown', '--markdown', md, '--owner', userId, '--json').json();
+    const doc = (await cli('documents', 'create', '--title', 'From Markdown', '--markdown', md, '--owner', userId, '--json')).json();
     expect(doc.documentRid).toMatch(/^ri\.notepad\.main\.notepad\./);
 
     const json = file('doc.json', JSON.stringify({ blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'hi' }] }] }));
-    expect(cli('documents', 'create', '--title', 'From JSON', '--content', json, '--owner', userId, '--json').code).toBe(0);
+    expect((await cli('documents', 'create', '--title', 'From JSON', '--content', json, '--owner', userId, '--json')).code).toBe(0);
 
     const tpl = file('tpl.md', '# Hello {{name}}\n\nDue {{due?:date}}, amount {{amount:double}}.\n');
-    const template = cli('templates', 'create', '--title', 'Letter', '--markdown', tpl, '--owner', userId, '--json').json();
+    const template = (await cli('templates', 'create', '--title', 'Letter', '--markdown', tpl, '--owner', userId, '--json')).json();
     expect(template).toEqual({ templateRid: expect.stringMatching(/^ri\.notepad\.main\.notepad-template\./), version: 1 });
-    const published = cli('templates', 'publish', '--template', template.templateRid as string, '--markdown', tpl, '--json').json();
+    const published = (await cli('templates', 'publish', '--template', template.templateRid as string, '--markdown', tpl, '--json')).json();
     expect(published.version).toBe(2);
     const db2 = openDatabase(env.NOTEPAD_DB!);
     const version = db2.db.select().from(templateVersions).where(eq(templateVersions.version, 1)).get();
@@ -80,21 +80,21 @@ describe('CLI', () => {
     ]);
 
     const params = file('params.json', JSON.stringify({ templateParameters: { name: { type: 'string', value: 'Ada' }, amount: { type: 'double', value: 3 } } }));
-    const started = cli('generate', '--template', template.templateRid as string, '--params', params, '--user', userId, '--json').json();
+    const started = (await cli('generate', '--template', template.templateRid as string, '--params', params, '--user', userId, '--json')).json();
     expect(started.generationJobRid).toMatch(/^ri\.notepad\.main\.generation-job\./);
-    const waited = cli('generate', '--template', template.templateRid as string, '--params', params, '--user', userId, '--wait', '--json').json();
+    const waited = (await cli('generate', '--template', template.templateRid as string, '--params', params, '--user', userId, '--wait', '--json')).json();
     expect(waited.status).toEqual({ type: 'succeeded' });
-    const missing = cli('generate', '--template', template.templateRid as string, '--params', file('p2.json', '{"templateParameters":{}}'), '--user', userId, '--json');
+    const missing = (await cli('generate', '--template', template.templateRid as string, '--params', file('p2.json', '{"templateParameters":{}}'), '--user', userId, '--json'));
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/MissingGenerationJobTemplateParameters.*amount.*name/);
 
-    const bob = cli('users', 'create', '--name', 'Bob', '--no-create-export-jobs', '--json').json().userId as string;
-    expect(cli('grant', '--user', bob, '--resource', doc.documentRid as string, '--action', 'view', '--json').json()).toEqual({ granted: true });
-    expect(cli('tokens', 'revoke', '--token', token.token as string, '--json').json()).toEqual({ revoked: true });
+    const bob = (await cli('users', 'create', '--name', 'Bob', '--no-create-export-jobs', '--json')).json().userId as string;
+    expect((await cli('grant', '--user', bob, '--resource', doc.documentRid as string, '--action', 'view', '--json')).json()).toEqual({ granted: true });
+    expect((await cli('tokens', 'revoke', '--token', token.token as string, '--json')).json()).toEqual({ revoked: true });
   });
 
-  it('rejects bad arguments and bad files with a message, a non-zero exit, and nothing written', () => {
-    const userId = cli('users', 'create', '--name', 'Eve', '--json').json().userId as string;
+  it('rejects bad arguments and bad files with a message, a non-zero exit, and nothing written', async () => {
+    const userId = (await cli('users', 'create', '--name', 'Eve', '--json')).json().userId as string;
     const before = rowCounts();
     const cases: Array<[string[], RegExp]> = [
       [['users', 'create'], /--name is required/],
@@ -118,7 +118,7 @@ describe('CLI', () => {
       [['frobnicate'], /unknown command/],
     ];
     for (const [argv, message] of cases) {
-      const result = cli(...argv, '--json');
+      const result = (await cli(...argv, '--json'));
       expect(result.code, argv.join(' ')).not.toBe(0);
       expect(result.stderr, argv.join(' ')).toMatch(message);
       expect(result.stdout, argv.join(' ')).toBe('');
@@ -126,8 +126,8 @@ describe('CLI', () => {
     expect(rowCounts()).toEqual(before);
   });
 
-  it('a Markdown import that runs past its time limit is stopped with a clear error, and nothing is written', { timeout: 30_000 }, () => {
-    const userId = cli('users', 'create', '--name', 'Slow', '--json').json().userId as string;
+  it('a Markdown import that runs past its time limit is stopped with a clear error, and nothing is written', { timeout: 30_000 }, async () => {
+    const userId = (await cli('users', 'create', '--name', 'Slow', '--json')).json().userId as string;
     const before = rowCounts();
     const saved = env.NOTEPAD_IMPORT_TIMEOUT_MS;
     env.NOTEPAD_IMPORT_TIMEOUT_MS = '1500';
@@ -135,21 +135,21 @@ describe('CLI', () => {
       // A shape micromark parses in super-linear time: minutes at this size without the limit.
       const slow = file('slow.md', 'a*'.repeat(80_000));
       const started = Date.now();
-      const result = cli('documents', 'create', '--title', 'Slow', '--owner', userId, '--markdown', slow, '--json');
+      const result = (await cli('documents', 'create', '--title', 'Slow', '--owner', userId, '--markdown', slow, '--json'));
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/cannot import the Markdown: the import did not finish within 1500 ms/);
       expect(result.stdout).toBe('');
       expect(Date.now() - started).toBeLessThan(15_000); // stopped, not run to the end
-      expect(cli('templates', 'create', '--title', 'Slow', '--owner', userId, '--markdown', slow).code).toBe(1);
+      expect((await cli('templates', 'create', '--title', 'Slow', '--owner', userId, '--markdown', slow)).code).toBe(1);
     } finally {
       env.NOTEPAD_IMPORT_TIMEOUT_MS = saved;
     }
     expect(rowCounts()).toEqual(before);
   });
 
-  it('--help on every command', () => {
+  it('--help on every command', async () => {
     for (const argv of [[], ['--help'], ['users', 'create', '--help'], ['tokens', 'create', '--help'], ['documents', 'create', '--help'], ['grant', '--help'], ['templates', 'publish', '--help']]) {
-      const result = cli(...argv);
+      const result = (await cli(...argv));
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(/usage:/i);
     }

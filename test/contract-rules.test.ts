@@ -75,7 +75,7 @@ describe('the scopes (contract/api.ts)', () => {
 
 describe('the grant actions (contract/grants.ts)', () => {
   const actionsHeld = (userId: string, rid: string) =>
-    env.deps.db
+    env.db
       .select({ action: permissions.action })
       .from(permissions)
       .where(and(eq(permissions.principalId, userId), eq(permissions.resourceRid, rid)))
@@ -83,39 +83,33 @@ describe('the grant actions (contract/grants.ts)', () => {
       .map((row) => row.action)
       .sort();
 
-  function create(kind: ResourceKind, ownerId: string): string {
+  async function create(kind: ResourceKind, ownerId: string): Promise<string> {
     switch (kind) {
       case 'document':
-        return admin.createDocument(env.deps, { title: 'Doc', content: SAMPLE_CONTENT, ownerId }).documentRid;
+        return (await admin.createDocument(env.deps, { title: 'Doc', content: SAMPLE_CONTENT, ownerId })).documentRid;
       case 'template':
-        return admin.createTemplate(env.deps, { title: 'T', ownerId, content: { blocks: [] }, parameters: [] }).templateRid;
+        return (await admin.createTemplate(env.deps, { title: 'T', ownerId, content: { blocks: [] }, parameters: [] })).templateRid;
       case 'folder':
-        return admin.createFolder(env.deps, { name: 'F', ownerId }).folderRid;
+        return (await admin.createFolder(env.deps, { name: 'F', ownerId })).folderRid;
     }
   }
 
-  it('are the permissions column, and every kind takes only actions from the list', () => {
+  it('are the permissions column, and every kind takes only actions from the list', async () => {
     expect(permissions.action.enumValues).toEqual([...GRANT_ACTIONS]);
     expect(new Set(Object.values(ACTIONS_BY_KIND).flat())).toEqual(new Set(GRANT_ACTIONS));
   });
 
-  it.each(Object.keys(ACTIONS_BY_KIND) as ResourceKind[])('a %s: its creator holds every action of the kind, and a grant takes only those', (kind) => {
-    const { userId: ownerId } = admin.createUser(env.deps, { name: 'Owner' });
-    const { userId } = admin.createUser(env.deps, { name: 'Grantee' });
-    const rid = create(kind, ownerId);
+  it.each(Object.keys(ACTIONS_BY_KIND) as ResourceKind[])('a %s: its creator holds every action of the kind, and a grant takes only those', async (kind) => {
+    const { userId: ownerId } = await admin.createUser(env.deps, { name: 'Owner' });
+    const { userId } = await admin.createUser(env.deps, { name: 'Grantee' });
+    const rid = await create(kind, ownerId);
     const allowed: readonly GrantAction[] = ACTIONS_BY_KIND[kind];
     expect(actionsHeld(ownerId, rid)).toEqual([...allowed].sort());
     for (const action of GRANT_ACTIONS) {
       if (allowed.includes(action)) {
-        expect(admin.grant(env.deps, { userId, resourceRid: rid, action })).toEqual({ granted: true });
+        expect(await admin.grant(env.deps, { userId, resourceRid: rid, action })).toEqual({ granted: true });
       } else {
-        const error = (() => {
-          try {
-            admin.grant(env.deps, { userId, resourceRid: rid, action });
-          } catch (caught) {
-            return caught;
-          }
-        })();
+        const error = await admin.grant(env.deps, { userId, resourceRid: rid, action }).catch((caught: unknown) => caught);
         expect(error).toBeInstanceOf(NotepadError);
         expect(error).toMatchObject({ errorName: 'Default:InvalidArgument', parameters: { parameter: 'action' } });
       }
@@ -147,9 +141,9 @@ describe('the JSON depth limits (contract/limits.ts)', () => {
     return { blocks: [block] };
   }
 
-  const contentError = (content: Json) => {
+  const contentError = async (content: Json) => {
     try {
-      admin.createDocument(env.deps, { title: `Deep ${Math.random()}`, content, ownerId: user.userId });
+      await admin.createDocument(env.deps, { title: `Deep ${Math.random()}`, content, ownerId: user.userId });
       return undefined;
     } catch (error) {
       return error;
@@ -157,25 +151,25 @@ describe('the JSON depth limits (contract/limits.ts)', () => {
   };
 
   let user: { userId: string; token: string };
-  beforeAll(() => {
-    user = seedUser(env.deps);
+  beforeAll(async () => {
+    user = await seedUser(env.deps);
   });
 
-  it('the deepest legal content fits the content limit, and a body carrying it fits the body limit', () => {
+  it('the deepest legal content fits the content limit, and a body carrying it fits the body limit', async () => {
     const deepest = deepestContent();
     expect(depthOf(deepest)).toBeLessThanOrEqual(MAX_CONTENT_JSON_DEPTH);
     expect(depthOf({ request: { content: deepest } })).toBeLessThanOrEqual(MAX_JSON_DEPTH);
     expect(MAX_CONTENT_JSON_DEPTH).toBeLessThan(MAX_JSON_DEPTH);
-    expect(contentError(deepest)).toBeUndefined();
-    expect(contentError(deepestContent(1))).toMatchObject({ errorName: 'InvalidContent', parameters: { message: expect.stringMatching(/nesting deeper/) } });
+    expect(await contentError(deepest)).toBeUndefined();
+    expect(await contentError(deepestContent(1))).toMatchObject({ errorName: 'InvalidContent', parameters: { message: expect.stringMatching(/nesting deeper/) } });
   });
 
-  it('content whose JSON nests deeper than the content limit is InvalidContent, even where zod would drop it', () => {
+  it('content whose JSON nests deeper than the content limit is InvalidContent, even where zod would drop it', async () => {
     // An unknown key is stripped by the schema: only the depth check sees how deep it goes.
     const withJunk = (levels: number): Json => ({ blocks: [], junk: nested(levels - 1) });
     expect(depthOf(withJunk(MAX_CONTENT_JSON_DEPTH))).toBe(MAX_CONTENT_JSON_DEPTH);
-    expect(contentError(withJunk(MAX_CONTENT_JSON_DEPTH))).toBeUndefined();
-    expect(contentError(withJunk(MAX_CONTENT_JSON_DEPTH + 1))).toMatchObject({
+    expect(await contentError(withJunk(MAX_CONTENT_JSON_DEPTH))).toBeUndefined();
+    expect(await contentError(withJunk(MAX_CONTENT_JSON_DEPTH + 1))).toMatchObject({
       errorName: 'InvalidContent',
       parameters: { message: expect.stringMatching(/nesting deeper/) },
     });
@@ -184,7 +178,7 @@ describe('the JSON depth limits (contract/limits.ts)', () => {
   it('a REST body nested deeper than the body limit is refused before parsing, as Default:InvalidArgument', async () => {
     const app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
     try {
-      const documentRid = seedDocument(env.deps, user.userId, { title: 'Depth' });
+      const documentRid = await seedDocument(env.deps, user.userId, { title: 'Depth' });
       const body = (levels: number): Json => ({
         exportJobSource: { type: 'documentSource', documentRid },
         exportJobTarget: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' },

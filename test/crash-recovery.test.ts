@@ -40,9 +40,9 @@ const ABANDONED = /^The export was abandoned after \d+ attempts\.$/;
 describe('crash recovery', () => {
   it('SIGKILL mid-render: after a restart every job ends once, with one file, no orphans, an intact database', { timeout: 300_000 }, async () => {
     const seed = openForSeeding(dbPath);
-    const { userId } = admin.createUser(seed.deps, { name: 'Crash' });
-    const { token } = admin.createToken(seed.deps, { userId, scopes: ['api:notepad-export'] });
-    const { documentRid } = admin.createDocument(seed.deps, { title: 'Long', content: longDocument(PAGES), ownerId: userId });
+    const { userId } = await admin.createUser(seed.deps, { name: 'Crash' });
+    const { token } = await admin.createToken(seed.deps, { userId, scopes: ['api:notepad-export'] });
+    const { documentRid } = await admin.createDocument(seed.deps, { title: 'Long', content: longDocument(PAGES), ownerId: userId });
     seed.close();
 
     const first = await start(env);
@@ -83,8 +83,8 @@ describe('crash recovery', () => {
     await second.kill('SIGTERM');
     expect(await second.exited).toBe(0); // graceful shutdown exits cleanly
 
-    const jobs = inspect.deps.db.select().from(exportJobs).all();
-    const fileRows = inspect.deps.db.select().from(files).all();
+    const jobs = inspect.db.select().from(exportJobs).all();
+    const fileRows = inspect.db.select().from(files).all();
     expect(jobs).toHaveLength(JOBS);
     expect(new Set(jobs.map((j) => j.rid))).toEqual(new Set(rids));
     expect(jobs.filter((j) => j.status === 'running')).toEqual([]);

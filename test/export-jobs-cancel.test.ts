@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { buildApp } from '../server/app.js';
 import { newRid } from '../server/contract/rids.js';
 import { createDeps, leasesOf } from '../server/deps.js';
+import { createSqliteStores } from '../server/stores/sqlite/index.js';
 import type { Renderer } from '../server/jobs/export-job.js';
 import { attemptOf, claimNext } from '../server/jobs/lease.js';
 import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
@@ -33,9 +34,9 @@ const CANCELLED = { type: 'failed', errorMessage: CANCELLED_MESSAGE, errorCode: 
 beforeEach(async () => {
   env = await createTestEnv({ config: { jobs: { leaseMs: 300, deadlineMs: 20_000, concurrency: 1 } } });
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
-  owner = seedUser(env.deps, { name: 'Owner' });
-  other = seedUser(env.deps, { name: 'Other' });
-  documentRid = seedDocument(env.deps, owner.userId);
+  owner = await seedUser(env.deps, { name: 'Owner' });
+  other = await seedUser(env.deps, { name: 'Other' });
+  documentRid = await seedDocument(env.deps, owner.userId);
 });
 afterEach(async () => {
   for (const r of runners.splice(0)) await r.stop(0);
@@ -73,7 +74,7 @@ async function get(rid: string) {
   return response.json() as Record<string, unknown>;
 }
 
-const activeExports = (userId: string) => env.deps.db.select().from(userUsage).where(eq(userUsage.userId, userId)).get()?.activeExportJobs;
+const activeExports = (userId: string) => env.db.select().from(userUsage).where(eq(userUsage.userId, userId)).get()?.activeExportJobs;
 const storedPdfs = () => readdirSync(env.files.dir).filter((name) => name.endsWith('.pdf'));
 
 /** A renderer whose first call waits until aborted (as the render pool does); later calls render. */
@@ -127,28 +128,28 @@ describe('REST POST exportJobs/{exportJobRid}/cancel', () => {
   it('answers a finished job unchanged, and a second cancel the same as the first', async () => {
     const succeeded = await create();
     const fileRid = newRid('file');
-    env.deps.db.update(exportJobs).set({ status: 'succeeded', fileRid }).where(eq(exportJobs.rid, succeeded)).run();
+    env.db.update(exportJobs).set({ status: 'succeeded', fileRid }).where(eq(exportJobs.rid, succeeded)).run();
     expect(await cancel(succeeded)).toEqual({ status: 200, body: { rid: succeeded, status: { type: 'succeeded', fileRid } } });
     expect(await get(succeeded)).toEqual({ rid: succeeded, status: { type: 'succeeded', fileRid } });
 
     const failed = await create();
-    env.deps.db.update(exportJobs).set({ status: 'failed', errorMessage: 'too big', errorCode: 'CONTENT_TOO_LARGE' }).where(eq(exportJobs.rid, failed)).run();
+    env.db.update(exportJobs).set({ status: 'failed', errorMessage: 'too big', errorCode: 'CONTENT_TOO_LARGE' }).where(eq(exportJobs.rid, failed)).run();
     expect((await cancel(failed)).body).toEqual({ rid: failed, status: { type: 'failed', errorMessage: 'too big', errorCode: 'CONTENT_TOO_LARGE' } });
 
     const cancelled = await create();
     const first = await cancel(cancelled);
-    const finishedAt = env.deps.db.select().from(exportJobs).where(eq(exportJobs.rid, cancelled)).get()!.finishedAt;
+    const finishedAt = env.db.select().from(exportJobs).where(eq(exportJobs.rid, cancelled)).get()!.finishedAt;
     env.clock.advance(1_000);
     expect(await cancel(cancelled)).toEqual(first);
-    expect(env.deps.db.select().from(exportJobs).where(eq(exportJobs.rid, cancelled)).get()!.finishedAt).toBe(finishedAt);
+    expect(env.db.select().from(exportJobs).where(eq(exportJobs.rid, cancelled)).get()!.finishedAt).toBe(finishedAt);
   });
 
   it("answers ExportJobNotFound for another user's job and leaves it running; 400 for a malformed rid", async () => {
-    const theirs = await create(other.token, seedDocument(env.deps, other.userId, { title: 'Theirs' }));
+    const theirs = await create(other.token, await seedDocument(env.deps, other.userId, { title: 'Theirs' }));
     const result = await cancel(theirs);
     expect(result.status).toBe(404);
     expect(result.body).toMatchObject({ errorCode: 'NOT_FOUND', errorName: 'ExportJobNotFound', parameters: { exportJobRid: theirs } });
-    expect(env.deps.db.select().from(exportJobs).where(eq(exportJobs.rid, theirs)).get()!.status).toBe('running');
+    expect(env.db.select().from(exportJobs).where(eq(exportJobs.rid, theirs)).get()!.status).toBe('running');
     expect((await cancel(newRid('export-job'))).body).toMatchObject({ errorName: 'ExportJobNotFound' });
     expect((await cancel('not-a-rid')).body).toMatchObject({ errorName: 'Default:InvalidArgument', parameters: { parameter: 'exportJobRid' } });
   });
@@ -160,7 +161,7 @@ describe('tRPC notepad.exportJobs.cancel', () => {
     const rid = await create();
     expect(await caller.notepad.exportJobs.cancel({ exportJobRid: rid })).toEqual({ rid, status: CANCELLED });
     expect(await caller.notepad.exportJobs.cancel({ exportJobRid: rid })).toEqual({ rid, status: CANCELLED });
-    const theirs = await create(other.token, seedDocument(env.deps, other.userId, { title: 'Theirs' }));
+    const theirs = await create(other.token, await seedDocument(env.deps, other.userId, { title: 'Theirs' }));
     expect(await callerError(caller.notepad.exportJobs.cancel({ exportJobRid: theirs }))).toMatchObject({ errorName: 'ExportJobNotFound' });
   });
 });
@@ -181,7 +182,7 @@ describe('cancelling a job being rendered', () => {
     expect(await get(first)).toEqual({ rid: first, status: CANCELLED });
     // One render slot: the second job could only render once the first one's slot was freed.
     expect(((await get(second)).status as { type: string }).type).toBe('succeeded');
-    const fileRows = env.deps.db.select().from(files).all();
+    const fileRows = env.db.select().from(files).all();
     expect(fileRows.map((f) => f.exportJobRid)).toEqual([second]);
     expect(storedPdfs()).toEqual([fileRows[0]!.storageKey]);
     expect(env.logLines().some((line) => line.msg === 'export job cancelled; render stopped' && line.exportJobRid === first)).toBe(true);
@@ -191,7 +192,7 @@ describe('cancelling a job being rendered', () => {
     // A second connection and its own deps: its runner hears nothing of this process's job events.
     const database = openDatabase(join(env.dir, 'notepad.db'));
     cleanups.push(() => database.close());
-    const elsewhere = createDeps({ db: database.db, now: () => env.clock.now, logger: env.logger, config: { jobs: { leaseMs: 300, deadlineMs: 20_000, concurrency: 1 } } });
+    const elsewhere = createDeps({ stores: createSqliteStores(database.db), now: () => env.clock.now, logger: env.logger, config: { jobs: { leaseMs: 300, deadlineMs: 20_000, concurrency: 1 } } });
     const renderer = blockingFirstRender();
     const runner = createJobRunner({ deps: elsewhere, files: env.files, render: renderer.render });
     runners.push(runner);
@@ -202,19 +203,19 @@ describe('cancelling a job being rendered', () => {
     expect(((await renderer.aborted) as Error).message).toBe('lease lost');
     await runner.drain();
     expect(await get(rid)).toEqual({ rid, status: CANCELLED });
-    expect(env.deps.db.select().from(files).all()).toEqual([]);
+    expect(env.db.select().from(files).all()).toEqual([]);
     await waitFor(() => storedPdfs().length === 0, 'no bytes stored');
   });
 
   it('a success commit after the cancel fails: the attempt no longer holds the job', async () => {
     const rid = await create();
-    const job = claimNext(leasesOf(env.deps), 'export', 'runner-a')!;
+    const job = (await claimNext(leasesOf(env.deps), 'export', 'runner-a'))!;
     expect(job.rid).toBe(rid);
     await cancel(rid);
     const file = { rid: newRid('file'), mediaType: 'application/pdf', filename: 'a.pdf', sizeBytes: 3, sha256: '0', storageKey: 'k.pdf' };
-    expect(env.deps.jobs.commitExportSuccess(job, attemptOf(job), env.clock.now, file, () => true)).toEqual({ outcome: 'lease-lost' });
-    expect(env.deps.jobs.renew('export', attemptOf(job), env.clock.now, 300)).toBe(false);
-    expect(env.deps.db.select().from(files).all()).toEqual([]);
+    expect(await env.deps.stores.jobs.commitExportSuccess(job, attemptOf(job), env.clock.now, file, () => true)).toEqual({ outcome: 'lease-lost' });
+    expect(await env.deps.stores.jobs.renew('export', attemptOf(job), env.clock.now, 300)).toBe(false);
+    expect(env.db.select().from(files).all()).toEqual([]);
     expect(await get(rid)).toEqual({ rid, status: CANCELLED });
   });
 });

@@ -26,19 +26,19 @@ const bodyFor = (source: object, t: object = target) => ({ exportJobSource: sour
 beforeAll(async () => {
   env = await createTestEnv();
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
-  owner = seedUser(env.deps, { name: 'Owner' });
-  other = seedUser(env.deps, { name: 'Other' });
-  documentRid = seedDocument(env.deps, owner.userId);
-  viewOnlyDocumentRid = seedDocument(env.deps, other.userId, { title: 'Shared for viewing' });
-  seedGrant(env.deps, owner.userId, viewOnlyDocumentRid, 'view');
-  templateRid = seedTemplate(env.deps, owner.userId);
+  owner = await seedUser(env.deps, { name: 'Owner' });
+  other = await seedUser(env.deps, { name: 'Other' });
+  documentRid = await seedDocument(env.deps, owner.userId);
+  viewOnlyDocumentRid = await seedDocument(env.deps, other.userId, { title: 'Shared for viewing' });
+  await seedGrant(env.deps, owner.userId, viewOnlyDocumentRid, 'view');
+  templateRid = await seedTemplate(env.deps, owner.userId);
 });
 afterAll(async () => {
   await app.close();
   env.cleanup();
 });
 
-const countJobs = () => env.deps.db.select().from(exportJobs).all().length;
+const countJobs = () => env.db.select().from(exportJobs).all().length;
 
 async function rest(opts: { token?: string | null; authorization?: string; url?: string; body?: unknown; rawBody?: string; contentType?: string }) {
   const headers: Record<string, string> = {};
@@ -66,7 +66,7 @@ describe('REST exportJobs.create', () => {
     expect(result.status).toBe(200);
     expect(result.body).toEqual({ rid: expect.stringMatching(/^ri\.notepad\.main\.export-job\.[0-9a-f-]{36}$/), status: { type: 'running' } });
     expect(countJobs()).toBe(before + 1);
-    const row = env.deps.db.select().from(exportJobs).where(eq(exportJobs.rid, result.body.rid as string)).get();
+    const row = env.db.select().from(exportJobs).where(eq(exportJobs.rid, result.body.rid as string)).get();
     expect(row).toMatchObject({ status: 'running', creatorId: owner.userId, documentRid, userLocale: 'en-US', userTimezone: 'America/New_York' });
   });
 
@@ -89,16 +89,16 @@ describe('REST exportJobs.create', () => {
 
   it('401 InvalidCredentials for unknown, revoked and expired tokens', async () => {
     expectError(await rest({ token: 'np_unknown', body: {} }), 'InvalidCredentials', 401);
-    const revoked = seedUser(env.deps);
-    admin.revokeToken(env.deps, { token: revoked.token });
+    const revoked = await seedUser(env.deps);
+    await admin.revokeToken(env.deps, { token: revoked.token });
     expectError(await rest({ token: revoked.token, body: {} }), 'InvalidCredentials', 401);
-    const { token: expiring } = admin.createToken(env.deps, { userId: owner.userId, scopes: ['api:notepad-export'], expiresInMs: 1000 });
+    const { token: expiring } = await admin.createToken(env.deps, { userId: owner.userId, scopes: ['api:notepad-export'], expiresInMs: 1000 });
     env.clock.advance(1000);
     expectError(await rest({ token: expiring, body: {} }), 'InvalidCredentials', 401);
   });
 
   it('403 ApiUsageDenied names the missing scope, before the preview check', async () => {
-    const writer = seedUser(env.deps, { scopes: ['api:notepad-write'] });
+    const writer = await seedUser(env.deps, { scopes: ['api:notepad-write'] });
     expectError(await rest({ token: writer.token, url: '/api/v2/notepad/exportJobs/create', body: {} }), 'ApiUsageDenied', 403, {
       missingScope: 'api:notepad-export',
     });
@@ -137,7 +137,7 @@ describe('REST exportJobs.create', () => {
   });
 
   it('1: CreateExportJobPermissionDenied for a user without the capability, before locale checks', async () => {
-    const limited = seedUser(env.deps, { canCreateExportJobs: false });
+    const limited = await seedUser(env.deps, { canCreateExportJobs: false });
     expectError(
       await rest({ token: limited.token, body: bodyFor({ type: 'documentSource', documentRid }, { type: 'pdf', userLocale: 'en_US', userTimezone: 'CET' }) }),
       'CreateExportJobPermissionDenied',
@@ -180,25 +180,25 @@ describe('REST exportJobs.create', () => {
     const unknown = 'ri.notepad.main.generation-job.00000000-0000-4000-8000-000000000000';
     expectError(await rest({ body: gen(unknown) }), 'GenerationJobNotFound', 404, { generationJobRid: unknown, templateRid });
 
-    const succeeded = seedGenerationJob(env.deps, { creatorId: owner.userId, templateRid, status: 'succeeded' });
-    const otherTemplate = seedTemplate(env.deps, owner.userId);
+    const succeeded = seedGenerationJob(env, { creatorId: owner.userId, templateRid, status: 'succeeded' });
+    const otherTemplate = await seedTemplate(env.deps, owner.userId);
     expectError(await rest({ body: gen(succeeded, otherTemplate) }), 'GenerationJobNotFound', 404, { generationJobRid: succeeded, templateRid: otherTemplate });
 
-    const expired = seedGenerationJob(env.deps, { creatorId: owner.userId, templateRid, status: 'succeeded', expiresAt: env.clock.now });
+    const expired = seedGenerationJob(env, { creatorId: owner.userId, templateRid, status: 'succeeded', expiresAt: env.clock.now });
     expectError(await rest({ body: gen(expired) }), 'GenerationJobNotFound', 404);
 
-    const othersJob = seedGenerationJob(env.deps, { creatorId: other.userId, templateRid, status: 'running' });
+    const othersJob = seedGenerationJob(env, { creatorId: other.userId, templateRid, status: 'running' });
     expectError(await rest({ body: gen(othersJob) }), 'ExportGenerationJobPermissionDenied', 403, { generationJobRid: othersJob });
 
-    const running = seedGenerationJob(env.deps, { creatorId: owner.userId, templateRid, status: 'running' });
+    const running = seedGenerationJob(env, { creatorId: owner.userId, templateRid, status: 'running' });
     expectError(await rest({ body: gen(running) }), 'GenerationJobStatusRunning', 500, { generationJobRid: running });
 
-    const failed = seedGenerationJob(env.deps, { creatorId: owner.userId, templateRid, status: 'failed' });
+    const failed = seedGenerationJob(env, { creatorId: owner.userId, templateRid, status: 'failed' });
     expectError(await rest({ body: gen(failed) }), 'GenerationJobStatusFailed', 500, { generationJobRid: failed });
 
     const ok = await rest({ body: gen(succeeded) });
     expect(ok.status).toBe(200);
-    const row = env.deps.db.select().from(exportJobs).where(eq(exportJobs.rid, ok.body.rid as string)).get();
+    const row = env.db.select().from(exportJobs).where(eq(exportJobs.rid, ok.body.rid as string)).get();
     expect(row).toMatchObject({ sourceType: 'generationJobSource', generationJobRid: succeeded, templateRid });
   });
 
@@ -259,13 +259,13 @@ describe('tRPC notepad.exportJobs.create (in-process caller)', () => {
 
 describe('exportJobs.create checks and insert as one step', () => {
   it('a grant revoked after the request arrived but before its batch commits is honoured: no job', async () => {
-    const sharedRid = seedDocument(env.deps, other.userId, { title: 'Shared, then not' });
-    seedGrant(env.deps, owner.userId, sharedRid, 'export');
+    const sharedRid = await seedDocument(env.deps, other.userId, { title: 'Shared, then not' });
+    await seedGrant(env.deps, owner.userId, sharedRid, 'export');
     const before = countJobs();
-    const principal = authenticate(env.deps, `Bearer ${owner.token}`);
+    const principal = await authenticate(env.deps, `Bearer ${owner.token}`);
     const pending = createExportJob(env.deps, principal, { exportJobSource: { type: 'documentSource', documentRid: sharedRid }, exportJobTarget: target });
     // The revocation commits in the same turn, after the create was called and before its batch runs.
-    admin.revokeGrant(env.deps, { userId: owner.userId, resourceRid: sharedRid, action: 'export' });
+    await admin.revokeGrant(env.deps, { userId: owner.userId, resourceRid: sharedRid, action: 'export' });
     await expect(pending).rejects.toMatchObject({ errorName: 'DocumentNotFound' });
     expect(countJobs()).toBe(before);
   });

@@ -31,9 +31,9 @@ interface Page {
 }
 
 /** A user of their own with a document, so each test's list is its own. */
-function freshUser(name: string) {
-  const user = seedUser(env.deps, { name });
-  return { ...user, documentRid: seedDocument(env.deps, user.userId, { title: `${name}'s report` }) };
+async function freshUser(name: string) {
+  const user = await seedUser(env.deps, { name });
+  return { ...user, documentRid: await seedDocument(env.deps, user.userId, { title: `${name}'s report` }) };
 }
 
 async function createJob(user: { token: string; documentRid: string }): Promise<string> {
@@ -57,8 +57,8 @@ const trpc = (token: string) => createCaller(createContextInner({ deps: env.deps
 
 describe('REST GET exportJobs', () => {
   it("answers the caller's own unexpired jobs, newest first, and no token on the last page", async () => {
-    const me = freshUser('Lister');
-    const someoneElse = freshUser('Someone else');
+    const me = await freshUser('Lister');
+    const someoneElse = await freshUser('Someone else');
     const mine = [await createJob(me), await createJob(me), await createJob(me)];
     await createJob(someoneElse);
     const result = await list(me.token);
@@ -67,27 +67,27 @@ describe('REST GET exportJobs', () => {
     expect(result.raw).not.toContain('nextPageToken');
 
     // An expired job is gone from the list as from exportJobs.get.
-    env.deps.db.update(exportJobs).set({ expiresAt: env.clock.now }).where(eq(exportJobs.rid, mine[1]!)).run();
+    env.db.update(exportJobs).set({ expiresAt: env.clock.now }).where(eq(exportJobs.rid, mine[1]!)).run();
     expect((await list(me.token)).body.data.map((j) => j.rid)).toEqual([mine[2], mine[0]]);
   });
 
   it('answers an empty list to a user without jobs', async () => {
-    expect((await list(freshUser('Nobody').token)).body).toEqual({ data: [] });
+    expect((await list((await await freshUser('Nobody')).token)).body).toEqual({ data: [] });
   });
 
   it('filters by status and shows each job as exportJobs.get does', async () => {
-    const me = freshUser('Filter');
+    const me = await freshUser('Filter');
     const [a, b, c] = [await createJob(me), await createJob(me), await createJob(me)];
-    env.deps.db.update(exportJobs).set({ status: 'failed', errorMessage: 'broke', errorCode: 'INTERNAL' }).where(eq(exportJobs.rid, a)).run();
+    env.db.update(exportJobs).set({ status: 'failed', errorMessage: 'broke', errorCode: 'INTERNAL' }).where(eq(exportJobs.rid, a)).run();
     const fileRid = newRid('file');
-    env.deps.db.update(exportJobs).set({ status: 'succeeded', fileRid }).where(eq(exportJobs.rid, b)).run();
+    env.db.update(exportJobs).set({ status: 'succeeded', fileRid }).where(eq(exportJobs.rid, b)).run();
     expect((await list(me.token, '&status=failed')).body.data).toEqual([{ rid: a, status: { type: 'failed', errorMessage: 'broke', errorCode: 'INTERNAL' } }]);
     expect((await list(me.token, '&status=succeeded')).body.data).toEqual([{ rid: b, status: { type: 'succeeded', fileRid } }]);
     expect((await list(me.token, '&status=running')).body.data).toEqual([{ rid: c, status: { type: 'running' } }]);
   });
 
   it('pages with pageSize and an opaque token, with no duplicates or gaps while new jobs are created', async () => {
-    const me = freshUser('Pager');
+    const me = await freshUser('Pager');
     const before: string[] = [];
     for (let i = 0; i < 7; i++) before.push(await createJob(me));
     const seen: string[] = [];
@@ -109,10 +109,10 @@ describe('REST GET exportJobs', () => {
   });
 
   it('pages correctly through jobs created in the same millisecond (ties broken by rid)', async () => {
-    const me = freshUser('Same instant');
+    const me = await freshUser('Same instant');
     const rids: string[] = [];
     for (let i = 0; i < 5; i++) rids.push(await createJob(me));
-    env.deps.db.update(exportJobs).set({ createdAt: env.clock.now }).where(eq(exportJobs.creatorId, me.userId)).run();
+    env.db.update(exportJobs).set({ createdAt: env.clock.now }).where(eq(exportJobs.creatorId, me.userId)).run();
     const first = await list(me.token, '&pageSize=2');
     const second = await list(me.token, `&pageSize=2&pageToken=${first.body.nextPageToken!}`);
     const third = await list(me.token, `&pageSize=2&pageToken=${second.body.nextPageToken!}`);
@@ -122,7 +122,7 @@ describe('REST GET exportJobs', () => {
   });
 
   it('defaults to 100 a page and answers up to 1000', async () => {
-    const me = freshUser('Many');
+    const me = await freshUser('Many');
     for (let i = 0; i < 101; i++) await createJob(me);
     const page = await list(me.token);
     expect(page.body.data).toHaveLength(100);
@@ -141,23 +141,23 @@ describe('REST GET exportJobs', () => {
     [`pageToken=${Buffer.from('[1,"ri.notepad.main.file.x"]').toString('base64url')}`, 'pageToken'],
     ['status=queued', 'status'],
   ])('answers 400 Default:InvalidArgument to %s', async (query, parameter) => {
-    const result = await list(freshUser('Bad query').token, `&${query}`);
+    const result = await list((await await freshUser('Bad query')).token, `&${query}`);
     expect(result.status).toBe(400);
     expect(result.body).toMatchObject({ errorCode: 'INVALID_ARGUMENT', errorName: 'Default:InvalidArgument', parameters: { parameter } });
   });
 
   it('needs preview=true and the api:notepad-export scope', async () => {
-    const me = freshUser('Preview');
+    const me = await freshUser('Preview');
     const noPreview = await app.inject({ method: 'GET', url: '/api/v2/notepad/exportJobs', headers: { authorization: `Bearer ${me.token}` } });
     expect(noPreview.json()).toMatchObject({ errorName: 'ApiFeaturePreviewUsageOnly' });
-    const writeOnly = seedUser(env.deps, { scopes: ['api:notepad-write'] });
+    const writeOnly = await seedUser(env.deps, { scopes: ['api:notepad-write'] });
     expect((await list(writeOnly.token)).body).toMatchObject({ errorName: 'ApiUsageDenied', parameters: { missingScope: 'api:notepad-export' } });
   });
 });
 
 describe('tRPC notepad.exportJobs.list', () => {
   it('answers the same pages as REST, and refuses a bad token', async () => {
-    const me = freshUser('tRPC lister');
+    const me = await freshUser('tRPC lister');
     const rids = [await createJob(me), await createJob(me), await createJob(me)];
     const first = await trpc(me.token).notepad.exportJobs.list({ pageSize: 2 });
     expect(first.data.map((j) => j.rid)).toEqual([rids[2], rids[1]]);

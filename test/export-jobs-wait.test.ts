@@ -26,8 +26,8 @@ const target = { type: 'pdf', userLocale: 'en-GB', userTimezone: 'Europe/London'
 beforeEach(async () => {
   env = await createTestEnv({ config: { jobs: { leaseMs: 300, deadlineMs: 20_000, concurrency: 1 } } });
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
-  owner = seedUser(env.deps, { name: 'Owner' });
-  documentRid = seedDocument(env.deps, owner.userId);
+  owner = await seedUser(env.deps, { name: 'Owner' });
+  documentRid = await seedDocument(env.deps, owner.userId);
 });
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -147,7 +147,7 @@ describe('REST GET exportJobs/{exportJobRid} with Prefer: wait', () => {
   it('answers a finished job at once and echoes the wait capped at 60', async () => {
     const rid = await create();
     const fileRid = newRid('file');
-    env.deps.db.update(exportJobs).set({ status: 'succeeded', fileRid }).where(eq(exportJobs.rid, rid)).run();
+    env.db.update(exportJobs).set({ status: 'succeeded', fileRid }).where(eq(exportJobs.rid, rid)).run();
     const result = await get(rid, 'wait=3600');
     expect(result).toMatchObject({ status: 200, body: { rid, status: { type: 'succeeded', fileRid } }, applied: 'wait=60' });
   });
@@ -172,7 +172,7 @@ describe('REST GET exportJobs/{exportJobRid} with Prefer: wait', () => {
     expect(unknown.applied).toBeUndefined();
 
     const rid = await create();
-    const other = seedUser(env.deps, { name: 'Other' });
+    const other = await seedUser(env.deps, { name: 'Other' });
     const foreign = await get(rid, 'wait=30', { token: other.token });
     expect(foreign.status).toBe(404);
     expect(foreign.body).toMatchObject({ errorName: 'ExportJobNotFound' });

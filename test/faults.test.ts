@@ -37,8 +37,8 @@ beforeAll(async () => {
   const files = faultyStore(env.files);
   app = await buildApp({ deps: env.deps, files, logger: env.logger });
   runner = createJobRunner({ deps: env.deps, files, render: (request) => renderPdf(request) });
-  user = seedUser(env.deps);
-  documentRid = seedDocument(env.deps, user.userId);
+  user = await seedUser(env.deps);
+  documentRid = await seedDocument(env.deps, user.userId);
 });
 /**
  * Each test's row of the faults table, set by that test as its last step, after every one of

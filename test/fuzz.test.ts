@@ -15,6 +15,7 @@ import { ERRORS, type ErrorName } from '../server/contract/errors.js';
 import { markdownToTemplate } from '../server/import/markdown.js';
 import { GenerationJobRid, newFolderRid, newRid } from '../server/contract/rids.js';
 import { createDeps } from '../server/deps.js';
+import { createSqliteStores } from '../server/stores/sqlite/index.js';
 import { createJobRunner } from '../server/jobs/runner.js';
 import { renderPdf } from '../server/render/render-pdf.js';
 import * as admin from '../server/services/admin.js';
@@ -153,30 +154,30 @@ beforeAll(async () => {
   const { deps } = env;
   hugeBytes = deps.config.bodyLimit + 1;
 
-  const owner = seedUser(deps, { name: 'Owner' });
-  const other = seedUser(deps, { name: 'Other' });
-  const limited = seedUser(deps, { name: 'Limited', canCreateExportJobs: false });
-  const token = (scopes: Array<(typeof SCOPES)[keyof typeof SCOPES]>, expiresInMs?: number) =>
-    admin.createToken(deps, { userId: owner.userId, scopes, ...(expiresInMs ? { expiresInMs } : {}) }).token;
-  const revoked = token([SCOPES.export, SCOPES.write]);
-  admin.revokeToken(deps, { token: revoked });
-  const expired = token([SCOPES.export, SCOPES.write], 1000);
+  const owner = await seedUser(deps, { name: 'Owner' });
+  const other = await seedUser(deps, { name: 'Other' });
+  const limited = await seedUser(deps, { name: 'Limited', canCreateExportJobs: false });
+  const token = async (scopes: Array<(typeof SCOPES)[keyof typeof SCOPES]>, expiresInMs?: number) =>
+    (await admin.createToken(deps, { userId: owner.userId, scopes, ...(expiresInMs ? { expiresInMs } : {}) })).token;
+  const revoked = await token([SCOPES.export, SCOPES.write]);
+  await admin.revokeToken(deps, { token: revoked });
+  const expired = await token([SCOPES.export, SCOPES.write], 1000);
   env.clock.advance(1000);
 
-  const ownerDoc = seedDocument(deps, owner.userId, { title: 'Owner doc' });
-  const viewDoc = seedDocument(deps, other.userId, { title: 'View only' });
-  seedGrant(deps, owner.userId, viewDoc, 'view');
-  const othersDoc = seedDocument(deps, other.userId, { title: 'Not shared' });
+  const ownerDoc = await seedDocument(deps, owner.userId, { title: 'Owner doc' });
+  const viewDoc = await seedDocument(deps, other.userId, { title: 'View only' });
+  await seedGrant(deps, owner.userId, viewDoc, 'view');
+  const othersDoc = await seedDocument(deps, other.userId, { title: 'Not shared' });
 
   const template = markdownToTemplate(TEMPLATE_MARKDOWN);
-  const ownerTemplate = admin.createTemplate(deps, { title: 'Invoice', ownerId: owner.userId, ...template }).templateRid;
-  admin.publishTemplateVersion(deps, { templateRid: ownerTemplate, ...template });
-  const viewTemplate = admin.createTemplate(deps, { title: 'Viewable', ownerId: other.userId, ...template }).templateRid;
-  seedGrant(deps, owner.userId, viewTemplate, 'view');
-  const othersTemplate = admin.createTemplate(deps, { title: 'Hidden', ownerId: other.userId, ...template }).templateRid;
+  const ownerTemplate = (await admin.createTemplate(deps, { title: 'Invoice', ownerId: owner.userId, ...template })).templateRid;
+  await admin.publishTemplateVersion(deps, { templateRid: ownerTemplate, ...template });
+  const viewTemplate = (await admin.createTemplate(deps, { title: 'Viewable', ownerId: other.userId, ...template })).templateRid;
+  await seedGrant(deps, owner.userId, viewTemplate, 'view');
+  const othersTemplate = (await admin.createTemplate(deps, { title: 'Hidden', ownerId: other.userId, ...template })).templateRid;
 
   const job = (creatorId: string, status: 'running' | 'succeeded' | 'failed', expiresAt?: number) =>
-    seedGenerationJob(deps, { creatorId, templateRid: ownerTemplate, status, ...(expiresAt !== undefined ? { expiresAt } : {}) });
+    seedGenerationJob(env, { creatorId, templateRid: ownerTemplate, status, ...(expiresAt !== undefined ? { expiresAt } : {}) });
   const generationJobs = [
     job(owner.userId, 'succeeded'),
     job(owner.userId, 'failed'),
@@ -184,12 +185,12 @@ beforeAll(async () => {
     job(other.userId, 'succeeded'),
   ];
 
-  const ownerFolder = admin.createFolder(deps, { name: 'Mine', ownerId: owner.userId }).folderRid;
-  const viewFolder = admin.createFolder(deps, { name: 'Theirs, visible', ownerId: other.userId }).folderRid;
-  seedGrant(deps, owner.userId, viewFolder, 'view');
-  const othersFolder = admin.createFolder(deps, { name: 'Theirs', ownerId: other.userId }).folderRid;
+  const ownerFolder = (await admin.createFolder(deps, { name: 'Mine', ownerId: owner.userId })).folderRid;
+  const viewFolder = (await admin.createFolder(deps, { name: 'Theirs, visible', ownerId: other.userId })).folderRid;
+  await seedGrant(deps, owner.userId, viewFolder, 'view');
+  const othersFolder = (await admin.createFolder(deps, { name: 'Theirs', ownerId: other.userId })).folderRid;
   const takenName = 'Taken';
-  admin.createDocument(deps, { title: takenName, content: SAMPLE_CONTENT, ownerId: owner.userId, parentFolderRid: ownerFolder });
+  await admin.createDocument(deps, { title: takenName, content: SAMPLE_CONTENT, ownerId: owner.userId, parentFolderRid: ownerFolder });
 
   const seedApp = await buildApp({ deps, files: env.files, logger: env.logger });
 
@@ -220,13 +221,13 @@ beforeAll(async () => {
   world = {
     tokens: {
       owner: owner.token,
-      exportOnly: token([SCOPES.export]),
-      writeOnly: token([SCOPES.write]),
-      admin: token([SCOPES.admin]),
+      exportOnly: await token([SCOPES.export]),
+      writeOnly: await token([SCOPES.write]),
+      admin: await token([SCOPES.admin]),
       revoked,
       expired,
       other: other.token,
-      revocable: admin.createToken(deps, { userId: other.userId, scopes: [SCOPES.export, SCOPES.write] }).token,
+      revocable: (await admin.createToken(deps, { userId: other.userId, scopes: [SCOPES.export, SCOPES.write] })).token,
     },
     users: { owner: owner.userId, other: other.userId, limited: limited.userId },
     limitedToken: limited.token,
@@ -291,7 +292,7 @@ async function openCopy(target: string): Promise<Copy> {
   copyFileSync(seedFile, path);
   const database = openDatabase(path);
   // The seeded clock (expired tokens and jobs stay expired), the same log sink, the seeded file store (read only: no runner).
-  const deps = createDeps({ db: database.db, logger: env.logger, now: () => env.clock.now });
+  const deps = createDeps({ stores: createSqliteStores(database.db), logger: env.logger, now: () => env.clock.now });
   const app = await buildApp({ deps, files: env.files, logger: env.logger });
   const sqlite = database.sqlite;
   const readers = (sqlite.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name").pluck().all() as string[]).map(

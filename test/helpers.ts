@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import { openDatabase, type NotepadDatabase } from '../db/index.js';
+import { openDatabase, type Db, type NotepadDatabase } from '../db/index.js';
 import { generationJobs } from '../db/schema.js';
 import type { Scope, TemplateParameterValue } from '../server/contract/api.js';
 import type { Content } from '../server/contract/content.js';
@@ -14,6 +14,7 @@ import { ERROR_CODES, type NotepadError } from '../server/contract/errors.js';
 import { toNotepadError } from '../server/errors.js';
 import { createFileStore, type FileStore } from '../server/files/store.js';
 import * as admin from '../server/services/admin.js';
+import { createSqliteStores } from '../server/stores/sqlite/index.js';
 import type { GrantAction } from '../server/contract/grants.js';
 
 export const SAMPLE_CONTENT: Content = {
@@ -26,6 +27,8 @@ export const SAMPLE_CONTENT: Content = {
 export interface TestEnv {
   dir: string;
   database: NotepadDatabase;
+  /** The database itself, for a test to look at rows or set up states no API makes (the services see only deps.stores). */
+  db: Db;
   deps: Deps;
   files: FileStore;
   logger: Logger;
@@ -37,7 +40,7 @@ export interface TestEnv {
 }
 
 /** A fresh SQLite database (real migrations) and file store in a temp folder. */
-export async function createTestEnv(options: Omit<DepsOptions, 'db'> & { busyTimeoutMs?: number } = {}): Promise<TestEnv> {
+export async function createTestEnv(options: Omit<DepsOptions, 'stores'> & { busyTimeoutMs?: number } = {}): Promise<TestEnv> {
   const dir = mkdtempSync(join(tmpdir(), 'notepad-test-'));
   const database = openDatabase(join(dir, 'notepad.db'), { busyTimeoutMs: options.busyTimeoutMs ?? 5000 });
   const lines: string[] = [];
@@ -54,11 +57,12 @@ export async function createTestEnv(options: Omit<DepsOptions, 'db'> & { busyTim
       clock.now += ms;
     },
   };
-  const deps = createDeps({ now: () => clock.now, ...options, db: database.db, logger });
+  const deps = createDeps({ now: () => clock.now, ...options, stores: createSqliteStores(database.db), logger });
   const files = await createFileStore(join(dir, 'files'));
   return {
     dir,
     database,
+    db: database.db,
     deps,
     files,
     logger,
@@ -75,27 +79,28 @@ export async function createTestEnv(options: Omit<DepsOptions, 'db'> & { busyTim
 export const API_SCOPES: Scope[] = ['api:notepad-export', 'api:notepad-write'];
 
 /** A user with a token (all API scopes unless told otherwise). */
-export function seedUser(deps: Deps, opts: { name?: string; scopes?: Scope[]; canCreateExportJobs?: boolean } = {}) {
-  const { userId } = admin.createUser(deps, { name: opts.name ?? 'Ada', canCreateExportJobs: opts.canCreateExportJobs ?? true });
-  const { token } = admin.createToken(deps, { userId, scopes: opts.scopes ?? API_SCOPES });
+export async function seedUser(deps: Deps, opts: { name?: string; scopes?: Scope[]; canCreateExportJobs?: boolean } = {}) {
+  const { userId } = await admin.createUser(deps, { name: opts.name ?? 'Ada', canCreateExportJobs: opts.canCreateExportJobs ?? true });
+  const { token } = await admin.createToken(deps, { userId, scopes: opts.scopes ?? API_SCOPES });
   return { userId, token };
 }
 
-export function seedDocument(deps: Deps, ownerId: string, opts: { title?: string; content?: Content } = {}) {
-  return admin.createDocument(deps, { title: opts.title ?? 'Quarterly report', content: opts.content ?? SAMPLE_CONTENT, ownerId }).documentRid;
+export async function seedDocument(deps: Deps, ownerId: string, opts: { title?: string; content?: Content } = {}) {
+  return (await admin.createDocument(deps, { title: opts.title ?? 'Quarterly report', content: opts.content ?? SAMPLE_CONTENT, ownerId })).documentRid;
 }
 
-export function seedGrant(deps: Deps, userId: string, resourceRid: string, action: GrantAction) {
-  admin.grant(deps, { userId, resourceRid, action });
+export async function seedGrant(deps: Deps, userId: string, resourceRid: string, action: GrantAction) {
+  await admin.grant(deps, { userId, resourceRid, action });
 }
 
 /** A template with one published version, for seeding generation jobs directly. */
-export function seedTemplate(deps: Deps, ownerId: string, content: Content = SAMPLE_CONTENT) {
-  return admin.createTemplate(deps, { title: 'Template', ownerId, content, parameters: [] }).templateRid;
+export async function seedTemplate(deps: Deps, ownerId: string, content: Content = SAMPLE_CONTENT) {
+  return (await admin.createTemplate(deps, { title: 'Template', ownerId, content, parameters: [] })).templateRid;
 }
 
+/** A generation job in any state, written straight to the database (no API makes a finished one at will). */
 export function seedGenerationJob(
-  deps: Deps,
+  { db, deps }: { db: Db; deps: Deps },
   opts: {
     creatorId: string;
     templateRid: string;
@@ -107,7 +112,7 @@ export function seedGenerationJob(
 ): string {
   const rid = newRid('generation-job', deps.uuid());
   const now = deps.now();
-  deps.db
+  db
     .insert(generationJobs)
     .values({
       rid,

@@ -68,7 +68,7 @@ const ATTACKS: Attack[] = [
 
 describe('hostile clients', () => {
   it(`${ATTACKERS} half-sent bodies without valid credentials hold no memory, and a normal client is served throughout`, { timeout: 120_000 }, async () => {
-    const { token, documentRid } = seedExporter(dbPath, { name: 'Normal', title: 'Under attack', text: 'Served while others hold connections open.' });
+    const { token, documentRid } = await seedExporter(dbPath, { name: 'Normal', title: 'Under attack', text: 'Served while others hold connections open.' });
     const server = await start({ NOTEPAD_JOB_CONCURRENCY: '1', NOTEPAD_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS), LOG_LEVEL: 'info' });
     const pid = server.proc.pid!;
     const port = Number(new URL(server.baseUrl).port);

@@ -17,9 +17,9 @@ let documentRid: string;
 
 beforeAll(async () => {
   server = await startApiServer({ config: { http: { maxBatchSize: 3 } } });
-  const user = seedUser(server.env.deps);
+  const user = await seedUser(server.env.deps);
   token = user.token;
-  documentRid = seedDocument(server.env.deps, user.userId);
+  documentRid = await seedDocument(server.env.deps, user.userId);
 });
 afterAll(() => server?.close());
 
@@ -104,13 +104,13 @@ describe('credentials before the body', () => {
   });
 
   it('authenticates once per request: the gate looks the token up, the route and the procedures reuse it', async () => {
-    const statement = server.env.deps.stmts.principalByTokenHash;
-    const original = statement.get.bind(statement);
+    const store = server.env.deps.stores.auth;
+    const original = store.principalByTokenHash.bind(store);
     let lookups = 0;
-    statement.get = ((params: unknown) => {
+    store.principalByTokenHash = (tokenHash) => {
       lookups++;
-      return original(params as never);
-    }) as typeof statement.get;
+      return original(tokenHash);
+    };
     try {
       const headers = { authorization: `Bearer ${token}` };
       const count = async (url: string, init: RequestInit = {}) => {
@@ -129,7 +129,7 @@ describe('credentials before the body', () => {
       // Both calls are refused for scope (the token has none for admin), after one lookup.
       expect(batch).toEqual({ status: 403, lookups: 1 });
     } finally {
-      statement.get = original;
+      store.principalByTokenHash = original;
     }
   });
 });

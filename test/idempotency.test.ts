@@ -8,6 +8,7 @@ import { exportJobs, generationJobs, idempotencyKeys } from '../db/schema.js';
 import { buildApp } from '../server/app.js';
 import { newRid } from '../server/contract/rids.js';
 import { createDeps } from '../server/deps.js';
+import { createSqliteStores } from '../server/stores/sqlite/index.js';
 import { createJobRunner } from '../server/jobs/runner.js';
 import { createCaller } from '../server/routers/index.js';
 import { createContextInner } from '../server/trpc.js';
@@ -35,21 +36,21 @@ const freshKey = () => `key-${++keys}-${Date.now()}`;
 beforeAll(async () => {
   env = await createTestEnv();
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
-  owner = seedUser(env.deps, { name: 'Owner' });
-  other = seedUser(env.deps, { name: 'Other' });
-  documentRid = seedDocument(env.deps, owner.userId);
-  otherDocumentRid = seedDocument(env.deps, other.userId, { title: 'Theirs' });
-  hiddenDocumentRid = seedDocument(env.deps, other.userId, { title: 'Hidden for now' });
-  templateRid = seedTemplate(env.deps, owner.userId);
+  owner = await seedUser(env.deps, { name: 'Owner' });
+  other = await seedUser(env.deps, { name: 'Other' });
+  documentRid = await seedDocument(env.deps, owner.userId);
+  otherDocumentRid = await seedDocument(env.deps, other.userId, { title: 'Theirs' });
+  hiddenDocumentRid = await seedDocument(env.deps, other.userId, { title: 'Hidden for now' });
+  templateRid = await seedTemplate(env.deps, owner.userId);
 });
 afterAll(async () => {
   await app.close();
   env.cleanup();
 });
 
-const countJobs = () => env.deps.db.select().from(exportJobs).all().length;
-const countGenerations = () => env.deps.db.select().from(generationJobs).all().length;
-const countKeys = () => env.deps.db.select().from(idempotencyKeys).all().length;
+const countJobs = () => env.db.select().from(exportJobs).all().length;
+const countGenerations = () => env.db.select().from(generationJobs).all().length;
+const countKeys = () => env.db.select().from(idempotencyKeys).all().length;
 
 async function post(url: string, body: unknown, opts: { key?: string; token?: string; on?: FastifyInstance } = {}) {
   const headers: Record<string, string> = { authorization: `Bearer ${opts.token ?? owner.token}`, 'content-type': 'application/json' };
@@ -69,7 +70,7 @@ describe('REST exportJobs.create with an Idempotency-Key', () => {
     expect(first.status).toBe(200);
     expect(first.replayed).toBeUndefined();
     const before = countJobs();
-    env.deps.db.update(exportJobs).set({ status: 'failed', errorMessage: 'stopped', errorCode: 'INTERNAL' }).where(eq(exportJobs.rid, ridOf(first))).run();
+    env.db.update(exportJobs).set({ status: 'failed', errorMessage: 'stopped', errorCode: 'INTERNAL' }).where(eq(exportJobs.rid, ridOf(first))).run();
     // The same request in another spelling: short names, other key order, an unknown member.
     const again = await create(
       { target: { userTimezone: target.userTimezone, type: 'pdf', userLocale: target.userLocale }, source: { documentRid, type: 'documentSource' }, extra: 1 },
@@ -98,8 +99,8 @@ describe('REST exportJobs.create with an Idempotency-Key', () => {
     expect(denied.status).toBe(404);
     expect((denied.body as { errorName: string }).errorName).toBe('DocumentNotFound');
     expect(countKeys()).toBe(keysBefore);
-    seedGrant(env.deps, owner.userId, hiddenDocumentRid, 'view');
-    seedGrant(env.deps, owner.userId, hiddenDocumentRid, 'export');
+    await seedGrant(env.deps, owner.userId, hiddenDocumentRid, 'view');
+    await seedGrant(env.deps, owner.userId, hiddenDocumentRid, 'export');
     const retried = await create(bodyFor(hiddenDocumentRid), { key });
     expect(retried.status).toBe(200);
     expect(retried.replayed).toBeUndefined();
@@ -162,7 +163,7 @@ describe('REST exportJobs.create with an Idempotency-Key', () => {
     const key = freshKey();
     const first = await create(bodyFor(documentRid), { key });
     const database = openDatabase(join(env.dir, 'notepad.db'));
-    const restarted = await buildApp({ deps: createDeps({ db: database.db, now: () => env.clock.now, logger: env.logger }), files: env.files, logger: env.logger });
+    const restarted = await buildApp({ deps: createDeps({ stores: createSqliteStores(database.db), now: () => env.clock.now, logger: env.logger }), files: env.files, logger: env.logger });
     try {
       const again = await create(bodyFor(documentRid), { key, on: restarted });
       expect(again.status).toBe(200);
@@ -186,7 +187,7 @@ describe('REST exportJobs.create with an Idempotency-Key', () => {
     const expired = countKeys() - 1; // every key but the one just made has expired
     const runner = createJobRunner({ deps: env.deps, files: env.files, render: () => Promise.reject(new Error('no rendering here')) });
     expect((await runner.sweep()).idempotencyKeys).toBe(expired);
-    expect(env.deps.db.select().from(idempotencyKeys).all()).toEqual([expect.objectContaining({ key, jobRid: ridOf(later) })]);
+    expect(env.db.select().from(idempotencyKeys).all()).toEqual([expect.objectContaining({ key, jobRid: ridOf(later) })]);
   });
 });
 

@@ -7,6 +7,7 @@ import { failExportJob } from '../server/jobs/export-job.js';
 import { failGenerationJob } from '../server/jobs/generation-job.js';
 import { JobFailure } from '../server/jobs/failure.js';
 import { createDeps, leasesOf, type Deps } from '../server/deps.js';
+import { createSqliteStores } from '../server/stores/sqlite/index.js';
 import { attemptOf, claimGenerationJob, claimNext, releaseLease, renewLease } from '../server/jobs/lease.js';
 import { authenticate, type Principal } from '../server/services/auth.js';
 import { createExportJob } from '../server/services/export-jobs.js';
@@ -19,9 +20,9 @@ const LEASE_MS = 1_000;
 
 beforeEach(async () => {
   env = await createTestEnv({ config: { jobs: { leaseMs: LEASE_MS } } });
-  const user = seedUser(env.deps);
-  principal = authenticate(env.deps, `Bearer ${user.token}`);
-  documentRid = seedDocument(env.deps, user.userId);
+  const user = await seedUser(env.deps);
+  principal = await authenticate(env.deps, `Bearer ${user.token}`);
+  documentRid = await seedDocument(env.deps, user.userId);
 });
 afterEach(() => env.cleanup());
 
@@ -32,118 +33,118 @@ async function createAt(offsetMs: number, as: { principal: Principal; documentRi
   return (await createExportJob(env.deps, as.principal, { exportJobSource: source, exportJobTarget: target })).rid;
 }
 
-const row = (rid: string) => env.deps.db.select().from(exportJobs).where(eq(exportJobs.rid, rid)).get()!;
+const row = (rid: string) => env.db.select().from(exportJobs).where(eq(exportJobs.rid, rid)).get()!;
 
 describe('job leases (prepared claim statements)', () => {
   it('claims running export jobs oldest first, one per call, and none once all are held', async () => {
     const first = await createAt(0);
     const second = await createAt(10);
     const third = await createAt(10);
-    expect(claimNext(leasesOf(env.deps), 'export', 'a')?.rid).toBe(first);
-    expect(claimNext(leasesOf(env.deps), 'export', 'b')?.rid).toBe(second);
-    expect(claimNext(leasesOf(env.deps), 'export', 'a')?.rid).toBe(third);
-    expect(claimNext(leasesOf(env.deps), 'export', 'b')).toBeUndefined();
+    expect((await claimNext(leasesOf(env.deps), 'export', 'a'))?.rid).toBe(first);
+    expect((await claimNext(leasesOf(env.deps), 'export', 'b'))?.rid).toBe(second);
+    expect((await claimNext(leasesOf(env.deps), 'export', 'a'))?.rid).toBe(third);
+    expect(await claimNext(leasesOf(env.deps), 'export', 'b')).toBeUndefined();
   });
 
   it('records owner, lease expiry, attempts and the first start; a retry keeps the first start', async () => {
     const rid = await createAt(0);
     const firstClaimAt = env.clock.now + 5;
     env.clock.advance(5);
-    const claimed = claimNext(leasesOf(env.deps), 'export', 'a')!;
+    const claimed = (await claimNext(leasesOf(env.deps), 'export', 'a'))!;
     expect(claimed).toMatchObject({ rid, leaseOwner: 'a', leaseExpiresAt: firstClaimAt + LEASE_MS, attempts: 1, startedAt: firstClaimAt });
     // Held: nobody else takes it while the lease lives.
     env.clock.advance(LEASE_MS - 1);
-    expect(claimNext(leasesOf(env.deps), 'export', 'b')).toBeUndefined();
+    expect(await claimNext(leasesOf(env.deps), 'export', 'b')).toBeUndefined();
     // Expired: the next runner takes it over, as a second attempt.
     env.clock.advance(2);
-    const retried = claimNext(leasesOf(env.deps), 'export', 'b')!;
+    const retried = (await claimNext(leasesOf(env.deps), 'export', 'b'))!;
     expect(retried).toMatchObject({ rid, leaseOwner: 'b', leaseExpiresAt: env.clock.now + LEASE_MS, attempts: 2, startedAt: firstClaimAt });
     expect(row(rid)).toMatchObject({ leaseOwner: 'b', attempts: 2 });
   });
 
-  it('claims nothing from an empty table', () => {
-    expect(claimNext(leasesOf(env.deps), 'export', 'a')).toBeUndefined();
-    expect(claimNext(leasesOf(env.deps), 'generation', 'a')).toBeUndefined();
+  it('claims nothing from an empty table', async () => {
+    expect(await claimNext(leasesOf(env.deps), 'export', 'a')).toBeUndefined();
+    expect(await claimNext(leasesOf(env.deps), 'generation', 'a')).toBeUndefined();
   });
 
   it('takes an older job whose lease expired before a newer job nobody has claimed', async () => {
     const older = await createAt(0);
-    claimNext(leasesOf(env.deps), 'export', 'died');
+    await claimNext(leasesOf(env.deps), 'export', 'died');
     const newer = await createAt(10);
     env.clock.advance(LEASE_MS);
-    expect(claimNext(leasesOf(env.deps), 'export', 'a')?.rid).toBe(older);
-    expect(claimNext(leasesOf(env.deps), 'export', 'a')?.rid).toBe(newer);
+    expect((await claimNext(leasesOf(env.deps), 'export', 'a'))?.rid).toBe(older);
+    expect((await claimNext(leasesOf(env.deps), 'export', 'a'))?.rid).toBe(newer);
   });
 
   it('treats a lease as live up to and including its expiry instant', async () => {
     const rid = await createAt(0);
-    const { leaseExpiresAt } = claimNext(leasesOf(env.deps), 'export', 'a')!;
+    const { leaseExpiresAt } = (await claimNext(leasesOf(env.deps), 'export', 'a'))!;
     env.clock.now = leaseExpiresAt!;
-    expect(claimNext(leasesOf(env.deps), 'export', 'b')).toBeUndefined();
+    expect(await claimNext(leasesOf(env.deps), 'export', 'b')).toBeUndefined();
     env.clock.advance(1);
-    expect(claimNext(leasesOf(env.deps), 'export', 'b')?.rid).toBe(rid);
+    expect((await claimNext(leasesOf(env.deps), 'export', 'b'))?.rid).toBe(rid);
   });
 
   it('never claims a finished job', async () => {
     const rid = await createAt(0);
-    env.deps.db.update(exportJobs).set({ status: 'failed' }).where(eq(exportJobs.rid, rid)).run();
-    expect(claimNext(leasesOf(env.deps), 'export', 'a')).toBeUndefined();
+    env.db.update(exportJobs).set({ status: 'failed' }).where(eq(exportJobs.rid, rid)).run();
+    expect(await claimNext(leasesOf(env.deps), 'export', 'a')).toBeUndefined();
   });
 
   it('renews and releases only the lease it holds', async () => {
     const rid = await createAt(0);
-    claimNext(leasesOf(env.deps), 'export', 'a');
+    await claimNext(leasesOf(env.deps), 'export', 'a');
     env.clock.advance(500);
-    expect(renewLease(leasesOf(env.deps), 'export', { rid, owner: 'b', attempt: 1 })).toBe(false);
-    expect(renewLease(leasesOf(env.deps), 'export', { rid, owner: 'a', attempt: 1 })).toBe(true);
+    expect(await renewLease(leasesOf(env.deps), 'export', { rid, owner: 'b', attempt: 1 })).toBe(false);
+    expect(await renewLease(leasesOf(env.deps), 'export', { rid, owner: 'a', attempt: 1 })).toBe(true);
     expect(row(rid).leaseExpiresAt).toBe(env.clock.now + LEASE_MS);
-    releaseLease(leasesOf(env.deps), 'export', { rid, owner: 'b', attempt: 1 });
+    await releaseLease(leasesOf(env.deps), 'export', { rid, owner: 'b', attempt: 1 });
     expect(row(rid).leaseOwner).toBe('a');
-    releaseLease(leasesOf(env.deps), 'export', { rid, owner: 'a', attempt: 1 });
+    await releaseLease(leasesOf(env.deps), 'export', { rid, owner: 'a', attempt: 1 });
     expect(row(rid)).toMatchObject({ leaseOwner: null, leaseExpiresAt: null, attempts: 0 });
-    expect(claimNext(leasesOf(env.deps), 'export', 'b')?.rid).toBe(rid);
+    expect((await claimNext(leasesOf(env.deps), 'export', 'b'))?.rid).toBe(rid);
   });
 
   it('a lapsed lease is dead for its holder: no renewal, no release, no outcome, even before anyone else claims it', async () => {
     const rid = await createAt(0);
-    claimNext(leasesOf(env.deps), 'export', 'a');
+    await claimNext(leasesOf(env.deps), 'export', 'a');
     env.clock.advance(LEASE_MS); // the expiry instant itself: still live
-    expect(renewLease(leasesOf(env.deps), 'export', { rid, owner: 'a', attempt: 1 })).toBe(true);
+    expect(await renewLease(leasesOf(env.deps), 'export', { rid, owner: 'a', attempt: 1 })).toBe(true);
     env.clock.advance(LEASE_MS + 1); // lapsed
-    expect(renewLease(leasesOf(env.deps), 'export', { rid, owner: 'a', attempt: 1 })).toBe(false);
-    releaseLease(leasesOf(env.deps), 'export', { rid, owner: 'a', attempt: 1 });
+    expect(await renewLease(leasesOf(env.deps), 'export', { rid, owner: 'a', attempt: 1 })).toBe(false);
+    await releaseLease(leasesOf(env.deps), 'export', { rid, owner: 'a', attempt: 1 });
     expect(row(rid)).toMatchObject({ leaseOwner: 'a', attempts: 1 });
-    expect(failExportJob(env.deps, { rid, owner: 'a', attempt: 1 }, new JobFailure('INTERNAL', 'too late'))).toBe(false);
+    expect(await failExportJob(env.deps, { rid, owner: 'a', attempt: 1 }, new JobFailure('INTERNAL', 'too late'))).toBe(false);
     expect(row(rid).status).toBe('running');
-    expect(claimNext(leasesOf(env.deps), 'export', 'b')).toMatchObject({ rid, leaseOwner: 'b', attempts: 2 });
+    expect(await claimNext(leasesOf(env.deps), 'export', 'b')).toMatchObject({ rid, leaseOwner: 'b', attempts: 2 });
   });
 
   it('writes are an attempt\'s own: the same runner\'s earlier, lapsed attempt cannot touch its new one', async () => {
     const rid = await createAt(0);
-    claimNext(leasesOf(env.deps), 'export', 'a');
+    await claimNext(leasesOf(env.deps), 'export', 'a');
     env.clock.advance(LEASE_MS + 1);
-    expect(claimNext(leasesOf(env.deps), 'export', 'a')).toMatchObject({ rid, leaseOwner: 'a', attempts: 2 });
+    expect(await claimNext(leasesOf(env.deps), 'export', 'a')).toMatchObject({ rid, leaseOwner: 'a', attempts: 2 });
     const stale = { rid, owner: 'a', attempt: 1 };
-    expect(renewLease(leasesOf(env.deps), 'export', stale)).toBe(false);
-    expect(failExportJob(env.deps, stale, new JobFailure('INTERNAL', 'stale'))).toBe(false);
-    expect(releaseLease(leasesOf(env.deps), 'export', stale)).toBe(false);
+    expect(await renewLease(leasesOf(env.deps), 'export', stale)).toBe(false);
+    expect(await failExportJob(env.deps, stale, new JobFailure('INTERNAL', 'stale'))).toBe(false);
+    expect(await releaseLease(leasesOf(env.deps), 'export', stale)).toBe(false);
     expect(row(rid)).toMatchObject({ status: 'running', leaseOwner: 'a', attempts: 2 });
-    expect(renewLease(leasesOf(env.deps), 'export', { ...stale, attempt: 2 })).toBe(true);
+    expect(await renewLease(leasesOf(env.deps), 'export', { ...stale, attempt: 2 })).toBe(true);
   });
 
-  it('claims generation jobs oldest first too, and a given one by rid', () => {
-    const templateRid = seedTemplate(env.deps, principal.userId);
-    const older = seedGenerationJob(env.deps, { creatorId: principal.userId, templateRid, status: 'running' });
+  it('claims generation jobs oldest first too, and a given one by rid', async () => {
+    const templateRid = await seedTemplate(env.deps, principal.userId);
+    const older = seedGenerationJob(env, { creatorId: principal.userId, templateRid, status: 'running' });
     env.clock.advance(10);
-    const newer = seedGenerationJob(env.deps, { creatorId: principal.userId, templateRid, status: 'running' });
+    const newer = seedGenerationJob(env, { creatorId: principal.userId, templateRid, status: 'running' });
     env.clock.advance(10);
-    const newest = seedGenerationJob(env.deps, { creatorId: principal.userId, templateRid, status: 'running' });
-    seedGenerationJob(env.deps, { creatorId: principal.userId, templateRid, status: 'succeeded' });
-    expect(claimGenerationJob(leasesOf(env.deps), newest, 'cli')).toMatchObject({ rid: newest, leaseOwner: 'cli', attempts: 1 });
-    expect(claimGenerationJob(leasesOf(env.deps), newest, 'other')).toBeUndefined();
-    expect(claimNext(leasesOf(env.deps), 'generation', 'a')?.rid).toBe(older);
-    expect(claimNext(leasesOf(env.deps), 'generation', 'a')?.rid).toBe(newer);
-    expect(claimNext(leasesOf(env.deps), 'generation', 'a')).toBeUndefined();
+    const newest = seedGenerationJob(env, { creatorId: principal.userId, templateRid, status: 'running' });
+    seedGenerationJob(env, { creatorId: principal.userId, templateRid, status: 'succeeded' });
+    expect(await claimGenerationJob(leasesOf(env.deps), newest, 'cli')).toMatchObject({ rid: newest, leaseOwner: 'cli', attempts: 1 });
+    expect(await claimGenerationJob(leasesOf(env.deps), newest, 'other')).toBeUndefined();
+    expect((await claimNext(leasesOf(env.deps), 'generation', 'a'))?.rid).toBe(older);
+    expect((await claimNext(leasesOf(env.deps), 'generation', 'a'))?.rid).toBe(newer);
+    expect(await claimNext(leasesOf(env.deps), 'generation', 'a')).toBeUndefined();
   });
 });
 
@@ -151,9 +152,9 @@ describe('fair claims between users', () => {
   let other: { principal: Principal; documentRid: string };
   const flooder = () => ({ principal, documentRid });
 
-  beforeEach(() => {
-    const user = seedUser(env.deps, { name: 'Bea' });
-    other = { principal: authenticate(env.deps, `Bearer ${user.token}`), documentRid: seedDocument(env.deps, user.userId) };
+  beforeEach(async () => {
+    const user = await seedUser(env.deps, { name: 'Bea' });
+    other = { principal: await authenticate(env.deps, `Bearer ${user.token}`), documentRid: await seedDocument(env.deps, user.userId) };
   });
 
   /** `count` jobs of one user, 1 ms apart. */
@@ -162,38 +163,38 @@ describe('fair claims between users', () => {
     for (let i = 0; i < count; i++) rids.push(await createAt(1, as));
     return rids;
   }
-  const claim = (owner = 'runner', deps: Deps = env.deps) => claimNext(leasesOf(deps), 'export', owner);
+  const claim = async (owner = 'runner', deps: Deps = env.deps) => await claimNext(leasesOf(deps), 'export', owner);
   /** Ends a claimed job, as a finished render does: its lease is gone. */
-  const finish = (job: { rid: string; leaseOwner: string | null; attempts: number }) => {
+  const finish = async (job: { rid: string; leaseOwner: string | null; attempts: number }) => {
     env.clock.advance(1);
-    expect(failExportJob(env.deps, attemptOf(job), new JobFailure('INTERNAL', 'done'))).toBe(true);
+    expect(await failExportJob(env.deps, attemptOf(job), new JobFailure('INTERNAL', 'done'))).toBe(true);
   };
 
   it("claims a user's one job right after the render in progress, however many jobs another user queued first", async () => {
     const floods = await queue(flooder(), 30);
     const [single] = await queue(other, 1);
-    const first = claim()!;
+    const first = (await claim())!;
     expect(first.rid).toBe(floods[0]); // nobody served yet, nothing rendering: the oldest job
-    finish(first); // one render slot: it frees
-    expect(claim()?.rid).toBe(single);
+    await finish(first); // one render slot: it frees
+    expect((await claim())?.rid).toBe(single);
   });
 
   it('gives the next free slot to the user with fewer jobs rendering, while another holds renders', async () => {
     const floods = await queue(flooder(), 10);
-    expect(claim()?.rid).toBe(floods[0]);
-    expect(claim()?.rid).toBe(floods[1]); // only the flooder has work: it takes both slots
+    expect((await claim())?.rid).toBe(floods[0]);
+    expect((await claim())?.rid).toBe(floods[1]); // only the flooder has work: it takes both slots
     const [single] = await queue(other, 1);
-    expect(claim()?.rid).toBe(single); // 2 rendering against 0
-    expect(claim()?.rid).toBe(floods[2]);
+    expect((await claim())?.rid).toBe(single); // 2 rendering against 0
+    expect((await claim())?.rid).toBe(floods[2]);
   });
 
   it("takes the users' jobs in turns, each user's oldest first", async () => {
     const a = await queue(flooder(), 3);
     const b = await queue(other, 3);
     const order: string[] = [];
-    for (let job = claim(); job; job = claim()) {
+    for (let job = await claim(); job; job = await claim()) {
       order.push(job.rid);
-      finish(job);
+      await finish(job);
     }
     expect(order).toEqual([a[0], b[0], a[1], b[1], a[2], b[2]]);
   });
@@ -201,48 +202,48 @@ describe('fair claims between users', () => {
   it('breaks ties between users nobody has served by the oldest job', async () => {
     const [older] = await queue(other, 1);
     await queue(flooder(), 2);
-    expect(claim()?.rid).toBe(older);
+    expect((await claim())?.rid).toBe(older);
   });
 
   it('counts only live leases as rendering: a lapsed one is claimable again, by the same statement', async () => {
     const a = await queue(flooder(), 2);
     const [single] = await queue(other, 1);
-    expect(claim('died')?.rid).toBe(a[0]);
+    expect((await claim('died'))?.rid).toBe(a[0]);
     env.clock.advance(LEASE_MS + 1); // the runner died: its job is not rendering any more
     // The flooder has been served and the other user not: the other user's job first, then
     // the lapsed job again (its user's oldest), as its second attempt.
-    expect(claim()?.rid).toBe(single);
-    expect(claim()).toMatchObject({ rid: a[0], attempts: 2 });
+    expect((await claim())?.rid).toBe(single);
+    expect(await claim()).toMatchObject({ rid: a[0], attempts: 2 });
   });
 
   it('holds between processes sharing the database: a lease taken through one connection counts for the other', async () => {
     const second = openDatabase(join(env.dir, 'notepad.db'));
     try {
-      const elsewhere = createDeps({ db: second.db, now: () => env.clock.now, config: { jobs: { leaseMs: LEASE_MS } } });
+      const elsewhere = createDeps({ stores: createSqliteStores(second.db), now: () => env.clock.now, config: { jobs: { leaseMs: LEASE_MS } } });
       const floods = await queue(flooder(), 5);
       const [single] = await queue(other, 1);
-      expect(claim('process-1')?.rid).toBe(floods[0]);
-      expect(claim('process-2', elsewhere)?.rid).toBe(single);
+      expect((await claim('process-1'))?.rid).toBe(floods[0]);
+      expect((await claim('process-2', elsewhere))?.rid).toBe(single);
     } finally {
       second.close();
     }
   });
 
-  it('claims generation jobs fairly too: a user served a moment ago waits for the one who was not', () => {
-    const templateRid = seedTemplate(env.deps, principal.userId);
+  it('claims generation jobs fairly too: a user served a moment ago waits for the one who was not', async () => {
+    const templateRid = await seedTemplate(env.deps, principal.userId);
     const seed = (creatorId: string) => {
       env.clock.advance(1);
-      return seedGenerationJob(env.deps, { creatorId, templateRid, status: 'running' });
+      return seedGenerationJob(env, { creatorId, templateRid, status: 'running' });
     };
     const floods = Array.from({ length: 20 }, () => seed(principal.userId));
     const single = seed(other.principal.userId);
-    const generation = () => claimNext(leasesOf(env.deps), 'generation', 'runner');
-    const first = generation()!;
+    const generation = async () => await claimNext(leasesOf(env.deps), 'generation', 'runner');
+    const first = (await generation())!;
     expect(first.rid).toBe(floods[0]);
     // A generation runs and ends within one synchronous step of the runner: never two at once.
     env.clock.advance(1);
-    expect(failGenerationJob(env.deps, first, 'done')).toBe(true);
-    expect(generation()?.rid).toBe(single);
-    expect(generation()?.rid).toBe(floods[1]);
+    expect(await failGenerationJob(env.deps, first, 'done')).toBe(true);
+    expect((await generation())?.rid).toBe(single);
+    expect((await generation())?.rid).toBe(floods[1]);
   });
 });

@@ -58,7 +58,7 @@ export async function startLiveServer(options: Pick<DepsOptions, 'config'> = {})
  * The HTTP app alone (no runner) on 127.0.0.1 and an ephemeral port, over a fresh database,
  * with the test environment's controllable clock unless told otherwise.
  */
-export async function startApiServer(options: Omit<DepsOptions, 'db'> = {}): Promise<ApiServer> {
+export async function startApiServer(options: Omit<DepsOptions, 'stores'> = {}): Promise<ApiServer> {
   const env = await createTestEnv(options);
   const app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
   const { port, baseUrl } = await listen(app);

@@ -40,10 +40,10 @@ describe('GET /metrics on a live server', () => {
 
   beforeAll(async () => {
     server = await startLiveServer();
-    const user = seedUser(server.env.deps);
+    const user = await seedUser(server.env.deps);
     token = user.token;
-    const documentRid = seedDocument(server.env.deps, user.userId);
-    const templateRid = seedTemplate(server.env.deps, user.userId);
+    const documentRid = await seedDocument(server.env.deps, user.userId);
+    const templateRid = await seedTemplate(server.env.deps, user.userId);
     const auth = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
     const api = `${server.baseUrl}/api/v2/notepad`;
 
@@ -127,9 +127,9 @@ describe('queue depth, read from the database', () => {
   it('jobs waiting until a runner claims them, then running', async () => {
     server = await startApiServer();
     const { deps } = server.env;
-    const user = seedUser(deps);
-    const principal = authenticate(deps, `Bearer ${user.token}`);
-    const documentRid = seedDocument(deps, user.userId);
+    const user = await seedUser(deps);
+    const principal = await authenticate(deps, `Bearer ${user.token}`);
+    const documentRid = await seedDocument(deps, user.userId);
     for (let i = 0; i < 3; i++) await createExportJob(deps, principal, { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: target });
     let metrics = await scrape(server.baseUrl);
     expect(metrics.value('notepad_jobs_waiting', { kind: 'export' })).toBe(3);
@@ -165,10 +165,10 @@ describe('jobs that fail, by errorCode (an injected registry)', () => {
     env = await createTestEnv({ config: { jobs: { deadlineMs: 100, concurrency: 2 } } });
     const registry = new Registry();
     const metrics = createMetrics({ deps: env.deps, registry, processMetrics: false });
-    const user = seedUser(env.deps);
-    const principal = authenticate(env.deps, `Bearer ${user.token}`);
+    const user = await seedUser(env.deps);
+    const principal = await authenticate(env.deps, `Bearer ${user.token}`);
     const create = async (title: string) =>
-      createExportJob(env.deps, principal, { exportJobSource: { type: 'documentSource', documentRid: seedDocument(env.deps, user.userId, { title }) }, exportJobTarget: target });
+      createExportJob(env.deps, principal, { exportJobSource: { type: 'documentSource', documentRid: await seedDocument(env.deps, user.userId, { title }) }, exportJobTarget: target });
     await create('hangs');
     await create('breaks');
     await create('renders');

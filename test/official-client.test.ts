@@ -44,8 +44,8 @@ async function waitFor<T>(poll: () => Promise<T>, done: (value: T) => boolean, t
 
 beforeAll(async () => {
   server = await startLiveServer();
-  user = seedUser(server.env.deps);
-  documentRid = seedDocument(server.env.deps, user.userId, { title: 'Report: Q3 \\ "final"' });
+  user = await seedUser(server.env.deps);
+  documentRid = await seedDocument(server.env.deps, user.userId, { title: 'Report: Q3 \\ "final"' });
 });
 afterAll(() => server.close());
 
@@ -103,7 +103,7 @@ describe('@osdk/foundry.notepad against the REST adapter', () => {
     const badToken = await apiError(ExportJobs.get(contextFor('np_nope'), 'ri.notepad.main.export-job.00000000-0000-4000-8000-000000000000', { preview: true }));
     expect(badToken).toMatchObject({ errorName: 'InvalidCredentials', statusCode: 401 });
 
-    const intruder = seedUser(server.env.deps, { name: 'Intruder' });
+    const intruder = await seedUser(server.env.deps, { name: 'Intruder' });
     const job = await ExportJobs.create(
       ctx,
       { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' } },
@@ -121,7 +121,7 @@ describe('@osdk/foundry.notepad against the REST adapter', () => {
 
   it('Templates.generate, GenerationJobs.get, saveDocument, then an export of the generation job', async () => {
     const ctx = contextFor(user.token);
-    const { templateRid } = admin.createTemplate(server.env.deps, {
+    const { templateRid } = await admin.createTemplate(server.env.deps, {
       title: 'Invoice',
       ownerId: user.userId,
       content: {
@@ -136,7 +136,7 @@ describe('@osdk/foundry.notepad against the REST adapter', () => {
         { name: 'due', type: 'date', required: true },
       ],
     });
-    const { folderRid } = admin.createFolder(server.env.deps, { name: 'Invoices', ownerId: user.userId });
+    const { folderRid } = await admin.createFolder(server.env.deps, { name: 'Invoices', ownerId: user.userId });
 
     const generationJobRid = await Templates.generate(
       ctx,

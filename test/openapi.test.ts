@@ -148,8 +148,8 @@ describe('a client generated from the document (openapi-typescript types, openap
   afterAll(() => server.close());
 
   it('creates an export job, gets it until it succeeds and downloads the PDF', async () => {
-    const { userId, token } = seedUser(server.env.deps);
-    const documentRid = seedDocument(server.env.deps, userId, { title: 'Generated client' });
+    const { userId, token } = await seedUser(server.env.deps);
+    const documentRid = await seedDocument(server.env.deps, userId, { title: 'Generated client' });
     const client = createClient<paths>({ baseUrl: `${server.baseUrl}/api`, headers: { Authorization: `Bearer ${token}` } });
 
     const created = await client.POST('/v2/notepad/exportJobs/create', {
@@ -181,7 +181,7 @@ describe('a client generated from the document (openapi-typescript types, openap
   });
 
   it('gets the documented error body for a documented error', async () => {
-    const { token } = seedUser(server.env.deps, { name: 'Grace' });
+    const { token } = await seedUser(server.env.deps, { name: 'Grace' });
     const client = createClient<paths>({ baseUrl: `${server.baseUrl}/api`, headers: { Authorization: `Bearer ${token}` } });
     const missing = 'ri.notepad.main.export-job.00000000-0000-4000-8000-000000000000';
     const { error, response } = await client.GET('/v2/notepad/exportJobs/{exportJobRid}', { params: { path: { exportJobRid: missing }, query: { preview: true } } });

@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll } from 'vitest';
 import { pathToFileURL } from 'node:url';
-import { openDatabase } from '../db/index.js';
+import { openDatabase, type Db } from '../db/index.js';
 import { createDeps, type Deps } from '../server/deps.js';
+import { createSqliteStores } from '../server/stores/sqlite/index.js';
 import * as admin from '../server/services/admin.js';
 
 // node itself, with tsx as a loader: the tsx CLI would put a parent process in between, and a
@@ -71,18 +72,18 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
 }
 
 /** Opens the database file as the service would, for seeding and inspection from the test process. */
-export function openForSeeding(dbPath: string): { deps: Deps; close(): void; sqlite: ReturnType<typeof openDatabase>['sqlite'] } {
+export function openForSeeding(dbPath: string): { deps: Deps; close(): void; db: Db; sqlite: ReturnType<typeof openDatabase>['sqlite'] } {
   const database = openDatabase(dbPath);
-  return { deps: createDeps({ db: database.db }), close: () => database.close(), sqlite: database.sqlite };
+  return { deps: createDeps({ stores: createSqliteStores(database.db) }), close: () => database.close(), db: database.db, sqlite: database.sqlite };
 }
 
 /** A user with an export token and one one-paragraph document, written to the database file before a server starts. */
-export function seedExporter(dbPath: string, opts: { name: string; title: string; text: string }): { userId: string; token: string; documentRid: string } {
+export async function seedExporter(dbPath: string, opts: { name: string; title: string; text: string }): Promise<{ userId: string; token: string; documentRid: string }> {
   const seed = openForSeeding(dbPath);
   try {
-    const { userId } = admin.createUser(seed.deps, { name: opts.name });
-    const { token } = admin.createToken(seed.deps, { userId, scopes: ['api:notepad-export'] });
-    const { documentRid } = admin.createDocument(seed.deps, {
+    const { userId } = await admin.createUser(seed.deps, { name: opts.name });
+    const { token } = await admin.createToken(seed.deps, { userId, scopes: ['api:notepad-export'] });
+    const { documentRid } = await admin.createDocument(seed.deps, {
       title: opts.title,
       content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: opts.text }] }] },
       ownerId: userId,

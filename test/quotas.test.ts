@@ -7,6 +7,7 @@ import { exportJobs, files, generationJobs } from '../db/schema.js';
 import { buildApp } from '../server/app.js';
 import { ERRORS, type ErrorName } from '../server/contract/errors.js';
 import { createDeps, type Deps } from '../server/deps.js';
+import { createSqliteStores } from '../server/stores/sqlite/index.js';
 import { createJobRunner } from '../server/jobs/runner.js';
 import { renderPdf } from '../server/render/render-pdf.js';
 import { authenticate } from '../server/services/auth.js';
@@ -26,10 +27,10 @@ let templateRid: string;
 beforeEach(async () => {
   env = await createTestEnv({ config: { quotas: { maxActiveExportJobsPerUser: LIMIT, maxActiveGenerationJobsPerUser: LIMIT } } });
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
-  ada = seedUser(env.deps, { name: 'Ada' });
-  bea = seedUser(env.deps, { name: 'Bea' });
-  documentRid = seedDocument(env.deps, ada.userId);
-  templateRid = seedTemplate(env.deps, ada.userId);
+  ada = await seedUser(env.deps, { name: 'Ada' });
+  bea = await seedUser(env.deps, { name: 'Bea' });
+  documentRid = await seedDocument(env.deps, ada.userId);
+  templateRid = await seedTemplate(env.deps, ada.userId);
 });
 afterEach(async () => {
   await app.close();
@@ -80,7 +81,7 @@ function expectRefusal(answer: Answer, errorName: ErrorName, parameters: object)
   expect(answer.body.errorInstanceId).toMatch(/^[0-9a-f-]{36}$/);
 }
 
-const rows = () => ({ exports: env.deps.db.select().from(exportJobs).all().length, generations: env.deps.db.select().from(generationJobs).all().length });
+const rows = () => ({ exports: env.db.select().from(exportJobs).all().length, generations: env.db.select().from(generationJobs).all().length });
 const runner = () => createJobRunner({ deps: env.deps, files: env.files, render: (request) => renderPdf(request) });
 
 describe.each(TRANSPORTS)('quotas on active jobs over $name', (transport) => {
@@ -90,7 +91,7 @@ describe.each(TRANSPORTS)('quotas on active jobs over $name', (transport) => {
     expectRefusal(await transport.createExport(), 'TooManyActiveExportJobs', { limit: LIMIT });
     expect(rows()).toEqual(before);
     // Another user's quota is their own.
-    expect((await transport.createExport(bea.token, exportBody(seedDocument(env.deps, bea.userId)))).status).toBe(200);
+    expect((await transport.createExport(bea.token, exportBody(await seedDocument(env.deps, bea.userId)))).status).toBe(200);
     // A finished job frees its slot.
     const r = runner();
     await r.drain();
@@ -102,7 +103,7 @@ describe.each(TRANSPORTS)('quotas on active jobs over $name', (transport) => {
     for (let i = 0; i < LIMIT; i++) expect((await transport.createExport()).status).toBe(200);
     const badLocale = await transport.createExport(ada.token, exportBody(documentRid, { ...target, userLocale: 'en_US' }));
     expect([badLocale.status, badLocale.body.errorName]).toEqual([400, 'InvalidExportJobUserLocale']);
-    const unseen = seedDocument(env.deps, bea.userId); // Ada has no grant: it does not exist for her
+    const unseen = await seedDocument(env.deps, bea.userId); // Ada has no grant: it does not exist for her
     const notFound = await transport.createExport(ada.token, exportBody(unseen));
     expect([notFound.status, notFound.body.errorName]).toEqual([404, 'DocumentNotFound']);
   });
@@ -118,14 +119,14 @@ describe.each(TRANSPORTS)('quotas on active jobs over $name', (transport) => {
     expect((await transport.generate()).status).toBe(200);
     // Unknown templates are still unknown, whatever the quota says.
     for (let i = 0; i < LIMIT; i++) await transport.generate();
-    const other = await send(`/api/v2/notepad/templates/${seedTemplate(env.deps, bea.userId)}/generate?preview=true`, generateBody, ada.token, false);
+    const other = await send(`/api/v2/notepad/templates/${await seedTemplate(env.deps, bea.userId)}/generate?preview=true`, generateBody, ada.token, false);
     expect([other.status, other.body.errorName]).toEqual([404, 'TemplateNotFound']);
   });
 });
 
 describe('active-job quotas under concurrent creates', () => {
-  const create = (deps: Deps, token: string) =>
-    createExportJob(deps, authenticate(deps, `Bearer ${token}`), { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: target }).then(
+  const create = async (deps: Deps, token: string) =>
+    createExportJob(deps, await authenticate(deps, `Bearer ${token}`), { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: target }).then(
       () => 'created',
       (error: { errorName?: string }) => error.errorName,
     );
@@ -133,7 +134,7 @@ describe('active-job quotas under concurrent creates', () => {
   it('never overshoots, within one group commit or between processes sharing the database', async () => {
     const second = openDatabase(join(env.dir, 'notepad.db'));
     try {
-      const elsewhere = createDeps({ db: second.db, now: () => env.clock.now, config: { quotas: { maxActiveExportJobsPerUser: LIMIT } } });
+      const elsewhere = createDeps({ stores: createSqliteStores(second.db), now: () => env.clock.now, config: { quotas: { maxActiveExportJobsPerUser: LIMIT } } });
       const outcomes = await Promise.all([...Array.from({ length: 5 }, () => create(env.deps, ada.token)), ...Array.from({ length: 5 }, () => create(elsewhere, ada.token))]);
       expect(outcomes.filter((o) => o === 'created')).toHaveLength(LIMIT);
       expect(outcomes.filter((o) => o === 'TooManyActiveExportJobs')).toHaveLength(10 - LIMIT);
@@ -146,22 +147,22 @@ describe('active-job quotas under concurrent creates', () => {
 
 describe.each(TRANSPORTS)('the storage quota over $name', (transport) => {
   /** Ada's generated content: what she stores until it expires, an hour after its job was created. */
-  const seedGenerated = () => seedGenerationJob(env.deps, { creatorId: ada.userId, templateRid, status: 'succeeded' });
-  const storedBytes = (userId = ada.userId) => env.deps.jobs.storedBytes(userId);
+  const seedGenerated = () => seedGenerationJob(env, { creatorId: ada.userId, templateRid, status: 'succeeded' });
+  const storedBytes = (userId = ada.userId) => env.deps.stores.jobs.storedBytes(userId);
 
   it('refuses exports and generations while the user holds the limit, with Retry-After until the first of it expires, and writes nothing', async () => {
     seedGenerated();
-    env.deps.config.quotas.maxStoredBytesPerUser = storedBytes();
+    env.deps.config.quotas.maxStoredBytesPerUser = await storedBytes();
     env.clock.advance(600_000);
     const before = rows();
     for (const answer of [await transport.createExport(), await transport.generate()]) {
       expect(answer.status).toBe(429);
       expect(answer.body).toMatchObject({ errorCode: 'TOO_MANY_REQUESTS', errorName: 'StorageQuotaExceeded', errorDescription: ERRORS.StorageQuotaExceeded.description });
-      expect(answer.body.parameters).toEqual({ limitBytes: storedBytes() });
+      expect(answer.body.parameters).toEqual({ limitBytes: await storedBytes() });
       expect(answer.retryAfter).toBe(String(3_600 - 600));
     }
     expect(rows()).toEqual(before);
-    env.deps.config.quotas.maxStoredBytesPerUser = storedBytes() + 1; // room for one more byte: work may start
+    env.deps.config.quotas.maxStoredBytesPerUser = await storedBytes() + 1; // room for one more byte: work may start
     expect((await transport.createExport()).status).toBe(200);
     expect((await transport.generate()).status).toBe(200);
   });
@@ -178,8 +179,8 @@ describe('the storage quota while rendering', () => {
         return renderPdf(request);
       },
     });
-  const create = () => createExportJob(env.deps, authenticate(env.deps, `Bearer ${ada.token}`), { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: target });
-  const statusOf = (rid: string) => getExportJob(env.deps, authenticate(env.deps, `Bearer ${ada.token}`), rid).status;
+  const create = async () => createExportJob(env.deps, await authenticate(env.deps, `Bearer ${ada.token}`), { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: target });
+  const statusOf = async (rid: string) => (await getExportJob(env.deps, await authenticate(env.deps, `Bearer ${ada.token}`), rid)).status;
 
   beforeEach(() => {
     rendered = 0;
@@ -192,38 +193,38 @@ describe('the storage quota while rendering', () => {
     await r.drain();
     await r.stop(0);
     expect(rendered).toBe(1);
-    const status = statusOf(rid);
+    const status = await statusOf(rid);
     expect(status).toMatchObject({ type: 'failed', errorCode: 'STORAGE_QUOTA_EXCEEDED' });
     expect(status.type === 'failed' && status.errorMessage).toMatch(/past the limit of 1000 bytes/);
-    expect(env.deps.db.select().from(files).all()).toEqual([]);
+    expect(env.db.select().from(files).all()).toEqual([]);
     expect(readdirSync(env.files.dir).filter((name) => name.endsWith('.pdf'))).toEqual([]);
-    expect(env.deps.jobs.storedBytes(ada.userId)).toBe(0);
+    expect(await env.deps.stores.jobs.storedBytes(ada.userId)).toBe(0);
   });
 
   it('fails an export queued before the user ran out of storage without rendering it', async () => {
     const { rid } = await create();
-    seedGenerationJob(env.deps, { creatorId: ada.userId, templateRid, status: 'succeeded' });
-    env.deps.config.quotas.maxStoredBytesPerUser = env.deps.jobs.storedBytes(ada.userId);
+    seedGenerationJob(env, { creatorId: ada.userId, templateRid, status: 'succeeded' });
+    env.deps.config.quotas.maxStoredBytesPerUser = await env.deps.stores.jobs.storedBytes(ada.userId);
     const r = counting();
     await r.drain();
     await r.stop(0);
     expect(rendered).toBe(0);
-    expect(statusOf(rid)).toMatchObject({ type: 'failed', errorCode: 'STORAGE_QUOTA_EXCEEDED' });
+    expect(await statusOf(rid)).toMatchObject({ type: 'failed', errorCode: 'STORAGE_QUOTA_EXCEEDED' });
   });
 
   it('keeps files up to the limit: the one that fits succeeds, counted', async () => {
     const first = await create();
     const r = counting();
     await r.drain();
-    const size = env.deps.jobs.storedBytes(ada.userId);
-    expect(statusOf(first.rid).type).toBe('succeeded');
-    expect(size).toBe(env.deps.db.select().from(files).all()[0]!.sizeBytes);
+    const size = await env.deps.stores.jobs.storedBytes(ada.userId);
+    expect((await statusOf(first.rid)).type).toBe('succeeded');
+    expect(size).toBe(env.db.select().from(files).all()[0]!.sizeBytes);
     env.deps.config.quotas.maxStoredBytesPerUser = 2 * size; // exactly one more of the same size
     env.clock.advance(1);
     const second = await create();
     await r.drain();
     await r.stop(0);
-    expect(statusOf(second.rid).type).toBe('succeeded');
-    expect(env.deps.jobs.storedBytes(ada.userId)).toBe(2 * size);
+    expect((await statusOf(second.rid)).type).toBe('succeeded');
+    expect(await env.deps.stores.jobs.storedBytes(ada.userId)).toBe(2 * size);
   });
 });

@@ -62,9 +62,9 @@ describe('over REST and tRPC, with a controlled clock', () => {
   beforeAll(async () => {
     env = await createTestEnv({ config: { http: { rateLimit: { perSecond: 2, burst: 3 } } } });
     app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
-    const user = seedUser(env.deps);
+    const user = await seedUser(env.deps);
     token = user.token;
-    noScope = admin.createToken(env.deps, { userId: user.userId, scopes: [SCOPES.write] }).token;
+    noScope = (await admin.createToken(env.deps, { userId: user.userId, scopes: [SCOPES.write] })).token;
   });
   afterAll(async () => {
     await app?.close();
@@ -115,7 +115,7 @@ describe('over REST and tRPC, with a controlled clock', () => {
     const unlimited = await createTestEnv({ config: { http: { rateLimit: false } } });
     const unlimitedApp = await buildApp({ deps: unlimited.deps, files: unlimited.files, logger: unlimited.logger });
     try {
-      const { token: t } = seedUser(unlimited.deps);
+      const { token: t } = await seedUser(unlimited.deps);
       const statuses = new Set<number>();
       for (let i = 0; i < 600; i++) {
         const response = await unlimitedApp.inject({ method: 'GET', url: jobUrl, headers: { authorization: `Bearer ${t}` } });
@@ -166,8 +166,8 @@ describe('the official client with its retrying fetch', () => {
   afterAll(() => server?.close());
 
   it('succeeds after a throttled burst: the 429s are retried', async () => {
-    const user = seedUser(server.env.deps);
-    const documentRid = seedDocument(server.env.deps, user.userId);
+    const user = await seedUser(server.env.deps);
+    const documentRid = await seedDocument(server.env.deps, user.userId);
     const statuses: number[] = [];
     const authorized = async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
       const headers = new Headers(init?.headers);

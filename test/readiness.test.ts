@@ -13,7 +13,7 @@ let env: TestEnv | undefined;
 let app: Awaited<ReturnType<typeof buildApp>> | undefined;
 const temporary: string[] = [];
 
-async function start(options: Omit<DepsOptions, 'db'> = {}) {
+async function start(options: Omit<DepsOptions, 'stores'> = {}) {
   env = await createTestEnv(options);
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
   return env;

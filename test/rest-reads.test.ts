@@ -18,7 +18,7 @@ beforeAll(async () => {
   env = await createTestEnv();
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
   runner = createJobRunner({ deps: env.deps, files: env.files, render: (request) => renderPdf(request) });
-  user = seedUser(env.deps);
+  user = await seedUser(env.deps);
 });
 afterAll(async () => {
   await app.close();
@@ -30,10 +30,10 @@ const get = (url: string, token = user.token, contentType = true) =>
   app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}`, ...(contentType ? { 'content-type': 'application/json' } : {}) } });
 
 async function exported(title: string): Promise<{ jobRid: string; fileRid: string }> {
-  const documentRid = seedDocument(env.deps, user.userId, { title: 'Placeholder' });
+  const documentRid = await seedDocument(env.deps, user.userId, { title: 'Placeholder' });
   // Written past the display-name rule: a title stored before the rule, or by another tool,
   // must still never reach a header unescaped.
-  env.deps.db.update(documents).set({ title }).where(eq(documents.rid, documentRid)).run();
+  env.db.update(documents).set({ title }).where(eq(documents.rid, documentRid)).run();
   const created = await app.inject({
     method: 'POST',
     url: '/api/v2/notepad/exportJobs/create?preview=true',
@@ -74,7 +74,7 @@ describe('exportJobs.get and files.content over REST', () => {
     const { jobRid, fileRid } = await exported('Scoped');
     expect((await get(`/api/v2/notepad/exportJobs/${jobRid}`)).json()).toMatchObject({ errorName: 'ApiFeaturePreviewUsageOnly' });
     expect((await get(`/api/v2/notepad/files/${fileRid}/content`)).statusCode).toBe(400);
-    const writer = seedUser(env.deps, { scopes: ['api:notepad-write'] });
+    const writer = await seedUser(env.deps, { scopes: ['api:notepad-write'] });
     expect((await get(`/api/v2/notepad/files/${fileRid}/content?preview=true`, writer.token)).json()).toMatchObject({
       errorName: 'ApiUsageDenied',
       parameters: { missingScope: 'api:notepad-export' },
@@ -103,9 +103,10 @@ describe('exportJobs.get and files.content over REST', () => {
 
   it('a response that breaks its own schema is an INTERNAL error on REST and tRPC alike, and nothing of it is sent', async () => {
     const { jobRid } = await exported('Schema guard');
-    const real = env.deps.stmts.exportJobOf;
+    const store = env.deps.stores.exports;
+    const real = store.get;
     // As if a bad row were stored: a succeeded job whose file rid is not a FileRid.
-    env.deps.stmts.exportJobOf = { get: (params: Parameters<typeof real.get>[0]) => ({ ...real.get(params)!, fileRid: 'not-a-rid' }) } as typeof real;
+    store.get = async (...args) => ({ ...(await real.apply(store, args))!, fileRid: 'not-a-rid' });
     try {
       const rest = await get(`/api/v2/notepad/exportJobs/${jobRid}?preview=true`);
       expect(rest.statusCode).toBe(500);
@@ -117,19 +118,18 @@ describe('exportJobs.get and files.content over REST', () => {
       expect(trpc.json()).toMatchObject({ error: { data: { errorCode: 'INTERNAL', errorName: 'Default:Internal', httpStatus: 500 } } });
       expect(trpc.body).not.toContain('not-a-rid');
     } finally {
-      env.deps.stmts.exportJobOf = real;
+      store.get = real;
     }
   });
 
   it('an error thrown inside a service is an INTERNAL error on both transports, even one shaped like a validation error', async () => {
     const { jobRid } = await exported('Thrown inside');
-    const real = env.deps.stmts.exportJobOf;
-    env.deps.stmts.exportJobOf = {
-      get: () => {
-        z.string().parse(42); // a ZodError, with issues, from our own code
-        return undefined;
-      },
-    } as unknown as typeof real;
+    const store = env.deps.stores.exports;
+    const real = store.get;
+    store.get = async () => {
+      z.string().parse(42); // a ZodError, with issues, from our own code
+      return undefined;
+    };
     try {
       const rest = await get(`/api/v2/notepad/exportJobs/${jobRid}?preview=true`);
       expect(rest.statusCode).toBe(500);
@@ -138,7 +138,7 @@ describe('exportJobs.get and files.content over REST', () => {
       expect(trpc.statusCode).toBe(500);
       expect(trpc.json()).toMatchObject({ error: { data: { errorCode: 'INTERNAL', errorName: 'Default:Internal' } } });
     } finally {
-      env.deps.stmts.exportJobOf = real;
+      store.get = real;
     }
   });
 

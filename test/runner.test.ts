@@ -35,8 +35,8 @@ async function create(): Promise<string> {
   return (await createExportJob(env.deps, principal, { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: target })).rid;
 }
 
-const statusOf = (rid: string): ExportJobStatus => getExportJob(env.deps, principal, rid).status;
-const fileRows = () => env.deps.db.select().from(files).all();
+const statusOf = async (rid: string): Promise<ExportJobStatus> => (await getExportJob(env.deps, principal, rid)).status;
+const fileRows = () => env.db.select().from(files).all();
 const storedBytes = () => readdirSync(env.files.dir).filter((name) => name.endsWith('.pdf'));
 
 /** A renderer that waits until released, honouring the abort signal like the real pool. */
@@ -62,9 +62,9 @@ function gatedRenderer() {
 
 beforeEach(async () => {
   env = await createTestEnv({ config: { jobs: { leaseMs: 1_000, deadlineMs: 20_000, concurrency: 2 } } });
-  const user = seedUser(env.deps);
-  principal = authenticate(env.deps, `Bearer ${user.token}`);
-  documentRid = seedDocument(env.deps, user.userId);
+  const user = await seedUser(env.deps);
+  principal = await authenticate(env.deps, `Bearer ${user.token}`);
+  documentRid = await seedDocument(env.deps, user.userId);
 });
 
 afterEach(async () => {
@@ -76,10 +76,10 @@ describe('job runner', () => {
   it('renders a created job into exactly one stored file', async () => {
     const rid = await create();
     await runner().drain();
-    const status = statusOf(rid);
+    const status = await statusOf(rid);
     expect(status.type).toBe('succeeded');
     if (status.type !== 'succeeded') return;
-    const file = getFile(env.deps, principal, status.fileRid);
+    const file = await getFile(env.deps, principal, status.fileRid);
     expect(file).toMatchObject({ exportJobRid: rid, mediaType: 'application/pdf', filename: 'Quarterly report.pdf' });
     const stream = await env.files.open(file.storageKey);
     const chunks: Buffer[] = [];
@@ -117,10 +117,10 @@ describe('job runner', () => {
   });
 
   it('logs the code points no bundled font covers, with the job', async () => {
-    documentRid = seedDocument(env.deps, principal.userId, { title: 'Linear B', content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'x \u{10000} y' }] }] } });
+    documentRid = await seedDocument(env.deps, principal.userId, { title: 'Linear B', content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'x \u{10000} y' }] }] } });
     const rid = await create();
     await runner().drain();
-    expect(statusOf(rid).type).toBe('succeeded');
+    expect((await statusOf(rid)).type).toBe('succeeded');
     const line = env.logLines().find((l) => l.msg === 'characters not covered by any bundled font');
     expect(line).toMatchObject({ exportJobRid: rid, codePoints: ['U+10000'] });
   });
@@ -132,21 +132,21 @@ describe('job runner', () => {
     r.start();
     const rid = await create();
     await r.drain();
-    expect(statusOf(rid).type).toBe('succeeded');
+    expect((await statusOf(rid)).type).toBe('succeeded');
   });
 
   it('finishes the job of a runner that died holding it, with one file', async () => {
     const rid = await create();
-    const claimed = claimNext(leasesOf(env.deps), 'export', 'runner-that-died');
+    const claimed = await claimNext(leasesOf(env.deps), 'export', 'runner-that-died');
     expect(claimed?.rid).toBe(rid);
     // Its lease is live: nobody else may take the job yet.
     await runner().drain();
-    expect(statusOf(rid).type).toBe('running');
+    expect((await statusOf(rid)).type).toBe('running');
     env.clock.advance(1_001);
     await runner().drain();
-    expect(statusOf(rid).type).toBe('succeeded');
+    expect((await statusOf(rid)).type).toBe('succeeded');
     expect(fileRows()).toHaveLength(1);
-    const row = env.deps.db.select().from(exportJobs).where(eq(exportJobs.rid, rid)).get();
+    const row = env.db.select().from(exportJobs).where(eq(exportJobs.rid, rid)).get();
     expect(row?.attempts).toBe(2);
     expect(row?.startedAt).toBe(env.clock.now - 1_001); // the first attempt's start, kept across attempts
   });
@@ -159,7 +159,7 @@ describe('job runner', () => {
     await slow.started;
     env.clock.advance(1_001); // the slow runner's lease runs out before it finishes
     await runner().drain();
-    expect(statusOf(rid).type).toBe('succeeded');
+    expect((await statusOf(rid)).type).toBe('succeeded');
     slow.release();
     await firstDone;
     expect(fileRows()).toHaveLength(1);
@@ -186,8 +186,8 @@ describe('job runner', () => {
     await r.drain(); // the same runner claims the job again
     await firstDrain;
     expect(firstSignal?.aborted).toBe(true);
-    expect(statusOf(rid).type).toBe('succeeded');
-    expect(env.deps.db.select().from(exportJobs).where(eq(exportJobs.rid, rid)).get()?.attempts).toBe(2);
+    expect((await statusOf(rid)).type).toBe('succeeded');
+    expect(env.db.select().from(exportJobs).where(eq(exportJobs.rid, rid)).get()?.attempts).toBe(2);
     expect(fileRows()).toHaveLength(1);
     expect(storedBytes()).toEqual([fileRows()[0]!.storageKey]);
   });
@@ -196,7 +196,7 @@ describe('job runner', () => {
     env.deps.config.jobs.deadlineMs = 50;
     const rid = await create();
     await runner(gatedRenderer().render).drain();
-    const status = statusOf(rid);
+    const status = await statusOf(rid);
     expect(status).toMatchObject({ type: 'failed', errorCode: 'TIMEOUT' });
     if (status.type !== 'failed') return;
     expect(status.errorMessage).toMatch(/did not finish within 50 ms/);
@@ -207,10 +207,10 @@ describe('job runner', () => {
   it('ends content over the page limit as failed CONTENT_TOO_LARGE', async () => {
     env.deps.config.jobs.maxPages = 1;
     const blocks = Array.from({ length: 200 }, (_, i) => ({ type: 'paragraph' as const, content: [{ type: 'text' as const, text: `Paragraph ${i}` }] }));
-    documentRid = seedDocument(env.deps, principal.userId, { title: 'Long', content: { blocks } });
+    documentRid = await seedDocument(env.deps, principal.userId, { title: 'Long', content: { blocks } });
     const rid = await create();
     await runner().drain();
-    expect(statusOf(rid)).toMatchObject({ type: 'failed', errorCode: 'CONTENT_TOO_LARGE' });
+    expect(await statusOf(rid)).toMatchObject({ type: 'failed', errorCode: 'CONTENT_TOO_LARGE' });
   });
 
   it('ends any other fault as failed INTERNAL with its stack in the log', async () => {
@@ -218,7 +218,7 @@ describe('job runner', () => {
     await runner(async () => {
       throw new Error('renderer exploded');
     }).drain();
-    const status = statusOf(rid);
+    const status = await statusOf(rid);
     expect(status).toMatchObject({ type: 'failed', errorCode: 'INTERNAL' });
     if (status.type !== 'failed') return;
     expect(status.errorMessage).not.toMatch(/exploded/); // internals stay in the log
@@ -231,14 +231,14 @@ describe('job runner', () => {
     await runner(async () => {
       throw new ContentTooLargeError('bytes', 10);
     }).drain();
-    expect(statusOf(rid)).toMatchObject({ type: 'failed', errorCode: 'CONTENT_TOO_LARGE' });
+    expect(await statusOf(rid)).toMatchObject({ type: 'failed', errorCode: 'CONTENT_TOO_LARGE' });
   });
 
   it('gives up on a job that killed every runner that took it', async () => {
     const rid = await create();
-    env.deps.db.update(exportJobs).set({ attempts: env.deps.config.jobs.maxAttempts }).where(eq(exportJobs.rid, rid)).run();
+    env.db.update(exportJobs).set({ attempts: env.deps.config.jobs.maxAttempts }).where(eq(exportJobs.rid, rid)).run();
     await runner().drain();
-    expect(statusOf(rid)).toMatchObject({ type: 'failed', errorCode: 'INTERNAL' });
+    expect(await statusOf(rid)).toMatchObject({ type: 'failed', errorCode: 'INTERNAL' });
   });
 
   it('graceful stop gives in-flight jobs back, and the next runner finishes them', async () => {
@@ -248,24 +248,24 @@ describe('job runner', () => {
     first.start();
     await slow.started;
     await first.stop(10);
-    const row = env.deps.db.select().from(exportJobs).where(eq(exportJobs.rid, rid)).get();
+    const row = env.db.select().from(exportJobs).where(eq(exportJobs.rid, rid)).get();
     expect(row).toMatchObject({ status: 'running', leaseOwner: null });
     await runner().drain();
-    expect(statusOf(rid).type).toBe('succeeded');
+    expect((await statusOf(rid)).type).toBe('succeeded');
   });
 
   it('expires jobs and files after 7 days, deleting their bytes', async () => {
     const rid = await create();
     await runner().drain();
-    const status = statusOf(rid);
+    const status = await statusOf(rid);
     if (status.type !== 'succeeded') throw new Error('expected success');
     env.clock.advance(7 * 24 * 3_600_000);
-    expect(() => getExportJob(env.deps, principal, rid)).toThrow(NotepadError);
-    expect(() => getFile(env.deps, principal, status.fileRid)).toThrow(/FileNotFound/);
+    await expect(getExportJob(env.deps, principal, rid)).rejects.toThrow(NotepadError);
+    await expect(getFile(env.deps, principal, status.fileRid)).rejects.toThrow(/FileNotFound/);
     const swept = await runner().sweep();
     expect(swept).toMatchObject({ exportJobs: 1, files: 1 });
     expect(storedBytes()).toHaveLength(0);
-    expect(env.deps.db.select().from(exportJobs).all()).toHaveLength(0);
+    expect(env.db.select().from(exportJobs).all()).toHaveLength(0);
   });
 
   it('sweeps bytes that no file row names and no live attempt can commit', async () => {
@@ -280,14 +280,14 @@ describe('job runner', () => {
 
   it("with one render slot, renders another user's one export right after the render in progress, not after the whole queue", async () => {
     env.deps.config.jobs.concurrency = 1;
-    const floodDoc = seedDocument(env.deps, principal.userId, { title: 'Flood' });
+    const floodDoc = await seedDocument(env.deps, principal.userId, { title: 'Flood' });
     for (let i = 0; i < 6; i++) {
       env.clock.advance(1);
       await createExportJob(env.deps, principal, { exportJobSource: { type: 'documentSource', documentRid: floodDoc }, exportJobTarget: target });
     }
-    const user = seedUser(env.deps, { name: 'Bea' });
-    const bea = authenticate(env.deps, `Bearer ${user.token}`);
-    const single = seedDocument(env.deps, user.userId, { title: 'Single' });
+    const user = await seedUser(env.deps, { name: 'Bea' });
+    const bea = await authenticate(env.deps, `Bearer ${user.token}`);
+    const single = await seedDocument(env.deps, user.userId, { title: 'Single' });
     env.clock.advance(1);
     await createExportJob(env.deps, bea, { exportJobSource: { type: 'documentSource', documentRid: single }, exportJobTarget: target });
     const rendered: string[] = [];
@@ -299,20 +299,20 @@ describe('job runner', () => {
   });
 
   it('runs generation jobs and records their content', async () => {
-    const templateRid = seedTemplate(env.deps, principal.userId, {
+    const templateRid = await seedTemplate(env.deps, principal.userId, {
       blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'Hello ' }, { type: 'parameter', name: 'who' }] }],
     });
-    const rid = seedGenerationJob(env.deps, { creatorId: principal.userId, templateRid, status: 'running', parameters: { who: { type: 'string', value: 'world' } } });
+    const rid = seedGenerationJob(env, { creatorId: principal.userId, templateRid, status: 'running', parameters: { who: { type: 'string', value: 'world' } } });
     await runner().drain();
-    const row = env.deps.db.select().from(generationJobs).where(eq(generationJobs.rid, rid)).get();
+    const row = env.db.select().from(generationJobs).where(eq(generationJobs.rid, rid)).get();
     expect(row?.status).toBe('succeeded');
     expect(row?.content).toEqual({ blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'Hello ' }, { type: 'text', text: 'world' }] }] });
   });
   it('yields to the event loop between batches of generation jobs', async () => {
-    const templateRid = seedTemplate(env.deps, principal.userId);
+    const templateRid = await seedTemplate(env.deps, principal.userId);
     const queued = 500;
-    for (let i = 0; i < queued; i++) seedGenerationJob(env.deps, { creatorId: principal.userId, templateRid, status: 'running' });
-    const finished = () => env.deps.db.select().from(generationJobs).all().filter((job) => job.status !== 'running').length;
+    for (let i = 0; i < queued; i++) seedGenerationJob(env, { creatorId: principal.userId, templateRid, status: 'running' });
+    const finished = () => env.db.select().from(generationJobs).all().filter((job) => job.status !== 'running').length;
     // Queued before the runner starts: it runs as soon as the runner gives the event loop a turn.
     let finishedWhenServed: number | undefined;
     setImmediate(() => {
@@ -356,15 +356,15 @@ describe('job runner', () => {
     resume();
     await lapsingDone;
     await runner().drain();
-    const status = statusOf(rid);
+    const status = await statusOf(rid);
     expect(status.type).toBe('succeeded');
     if (status.type !== 'succeeded') return;
-    const file = getFile(env.deps, principal, status.fileRid);
+    const file = await getFile(env.deps, principal, status.fileRid);
     const chunks: Buffer[] = [];
     for await (const chunk of await env.files.open(file.storageKey)) chunks.push(chunk as Buffer);
     expect(Buffer.concat(chunks).subarray(0, 5).toString()).toBe('%PDF-');
     expect(fileRows()).toHaveLength(1);
     expect(storedBytes()).toEqual([file.storageKey]);
-    expect(env.deps.db.select().from(exportJobs).where(eq(exportJobs.rid, rid)).get()?.attempts).toBe(2);
+    expect(env.db.select().from(exportJobs).where(eq(exportJobs.rid, rid)).get()?.attempts).toBe(2);
   });
 });

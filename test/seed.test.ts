@@ -13,9 +13,9 @@ afterEach(() => env.cleanup());
 
 describe('the demo seed of npm start', () => {
   it('prints a token that uses the API for a day and cannot administer', async () => {
-    const seed = seedDemoIfEmpty(env.deps)!;
+    const seed = (await seedDemoIfEmpty(env.deps))!;
     expect(seed).toBeDefined();
-    const principal = authenticate(env.deps, `Bearer ${seed.token}`);
+    const principal = await authenticate(env.deps, `Bearer ${seed.token}`);
     expect([...principal.scopes].sort()).toEqual(['api:notepad-export', 'api:notepad-write']);
     const caller = createCaller(createContextInner({ deps: env.deps, authorization: `Bearer ${seed.token}` }));
     // It exports the demo document ...
@@ -30,9 +30,9 @@ describe('the demo seed of npm start', () => {
       parameters: { missingScope: 'notepad:admin' },
     });
     env.clock.advance(24 * 3_600_000 - 1);
-    expect(() => authenticate(env.deps, `Bearer ${seed.token}`)).not.toThrow();
+    await expect(authenticate(env.deps, `Bearer ${seed.token}`)).resolves.toBeDefined();
     env.clock.advance(1);
-    expect(() => authenticate(env.deps, `Bearer ${seed.token}`)).toThrow(/InvalidCredentials/);
-    expect(seedDemoIfEmpty(env.deps)).toBeUndefined(); // only ever on an empty database
+    await expect(authenticate(env.deps, `Bearer ${seed.token}`)).rejects.toThrow(/InvalidCredentials/);
+    expect(await seedDemoIfEmpty(env.deps)).toBeUndefined(); // only ever on an empty database
   });
 });

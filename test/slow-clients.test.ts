@@ -22,7 +22,7 @@ let token: string;
 
 beforeAll(async () => {
   server = await startApiServer({ config: { http: { headersTimeoutMs: HEADERS_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS } } });
-  token = seedUser(server.env.deps).token;
+  token = (await seedUser(server.env.deps)).token;
 });
 afterAll(() => server?.close());
 

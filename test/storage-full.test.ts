@@ -46,8 +46,8 @@ beforeEach(async () => {
   const files = fillable(env.files);
   app = await buildApp({ deps: env.deps, files, logger: env.logger });
   runner = createJobRunner({ deps: env.deps, files, render: (request) => renderPdf(request) });
-  user = seedUser(env.deps);
-  documentRid = seedDocument(env.deps, user.userId);
+  user = await seedUser(env.deps);
+  documentRid = await seedDocument(env.deps, user.userId);
 });
 afterEach(async () => {
   await app.close();
@@ -64,7 +64,7 @@ const rest = (method: 'GET' | 'POST', url: string, body?: unknown) =>
   });
 const create = () =>
   rest('POST', '/exportJobs/create', { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' } });
-const jobCount = () => env.deps.db.select({ n: count() }).from(exportJobs).get()?.n ?? 0;
+const jobCount = () => env.db.select({ n: count() }).from(exportJobs).get()?.n ?? 0;
 const health = async () => (await app.inject({ method: 'GET', url: '/health' })).json<{ status: string; problems?: Array<{ store: string }> }>();
 
 function expectStorageFull(response: Awaited<ReturnType<typeof create>>, store: string) {
@@ -83,10 +83,10 @@ describe('full disks', () => {
     await env.deps.storage.start(); // probe again now rather than in a second
     const before = jobCount();
     expectStorageFull(await create(), 'files');
-    const templateRid = seedTemplate(env.deps, user.userId);
+    const templateRid = await seedTemplate(env.deps, user.userId);
     const generate = await rest('POST', `/templates/${templateRid}/generate`, { templateParameters: {} });
     expect(generate.statusCode).toBe(503);
-    expect(env.deps.db.select({ n: count() }).from(generationJobs).get()?.n).toBe(0);
+    expect(env.db.select({ n: count() }).from(generationJobs).get()?.n).toBe(0);
     expect(jobCount()).toBe(before);
     expect(await health()).toMatchObject({ status: 'degraded', problems: [{ store: 'files' }] });
 
@@ -133,9 +133,9 @@ describe('full disks', () => {
     const rid = (await create()).json<{ rid: string }>().rid;
     // Every job write fails as SQLite fails on a full disk, until `databaseFull` is cleared.
     let databaseFull = true;
-    const real = env.deps.jobs;
+    const real = env.deps.stores.jobs;
     const sqliteFull = () => Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
-    env.deps.jobs = {
+    env.deps.stores.jobs = {
       ...real,
       commitExportSuccess: (...args) => {
         if (databaseFull) throw sqliteFull();

@@ -21,8 +21,10 @@ function manualTimer() {
       (handle as (typeof intervals)[number]).cleared = true;
     },
   };
-  const fire = () => {
+  /** Runs every live interval's callback and lets the lines it starts be written (a line may read the store first). */
+  const fire = async () => {
     for (const entry of intervals) if (!entry.cleared) entry.callback();
+    await new Promise((resolve) => setImmediate(resolve));
   };
   return { timer, intervals, fire };
 }
@@ -40,8 +42,8 @@ describe('the api summary line', () => {
     const app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger, summaryTimer: timer });
     try {
       expect(intervals.map((i) => i.ms)).toEqual([60_000]);
-      const user = seedUser(env.deps);
-      const documentRid = seedDocument(env.deps, user.userId);
+      const user = await seedUser(env.deps);
+      const documentRid = await seedDocument(env.deps, user.userId);
       const headers = { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' };
       await app.inject({ method: 'GET', url: '/health' });
       await app.inject({
@@ -54,14 +56,14 @@ describe('the api summary line', () => {
       await app.inject({ method: 'GET', url: '/nowhere' });
 
       env.clock.advance(60_000);
-      fire();
+      await fire();
       expect(linesOf('api summary')).toEqual([
         expect.objectContaining({ level: 30, periodMs: 60_000, requests: { total: 4, '2xx': 2, '3xx': 0, '4xx': 2, '5xx': 0 }, jobsCreated: { export: 1, generation: 0 } }),
       ]);
 
       // The next line counts afresh.
       env.clock.advance(60_000);
-      fire();
+      await fire();
       expect(linesOf('api summary')[1]).toMatchObject({ periodMs: 60_000, requests: { total: 0, '2xx': 0, '4xx': 0 }, jobsCreated: { export: 0 } });
     } finally {
       await app.close();
@@ -85,10 +87,10 @@ describe('the runner summary line', () => {
     env = await createTestEnv({ config: { jobs: { concurrency: 1 } } });
     const { timer, fire } = manualTimer();
     const summary = startRunnerSummary({ deps: env.deps, log: env.logger, intervalMs: 60_000, now: env.deps.now, timer });
-    const user = seedUser(env.deps);
-    const principal = authenticate(env.deps, `Bearer ${user.token}`);
-    const create = (title: string) =>
-      createExportJob(env.deps, principal, { exportJobSource: { type: 'documentSource', documentRid: seedDocument(env.deps, user.userId, { title }) }, exportJobTarget: target });
+    const user = await seedUser(env.deps);
+    const principal = await authenticate(env.deps, `Bearer ${user.token}`);
+    const create = async (title: string) =>
+      createExportJob(env.deps, principal, { exportJobSource: { type: 'documentSource', documentRid: await seedDocument(env.deps, user.userId, { title }) }, exportJobTarget: target });
     await create('renders');
     await create('breaks');
     const render: Renderer = (request) => (request.title === 'breaks' ? Promise.reject(new Error('boom')) : renderPdf(request));
@@ -98,7 +100,7 @@ describe('the runner summary line', () => {
     await create('waits');
 
     env.clock.advance(60_000);
-    fire();
+    await fire();
     expect(linesOf('runner summary')).toEqual([
       expect.objectContaining({
         level: 30,
@@ -110,7 +112,7 @@ describe('the runner summary line', () => {
         queue: { export: { waiting: 1, running: 0 }, generation: { waiting: 0, running: 0 } },
       }),
     ]);
-    fire();
+    await fire();
     expect(linesOf('runner summary')[1]).toMatchObject({ exportsSucceeded: 0, exportsFailed: {}, queue: { export: { waiting: 1 } } });
     summary.stop();
   });
@@ -120,7 +122,7 @@ describe('the runner summary line', () => {
     const { timer, fire } = manualTimer();
     const summary = startRunnerSummary({ deps: env.deps, log: env.logger, intervalMs: 60_000, now: env.deps.now, timer });
     env.database.close();
-    fire();
+    await fire();
     expect(linesOf('runner summary')).toEqual([expect.objectContaining({ exportsSucceeded: 0, queue: { error: expect.stringMatching(/not open/) } })]);
     summary.stop();
   });

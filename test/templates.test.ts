@@ -57,10 +57,10 @@ beforeAll(async () => {
   env = await createTestEnv();
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
   runner = createJobRunner({ deps: env.deps, files: env.files, render: (request) => renderPdf(request) });
-  owner = seedUser(env.deps, { name: 'Owner' });
-  other = seedUser(env.deps, { name: 'Other' });
-  templateRid = admin.createTemplate(env.deps, { title: 'Letter', ownerId: owner.userId, content: TEMPLATE, parameters: PARAMETERS }).templateRid;
-  folderRid = admin.createFolder(env.deps, { name: 'Letters', ownerId: owner.userId }).folderRid;
+  owner = await seedUser(env.deps, { name: 'Owner' });
+  other = await seedUser(env.deps, { name: 'Other' });
+  templateRid = (await admin.createTemplate(env.deps, { title: 'Letter', ownerId: owner.userId, content: TEMPLATE, parameters: PARAMETERS })).templateRid;
+  folderRid = (await admin.createFolder(env.deps, { name: 'Letters', ownerId: owner.userId })).folderRid;
 });
 afterAll(async () => {
   await app.close();
@@ -103,7 +103,7 @@ describe('templates.generate', () => {
     expect((await call('GET', `/templates/${templateRid}/generationJobs/${rid}`)).body).toEqual({ rid, status: { type: 'running' } });
     await runner.drain();
     expect((await call('GET', `/templates/${templateRid}/generationJobs/${rid}`)).body).toEqual({ rid, status: { type: 'succeeded' } });
-    const row = env.deps.db.select().from(generationJobs).where(eq(generationJobs.rid, rid)).get();
+    const row = env.db.select().from(generationJobs).where(eq(generationJobs.rid, rid)).get();
     expect(row?.content?.blocks[1]).toEqual({
       type: 'paragraph',
       content: [
@@ -116,10 +116,10 @@ describe('templates.generate', () => {
   });
 
   it('templateVersion selects a published version; omitted means the latest', async () => {
-    admin.publishTemplateVersion(env.deps, { templateRid, content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'v2' }] }] }, parameters: [] });
+    await admin.publishTemplateVersion(env.deps, { templateRid, content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'v2' }] }] }, parameters: [] });
     const latestResult = await generate({ templateParameters: {} });
     const latest = latestResult.body as string;
-    expect(env.deps.db.select().from(generationJobs).where(eq(generationJobs.rid, latest)).get()?.templateVersion).toBe(2);
+    expect(env.db.select().from(generationJobs).where(eq(generationJobs.rid, latest)).get()?.templateVersion).toBe(2);
     const first = await generate({ templateVersion: 1, templateParameters: VALID });
     expect(first.status).toBe(200);
     expectError(await generate({ templateVersion: 3, templateParameters: {} }), 'InvalidGenerationJobTemplateVersion', 400, { templateVersion: 3 });
@@ -129,9 +129,9 @@ describe('templates.generate', () => {
     expectError(await generate({ templateVersion: 1, templateParameters: VALID }, other.token), 'TemplateNotFound', 404, { templateRid });
     const unknown = 'ri.notepad.main.notepad-template.00000000-0000-4000-8000-000000000000';
     expectError(await generate({ templateParameters: VALID }, undefined, unknown), 'TemplateNotFound', 404, { templateRid: unknown });
-    seedGrant(env.deps, other.userId, templateRid, 'view');
+    await seedGrant(env.deps, other.userId, templateRid, 'view');
     expectError(await generate({ templateVersion: 1, templateParameters: VALID }, other.token), 'GenerateTemplatePermissionDenied', 403, { templateRid });
-    env.deps.db.delete(permissions).where(eq(permissions.principalId, other.userId)).run();
+    env.db.delete(permissions).where(eq(permissions.principalId, other.userId)).run();
   });
 
   it('MissingGenerationJobTemplateParameters lists every missing name, sorted', async () => {
@@ -153,12 +153,12 @@ describe('templates.generate', () => {
 
   it('parameters named like Object.prototype members are ordinary names: reported missing, and substituted', async () => {
     const names = ['__proto__', 'constructor', 'hasOwnProperty', 'toString'];
-    const tricky = admin.createTemplate(env.deps, {
+    const tricky = (await admin.createTemplate(env.deps, {
       title: 'Tricky',
       ownerId: owner.userId,
       content: { blocks: names.map((name) => ({ type: 'paragraph', content: [{ type: 'text', text: `${name}=` }, { type: 'parameter', name }] })) },
       parameters: names.map((name) => ({ name, type: 'string', required: true })),
-    }).templateRid;
+    })).templateRid;
     const raw = async (text: string) => {
       const response = await app.inject({
         method: 'POST',
@@ -177,7 +177,7 @@ describe('templates.generate', () => {
     const result = await raw(`{"templateParameters":${all}}`);
     expect(result.status).toBe(200);
     await runner.drain();
-    const row = env.deps.db.select().from(generationJobs).where(eq(generationJobs.rid, result.body as string)).get();
+    const row = env.db.select().from(generationJobs).where(eq(generationJobs.rid, result.body as string)).get();
     expect(row?.status).toBe('succeeded');
     expect(row?.content?.blocks).toEqual(
       names.map((name) => ({ type: 'paragraph', content: [{ type: 'text', text: `${name}=` }, { type: 'text', text: `v-${name}` }] })),
@@ -186,7 +186,7 @@ describe('templates.generate', () => {
 
   it('a date in the years 1-99 is that date, not one in the 1900s', async () => {
     const rid = await generated({ ...VALID, due: { type: 'date', value: '0099-12-31' } });
-    const row = env.deps.db.select().from(generationJobs).where(eq(generationJobs.rid, rid)).get();
+    const row = env.db.select().from(generationJobs).where(eq(generationJobs.rid, rid)).get();
     expect(row?.status).toBe('succeeded');
     expect(row?.content?.blocks[1]).toMatchObject({ content: [{ type: 'number' }, { type: 'date', value: '0099-12-31' }] });
     const pdf = await renderPdf({ title: 'Old', content: row!.content!, locale: 'en-US', timezone: 'Etc/UTC', exportedAt: 0 });
@@ -197,7 +197,7 @@ describe('templates.generate', () => {
   it("a dateTime parameter is shown in its own zone, in the export's locale; a dateTime without a zone in the export's zone", async () => {
     const instant = Date.UTC(2026, 0, 15, 23, 30);
     const rid = await generated({ ...VALID, at: { type: 'dateTime', timestamp: instant, timezone: 'Asia/Tokyo' } });
-    const row = env.deps.db.select().from(generationJobs).where(eq(generationJobs.rid, rid)).get();
+    const row = env.db.select().from(generationJobs).where(eq(generationJobs.rid, rid)).get();
     const content: Content = { blocks: [...row!.content!.blocks, { type: 'paragraph', content: [{ type: 'text', text: 'own zone: ' }, { type: 'dateTime', timestamp: instant }] }] };
     const pdf = await renderPdf({ title: 'Zones', content, locale: 'de-DE', timezone: 'Europe/Berlin', exportedAt: 0 });
     const page = squash((await readPdf(pdf.pdf)).pages.join('\n'));
@@ -216,7 +216,7 @@ describe('templates.generate', () => {
   });
 
   it('403 ApiUsageDenied without api:notepad-write', async () => {
-    const exporter = seedUser(env.deps, { scopes: ['api:notepad-export'] });
+    const exporter = await seedUser(env.deps, { scopes: ['api:notepad-export'] });
     expectError(await generate({ templateParameters: VALID }, exporter.token), 'ApiUsageDenied', 403, { missingScope: 'api:notepad-write' });
   });
 });
@@ -224,20 +224,20 @@ describe('templates.generate', () => {
 describe('generationJobs.get', () => {
   it('GenerationJobNotFound for unknown, another template, another user, expired', async () => {
     const rid = await generated({ ...VALID });
-    const otherTemplate = admin.createTemplate(env.deps, { title: 'Other', ownerId: owner.userId, content: { blocks: [] }, parameters: [] }).templateRid;
+    const otherTemplate = (await admin.createTemplate(env.deps, { title: 'Other', ownerId: owner.userId, content: { blocks: [] }, parameters: [] })).templateRid;
     expectError(await call('GET', `/templates/${otherTemplate}/generationJobs/${rid}`), 'GenerationJobNotFound', 404, { generationJobRid: rid, templateRid: otherTemplate });
     expectError(await call('GET', `/templates/${templateRid}/generationJobs/${rid}`, undefined, other.token), 'GenerationJobNotFound', 404);
     env.clock.advance(env.deps.config.generationJobTtlMs);
     expectError(await call('GET', `/templates/${templateRid}/generationJobs/${rid}`), 'GenerationJobNotFound', 404);
     expect((await runner.sweep()).generationJobs).toBeGreaterThan(0);
-    expect(env.deps.db.select().from(generationJobs).where(eq(generationJobs.rid, rid)).get()).toBeUndefined();
+    expect(env.db.select().from(generationJobs).where(eq(generationJobs.rid, rid)).get()).toBeUndefined();
   });
 
   it('reports a failed generation with its message', async () => {
     const result = await generate({ templateParameters: {} });
     const rid = result.body as string;
     // Make generation fail: the version it names disappears before the runner gets to it.
-    env.deps.db.update(generationJobs).set({ templateVersion: 99 }).where(eq(generationJobs.rid, rid)).run();
+    env.db.update(generationJobs).set({ templateVersion: 99 }).where(eq(generationJobs.rid, rid)).run();
     await runner.drain();
     expect((await call('GET', `/templates/${templateRid}/generationJobs/${rid}`)).body).toEqual({
       rid,
@@ -255,9 +255,9 @@ describe('generationJobs.saveDocument', () => {
     const saved = await save(result.body as string, { parentFolderRid: folderRid, documentName: 'Letter to Ada' });
     expect(saved.status).toBe(200);
     const documentRid = (saved.body as { documentRid: string }).documentRid;
-    const doc = env.deps.db.select().from(documents).where(eq(documents.rid, documentRid)).get();
+    const doc = env.db.select().from(documents).where(eq(documents.rid, documentRid)).get();
     expect(doc).toMatchObject({ title: 'Letter to Ada', ownerId: owner.userId, parentFolderRid: folderRid });
-    const grants = env.deps.db.select({ action: permissions.action }).from(permissions).where(eq(permissions.resourceRid, documentRid)).all();
+    const grants = env.db.select({ action: permissions.action }).from(permissions).where(eq(permissions.resourceRid, documentRid)).all();
     expect(grants.map((g) => g.action).sort()).toEqual(['export', 'view']);
     const exported = await call('POST', '/exportJobs/create', { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' } });
     expect(exported.status).toBe(200);
@@ -272,16 +272,16 @@ describe('generationJobs.saveDocument', () => {
 
     const running = (await generate({ templateVersion: 1, templateParameters: VALID })).body as string;
     expectError(await save(running, { parentFolderRid: folderRid }), 'GenerationJobStatusRunning', 500, { generationJobRid: running });
-    env.deps.db.update(generationJobs).set({ status: 'failed', errorMessage: 'x' }).where(eq(generationJobs.rid, running)).run();
+    env.db.update(generationJobs).set({ status: 'failed', errorMessage: 'x' }).where(eq(generationJobs.rid, running)).run();
     expectError(await save(running, { parentFolderRid: folderRid }), 'GenerationJobStatusFailed', 500, { generationJobRid: running });
 
     expectError(await save(ok, { parentFolderRid: templateRid }), 'InvalidFolder', 400, { resourceRid: templateRid });
     expectError(await save(ok, { parentFolderRid: 'not a rid' }), 'Default:InvalidArgument', 400);
     const unknownFolder = 'ri.compass.main.folder.00000000-0000-4000-8000-000000000000';
     expectError(await save(ok, { parentFolderRid: unknownFolder }), 'FolderNotFound', 404, { folderRid: unknownFolder });
-    const othersFolder = admin.createFolder(env.deps, { name: 'Theirs', ownerId: other.userId }).folderRid;
+    const othersFolder = (await admin.createFolder(env.deps, { name: 'Theirs', ownerId: other.userId })).folderRid;
     expectError(await save(ok, { parentFolderRid: othersFolder }), 'FolderNotFound', 404, { folderRid: othersFolder });
-    seedGrant(env.deps, owner.userId, othersFolder, 'view');
+    await seedGrant(env.deps, owner.userId, othersFolder, 'view');
     expectError(await save(ok, { parentFolderRid: othersFolder }), 'CreateDocumentPermissionDenied', 403, { parentFolderRid: othersFolder });
 
     for (const displayName of ['', ' ', '.', '..', 'a/b', 'x'.repeat(701), 'tab\there', 'bell\u0007', 'del\u007f']) {
@@ -295,7 +295,7 @@ describe('generationJobs.saveDocument', () => {
   it('an export of another user\'s generation job is ExportGenerationJobPermissionDenied', async () => {
     const rid = (await generate({ templateVersion: 1, templateParameters: VALID })).body as string;
     await runner.drain();
-    seedGrant(env.deps, other.userId, templateRid, 'generate');
+    await seedGrant(env.deps, other.userId, templateRid, 'generate');
     const result = await call('POST', '/exportJobs/create', { exportJobSource: { type: 'generationJobSource', generationJobRid: rid, templateRid }, exportJobTarget: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' } }, other.token);
     expectError(result, 'ExportGenerationJobPermissionDenied', 403, { generationJobRid: rid });
   });
@@ -306,7 +306,7 @@ describe('the same errors over tRPC', () => {
   const errorOf = callerError;
 
   it('generate, get and saveDocument raise catalog errors', async () => {
-    const stranger = seedUser(env.deps, { name: 'Stranger' });
+    const stranger = await seedUser(env.deps, { name: 'Stranger' });
     expect((await errorOf(caller(stranger.token).notepad.templates.generate({ templateRid, templateParameters: VALID })))?.errorName).toBe('TemplateNotFound');
     expect((await errorOf(caller(owner.token).notepad.templates.generate({ templateRid, templateVersion: 1, templateParameters: {} })))?.parameters).toEqual({
       templateParameterNames: ['amount', 'due', 'name'],

@@ -11,7 +11,7 @@ const { dbPath, filesDir, start } = serverWorkspace('notepad-two-');
 
 describe('two server processes, one database', () => {
   it('serve creates under load and run jobs without SQLITE_BUSY, losses or double renders', { timeout: 240_000 }, async () => {
-    const { token, documentRid } = seedExporter(dbPath, { name: 'Load', title: 'Small', text: 'Hello from two processes' });
+    const { token, documentRid } = await seedExporter(dbPath, { name: 'Load', title: 'Small', text: 'Hello from two processes' });
 
     const env = { NOTEPAD_JOB_CONCURRENCY: '1', LOG_LEVEL: 'info' };
     const [a, b] = await Promise.all([start(env), start(env)]);
@@ -41,8 +41,8 @@ describe('two server processes, one database', () => {
       if (left.n === 0) break;
       await sleep(100);
     }
-    const jobs = inspect.deps.db.select().from(exportJobs).all();
-    const fileRows = inspect.deps.db.select().from(files).all();
+    const jobs = inspect.db.select().from(exportJobs).all();
+    const fileRows = inspect.db.select().from(files).all();
     inspect.close();
     expect(new Set(jobs.map((j) => j.rid))).toEqual(new Set(created));
     expect(jobs.every((j) => j.status === 'succeeded')).toBe(true);

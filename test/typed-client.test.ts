@@ -12,8 +12,8 @@ const target = { type: 'pdf', userLocale: 'ja-JP', userTimezone: 'Asia/Tokyo' } 
 
 beforeAll(async () => {
   server = await startLiveServer();
-  user = seedUser(server.env.deps);
-  documentRid = seedDocument(server.env.deps, user.userId);
+  user = await seedUser(server.env.deps);
+  documentRid = await seedDocument(server.env.deps, user.userId);
 });
 afterAll(() => server.close());
 

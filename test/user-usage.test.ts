@@ -8,10 +8,11 @@ import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { MIGRATIONS_FOLDER, openDatabase, schema, type Db } from '../db/index.js';
-import { exportJobs, files, generationJobs, userUsage } from '../db/schema.js';
+import { exportJobs, files, generationJobs, templates, templateVersions, users, userUsage } from '../db/schema.js';
 import { newRid } from '../server/contract/rids.js';
 import { defaultConfig } from '../server/config.js';
 import { createDeps, type Deps } from '../server/deps.js';
+import { createSqliteStores } from '../server/stores/sqlite/index.js';
 import { createJobRunner } from '../server/jobs/runner.js';
 import { renderPdf } from '../server/render/render-pdf.js';
 import { authenticate, type Principal } from '../server/services/auth.js';
@@ -59,12 +60,12 @@ describe('user_usage, kept by triggers', () => {
 
   beforeEach(async () => {
     env = await createTestEnv();
-    const a = seedUser(env.deps, { name: 'Ada' });
-    const b = seedUser(env.deps, { name: 'Bea' });
-    ada = authenticate(env.deps, `Bearer ${a.token}`);
-    bea = authenticate(env.deps, `Bearer ${b.token}`);
-    adaDoc = seedDocument(env.deps, a.userId);
-    beaDoc = seedDocument(env.deps, b.userId);
+    const a = await seedUser(env.deps, { name: 'Ada' });
+    const b = await seedUser(env.deps, { name: 'Bea' });
+    ada = await authenticate(env.deps, `Bearer ${a.token}`);
+    bea = await authenticate(env.deps, `Bearer ${b.token}`);
+    adaDoc = await seedDocument(env.deps, a.userId);
+    beaDoc = await seedDocument(env.deps, b.userId);
   });
   afterEach(() => env.cleanup());
 
@@ -72,13 +73,13 @@ describe('user_usage, kept by triggers', () => {
     createExportJob(env.deps, principal, { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: target });
 
   it('follows creates, claims, successes with files, failures, generated content and sweeping', async () => {
-    const check = () => expect(stored(env.deps.db)).toEqual(nonZero(recount(env.deps.db)));
+    const check = () => expect(stored(env.db)).toEqual(nonZero(recount(env.db)));
     await Promise.all([create(ada, adaDoc), create(ada, adaDoc), create(ada, adaDoc), create(bea, beaDoc)]);
-    const templateRid = seedTemplate(env.deps, ada.userId);
-    seedGenerationJob(env.deps, { creatorId: ada.userId, templateRid, status: 'running' });
-    seedGenerationJob(env.deps, { creatorId: bea.userId, templateRid, status: 'succeeded' });
+    const templateRid = await seedTemplate(env.deps, ada.userId);
+    seedGenerationJob(env, { creatorId: ada.userId, templateRid, status: 'running' });
+    seedGenerationJob(env, { creatorId: bea.userId, templateRid, status: 'succeeded' });
     check();
-    expect(stored(env.deps.db)[ada.userId]).toMatchObject({ activeExportJobs: 3, activeGenerationJobs: 1, storedBytes: 0 });
+    expect(stored(env.db)[ada.userId]).toMatchObject({ activeExportJobs: 3, activeGenerationJobs: 1, storedBytes: 0 });
 
     // One export fails, the rest succeed with files; the generation job gets its content.
     let renders = 0;
@@ -92,7 +93,7 @@ describe('user_usage, kept by triggers', () => {
     });
     await runner.drain();
     check();
-    const afterRun = stored(env.deps.db);
+    const afterRun = stored(env.db);
     expect(afterRun[ada.userId]).toMatchObject({ activeExportJobs: 0, activeGenerationJobs: 0 });
     expect(afterRun[ada.userId]!.storedBytes).toBeGreaterThan(1000); // PDFs and generated content
     expect(afterRun[bea.userId]!.activeExportJobs).toBe(0);
@@ -104,18 +105,18 @@ describe('user_usage, kept by triggers', () => {
     env.clock.advance(env.deps.config.exportJobTtlMs);
     await runner.sweep();
     check();
-    expect(stored(env.deps.db)).toEqual({});
+    expect(stored(env.db)).toEqual({});
     await runner.stop(0);
   });
 
   it('follows writes made through another connection to the same database', async () => {
     const second = openDatabase(join(env.dir, 'notepad.db'));
     try {
-      const elsewhere = createDeps({ db: second.db, now: () => env.clock.now });
+      const elsewhere = createDeps({ stores: createSqliteStores(second.db), now: () => env.clock.now });
       await Promise.all([create(ada, adaDoc), createExportJob(elsewhere, ada, { exportJobSource: { type: 'documentSource', documentRid: adaDoc }, exportJobTarget: target })]);
-      expect(stored(env.deps.db)[ada.userId]?.activeExportJobs).toBe(2);
+      expect(stored(env.db)[ada.userId]?.activeExportJobs).toBe(2);
       second.db.update(exportJobs).set({ status: 'failed' }).where(eq(exportJobs.creatorId, ada.userId)).run();
-      expect(stored(env.deps.db)[ada.userId]).toBeUndefined();
+      expect(stored(env.db)[ada.userId]).toBeUndefined();
     } finally {
       second.close();
     }
@@ -123,7 +124,7 @@ describe('user_usage, kept by triggers', () => {
 });
 
 describe('the user_usage migration', () => {
-  it('counts what a database created before it already holds', () => {
+  it('counts what a database created before it already holds', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'notepad-usage-'));
     try {
       // The migrations up to the one that adds the triggers, then rows, then the rest.
@@ -139,14 +140,17 @@ describe('the user_usage migration', () => {
       const sqlite = new Database(join(dir, 'old.db'));
       const db = drizzle(sqlite, { schema }) as Db;
       migrate(db, { migrationsFolder: before });
-      // Only what the seeding needs (db, ids, clock, config): today's prepared statements name
-      // tables of later migrations, which this database does not have yet.
-      const deps = { db, uuid: randomUUID, now: Date.now, config: defaultConfig() } as Pick<Deps, 'db' | 'uuid' | 'now' | 'config'> as Deps;
-      const { userId } = seedUser(deps);
-      const templateRid = seedTemplate(deps, userId);
-      seedGenerationJob(deps, { creatorId: userId, templateRid, status: 'running' });
-      seedGenerationJob(deps, { creatorId: userId, templateRid, status: 'succeeded' });
+      // Rows written directly: the stores prepare statements that name tables of later
+      // migrations, which this database does not have yet. Only the ids, clock and config.
+      const deps = { uuid: randomUUID, now: Date.now, config: defaultConfig() } as Pick<Deps, 'uuid' | 'now' | 'config'> as Deps;
       const now = Date.now();
+      const userId = randomUUID();
+      db.insert(users).values({ id: userId, name: 'Ada', createdAt: now }).run();
+      const templateRid = newRid('notepad-template');
+      db.insert(templates).values({ rid: templateRid, title: 'Template', ownerId: userId, createdAt: now }).run();
+      db.insert(templateVersions).values({ templateRid, version: 1, content: { blocks: [] }, parameters: [], publishedAt: now }).run();
+      seedGenerationJob({ db, deps }, { creatorId: userId, templateRid, status: 'running' });
+      seedGenerationJob({ db, deps }, { creatorId: userId, templateRid, status: 'succeeded' });
       const jobRid = newRid('export-job');
       db
         .insert(exportJobs)

@@ -27,9 +27,9 @@ describe('background WAL checkpointer', () => {
     checkpointer = startWalCheckpointer({ sqlite: env.database.sqlite, log: env.logger, intervalMs: 20 });
     expect(autocheckpoint(env)).toBe(20_000);
 
-    const { userId, token } = seedUser(env.deps);
-    const documentRid = seedDocument(env.deps, userId);
-    const principal = authenticate(env.deps, `Bearer ${token}`);
+    const { userId, token } = await seedUser(env.deps);
+    const documentRid = await seedDocument(env.deps, userId);
+    const principal = await authenticate(env.deps, `Bearer ${token}`);
     await checkpointer.nextCheckpoint();
     for (let i = 0; i < 300; i++) {
       await createExportJob(env.deps, principal, {

@@ -15,14 +15,14 @@ let templateRid: string;
 beforeAll(async () => {
   env = await createTestEnv();
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
-  user = seedUser(env.deps);
-  adminToken = seedUser(env.deps, { scopes: ['notepad:admin'] }).token;
-  templateRid = admin.createTemplate(env.deps, {
+  user = await seedUser(env.deps);
+  adminToken = (await seedUser(env.deps, { scopes: ['notepad:admin'] })).token;
+  templateRid = (await admin.createTemplate(env.deps, {
     title: 'Greeting',
     ownerId: user.userId,
     content: { blocks: [{ type: 'paragraph', content: [{ type: 'parameter', name: 'name' }] }] },
     parameters: [{ name: 'name', type: 'string', required: true }],
-  }).templateRid;
+  })).templateRid;
 });
 afterAll(async () => {
   await app.close();
@@ -32,8 +32,8 @@ afterAll(async () => {
 const post = (url: string, token: string, body: unknown) =>
   app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
 const rows = () => ({
-  documents: env.deps.db.select({ n: count() }).from(documents).get()?.n,
-  generationJobs: env.deps.db.select({ n: count() }).from(generationJobs).get()?.n,
+  documents: env.db.select({ n: count() }).from(documents).get()?.n,
+  generationJobs: env.db.select({ n: count() }).from(generationJobs).get()?.n,
 });
 
 describe('text that could not be stored as sent', () => {

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createWriteBatcher, type WriteBatcher } from '../server/services/write-batch.js';
+import { createWriteBatcher, type WriteBatcher } from '../server/stores/sqlite/write-batch.js';
 import { createTestEnv, type TestEnv } from './helpers.js';
 
 describe('write batcher (group commit)', () => {

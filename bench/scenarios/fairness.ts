@@ -135,8 +135,9 @@ const IN_FLIGHT = 4;
 export async function claimAtScaleScenario(ctx: BenchContext): Promise<Entry[]> {
   const { settings } = ctx;
   const dir = join(ctx.workDir, 'claim-at-scale');
-  const seed = seedDatabase(dir, { [DEMO_TITLE]: DEMO_CONTENT });
-  const others = Array.from({ length: CLAIM_USERS - 1 }, (_, i) => seedOtherUser(seed, `Other ${i + 1}`).userId);
+  const seed = await seedDatabase(dir, { [DEMO_TITLE]: DEMO_CONTENT });
+  const others: string[] = [];
+  for (let i = 1; i < CLAIM_USERS; i++) others.push((await seedOtherUser(seed, `Other ${i}`)).userId);
   const start = performance.now();
   seedQueuedExportJobs(seed, seed.documents[DEMO_TITLE]!, settings.queuedJobs, others);
   ctx.log(`claim-at-scale: queued ${settings.queuedJobs.toLocaleString('en-US')} export jobs of ${CLAIM_USERS} users in ${Math.round(performance.now() - start)} ms`);

@@ -11,7 +11,7 @@ import { apiService, checkAndWarm, restCreate } from './shared.js';
 
 export async function restCreateScenario(ctx: BenchContext): Promise<Entry[]> {
   const { settings } = ctx;
-  const baselineSeed = seedDatabase(join(ctx.workDir, 'rest-baseline'), { [DEMO_TITLE]: DEMO_CONTENT });
+  const baselineSeed = await seedDatabase(join(ctx.workDir, 'rest-baseline'), { [DEMO_TITLE]: DEMO_CONTENT });
   const [subject, baseline] = await Promise.all([
     apiService(ctx, 'rest-subject'),
     ctx.processes.acquire('rest-baseline', () =>

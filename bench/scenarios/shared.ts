@@ -68,7 +68,7 @@ export function apiService(ctx: BenchContext, name: string, options: { existingJ
   const existingJobs = options.existingJobs ?? 0;
   const key = existingJobs > 0 ? 'notepad-api-jobs' : 'notepad-api';
   return ctx.processes.acquire(key, async () => {
-    const seed = seedDatabase(join(ctx.workDir, name), { [DEMO_TITLE]: DEMO_CONTENT });
+    const seed = await seedDatabase(join(ctx.workDir, name), { [DEMO_TITLE]: DEMO_CONTENT });
     const documentRid = seed.documents[DEMO_TITLE]!;
     if (existingJobs > 0) {
       const start = performance.now();
@@ -87,12 +87,12 @@ export function apiService(ctx: BenchContext, name: string, options: { existingJ
 export function fullService(ctx: BenchContext, name: string): Promise<Lease<Service>> {
   return ctx.processes.acquire('notepad-all', async () => {
     const large = sectionsFor(ctx.settings.isolationPages);
-    const seed = seedDatabase(join(ctx.workDir, name), {
+    const seed = await seedDatabase(join(ctx.workDir, name), {
       [DEMO_TITLE]: DEMO_CONTENT,
       large: mixedDocument(large),
       warm: mixedDocument(Math.max(1, Math.round(large / 10))),
     });
-    const probeSource = seedContentlessGenerationJob(seed);
+    const probeSource = await seedContentlessGenerationJob(seed);
     const server = await startNotepad(ctx, name, seed, 'all', {
       NOTEPAD_JOB_CONCURRENCY: String(RENDER_THREADS),
       // Four large renders sharing one core take a while; they must not time out.
@@ -121,8 +121,8 @@ export interface FairnessService extends Service {
  */
 export function fairnessService(ctx: BenchContext, name: string): Promise<Lease<FairnessService>> {
   return ctx.processes.acquire('notepad-fairness', async () => {
-    const seed = seedDatabase(join(ctx.workDir, name), { [DEMO_TITLE]: DEMO_CONTENT });
-    const flooder = seedOtherUser(seed, 'Flooder', { flood: mixedDocument(sectionsFor(ctx.settings.floodPages)) });
+    const seed = await seedDatabase(join(ctx.workDir, name), { [DEMO_TITLE]: DEMO_CONTENT });
+    const flooder = await seedOtherUser(seed, 'Flooder', { flood: mixedDocument(sectionsFor(ctx.settings.floodPages)) });
     const server = await startNotepad(ctx, name, seed, 'all', {
       NOTEPAD_JOB_CONCURRENCY: String(FAIRNESS_RENDER_THREADS),
       NOTEPAD_JOB_DEADLINE_MS: '900000',

@@ -40,16 +40,16 @@ export function credentialsOf(request: FastifyRequest): Credentials {
 
 export interface Gate {
   /** Authenticates the request and takes one from its token's rate limit; throws the catalog error (401, 429). */
-  admit(request: FastifyRequest): void;
+  admit(request: FastifyRequest): Promise<void>;
 }
 
 export function createGate(deps: Deps): Gate {
   const { rateLimit } = deps.config.http;
   const limiter = rateLimit === false ? undefined : createRateLimiter({ ...rateLimit, now: deps.now });
   return {
-    admit(request) {
+    async admit(request) {
       const authorization = request.headers.authorization;
-      const { principal, tokenHash } = authenticateToken(deps, authorization);
+      const { principal, tokenHash } = await authenticateToken(deps, authorization);
       const wait = limiter?.take(tokenHash);
       if (wait !== undefined) throw new NotepadError('Default:TooManyRequests', {}, { retryAfterSeconds: wait });
       admitted.set(request, { authorization, principal });

@@ -20,9 +20,9 @@ export type Renderer = (request: RenderRequest, options: { signal: AbortSignal }
  */
 export async function runExportJob(deps: Deps, job: ExportJobRow, io: { render: Renderer; files: FileStore; signal: AbortSignal }): Promise<void> {
   const { quotas } = deps.config;
-  const held = deps.jobs.storedBytes(job.creatorId);
+  const held = await deps.stores.jobs.storedBytes(job.creatorId);
   if (!hasStorageLeft(quotas, held)) throw storageQuotaFailure(quotas, held);
-  const source = deps.jobs.exportSource(job);
+  const source = await deps.stores.jobs.exportSource(job);
   if ('missing' in source) throw new JobFailure('INTERNAL', source.missing);
   // Every figure of the finished-export log line comes from this one clock.
   const renderStart = deps.now();
@@ -64,7 +64,7 @@ export async function runExportJob(deps: Deps, job: ExportJobRow, io: { render: 
   };
   let commit: CommitOutcome | undefined;
   try {
-    commit = deps.jobs.commitExportSuccess(job, attemptOf(job), now, file, (storedBytes) => storageAdmits(quotas, storedBytes, stored.sizeBytes));
+    commit = await deps.stores.jobs.commitExportSuccess(job, attemptOf(job), now, file, (storedBytes) => storageAdmits(quotas, storedBytes, stored.sizeBytes));
   } finally {
     if (commit?.outcome !== 'committed') await io.files.remove(stored.storageKey);
   }
@@ -88,8 +88,8 @@ export async function runExportJob(deps: Deps, job: ExportJobRow, io: { render: 
 }
 
 /** Ends a job `failed`, if this attempt still holds its live lease. */
-export function failExportJob(deps: Deps, attempt: Attempt, failure: JobFailure): boolean {
-  const failed = deps.jobs.failExport(attempt, deps.now(), failure);
+export async function failExportJob(deps: Deps, attempt: Attempt, failure: JobFailure): Promise<boolean> {
+  const failed = await deps.stores.jobs.failExport(attempt, deps.now(), failure);
   // For metrics and the runner's summary line (job-events.ts).
   if (failed) deps.jobEvents.emit({ type: 'failed', kind: 'export', errorCode: failure.errorCode, rid: attempt.rid });
   return failed;

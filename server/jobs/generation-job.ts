@@ -57,8 +57,8 @@ export function applyParameters(content: Content, parameters: Record<string, Tem
 }
 
 /** Produces a claimed generation job's content and records the outcome, if the job is still ours. */
-export function runGenerationJob(deps: Deps, job: GenerationJobRow): void {
-  const template = deps.jobs.templateVersionContent(job.templateRid, job.templateVersion);
+export async function runGenerationJob(deps: Deps, job: GenerationJobRow): Promise<void> {
+  const template = await deps.stores.jobs.templateVersionContent(job.templateRid, job.templateVersion);
   let outcome: GenerationOutcome;
   if (!template) {
     outcome = { status: 'failed', errorMessage: `Template version ${job.templateVersion} no longer exists.` };
@@ -68,7 +68,7 @@ export function runGenerationJob(deps: Deps, job: GenerationJobRow): void {
       ? { status: 'succeeded', content: generated.data }
       : { status: 'failed', errorMessage: `The generated content is not valid: ${generated.error.issues[0]?.message ?? 'unknown'}` };
   }
-  if (!deps.jobs.finishGeneration(attemptOf(job), deps.now(), outcome)) {
+  if (!(await deps.stores.jobs.finishGeneration(attemptOf(job), deps.now(), outcome))) {
     deps.logger.warn({ generationJobRid: job.rid }, 'generation job lease lost before commit; result discarded');
     return;
   }
@@ -78,8 +78,8 @@ export function runGenerationJob(deps: Deps, job: GenerationJobRow): void {
   deps.jobEvents.emit({ type: outcome.status, kind: 'generation' });
 }
 
-export function failGenerationJob(deps: Deps, job: GenerationJobRow, errorMessage: string): boolean {
-  const failed = deps.jobs.finishGeneration(attemptOf(job), deps.now(), { status: 'failed', errorMessage });
+export async function failGenerationJob(deps: Deps, job: GenerationJobRow, errorMessage: string): Promise<boolean> {
+  const failed = await deps.stores.jobs.finishGeneration(attemptOf(job), deps.now(), { status: 'failed', errorMessage });
   // For metrics and the runner's summary line (job-events.ts).
   if (failed) deps.jobEvents.emit({ type: 'failed', kind: 'generation' });
   return failed;

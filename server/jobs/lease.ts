@@ -28,22 +28,22 @@ const request = (leases: Leases, owner: string) => ({ owner, now: leases.now(), 
  * Claims the next running job of that kind nobody holds a live lease on: the user with the
  * fewest jobs rendering first, then the one served least recently, and that user's oldest.
  */
-export function claimNext<K extends JobKind>(leases: Leases, kind: K, owner: string): JobRowOf<K> | undefined {
+export function claimNext<K extends JobKind>(leases: Leases, kind: K, owner: string): Promise<JobRowOf<K> | undefined> {
   return leases.store.claimNext(kind, request(leases, owner));
 }
 
 /** Claims one given generation job if nobody holds a live lease on it (the CLI's `generate --wait`). */
-export function claimGenerationJob(leases: Leases, rid: string, owner: string): JobRowOf<'generation'> | undefined {
+export function claimGenerationJob(leases: Leases, rid: string, owner: string): Promise<JobRowOf<'generation'> | undefined> {
   return leases.store.claimGeneration(rid, request(leases, owner));
 }
 
 /** Extends our live lease; false when the attempt is no longer live (finished, lapsed, or claimed again). */
-export function renewLease(leases: Leases, kind: JobKind, attempt: Attempt): boolean {
+export function renewLease(leases: Leases, kind: JobKind, attempt: Attempt): Promise<boolean> {
   return leases.store.renew(kind, attempt, leases.now(), leases.leaseMs());
 }
 
 /** Gives a claimed job back untouched (graceful shutdown): the next runner may start it at once. */
-export function releaseLease(leases: Leases, kind: JobKind, attempt: Attempt): boolean {
+export function releaseLease(leases: Leases, kind: JobKind, attempt: Attempt): Promise<boolean> {
   return leases.store.release(kind, attempt, leases.now());
 }
 

@@ -55,6 +55,8 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
   let timers: NodeJS.Timeout[] = [];
   let idleWaiters: Array<() => void> = [];
   let pumping = false;
+  /** A pass was asked for while one ran: the running one goes round again. */
+  let pumpAgain = false;
   let pumpScheduled = false;
 
   const log = deps.logger.child({ runner: owner });
@@ -68,26 +70,42 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
   }
 
   /**
-   * One pass: a batch of generation jobs, then export jobs up to the concurrency. A full
-   * generation batch means more may be waiting: the next pass is a new macrotask, so
-   * requests and timers are served between batches instead of after the whole queue.
+   * One pass: a batch of generation jobs, then export jobs up to the concurrency. Claims are
+   * asynchronous (the store's Promises), so a pass asked for while one runs is not dropped:
+   * the running pass goes round again. A full generation batch means more may be waiting:
+   * the next pass is a new macrotask, so requests and timers are served between batches
+   * instead of after the whole queue.
    */
   function pump(): void {
-    if (stopping || pumping) return;
+    if (stopping) return;
+    if (pumping) {
+      pumpAgain = true;
+      return;
+    }
     pumping = true;
+    void pass();
+  }
+
+  async function pass(): Promise<void> {
+    let moreGenerations = false;
     try {
-      if (runGenerationJobs() === GENERATION_BATCH) schedulePump();
-      while (inFlight.size < jobs.concurrency && !stopping) {
-        const job = claimNext(leases, 'export', owner);
-        if (!job) break;
-        launch(job);
-      }
+      do {
+        pumpAgain = false;
+        moreGenerations = (await runGenerationJobs()) === GENERATION_BATCH;
+        while (inFlight.size < jobs.concurrency && !stopping) {
+          const job = await claimNext(leases, 'export', owner);
+          if (!job) break;
+          launch(job);
+        }
+      } while (pumpAgain && !moreGenerations && !stopping);
     } catch (error) {
       // A busy, full or broken database must not kill the runner: the next scan tries again.
       if (isOutOfSpace(error)) deps.storage.reportFull('database', 'claiming jobs failed: the database is full');
       log.error({ err: error }, 'claiming jobs failed');
     } finally {
       pumping = false;
+      if (moreGenerations || pumpAgain) schedulePump();
+      pumpAgain = false;
       settleIdle();
     }
   }
@@ -107,17 +125,17 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
    * Generation is a cheap tree walk, so it runs here rather than in the render pool; the
    * batch bound keeps one pass from holding the event loop for long. Returns how many ran.
    */
-  function runGenerationJobs(): number {
+  async function runGenerationJobs(): Promise<number> {
     let n = 0;
     for (; n < GENERATION_BATCH && !stopping; n++) {
-      const job = claimNext(leases, 'generation', owner);
+      const job = await claimNext(leases, 'generation', owner);
       if (!job) break;
       try {
-        if (job.attempts > jobs.maxAttempts) failGenerationJob(deps, job, `Abandoned after ${jobs.maxAttempts} attempts.`);
-        else runGenerationJob(deps, job);
+        if (job.attempts > jobs.maxAttempts) await failGenerationJob(deps, job, `Abandoned after ${jobs.maxAttempts} attempts.`);
+        else await runGenerationJob(deps, job);
       } catch (error) {
         log.error({ err: error, generationJobRid: job.rid }, 'generation job failed');
-        failGenerationJob(deps, job, 'The generation failed because of an internal error.');
+        await failGenerationJob(deps, job, 'The generation failed because of an internal error.');
       }
     }
     return n;
@@ -131,12 +149,13 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
     const controller = new AbortController();
     const deadline = setTimeout(() => controller.abort(new JobFailure('TIMEOUT', `The export did not finish within ${jobs.deadlineMs} ms.`)), jobs.deadlineMs);
     const renew = setInterval(() => {
-      try {
-        // Lost to another runner, or the job was cancelled (exportJobs.cancel takes the lease).
-        if (!renewLease(leases, 'export', attemptOf(job))) controller.abort(LEASE_LOST);
-      } catch (error) {
-        log.warn({ err: error, exportJobRid: job.rid }, 'lease renewal failed; will retry');
-      }
+      renewLease(leases, 'export', attemptOf(job)).then(
+        (live) => {
+          // Lost to another runner, or the job was cancelled (exportJobs.cancel takes the lease).
+          if (!live) controller.abort(LEASE_LOST);
+        },
+        (error: unknown) => log.warn({ err: error, exportJobRid: job.rid }, 'lease renewal failed; will retry'),
+      );
     }, Math.max(50, Math.floor(jobs.leaseMs / 3)));
     const entry: InFlight = { controller, done: Promise.resolve() };
     entry.done = execute(job, controller.signal).finally(() => {
@@ -156,7 +175,7 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
       // Every earlier runner died holding this job: it is what kills them. Stop trying.
       const failure = new JobFailure('INTERNAL', `The export was abandoned after ${jobs.maxAttempts} attempts.`);
       log.error({ exportJobRid: job.rid, errorInstanceId: failure.errorInstanceId }, failure.message);
-      failExportJob(deps, attempt, failure);
+      await failExportJob(deps, attempt, failure);
       return;
     }
     try {
@@ -174,7 +193,7 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
       }
       if (stopping && !(signal.reason instanceof JobFailure)) {
         // Shutdown interrupted it: leave it for the next runner rather than failing it.
-        releaseLease(leases, 'export', attempt);
+        await releaseLease(leases, 'export', attempt);
         return;
       }
       const failure = classify(error, signal);
@@ -182,7 +201,7 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
       if (failure.errorCode === 'INTERNAL') log.error({ ...fields, err: error }, 'export job failed');
       else log.warn(fields, 'export job failed');
       try {
-        failExportJob(deps, attempt, failure);
+        await failExportJob(deps, attempt, failure);
         await removeEarlierAttempts(job, job.attempts + 1);
       } catch (writeError) {
         // The lease will expire and another attempt will be made.
@@ -210,15 +229,15 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
 
   async function sweep() {
     const now = deps.now();
-    const expiredFiles = deps.jobs.expiredFiles(now);
-    const removed = deps.jobs.deleteExpired(
+    const expiredFiles = await deps.stores.jobs.expiredFiles(now);
+    const removed = await deps.stores.jobs.deleteExpired(
       now,
       expiredFiles.map((f) => f.rid),
     );
     for (const file of expiredFiles) await files.remove(file.storageKey);
     let orphanBytes = 0;
     for (const { storageKey, temp } of await files.list()) {
-      if (isOrphan(storageKey, temp)) {
+      if (await isOrphan(storageKey, temp)) {
         await (temp ? files.removeTemp(storageKey) : files.remove(storageKey));
         orphanBytes++;
       }
@@ -231,11 +250,11 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
    * write and commit, or by a runner that lost its lease. Bytes of a live attempt (here or
    * in another process) are kept; a lapsed attempt can never commit (isLeaseLive).
    */
-  function isOrphan(key: string, temp: boolean): boolean {
-    if (!temp && deps.jobs.fileRowExists(key)) return false;
+  async function isOrphan(key: string, temp: boolean): Promise<boolean> {
+    if (!temp && (await deps.stores.jobs.fileRowExists(key))) return false;
     const parsed = parseStorageKey(key);
     if (!parsed) return true;
-    const job = deps.jobs.exportAttemptState(newRid('export-job', parsed.jobUuid));
+    const job = await deps.stores.jobs.exportAttemptState(newRid('export-job', parsed.jobUuid));
     const live = job?.status === 'running' && job.attempts === parsed.attempt && isLeaseLive(job.leaseExpiresAt, deps.now());
     return !live;
   }

@@ -1,5 +1,6 @@
 /**
- * The job store on SQLite. Every statement is prepared once per connection: a runner
+ * The job store on SQLite. Its methods answer synchronously inside (better-sqlite3), behind
+ * the interface's Promises. Every statement is prepared once per connection: a runner
  * claims after every create and every finished job, so building and preparing SQL per
  * call would be most of the event loop's own work per export. Nothing in the claim makes
  * SQLite re-prepare it on each run: its subqueries' LIMITs and the `status` terms the claim
@@ -189,19 +190,19 @@ export function createSqliteJobStore(db: Db): JobStore {
   );
 
   return {
-    claimNext<K extends JobKind>(kind: K, { owner, now, leaseMs }: { owner: string; now: number; leaseMs: number }) {
+    async claimNext<K extends JobKind>(kind: K, { owner, now, leaseMs }: { owner: string; now: number; leaseMs: number }) {
       return leases[kind].claimNext.all({ owner, now, leaseExpiresAt: now + leaseMs })[0] as JobRowOf<K> | undefined;
     },
-    claimGeneration(rid, { owner, now, leaseMs }) {
+    async claimGeneration(rid, { owner, now, leaseMs }) {
       return leases.generation.claimByRid.all({ rid, owner, now, leaseExpiresAt: now + leaseMs })[0] as JobRowOf<'generation'> | undefined;
     },
-    renew(kind, attempt, now, leaseMs) {
+    async renew(kind, attempt, now, leaseMs) {
       return leases[kind].renew.run({ ...attempt, now, leaseExpiresAt: now + leaseMs }).changes === 1;
     },
-    release(kind, attempt, now) {
+    async release(kind, attempt, now) {
       return leases[kind].release.run({ ...attempt, now }).changes === 1;
     },
-    exportSource(job) {
+    async exportSource(job) {
       if (job.sourceType === 'documentSource' && job.documentRid) {
         return documentSource.get({ rid: job.documentRid }) ?? { missing: 'The document no longer exists.' };
       }
@@ -211,17 +212,19 @@ export function createSqliteJobStore(db: Db): JobStore {
       }
       return { missing: 'The export job has no source.' };
     },
-    commitExportSuccess(job, attempt, now, file, admits) {
+    async commitExportSuccess(job, attempt, now, file, admits) {
       return commitSuccess.immediate({ job, attempt, now, file, admits });
     },
-    storedBytes,
-    failExport(attempt, now, failure) {
+    async storedBytes(userId) {
+      return storedBytes(userId);
+    },
+    async failExport(attempt, now, failure) {
       return failExport.run({ ...attempt, now, errorMessage: failure.message, errorCode: failure.errorCode, errorInstanceId: failure.errorInstanceId }).changes === 1;
     },
-    templateVersionContent(templateRid, version) {
+    async templateVersionContent(templateRid, version) {
       return templateVersionContent.get({ templateRid, version })?.content;
     },
-    finishGeneration(attempt, now, outcome) {
+    async finishGeneration(attempt, now, outcome) {
       return (
         finishGeneration.run({
           ...attempt,
@@ -232,10 +235,10 @@ export function createSqliteJobStore(db: Db): JobStore {
         }).changes === 1
       );
     },
-    expiredFiles(now) {
+    async expiredFiles(now) {
       return db.select({ rid: files.rid, storageKey: files.storageKey }).from(files).where(lte(files.expiresAt, now)).all();
     },
-    deleteExpired(now, fileRids) {
+    async deleteExpired(now, fileRids) {
       return db.transaction((tx) => ({
         files: fileRids.length ? tx.delete(files).where(inArray(files.rid, [...fileRids])).run().changes : 0,
         exportJobs: tx.delete(exportJobs).where(lte(exportJobs.expiresAt, now)).run().changes,
@@ -243,10 +246,10 @@ export function createSqliteJobStore(db: Db): JobStore {
         idempotencyKeys: tx.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, now)).run().changes,
       }));
     },
-    fileRowExists(storageKey) {
+    async fileRowExists(storageKey) {
       return fileByStorageKey.get({ storageKey }) !== undefined;
     },
-    exportAttemptState(rid) {
+    async exportAttemptState(rid) {
       return exportAttemptState.get({ rid });
     },
   };

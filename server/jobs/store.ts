@@ -2,7 +2,8 @@
  * What the job runner needs from storage, and nothing else: claims and leases, the
  * source of an export, the outcome writes, and the sweeper's reads and deletes. One
  * implementation per backend (sqlite-store.ts); the runner, the lease functions and the
- * CLI see only this interface, never SQL.
+ * CLI see only this interface, never SQL. Every method returns a Promise, so a backend with
+ * an asynchronous driver implements the same interface; SQLite answers synchronously inside.
  *
  * Every lease and outcome write takes effect only for the attempt that holds the job's
  * live lease (see isLeaseLive in lease.ts) and reports whether it did.
@@ -61,35 +62,35 @@ export interface JobStore {
    * The next running job of that kind nobody holds a live lease on, picked fairly between
    * users (see fairPick in sqlite-store.ts), now leased to the caller.
    */
-  claimNext<K extends JobKind>(kind: K, lease: LeaseRequest): JobRowOf<K> | undefined;
+  claimNext<K extends JobKind>(kind: K, lease: LeaseRequest): Promise<JobRowOf<K> | undefined>;
   /** That one generation job, if nobody holds a live lease on it (the CLI's `generate --wait`). */
-  claimGeneration(rid: string, lease: LeaseRequest): GenerationJobRow | undefined;
+  claimGeneration(rid: string, lease: LeaseRequest): Promise<GenerationJobRow | undefined>;
   /** Extends the attempt's live lease to now + leaseMs. */
-  renew(kind: JobKind, attempt: Attempt, now: number, leaseMs: number): boolean;
+  renew(kind: JobKind, attempt: Attempt, now: number, leaseMs: number): Promise<boolean>;
   /** Gives the job back untouched (graceful shutdown): claimable at once, this attempt not counted. */
-  release(kind: JobKind, attempt: Attempt, now: number): boolean;
+  release(kind: JobKind, attempt: Attempt, now: number): Promise<boolean>;
 
   /** What an export job renders: a document, or a succeeded generation job's content. */
-  exportSource(job: ExportJobRow): ExportSource | { missing: string };
+  exportSource(job: ExportJobRow): Promise<ExportSource | { missing: string }>;
   /**
    * Ends the job `succeeded` and records its file, in one transaction, if `admits` the bytes
    * its user holds then (files and generated content) beside the file.
    */
-  commitExportSuccess(job: ExportJobRow, attempt: Attempt, now: number, file: StoredFileRow, admits: (storedBytes: number) => boolean): CommitOutcome;
+  commitExportSuccess(job: ExportJobRow, attempt: Attempt, now: number, file: StoredFileRow, admits: (storedBytes: number) => boolean): Promise<CommitOutcome>;
   /** The bytes of files and generated content a user holds. */
-  storedBytes(userId: string): number;
-  failExport(attempt: Attempt, now: number, failure: { errorCode: JobErrorCode; message: string; errorInstanceId: string }): boolean;
+  storedBytes(userId: string): Promise<number>;
+  failExport(attempt: Attempt, now: number, failure: { errorCode: JobErrorCode; message: string; errorInstanceId: string }): Promise<boolean>;
 
   /** The content of one published template version. */
-  templateVersionContent(templateRid: string, version: number): Content | undefined;
-  finishGeneration(attempt: Attempt, now: number, outcome: GenerationOutcome): boolean;
+  templateVersionContent(templateRid: string, version: number): Promise<Content | undefined>;
+  finishGeneration(attempt: Attempt, now: number, outcome: GenerationOutcome): Promise<boolean>;
 
   /** Files expired at `now`. */
-  expiredFiles(now: number): Array<{ rid: string; storageKey: string }>;
+  expiredFiles(now: number): Promise<Array<{ rid: string; storageKey: string }>>;
   /** Deletes those file rows, every job and idempotency key expired at `now`, in one transaction. */
-  deleteExpired(now: number, fileRids: readonly string[]): { exportJobs: number; files: number; generationJobs: number; idempotencyKeys: number };
+  deleteExpired(now: number, fileRids: readonly string[]): Promise<{ exportJobs: number; files: number; generationJobs: number; idempotencyKeys: number }>;
   /** Whether a file row names these bytes. */
-  fileRowExists(storageKey: string): boolean;
+  fileRowExists(storageKey: string): Promise<boolean>;
   /** The state of an export job that decides whether an attempt of it is live. */
-  exportAttemptState(rid: string): { status: ExportJobRow['status']; attempts: number; leaseExpiresAt: number | null } | undefined;
+  exportAttemptState(rid: string): Promise<{ status: ExportJobRow['status']; attempts: number; leaseExpiresAt: number | null } | undefined>;
 }

@@ -11,11 +11,10 @@
  *   sharing it agrees), render workers busy, the database's and its WAL's size, and whether a
  *   store is full; and the process' own figures (collectDefaultMetrics).
  */
-import { statSync } from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Deps } from '../deps.js';
 import type { JobEvent, JobKind } from '../job-events.js';
-import { createQueueDepth } from './queue-depth.js';
+import type { QueueDepths } from '../stores/operating.js';
 import type { RenderPool } from '../render/pool.js';
 import type { StoreName } from '../storage-health.js';
 
@@ -54,14 +53,6 @@ export interface Metrics {
 
 const KINDS: readonly JobKind[] = ['export', 'generation'];
 const STORES: readonly StoreName[] = ['database', 'files'];
-
-const fileSize = (path: string): number => {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
-};
 
 export function createMetrics({ deps, registry = new Registry(), renderPool, processMetrics = true }: MetricsOptions): Metrics {
   const registers = [registry];
@@ -108,23 +99,30 @@ export function createMetrics({ deps, registry = new Registry(), renderPool, pro
     registers,
   });
 
-  const queueDepth = createQueueDepth(deps.db);
-  // Registered after `waiting`, whose collect() reads the database once for both.
-  const running = new Gauge({ name: 'notepad_jobs_running', help: 'Jobs a runner holds a live lease on, by kind (read from the database).', labelNames: ['kind'], registers: [] });
+  // The collects of one scrape run together (prom-client starts them all, then awaits them):
+  // both queue gauges share one read of the database.
+  let depthsRead: Promise<QueueDepths> | undefined;
+  const queueDepths = () => (depthsRead ??= deps.stores.operating.queueDepth(deps.now()).finally(() => (depthsRead = undefined)));
   new Gauge({
     name: 'notepad_jobs_waiting',
     help: 'Unfinished jobs no runner holds, by kind (read from the database: every process sharing it).',
     labelNames: ['kind'],
     registers,
-    collect() {
-      const depths = queueDepth(deps.now());
-      for (const kind of KINDS) {
-        this.set({ kind }, depths[kind].waiting);
-        running.set({ kind }, depths[kind].running);
-      }
+    async collect() {
+      const depths = await queueDepths();
+      for (const kind of KINDS) this.set({ kind }, depths[kind].waiting);
     },
   });
-  registry.registerMetric(running);
+  new Gauge({
+    name: 'notepad_jobs_running',
+    help: 'Jobs a runner holds a live lease on, by kind (read from the database).',
+    labelNames: ['kind'],
+    registers,
+    async collect() {
+      const depths = await queueDepths();
+      for (const kind of KINDS) this.set({ kind }, depths[kind].running);
+    },
+  });
 
   if (renderPool) {
     new Gauge({ name: 'notepad_render_workers', help: 'Render worker threads this process may run.', registers }).set(renderPool.threads);
@@ -138,21 +136,20 @@ export function createMetrics({ deps, registry = new Registry(), renderPool, pro
     });
   }
 
-  const sqlite = deps.db.$client;
   new Gauge({
     name: 'notepad_db_bytes',
-    help: 'Size of the SQLite database file.',
+    help: 'Size of the database file (SQLite; 0 where the backend has none).',
     registers,
-    collect() {
-      this.set(sqlite.memory ? 0 : fileSize(sqlite.name));
+    async collect() {
+      this.set((await deps.stores.operating.sizes()).databaseBytes);
     },
   });
   new Gauge({
     name: 'notepad_db_wal_bytes',
-    help: "Size of the SQLite database's write-ahead log (kept small by the checkpointer).",
+    help: "Size of the database's write-ahead log (SQLite, kept small by the checkpointer; 0 where the backend has none).",
     registers,
-    collect() {
-      this.set(sqlite.memory ? 0 : fileSize(`${sqlite.name}-wal`));
+    async collect() {
+      this.set((await deps.stores.operating.sizes()).walBytes);
     },
   });
   new Gauge({

@@ -10,7 +10,7 @@
 import type { Deps } from '../deps.js';
 import type { JobErrorCode } from '../jobs/failure.js';
 import type { Log } from '../log.js';
-import { createQueueDepth } from './queue-depth.js';
+import type { QueueDepths } from '../stores/operating.js';
 
 /** setInterval and clearInterval, or a test's stand-in. */
 export interface SummaryTimer {
@@ -33,8 +33,8 @@ export interface SummaryOptions {
 }
 
 export interface Summary {
-  /** Writes the line now and starts counting afresh. */
-  flush(): void;
+  /** Starts counting afresh and writes the line (resolves once written: a line may read the database first). */
+  flush(): Promise<void>;
   stop(): void;
 }
 
@@ -47,15 +47,16 @@ type StatusClass = '2xx' | '3xx' | '4xx' | '5xx';
 const STATUS_CLASSES: readonly StatusClass[] = ['2xx', '3xx', '4xx', '5xx'];
 
 /** Calls `write` every intervalMs with the time since the previous line. */
-function every(options: SummaryOptions, write: (periodMs: number) => void): Summary {
+function every(options: SummaryOptions, write: (periodMs: number) => void | Promise<void>): Summary {
   const { intervalMs, now, timer = NODE_TIMER } = options;
   let since = now();
-  const flush = () => {
+  const flush = async () => {
     const at = now();
-    write(at - since);
+    const periodMs = at - since;
     since = at;
+    await write(periodMs);
   };
-  const handle = intervalMs > 0 ? timer.setInterval(flush, intervalMs) : undefined;
+  const handle = intervalMs > 0 ? timer.setInterval(() => void flush(), intervalMs) : undefined;
   return {
     flush,
     stop: () => {
@@ -93,9 +94,8 @@ export function startApiSummary(options: SummaryOptions & { deps: Pick<Deps, 'jo
   };
 }
 
-export function startRunnerSummary(options: SummaryOptions & { deps: Pick<Deps, 'jobEvents' | 'db'> }): Summary {
+export function startRunnerSummary(options: SummaryOptions & { deps: Pick<Deps, 'jobEvents' | 'stores'> }): Summary {
   const { deps, log } = options;
-  const queueDepth = createQueueDepth(deps.db);
   let exportsSucceeded = 0;
   let generationsSucceeded = 0;
   let generationsFailed = 0;
@@ -109,22 +109,21 @@ export function startRunnerSummary(options: SummaryOptions & { deps: Pick<Deps, 
       else generationsFailed++;
     }
   });
-  const summary = every(options, (periodMs) => {
-    let queue: ReturnType<typeof queueDepth> | { error: string };
-    try {
-      queue = queueDepth(options.now());
-    } catch (error) {
-      // A busy or broken database must not silence the line: it says so instead.
-      queue = { error: error instanceof Error ? error.message : String(error) };
-    }
-    log.info(
-      { periodMs, exportsSucceeded, exportsFailed: Object.fromEntries(exportsFailed), generationsSucceeded, generationsFailed, queue },
-      'runner summary',
-    );
+  const summary = every(options, async (periodMs) => {
+    // The counts of this period, taken before the queue is read: jobs that end meanwhile count in the next line.
+    const counts = { exportsSucceeded, exportsFailed: Object.fromEntries(exportsFailed), generationsSucceeded, generationsFailed };
     exportsSucceeded = 0;
     generationsSucceeded = 0;
     generationsFailed = 0;
     exportsFailed.clear();
+    let queue: QueueDepths | { error: string };
+    try {
+      queue = await deps.stores.operating.queueDepth(options.now());
+    } catch (error) {
+      // A busy or broken database must not silence the line: it says so instead.
+      queue = { error: error instanceof Error ? error.message : String(error) };
+    }
+    log.info({ periodMs, ...counts, queue }, 'runner summary');
   });
   return {
     flush: summary.flush,

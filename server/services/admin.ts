@@ -1,5 +1,3 @@
-import { and, eq, max } from 'drizzle-orm';
-import { documents, folders, permissions, templates, templateVersions, tokens, users } from '../../db/schema.js';
 import type { Scope, TemplateParameterDeclaration } from '../contract/api.js';
 import { DocumentContent, TemplateContent, type Content } from '../contract/content.js';
 import { checkDisplayName } from '../contract/display-name.js';
@@ -7,51 +5,44 @@ import { NotepadError } from '../contract/errors.js';
 import { ACTIONS_BY_KIND, type GrantAction, type ResourceKind } from '../contract/grants.js';
 import { isFolderRid, isRid, newFolderRid, newRid } from '../contract/rids.js';
 import type { Deps } from '../deps.js';
-import { generateToken, grantCreator, hashToken } from './auth.js';
-import { insertDocument, isUniqueViolation } from './documents.js';
+import type { OwnerFacts } from '../stores/directory.js';
+import { generateToken, hashToken } from './auth.js';
+import { newDocument } from './documents.js';
 
 /**
- * Operator actions behind the `admin` router and the CLI. Each is one synchronous
- * transaction: it either happens whole or not at all.
+ * Operator actions behind the `admin` router and the CLI. Each is one transaction of its
+ * store (stores/decide.ts): it either happens whole or not at all.
  */
 
-export function createUser(deps: Deps, opts: { name: string; canCreateExportJobs?: boolean }): { userId: string } {
+export async function createUser(deps: Deps, opts: { name: string; canCreateExportJobs?: boolean }): Promise<{ userId: string }> {
   const userId = deps.uuid();
-  deps.db
-    .insert(users)
-    .values({ id: userId, name: opts.name, canCreateExportJobs: opts.canCreateExportJobs ?? true, createdAt: deps.now() })
-    .run();
+  await deps.stores.directory.createUser({ id: userId, name: opts.name, canCreateExportJobs: opts.canCreateExportJobs ?? true, createdAt: deps.now() });
   return { userId };
 }
 
-function requireUser(deps: Deps, userId: string): void {
-  const row = deps.db.select({ id: users.id }).from(users).where(eq(users.id, userId)).get();
-  if (!row) throw new NotepadError('UserNotFound', { userId });
+function requireUser(facts: OwnerFacts, userId: string): void {
+  if (!facts.userExists) throw new NotepadError('UserNotFound', { userId });
 }
 
-export function createToken(
+export async function createToken(
   deps: Deps,
   opts: { userId: string; scopes: readonly Scope[]; expiresInMs?: number | undefined },
-): { token: string; tokenId: string; expiresAt: number | null } {
-  requireUser(deps, opts.userId);
-  const token = generateToken();
-  const tokenId = deps.uuid();
-  const now = deps.now();
-  const expiresAt = opts.expiresInMs === undefined ? null : now + opts.expiresInMs;
-  deps.db
-    .insert(tokens)
-    .values({ id: tokenId, userId: opts.userId, tokenHash: hashToken(token), scopes: [...new Set(opts.scopes)], expiresAt, createdAt: now })
-    .run();
-  return { token, tokenId, expiresAt };
+): Promise<{ token: string; tokenId: string; expiresAt: number | null }> {
+  return deps.stores.auth.createToken(opts.userId, (facts) => {
+    requireUser(facts, opts.userId);
+    const token = generateToken();
+    const tokenId = deps.uuid();
+    const now = deps.now();
+    const expiresAt = opts.expiresInMs === undefined ? null : now + opts.expiresInMs;
+    return {
+      answer: { token, tokenId, expiresAt },
+      write: { id: tokenId, userId: opts.userId, tokenHash: hashToken(token), scopes: [...new Set(opts.scopes)], expiresAt, createdAt: now },
+    };
+  });
 }
 
-export function revokeToken(deps: Deps, opts: { token: string }): { revoked: boolean } {
-  const result = deps.db
-    .update(tokens)
-    .set({ revokedAt: deps.now() })
-    .where(eq(tokens.tokenHash, hashToken(opts.token)))
-    .run();
-  return { revoked: result.changes > 0 };
+export async function revokeToken(deps: Deps, opts: { token: string }): Promise<{ revoked: boolean }> {
+  return { revoked: await deps.stores.auth.revokeToken(hashToken(opts.token), deps.now()) };
 }
 
 function parseContent(schema: typeof DocumentContent, content: unknown): Content {
@@ -66,43 +57,36 @@ function parseContent(schema: typeof DocumentContent, content: unknown): Content
   return parsed.data;
 }
 
-function requireFolder(deps: Deps, folderRid: string): void {
-  if (!isFolderRid(folderRid)) throw new NotepadError('InvalidFolder', { resourceRid: folderRid });
-  const row = deps.db.select({ rid: folders.rid }).from(folders).where(eq(folders.rid, folderRid)).get();
-  if (!row) throw new NotepadError('FolderNotFound', { folderRid });
-}
-
-export function createDocument(
+export async function createDocument(
   deps: Deps,
   opts: { title: string; content: unknown; ownerId: string; parentFolderRid?: string | undefined },
-): { documentRid: string } {
-  opts = { ...opts, title: checkDisplayName(opts.title) };
+): Promise<{ documentRid: string }> {
+  const title = checkDisplayName(opts.title);
   const content = parseContent(DocumentContent, opts.content);
-  const { parentFolderRid } = opts;
-  try {
-    return deps.db.transaction(() => {
-      requireUser(deps, opts.ownerId);
-      if (parentFolderRid !== undefined) requireFolder(deps, parentFolderRid);
-      return insertDocument(deps, { ...opts, content });
-    });
-  } catch (error) {
-    // Names are unique within a folder (the index says so); report it as the API does.
-    if (parentFolderRid !== undefined && isUniqueViolation(error)) {
-      throw new NotepadError('ResourceNameAlreadyExists', { parentFolderRid, displayName: opts.title });
+  const { ownerId, parentFolderRid } = opts;
+  const created = await deps.stores.directory.createDocument({ ownerId, parentFolderRid }, (facts) => {
+    requireUser(facts, ownerId);
+    if (parentFolderRid !== undefined) {
+      if (!isFolderRid(parentFolderRid)) throw new NotepadError('InvalidFolder', { resourceRid: parentFolderRid });
+      if (!facts.folderExists) throw new NotepadError('FolderNotFound', { folderRid: parentFolderRid });
     }
-    throw error;
-  }
+    const document = newDocument(deps, { title, content, ownerId, parentFolderRid });
+    return { answer: { documentRid: document.rid }, write: document };
+  });
+  // Names are unique within a folder (documents without one never clash); report it as the API does.
+  if (!created.ok) throw new NotepadError('ResourceNameAlreadyExists', { parentFolderRid: parentFolderRid ?? null, displayName: title });
+  return created.value;
 }
 
-export function createFolder(deps: Deps, opts: { name: string; ownerId: string }): { folderRid: string } {
-  opts = { ...opts, name: checkDisplayName(opts.name) };
-  return deps.db.transaction(() => {
-    requireUser(deps, opts.ownerId);
+export async function createFolder(deps: Deps, opts: { name: string; ownerId: string }): Promise<{ folderRid: string }> {
+  const name = checkDisplayName(opts.name);
+  return deps.stores.directory.createFolder(opts.ownerId, (facts) => {
+    requireUser(facts, opts.ownerId);
     const folderRid = newFolderRid(deps.uuid());
-    const now = deps.now();
-    deps.db.insert(folders).values({ rid: folderRid, name: opts.name, ownerId: opts.ownerId, createdAt: now }).run();
-    grantCreator(deps, 'folder', opts.ownerId, folderRid, now);
-    return { folderRid };
+    return {
+      answer: { folderRid },
+      write: { rid: folderRid, name, ownerId: opts.ownerId, createdAt: deps.now(), creatorGrants: ACTIONS_BY_KIND.folder },
+    };
   });
 }
 
@@ -120,61 +104,49 @@ function checkTemplateVersion(input: TemplateVersionInput): { content: Content; 
   return { content, parameters: input.parameters };
 }
 
-export function createTemplate(
+export async function createTemplate(
   deps: Deps,
   opts: { title: string; ownerId: string } & TemplateVersionInput,
-): { templateRid: string; version: number } {
-  opts = { ...opts, title: checkDisplayName(opts.title) };
+): Promise<{ templateRid: string; version: number }> {
+  const title = checkDisplayName(opts.title);
   const version = checkTemplateVersion(opts);
-  return deps.db.transaction(() => {
-    requireUser(deps, opts.ownerId);
+  return deps.stores.directory.createTemplate(opts.ownerId, (facts) => {
+    requireUser(facts, opts.ownerId);
     const templateRid = newRid('notepad-template', deps.uuid());
     const now = deps.now();
-    deps.db.insert(templates).values({ rid: templateRid, title: opts.title, ownerId: opts.ownerId, createdAt: now }).run();
-    deps.db.insert(templateVersions).values({ templateRid, version: 1, ...version, publishedAt: now }).run();
-    grantCreator(deps, 'template', opts.ownerId, templateRid, now);
-    return { templateRid, version: 1 };
+    return {
+      answer: { templateRid, version: 1 },
+      write: { rid: templateRid, title, ownerId: opts.ownerId, createdAt: now, creatorGrants: ACTIONS_BY_KIND.template, firstVersion: { ...version, publishedAt: now } },
+    };
   });
 }
 
 /** Publishes the next integer version of a template. */
-export function publishTemplateVersion(
+export async function publishTemplateVersion(
   deps: Deps,
   opts: { templateRid: string } & TemplateVersionInput,
-): { templateRid: string; version: number } {
+): Promise<{ templateRid: string; version: number }> {
   const checked = checkTemplateVersion(opts);
-  return deps.db.transaction(() => {
-    const template = deps.db.select({ rid: templates.rid }).from(templates).where(eq(templates.rid, opts.templateRid)).get();
-    if (!template) throw new NotepadError('TemplateNotFound', { templateRid: opts.templateRid });
-    const latest = deps.db
-      .select({ version: max(templateVersions.version) })
-      .from(templateVersions)
-      .where(eq(templateVersions.templateRid, opts.templateRid))
-      .get();
-    const version = (latest?.version ?? 0) + 1;
-    deps.db.insert(templateVersions).values({ templateRid: opts.templateRid, version, ...checked, publishedAt: deps.now() }).run();
-    return { templateRid: opts.templateRid, version };
+  return deps.stores.directory.publishTemplateVersion(opts.templateRid, (facts) => {
+    if (!facts.templateExists) throw new NotepadError('TemplateNotFound', { templateRid: opts.templateRid });
+    const version = (facts.latestVersion ?? 0) + 1;
+    return { answer: { templateRid: opts.templateRid, version }, write: { version, ...checked, publishedAt: deps.now() } };
   });
 }
 
-function resourceKind(deps: Deps, rid: string): ResourceKind | undefined {
-  if (isRid('notepad', rid)) {
-    return deps.db.select({ rid: documents.rid }).from(documents).where(eq(documents.rid, rid)).get() ? 'document' : undefined;
-  }
-  if (isRid('notepad-template', rid)) {
-    return deps.db.select({ rid: templates.rid }).from(templates).where(eq(templates.rid, rid)).get() ? 'template' : undefined;
-  }
-  if (isFolderRid(rid)) {
-    return deps.db.select({ rid: folders.rid }).from(folders).where(eq(folders.rid, rid)).get() ? 'folder' : undefined;
-  }
+/** The kind of resource a rid names, by its form (whether it exists is the store's to say). */
+function kindOfRid(rid: string): ResourceKind | undefined {
+  if (isRid('notepad', rid)) return 'document';
+  if (isRid('notepad-template', rid)) return 'template';
+  if (isFolderRid(rid)) return 'folder';
   return undefined;
 }
 
-export function grant(deps: Deps, opts: { userId: string; resourceRid: string; action: GrantAction }): { granted: true } {
-  return deps.db.transaction(() => {
-    requireUser(deps, opts.userId);
-    const kind = resourceKind(deps, opts.resourceRid);
-    if (!kind) throw new NotepadError('ResourceNotFound', { resourceRid: opts.resourceRid });
+export async function grant(deps: Deps, opts: { userId: string; resourceRid: string; action: GrantAction }): Promise<{ granted: true }> {
+  const kind = kindOfRid(opts.resourceRid);
+  return deps.stores.directory.grant({ userId: opts.userId, resourceRid: opts.resourceRid, kind }, (facts) => {
+    requireUser(facts, opts.userId);
+    if (!kind || !facts.resourceExists) throw new NotepadError('ResourceNotFound', { resourceRid: opts.resourceRid });
     const allowed: readonly GrantAction[] = ACTIONS_BY_KIND[kind];
     if (!allowed.includes(opts.action)) {
       throw new NotepadError('Default:InvalidArgument', {
@@ -182,25 +154,10 @@ export function grant(deps: Deps, opts: { userId: string; resourceRid: string; a
         message: `a ${kind} takes one of: ${allowed.join(', ')}`,
       });
     }
-    deps.db
-      .insert(permissions)
-      .values({ principalId: opts.userId, resourceRid: opts.resourceRid, action: opts.action, createdAt: deps.now() })
-      .onConflictDoNothing()
-      .run();
-    return { granted: true as const };
+    return { answer: { granted: true as const }, write: { userId: opts.userId, resourceRid: opts.resourceRid, action: opts.action, createdAt: deps.now() } };
   });
 }
 
-export function revokeGrant(deps: Deps, opts: { userId: string; resourceRid: string; action: GrantAction }): { revoked: boolean } {
-  const result = deps.db
-    .delete(permissions)
-    .where(
-      and(
-        eq(permissions.principalId, opts.userId),
-        eq(permissions.resourceRid, opts.resourceRid),
-        eq(permissions.action, opts.action),
-      ),
-    )
-    .run();
-  return { revoked: result.changes > 0 };
+export async function revokeGrant(deps: Deps, opts: { userId: string; resourceRid: string; action: GrantAction }): Promise<{ revoked: boolean }> {
+  return { revoked: await deps.stores.directory.revokeGrant(opts) };
 }

@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { permissions } from '../../db/schema.js';
 import { NotepadError } from '../contract/errors.js';
 import type { Scope } from '../contract/api.js';
-import { ACTIONS_BY_KIND, type GrantAction, type ResourceKind } from '../contract/grants.js';
+import type { GrantAction } from '../contract/grants.js';
 import type { Deps } from '../deps.js';
 
 export interface Principal {
@@ -38,12 +37,12 @@ export function bearerToken(header: string | undefined): string | undefined {
  * 401 for missing or invalid credentials; the scope check is separate (403). Also returns
  * the token's digest, which per-token limits key on (server/limits/rate-limit.ts).
  */
-export function authenticateToken(deps: Deps, authorization: string | undefined): { principal: Principal; tokenHash: string } {
+export async function authenticateToken(deps: Deps, authorization: string | undefined): Promise<{ principal: Principal; tokenHash: string }> {
   const token = bearerToken(authorization);
   if (token === undefined) throw new NotepadError('MissingCredentials');
   if (token.length > 512) throw new NotepadError('InvalidCredentials');
   const tokenHash = hashToken(token);
-  const row = deps.stmts.principalByTokenHash.get({ hash: tokenHash });
+  const row = await deps.stores.auth.principalByTokenHash(tokenHash);
   const now = deps.now();
   if (!row || row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now)) {
     throw new NotepadError('InvalidCredentials');
@@ -55,8 +54,8 @@ export function authenticateToken(deps: Deps, authorization: string | undefined)
 }
 
 /** 401 for missing or invalid credentials; the scope check is separate (403). */
-export function authenticate(deps: Deps, authorization: string | undefined): Principal {
-  return authenticateToken(deps, authorization).principal;
+export async function authenticate(deps: Deps, authorization: string | undefined): Promise<Principal> {
+  return (await authenticateToken(deps, authorization)).principal;
 }
 
 export function requireScope(principal: Principal, scope: Scope): void {
@@ -73,26 +72,19 @@ export interface Credentials {
  * Authenticates once per request and checks the scope: 401 before 403, as the contract
  * orders. The REST adapter's check and the procedure's share the one lookup.
  */
-export function principalOf(deps: Deps, credentials: Credentials, scope: Scope): Principal {
-  credentials.principal ??= authenticate(deps, credentials.authorization);
+export async function principalOf(deps: Deps, credentials: Credentials, scope: Scope): Promise<Principal> {
+  credentials.principal ??= await authenticate(deps, credentials.authorization);
   requireScope(credentials.principal, scope);
   return credentials.principal;
 }
 
 /**
- * The actions a principal holds on a resource. Any grant implies `view` (the contract
- * says so of `export`; the same holds for `generate` on templates and `create` on folders).
+ * The actions a principal holds on a resource, from the actions granted as stored. Any grant
+ * implies `view` (the contract says so of `export`; the same holds for `generate` on
+ * templates and `create` on folders).
  */
-export function grantsOn(deps: Deps, principalId: string, rid: string): Set<GrantAction> {
-  const actions = new Set<GrantAction>();
-  for (const row of deps.stmts.grantsOn.all({ principalId, rid })) actions.add(row.action);
+export function actionsOf(granted: readonly GrantAction[]): Set<GrantAction> {
+  const actions = new Set<GrantAction>(granted);
   if (actions.size > 0) actions.add('view');
   return actions;
-}
-
-/** Grants a resource's creator every action its kind takes. Call inside the transaction that creates it. */
-export function grantCreator(deps: Deps, kind: ResourceKind, creatorId: string, resourceRid: string, createdAt: number): void {
-  for (const action of ACTIONS_BY_KIND[kind]) {
-    deps.db.insert(permissions).values({ principalId: creatorId, resourceRid, action, createdAt }).run();
-  }
 }

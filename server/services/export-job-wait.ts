@@ -65,12 +65,16 @@ export function waitForExportJobEnd(deps: Deps, principal: Principal, job: Expor
       if (event.kind === 'export' && event.type !== 'created' && event.rid === rid) finish();
     });
     signal.addEventListener('abort', finish, { once: true });
-    const stillRunning = () => deps.stmts.exportJobOf.get({ rid, creatorId: principal.userId, now: deps.now() })?.status === 'running';
-    const tick = () => {
+    const stillRunning = async () => (await deps.stores.exports.get(rid, principal.userId, deps.now()))?.status === 'running';
+    const tick = async () => {
+      if (deadline - performance.now() <= 0) return finish();
+      // A failing read ends the wait: the caller reads the job again and answers (or errs) as a get does.
+      const running = await stillRunning().catch(() => false);
       const left = deadline - performance.now();
-      if (left <= 0 || !stillRunning()) return finish();
-      timer = setTimeout(tick, Math.min(WAIT_POLL_MS, left));
+      if (done) return;
+      if (left <= 0 || !running) return finish();
+      timer = setTimeout(() => void tick(), Math.min(WAIT_POLL_MS, left));
     };
-    timer = setTimeout(tick, Math.min(WAIT_POLL_MS, seconds * 1000));
+    timer = setTimeout(() => void tick(), Math.min(WAIT_POLL_MS, seconds * 1000));
   });
 }

@@ -8,8 +8,8 @@ export interface StoredFile extends FileMetadata {
 }
 
 /** A file of one of the caller's export jobs; someone else's file is ContentFilePermissionDenied. */
-export function getFile(deps: Deps, principal: Principal, fileRid: string): StoredFile {
-  const row = deps.stmts.fileByRid.get({ rid: fileRid, now: deps.now() });
+export async function getFile(deps: Deps, principal: Principal, fileRid: string): Promise<StoredFile> {
+  const row = await deps.stores.exports.file(fileRid, deps.now());
   if (!row) throw new NotepadError('FileNotFound', { fileRid });
   if (row.ownerId !== principal.userId) throw new NotepadError('ContentFilePermissionDenied', { fileRid });
   return {

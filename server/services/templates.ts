@@ -1,5 +1,3 @@
-import { and, desc, eq } from 'drizzle-orm';
-import { documents, folders, generationJobs, templates, templateVersions } from '../../db/schema.js';
 import type {
   GenerateTemplateRequest,
   GenerationJob,
@@ -12,37 +10,36 @@ import { NotepadError } from '../contract/errors.js';
 import { isIanaTimezone } from '../contract/locale.js';
 import { isFolderRid, newRid } from '../contract/rids.js';
 import type { Deps } from '../deps.js';
-import { rememberKey, replayedJobRid, requestHashOf, type KeyedRequest, type RunOutcome } from '../idempotency.js';
+import { keyToStore, replayedJobRid, requestHashOf, type KeyedRequest, type RunOutcome } from '../idempotency.js';
 import { checkCreateQuotas } from '../quotas.js';
-import { insertDocument, isUniqueViolation } from './documents.js';
-import { grantsOn, type Principal } from './auth.js';
+import type { Decision } from '../stores/decide.js';
+import type { GenerateFacts, GenerateWrite } from '../stores/generations.js';
+import { newDocument } from './documents.js';
+import { actionsOf, type Principal } from './auth.js';
 
 /**
  * templates.generate: checks, then a `running` generation job for the runner. Returns its
  * rid. The checks run in the contract's order, then this service's quotas
- * (server/quotas.ts); checks and insert are one immediate transaction, so the quota count
- * and the insert cannot be split by another create, here or in another process. With an
- * idempotencyKey, the key is looked up first in the same transaction and stored beside the
- * new job (server/idempotency.ts); a replay answers the first request's rid.
+ * (server/quotas.ts); they are decideGenerate, run by the store inside the transaction that
+ * inserts the job (stores/decide.ts), so the quota count and the insert cannot be split by
+ * another create, here or in another process. With an idempotencyKey, the key is checked
+ * first and stored beside the new job (server/idempotency.ts); a replay answers the first
+ * request's rid.
  */
-export function generateFromTemplate(
+export async function generateFromTemplate(
   deps: Deps,
   principal: Principal,
   input: GenerateTemplateInput,
   outcome: RunOutcome = {},
-): string {
+): Promise<string> {
   deps.storage.requireSpace();
   const keyed: KeyedRequest | undefined =
     input.idempotencyKey === undefined
       ? undefined
       : { userId: principal.userId, key: input.idempotencyKey, requestHash: requestHashOf('templates.generate', input) };
-  const { rid, replayed } = deps.db.transaction(
-    () => {
-      const earlier = keyed && replayedJobRid(deps, keyed);
-      if (earlier) return { rid: earlier, replayed: true };
-      return { rid: checkAndInsertGenerationJob(deps, principal, input, keyed), replayed: false };
-    },
-    { behavior: 'immediate' },
+  const { rid, replayed } = await deps.stores.generations.create(
+    { userId: principal.userId, templateRid: input.templateRid, templateVersion: input.templateVersion, keyed, now: deps.now() },
+    (facts) => decideGenerate(deps, principal, input, keyed, facts),
   );
   if (replayed) {
     outcome.replayed = true;
@@ -54,49 +51,39 @@ export function generateFromTemplate(
 
 type GenerateTemplateInput = GenerateTemplateRequest & { templateRid: string; idempotencyKey?: string | undefined };
 
-function checkAndInsertGenerationJob(deps: Deps, principal: Principal, input: GenerateTemplateInput, keyed: KeyedRequest | undefined): string {
+function decideGenerate(
+  deps: Deps,
+  principal: Principal,
+  input: GenerateTemplateInput,
+  keyed: KeyedRequest | undefined,
+  facts: GenerateFacts,
+): Decision<{ rid: string; replayed: boolean }, GenerateWrite> {
+  const earlier = keyed && replayedJobRid(facts.earlier, keyed);
+  if (earlier) return { answer: { rid: earlier, replayed: true } };
+
   const { templateRid } = input;
-  const actions = grantsOn(deps, principal.userId, templateRid);
-  const template = actions.has('view')
-    ? deps.db.select({ rid: templates.rid }).from(templates).where(eq(templates.rid, templateRid)).get()
-    : undefined;
-  if (!template) throw new NotepadError('TemplateNotFound', { templateRid });
+  const actions = actionsOf(facts.templateGrants);
+  if (!actions.has('view') || !facts.templateExists) throw new NotepadError('TemplateNotFound', { templateRid });
   if (!actions.has('generate')) throw new NotepadError('GenerateTemplatePermissionDenied', { templateRid });
 
-  const versionQuery = deps.db
-    .select({ version: templateVersions.version, parameters: templateVersions.parameters })
-    .from(templateVersions);
-  const version =
-    input.templateVersion === undefined
-      ? versionQuery.where(eq(templateVersions.templateRid, templateRid)).orderBy(desc(templateVersions.version)).limit(1).get()
-      : versionQuery
-          .where(and(eq(templateVersions.templateRid, templateRid), eq(templateVersions.version, input.templateVersion)))
-          .get();
+  const version = facts.version;
   if (!version) {
     throw new NotepadError('InvalidGenerationJobTemplateVersion', { templateVersion: input.templateVersion ?? null });
   }
 
   const parameters = checkParameters(version.parameters, input.templateParameters);
-  checkCreateQuotas(deps, principal.userId, 'generation');
+  const now = deps.now();
+  checkCreateQuotas(deps.config.quotas, facts, 'generation', now);
 
   const rid = newRid('generation-job', deps.uuid());
-  const now = deps.now();
   const expiresAt = now + deps.config.generationJobTtlMs;
-  deps.db
-    .insert(generationJobs)
-    .values({
-      rid,
-      templateRid,
-      templateVersion: version.version,
-      creatorId: principal.userId,
-      parameters,
-      status: 'running',
-      createdAt: now,
-      expiresAt,
-    })
-    .run();
-  if (keyed) rememberKey(deps, keyed, rid, expiresAt);
-  return rid;
+  return {
+    answer: { rid, replayed: false },
+    write: {
+      job: { rid, templateRid, templateVersion: version.version, creatorId: principal.userId, parameters, createdAt: now, expiresAt },
+      key: keyed && keyToStore(deps.config, keyed, rid, now, expiresAt),
+    },
+  };
 }
 
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -158,13 +145,9 @@ function checkParameters(
   return Object.fromEntries(normalized);
 }
 
-/** A generation job under that template that has not expired, whoever created it. */
-const liveGenerationJob = (deps: Deps, templateRid: string, generationJobRid: string) =>
-  deps.stmts.liveGenerationJob.get({ rid: generationJobRid, templateRid, now: deps.now() });
-
 /** generationJobs.get: visible to its creator only, until it expires. */
-export function getGenerationJob(deps: Deps, principal: Principal, templateRid: string, generationJobRid: string): GenerationJob {
-  const job = liveGenerationJob(deps, templateRid, generationJobRid);
+export async function getGenerationJob(deps: Deps, principal: Principal, templateRid: string, generationJobRid: string): Promise<GenerationJob> {
+  const job = await deps.stores.generations.live(generationJobRid, templateRid, deps.now());
   if (!job || job.creatorId !== principal.userId) throw new NotepadError('GenerationJobNotFound', { generationJobRid, templateRid });
   const status =
     job.status === 'failed'
@@ -173,47 +156,40 @@ export function getGenerationJob(deps: Deps, principal: Principal, templateRid: 
   return { rid: job.rid, status };
 }
 
-/** generationJobs.saveDocument: the generated content as a new document in a folder, owned by the caller. */
-export function saveGeneratedDocument(
+/**
+ * generationJobs.saveDocument: the generated content as a new document in a folder, owned by
+ * the caller. The checks read what the store read in the transaction that inserts it.
+ */
+export async function saveGeneratedDocument(
   deps: Deps,
   principal: Principal,
   input: { templateRid: string; generationJobRid: string; parentFolderRid: string; documentName?: string | undefined },
-): { documentRid: string } {
+): Promise<{ documentRid: string }> {
   const { templateRid, generationJobRid, parentFolderRid } = input;
-  const job = liveGenerationJob(deps, templateRid, generationJobRid);
-  if (!job) throw new NotepadError('GenerationJobNotFound', { generationJobRid, templateRid });
-  if (job.creatorId !== principal.userId) {
-    throw new NotepadError('SaveDocumentGenerationJobPermissionDenied', { generationJobRid, templateRid });
-  }
-  if (job.status === 'running') throw new NotepadError('GenerationJobStatusRunning', { generationJobRid });
-  const content = job.status === 'succeeded' ? deps.stmts.generationJobContent.get({ rid: job.rid })?.content : null;
-  if (!content) throw new NotepadError('GenerationJobStatusFailed', { generationJobRid });
+  let displayName = '';
+  const saved = await deps.stores.generations.saveDocument(
+    { userId: principal.userId, templateRid, generationJobRid, parentFolderRid, now: deps.now() },
+    (facts) => {
+      const job = facts.job;
+      if (!job) throw new NotepadError('GenerationJobNotFound', { generationJobRid, templateRid });
+      if (job.creatorId !== principal.userId) {
+        throw new NotepadError('SaveDocumentGenerationJobPermissionDenied', { generationJobRid, templateRid });
+      }
+      if (job.status === 'running') throw new NotepadError('GenerationJobStatusRunning', { generationJobRid });
+      const content = job.status === 'succeeded' ? facts.content : null;
+      if (!content) throw new NotepadError('GenerationJobStatusFailed', { generationJobRid });
 
-  if (!isFolderRid(parentFolderRid)) throw new NotepadError('InvalidFolder', { resourceRid: parentFolderRid });
-  const folderActions = grantsOn(deps, principal.userId, parentFolderRid);
-  const folder = folderActions.has('view')
-    ? deps.db.select({ rid: folders.rid }).from(folders).where(eq(folders.rid, parentFolderRid)).get()
-    : undefined;
-  if (!folder) throw new NotepadError('FolderNotFound', { folderRid: parentFolderRid });
-  if (!folderActions.has('create')) throw new NotepadError('CreateDocumentPermissionDenied', { parentFolderRid });
+      if (!isFolderRid(parentFolderRid)) throw new NotepadError('InvalidFolder', { resourceRid: parentFolderRid });
+      const folderActions = actionsOf(facts.folderGrants);
+      if (!folderActions.has('view') || !facts.folderExists) throw new NotepadError('FolderNotFound', { folderRid: parentFolderRid });
+      if (!folderActions.has('create')) throw new NotepadError('CreateDocumentPermissionDenied', { parentFolderRid });
 
-  const template = deps.db.select({ title: templates.title }).from(templates).where(eq(templates.rid, templateRid)).get();
-  const displayName = checkDisplayName(input.documentName ?? template?.title ?? 'Untitled');
-
-  const exists = () =>
-    deps.db
-      .select({ rid: documents.rid })
-      .from(documents)
-      .where(and(eq(documents.parentFolderRid, parentFolderRid), eq(documents.title, displayName)))
-      .get();
-  try {
-    return deps.db.transaction(() => {
-      if (exists()) throw new NotepadError('ResourceNameAlreadyExists', { parentFolderRid, displayName });
-      return insertDocument(deps, { title: displayName, content, ownerId: principal.userId, parentFolderRid });
-    });
-  } catch (error) {
-    // Another save of the same name committed between our check and insert.
-    if (isUniqueViolation(error)) throw new NotepadError('ResourceNameAlreadyExists', { parentFolderRid, displayName });
-    throw error;
-  }
+      displayName = checkDisplayName(input.documentName ?? facts.templateTitle ?? 'Untitled');
+      const document = newDocument(deps, { title: displayName, content, ownerId: principal.userId, parentFolderRid });
+      return { answer: { documentRid: document.rid }, write: document };
+    },
+  );
+  // Another document of that name is in the folder (or was saved there meanwhile).
+  if (!saved.ok) throw new NotepadError('ResourceNameAlreadyExists', { parentFolderRid, displayName });
+  return saved.value;
 }
