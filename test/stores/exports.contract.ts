@@ -95,6 +95,23 @@ export function exportJobStoreContract(name: string, open: BackendFactory): void
       expect((await factsOf(ada, { type: 'documentSource', documentRid: doc }, { key: 'k', requestHash: 'h' })).earlier).toBeUndefined();
     });
 
+    it('create: the job and its key are one write: a key that cannot be stored (an unknown user) leaves no job either', async () => {
+      const ada = await addUser(stores);
+      const doc = await addDocument(stores, ada);
+      const rid = newRid('export-job');
+      const source = { type: 'documentSource' as const, documentRid: doc };
+      const failing = stores.exports.create({ userId: ada, source, now: T0 }, () => ({
+        answer: rid,
+        write: {
+          job: { rid, creatorId: ada, source, userLocale: 'en-US', userTimezone: 'Etc/UTC', createdAt: T0, expiresAt: T0 + WEEK },
+          key: { userId: 'nobody', key: 'k', requestHash: 'h', jobRid: rid, createdAt: T0, expiresAt: T0 + HOUR },
+        },
+      }));
+      await expect(failing).rejects.toThrow();
+      expect(await stores.exports.get(rid, ada, T0)).toBeUndefined();
+      expect((await factsOf(ada, source)).usage.activeExportJobs).toBe(0);
+    });
+
     it('create: a decide that answers without a write writes nothing', async () => {
       const ada = await addUser(stores);
       const doc = await addDocument(stores, ada);

@@ -7,7 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteBackend } from '../../server/stores/sqlite/index.js';
 import type { BackendFactory } from './backend.js';
+import { authStoreContract } from './auth.contract.js';
+import { directoryStoreContract } from './directory.contract.js';
 import { exportJobStoreContract } from './exports.contract.js';
+import { generationStoreContract } from './generations.contract.js';
+import { operatingStoreContract } from './operating.contract.js';
 
 const sqlite: BackendFactory = async () => {
   const dir = mkdtempSync(join(tmpdir(), 'notepad-stores-'));
@@ -22,3 +26,7 @@ const sqlite: BackendFactory = async () => {
 };
 
 exportJobStoreContract('SQLite', sqlite);
+generationStoreContract('SQLite', sqlite);
+directoryStoreContract('SQLite', sqlite);
+authStoreContract('SQLite', sqlite);
+operatingStoreContract('SQLite', sqlite);
