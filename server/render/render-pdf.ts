@@ -9,6 +9,7 @@
  */
 import PDFDocument from 'pdfkit';
 import type { Block, Content, InlineNode, ListItem, Mark } from '../contract/content.js';
+import { conformanceOf, declareConformance, PDFA_SUBSET } from './conformance.js';
 import type { FontStyle } from './fonts.js';
 import { exportedLabel } from './footer-labels.js';
 import { InlineFormatter } from './format.js';
@@ -84,8 +85,9 @@ export async function renderPdf(req: RenderRequest): Promise<RenderResult> {
     bufferPages: true,
     autoFirstPage: false,
     pdfVersion: '1.7',
-    // A structure tree and MarkInfo (structure.ts).
+    // A structure tree and MarkInfo (structure.ts); PDF/A-2's output intent and XMP (conformance.ts).
     tagged: true,
+    subset: PDFA_SUBSET,
     // The catalog's /Lang, for screen readers and text-to-speech; none for `und`.
     ...(lang === undefined ? {} : { lang }),
     // Viewers show the title, not the file name, in their window (ViewerPreferences DisplayDocTitle).
@@ -104,6 +106,7 @@ export async function renderPdf(req: RenderRequest): Promise<RenderResult> {
   renderer.render(req.title, req.content);
   // The locale the date is formatted in (en-US for one Intl cannot use), so words and date agree.
   renderer.footers(exportedLabel(format.locale), req.exportedAt);
+  declareConformance(doc, { title: req.title, createdAt, lang, producer: PRODUCER }, conformanceOf(lang, text.missing.size > 0));
 
   const pdf = await output.finish();
   return { pdf, pageCount: output.pageCount, missingCodePoints: [...text.missing].sort((a, b) => a - b) };
