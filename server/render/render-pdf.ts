@@ -190,7 +190,8 @@ class BlockRenderer implements TableFlow {
     const style = this.style({ font: 'regular', size: FOOTER_SIZE, color: MUTED_COLOR });
     const exported = this.text.layout([{ text: `${label} ${this.format.exportedAt(exportedAt)}`, style }], Infinity, { baseSize: FOOTER_SIZE });
     const right = PAGE_WIDTH - MARGIN.right;
-    this.tags.endMarked();
+    // Every element is written before pages are revisited: footers are artifacts only.
+    this.tags.close();
     for (let i = start; i < start + count; i++) {
       const page = doc.switchToPage(i);
       this.text.forgetFill();
@@ -215,7 +216,7 @@ class BlockRenderer implements TableFlow {
       for (const bar of this.bars) this.drawBar(bar.x, bar.startY, this.y);
     }
     // A marked-content sequence never spans pages.
-    this.tags.endMarked();
+    this.tags.endPage();
     this.started = true;
     this.doc.addPage();
     // Each page's content stream starts from the default graphics state.

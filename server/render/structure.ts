@@ -12,14 +12,19 @@
  * content.
  *
  * A marked-content sequence stays open while consecutive drawing belongs to the same
- * element, so a paragraph on a page is one BDC/EMC pair, not one per line: the cost of
- * tagging is a few operators per block and page, and one structure element per block or
- * table cell, written out by pdfkit as soon as the element ends.
+ * element, so a paragraph on a page is one BDC/EMC pair, not one per line.
+ *
+ * The elements are ours, not pdfkit's PDFStructureElement: pdfkit keeps every element's
+ * dictionary, and every page's parent-tree array, until the document ends, which at
+ * 2,000 pages cost ~90 MB of peak memory and a fifth of the render time. Here an element
+ * is written out as soon as it ends and keeps only its object number after that, and a
+ * page's parent-tree array is written when the page is done; what stays to the end is
+ * the top-level element list and one number-tree entry per page and per link.
  */
 import type PDFDocument from 'pdfkit';
 
 type Doc = InstanceType<typeof PDFDocument>;
-type Element = PDFKit.PDFStructureElement;
+type Ref = PDFKit.PDFKitReference;
 
 /** The standard structure types we use (ISO 32000-1, 14.8.4), so no RoleMap is needed. */
 export type Role =
@@ -45,14 +50,62 @@ export type Role =
   | 'BlockQuote'
   | 'Link';
 
-/** A structure element we created, open until ended. */
-export interface Tag {
-  readonly kind: 'element';
-  readonly role: Role;
-  readonly element: Element;
-  /** Set by finish(); pdfkit also ends an element's descendants with it (see isEnded). */
-  ended: boolean;
-  readonly parent: Tag | undefined;
+export interface TagOptions {
+  /** Alternate text (a link's URL). */
+  alt?: string;
+  /** A header cell's scope. */
+  scope?: 'Column' | 'Row' | 'Both';
+}
+
+/** A marked-content reference to another page than the element's /Pg, or an annotation. */
+type Kid = Tag | number | { Type: 'MCR'; Pg: Ref; MCID: number } | { Type: 'OBJR'; Obj: Ref; Pg: Ref };
+
+/** A structure element: open while content is added, written out (and its kids let go) when it ends. */
+export class Tag {
+  readonly kind = 'element';
+  ended = false;
+  private kids: Kid[] = [];
+  /** The page of its first content: its /Pg, against which MCIDs are plain numbers. */
+  private page: Ref | undefined;
+
+  constructor(
+    readonly role: Role,
+    readonly ref: Ref,
+    private readonly parentRef: Ref,
+    private readonly options: TagOptions | undefined,
+  ) {}
+
+  addKid(kid: Kid): void {
+    this.kids.push(kid);
+  }
+
+  addContent(page: Ref, mcid: number): void {
+    this.page ??= page;
+    this.kids.push(page === this.page ? mcid : { Type: 'MCR', Pg: page, MCID: mcid });
+  }
+
+  /** Writes the element; children still open (a label never drawn) are ended first, as a reader expects every kid to exist. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    const kids = this.kids.map((kid) => {
+      if (kid instanceof Tag) {
+        kid.end();
+        return kid.ref;
+      }
+      return kid;
+    });
+    this.kids = [];
+    const data: Record<string, unknown> = { S: this.role, P: this.parentRef, K: kids };
+    if (this.page) data['Pg'] = this.page;
+    // A String object: pdfkit writes it as a PDF text string, a primitive string as a name.
+    if (this.options?.alt !== undefined) data['Alt'] = new String(this.options.alt);
+    if (this.options?.scope) data['A'] = { O: 'Table', Scope: this.options.scope };
+    this.ref.data = data as Ref['data'];
+    this.ref.end(undefined);
+    // Written: only its object number is needed from now on (as a kid of its parent).
+    this.ref.data = {} as Ref['data'];
+  }
 }
 
 /** An artifact of one type (ISO 32000-1, 14.8.2.2): drawn, but not part of the content. */
@@ -68,26 +121,33 @@ export const PAGINATION: ArtifactTag = { kind: 'artifact', type: 'Pagination' };
 /** Rules, bars, backgrounds, borders, and table headers repeated on continuation pages. */
 export const LAYOUT: ArtifactTag = { kind: 'artifact', type: 'Layout' };
 
-export interface TagOptions {
-  /** Alternate text (a link's URL). */
-  alt?: string;
-  /** A header cell's scope. */
-  scope?: 'Column' | 'Row' | 'Both';
+/** pdfkit's structure tree root and its parent tree (a number tree), which pdfkit writes at doc.end(). */
+interface StructTreeRoot {
+  data: { K?: Ref[]; ParentTree: { add(key: number, value: Ref): void } };
+}
+interface PageInternals {
+  dictionary: Ref & { data: { StructParents?: number } };
 }
 
 export class Structure {
   private readonly stack: Target[] = [];
+  private readonly treeRoot: StructTreeRoot;
   /** Whose marked-content sequence is open on the current page, if any. */
   private marked: Target | undefined;
   /** The Link element whose text is being drawn, while consecutive fragments share its URL. */
   private link: { url: string; tag: Tag; parent: Tag } | undefined;
   /** The level of the last heading tagged: the document title is an H1. */
   private headingLevel = 0;
+  /** The current page's parent-tree array (the element of each MCID) and its key. */
+  private pageParents: Ref[] = [];
+  private pageKey: number | undefined;
 
   constructor(private readonly doc: Doc) {
-    const root = doc.struct('Document');
-    doc.addStructure(root);
-    this.stack.push({ kind: 'element', role: 'Document', element: root, ended: false, parent: undefined });
+    // `tagged: true` made it, with MarkInfo.
+    this.treeRoot = doc.getStructTreeRoot() as unknown as StructTreeRoot;
+    const root = new Tag('Document', doc.ref({}), doc.getStructTreeRoot(), undefined);
+    this.treeRoot.data.K = [root.ref];
+    this.stack.push(root);
   }
 
   /** What is drawn next belongs to the current element (or artifact). */
@@ -115,23 +175,21 @@ export class Structure {
   child(role: Role, options?: TagOptions): Tag {
     const parent = this.current();
     if (parent.kind !== 'element') throw new Error(`a ${role} element cannot be opened inside an artifact`);
-    // pdfkit's option types lack `scope`, which its PDFStructureElement does read.
-    const element = this.doc.struct(role, options as PDFKit.Mixins.StructureElementOptions | undefined);
-    parent.element.add(element);
-    return { kind: 'element', role, element, ended: false, parent };
+    const tag = new Tag(role, this.doc.ref({}), parent.ref, options);
+    parent.addKid(tag);
+    return tag;
   }
 
   finish(tag: Tag): void {
     if (tag.ended) return;
-    if (this.link?.parent === tag || this.link?.tag === tag) this.closeLink();
+    if (this.link?.parent === tag) this.closeLink();
     if (this.marked === tag) this.endMarked();
-    tag.element.end();
-    tag.ended = true;
+    tag.end();
   }
 
   /** Runs `draw` with `target` current. An element already ended gets its drawing as an artifact. */
   within(target: Target, draw: () => void): void {
-    this.stack.push(target.kind === 'element' && isEnded(target) ? LAYOUT : target);
+    this.stack.push(target.kind === 'element' && target.ended ? LAYOUT : target);
     try {
       draw();
     } finally {
@@ -155,24 +213,33 @@ export class Structure {
     }
     if (this.link?.url !== url || this.link.parent !== target || this.marked !== this.link.tag) {
       this.closeLink();
-      const element = this.doc.struct('Link', { alt: url });
-      target.element.add(element);
-      this.link = { url, tag: { kind: 'element', role: 'Link', element, ended: false, parent: target }, parent: target };
+      const tag = new Tag('Link', this.doc.ref({}), target.ref, { alt: url });
+      target.addKid(tag);
+      this.link = { url, tag, parent: target };
     }
     this.mark(this.link.tag);
   }
 
   /**
-   * Options for the link annotation over text just drawn by `text(url)`: its struct
-   * parent is the Link element (an OBJR in its /K), and its /Contents the URL (PDF/UA-1
-   * 7.18.5: a link's alternate description).
+   * Options for the link annotation over text just drawn by `text(url)`: its /Contents is
+   * the URL (PDF/UA-1 7.18.5: a link's alternate description), and pdfkit's annotate()
+   * hands the annotation to `structParent.add`, which puts it in the Link element (an
+   * OBJR) and in the parent tree.
    */
   annotation(url: string): PDFKit.Mixins.AnnotationOption {
-    // A String object: pdfkit writes it as a PDF text string, a primitive string as a name.
-    // pdfkit's option types name neither it nor `structParent`, both of which annotate() reads.
-    const options: { Contents: String; structParent?: Element } = { Contents: new String(url) };
+    const options: { Contents: String; structParent?: { add(annotation: { annotationRef: Ref }): void } } = { Contents: new String(url) };
     const link = this.link;
-    if (link && link.url === url && this.marked === link.tag) options.structParent = link.tag.element;
+    if (link && link.url === url && this.marked === link.tag) {
+      options.structParent = {
+        add: ({ annotationRef }) => {
+          const key = this.doc.createStructParentTreeNextKey();
+          (annotationRef.data as Record<string, unknown>)['StructParent'] = key;
+          this.treeRoot.data.ParentTree.add(key, link.tag.ref);
+          link.tag.addKid({ Type: 'OBJR', Obj: annotationRef, Pg: this.doc.page.dictionary });
+        },
+      };
+    }
+    // pdfkit's option types name neither a String object nor `structParent`, both of which annotate() reads.
     return options as unknown as PDFKit.Mixins.AnnotationOption;
   }
 
@@ -181,11 +248,28 @@ export class Structure {
     this.mark(this.current().kind === 'artifact' ? this.current() : LAYOUT);
   }
 
-  /** Closes the open marked-content sequence: before a page ends, and before switching pages. */
+  /** Closes the open marked-content sequence (before switching to another page to draw). */
   endMarked(): void {
     if (this.marked === undefined) return;
     this.doc.endMarkedContent();
     this.marked = undefined;
+  }
+
+  /** The document is done: every element is written. Call before doc.end(). */
+  close(): void {
+    this.endPage();
+    while (this.stack.length > 0) this.end();
+  }
+
+  /** The current page is done with content: closes its sequence and writes its parent-tree array. */
+  endPage(): void {
+    this.endMarked();
+    if (this.pageKey === undefined) return;
+    const parents = this.doc.ref(this.pageParents as unknown as object);
+    parents.end(undefined);
+    this.treeRoot.data.ParentTree.add(this.pageKey, parents);
+    this.pageParents = [];
+    this.pageKey = undefined;
   }
 
   private mark(target: Target): void {
@@ -195,7 +279,16 @@ export class Structure {
     if (target.kind === 'artifact') {
       this.doc.markContent('Artifact', { type: target.type });
     } else {
-      target.element.add(this.doc.markStructureContent(target.role));
+      const page = this.doc.page as unknown as PageInternals;
+      if (this.pageKey === undefined) {
+        this.pageKey = this.doc.createStructParentTreeNextKey();
+        page.dictionary.data.StructParents = this.pageKey;
+      }
+      const mcid = this.pageParents.length;
+      this.pageParents.push(target.ref);
+      // pdfkit's MarkingOptions type lacks mcid, which markContent writes as /MCID.
+      this.doc.markContent(target.role, { mcid } as PDFKit.Mixins.MarkingOptions);
+      target.addContent(page.dictionary, mcid);
     }
     this.marked = target;
   }
@@ -205,12 +298,6 @@ export class Structure {
     if (!link) return;
     this.link = undefined;
     if (this.marked === link.tag) this.endMarked();
-    link.tag.element.end();
-    link.tag.ended = true;
+    link.tag.end();
   }
-}
-
-function isEnded(tag: Tag): boolean {
-  for (let t: Tag | undefined = tag; t; t = t.parent) if (t.ended) return true;
-  return false;
 }
