@@ -72,7 +72,7 @@ export class Tag {
     readonly role: Role,
     readonly ref: Ref,
     private readonly parentRef: Ref,
-    private readonly options: TagOptions | undefined,
+    private options: TagOptions | undefined,
   ) {}
 
   addKid(kid: Kid): void {
@@ -105,6 +105,7 @@ export class Tag {
     this.ref.end(undefined);
     // Written: only its object number is needed from now on (as a kid of its parent).
     this.ref.data = {} as Ref['data'];
+    this.options = undefined;
   }
 }
 
@@ -267,6 +268,8 @@ export class Structure {
     if (this.pageKey === undefined) return;
     const parents = this.doc.ref(this.pageParents as unknown as object);
     parents.end(undefined);
+    // Written: the tree needs only its object number, and holding the array would hold every element's reference to the end.
+    parents.data = {} as Ref['data'];
     this.treeRoot.data.ParentTree.add(this.pageKey, parents);
     this.pageParents = [];
     this.pageKey = undefined;
