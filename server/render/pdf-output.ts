@@ -31,16 +31,13 @@ export class PdfOutput {
   static async of(doc: Doc, limits: OutputLimits = {}): Promise<PdfOutput> {
     const output = new PdfOutput(doc, limits);
     const { maxPages, maxBytes } = limits;
-    doc.on('data', (chunk: Uint8Array) => {
-      output.byteCount += chunk.length;
-      // Past the limit the output is going to be rejected: stop holding on to it.
-      if (maxBytes === undefined || output.byteCount <= maxBytes) output.sink.write(chunk);
-    });
+    doc.on('data', (chunk: Uint8Array) => output.accept(chunk));
 
     // Let the stream start flowing before rendering, which never yields: until Readable has
     // run its first read, every chunk pdfkit pushes is queued inside the stream instead of
     // reaching the sink, and the whole uncompacted output would sit there until the end.
     await new Promise<void>((resolve) => setImmediate(resolve));
+    writeDirectly(doc, output);
 
     doc.on('pageAdded', () => {
       output.pages++;
@@ -52,6 +49,16 @@ export class PdfOutput {
       output.previousPage = doc.page;
     });
     return output;
+  }
+
+  /** Output bytes, in order: from the stream, or straight from pdfkit (writeDirectly). */
+  accept(chunk: Uint8Array | string): void {
+    const length = chunk.length;
+    this.byteCount += length;
+    // Past the limit the output is going to be rejected: stop holding on to it.
+    if (this.limits.maxBytes !== undefined && this.byteCount > this.limits.maxBytes) return;
+    if (typeof chunk === 'string') this.sink.writeLatin1(chunk);
+    else this.sink.write(chunk);
   }
 
   /** Pages added so far. */
@@ -87,24 +94,33 @@ class ByteSink {
   /** The reservation when the render has no byte limit: address space, not memory. */
   private static readonly UNLIMITED = 2 ** 32;
   private readonly buffer: ResizableArrayBuffer;
-  private bytes: Uint8Array;
+  private bytes: Buffer;
   private used = 0;
 
   constructor(maxBytes: number | undefined) {
     // Past the limit the sink is no longer written (PdfOutput), so the limit is its largest size.
     const max = maxBytes === undefined ? ByteSink.UNLIMITED : Math.max(maxBytes, 0);
     this.buffer = new (ArrayBuffer as unknown as ResizableArrayBufferConstructor)(0, { maxByteLength: max });
-    this.bytes = new Uint8Array(this.buffer);
+    this.bytes = Buffer.from(this.buffer, 0, 0);
   }
 
   write(chunk: Uint8Array): void {
-    const needed = this.used + chunk.length;
-    if (needed > this.buffer.byteLength) {
-      this.buffer.resize(Math.min(Math.max(needed, this.buffer.byteLength + ByteSink.STEP, Math.floor(this.buffer.byteLength * 1.25)), this.buffer.maxByteLength));
-      this.bytes = new Uint8Array(this.buffer);
-    }
+    this.reserve(chunk.length);
     this.bytes.set(chunk, this.used);
-    this.used = needed;
+    this.used += chunk.length;
+  }
+
+  /** A string of bytes, one per UTF-16 code unit (its low byte), as pdfkit writes them. */
+  writeLatin1(text: string): void {
+    this.reserve(text.length);
+    this.used += this.bytes.write(text, this.used, 'latin1');
+  }
+
+  private reserve(length: number): void {
+    const needed = this.used + length;
+    if (needed <= this.buffer.byteLength) return;
+    this.buffer.resize(Math.min(Math.max(needed, this.buffer.byteLength + ByteSink.STEP, Math.floor(this.buffer.byteLength * 1.25)), this.buffer.maxByteLength));
+    this.bytes = Buffer.from(this.buffer, 0, this.buffer.byteLength);
   }
 
   toBytes(): Uint8Array {
@@ -120,6 +136,32 @@ interface ResizableArrayBuffer extends ArrayBuffer {
 }
 interface ResizableArrayBufferConstructor {
   new (byteLength: number, options: { maxByteLength: number }): ResizableArrayBuffer;
+}
+
+/**
+ * Has pdfkit hand its output straight to `output` instead of pushing it through its
+ * Readable stream: a push per PDF line (three or more per object), each turned into a
+ * Buffer, queued and emitted, was ~5% of a render, and tagging adds an object per block
+ * and table cell. pdfkit's `_write` turns strings into bytes one char code at a time and
+ * keeps `_offset` for the xref table; this does both (Node's latin1 is the same low-byte
+ * mapping), and the stream still ends as before (push(null)). Only once the stream has
+ * delivered what the constructor pushed, so the bytes stay in order. pdfkit internals: if
+ * they ever change shape, the stream path stays.
+ */
+function writeDirectly(doc: Doc, output: PdfOutput): void {
+  const internals = doc as unknown as { _write?: unknown; _offset?: unknown; readableLength: number };
+  if (typeof internals._write !== 'function' || typeof internals._offset !== 'number' || internals.readableLength !== 0) return;
+  const state = internals as { _offset: number };
+  internals._write = (data: Uint8Array | string) => {
+    if (typeof data === 'string') {
+      const line = `${data}\n`;
+      output.accept(line);
+      state._offset += line.length;
+    } else {
+      output.accept(data);
+      state._offset += data.length;
+    }
+  };
 }
 
 /**
