@@ -96,6 +96,7 @@ export class Tag {
       return kid;
     });
     this.kids = [];
+    if (this.options === undefined && writeElement(this.ref, this.role, this.parentRef, kids, this.page)) return;
     const data: Record<string, unknown> = { S: this.role, P: this.parentRef, K: kids };
     if (this.page) data['Pg'] = this.page;
     // A String object: pdfkit writes it as a PDF text string, a primitive string as a name.
@@ -107,6 +108,40 @@ export class Tag {
     this.ref.data = {} as Ref['data'];
     this.options = undefined;
   }
+}
+
+/** pdfkit's document internals for writing an object (pdfkit 0.20: PDFDocument._write, _offset, _refEnd). */
+interface WriterInternals {
+  _write(data: string): void;
+  _offset: number;
+  _refEnd(ref: Ref): void;
+}
+
+/**
+ * Writes an element without options as pdfkit's ref.end() would, byte for byte, in one
+ * write and without pdfkit's generic conversion: elements are most of a tagged export's
+ * objects (one per block and table cell), and writing them was ~4% of a render. False
+ * when pdfkit's internals are not as expected; the caller then lets pdfkit write it.
+ */
+function writeElement(ref: Ref, role: Role, parent: Ref, kids: unknown[], page: Ref | undefined): boolean {
+  const doc = ref.document as unknown as Partial<WriterInternals>;
+  if (typeof doc._write !== 'function' || typeof doc._refEnd !== 'function' || typeof doc._offset !== 'number') return false;
+  let k = '';
+  for (const kid of kids) {
+    if (k) k += ' ';
+    if (typeof kid === 'number') k += kid;
+    else if (kid && typeof kid === 'object' && 'MCID' in kid) {
+      const mcr = kid as { Pg: Ref; MCID: number };
+      k += `<<\n/Type /MCR\n/Pg ${mcr.Pg}\n/MCID ${mcr.MCID}\n>>`;
+    } else if (kid && typeof kid === 'object' && 'Obj' in kid) {
+      const objr = kid as { Obj: Ref; Pg: Ref };
+      k += `<<\n/Type /OBJR\n/Obj ${objr.Obj}\n/Pg ${objr.Pg}\n>>`;
+    } else k += `${kid as Ref}`;
+  }
+  (ref as unknown as { offset: number }).offset = doc._offset;
+  doc._write(`${ref.id} 0 obj\n<<\n/S /${role}\n/P ${parent}\n/K [${k}]${page ? `\n/Pg ${page}` : ''}\n>>\nendobj`);
+  doc._refEnd(ref);
+  return true;
 }
 
 /** An artifact of one type (ISO 32000-1, 14.8.2.2): drawn, but not part of the content. */
