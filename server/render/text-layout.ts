@@ -52,6 +52,19 @@ export interface LayoutOptions {
   lineHeight?: number;
 }
 
+/**
+ * Told what drawLine is about to draw, so a tagged document can mark it (structure.ts
+ * implements it): every piece of text and decoration goes through drawLine.
+ */
+export interface ContentMarks {
+  /** Before a fragment's text; `url` when the fragment is a link. */
+  text(url: string | undefined): void;
+  /** Before backgrounds and underlines. */
+  decoration(): void;
+  /** Options of the link annotation over a fragment just drawn after text(url). */
+  annotation(url: string): PDFKit.Mixins.AnnotationOption;
+}
+
 export const LINE_HEIGHT = 1.35;
 // DejaVu's ascender is 0.93 em; centring its 1.16 em box in a 1.35 em line puts the baseline here.
 const BASELINE = 1.02;
@@ -90,6 +103,8 @@ export class TextEngine {
   private readonly prepared = new Set<FaceName>();
   private currentFace: FaceName | undefined;
   private fill: string | undefined;
+  /** Marks what drawLine draws, in a tagged document. */
+  marks: ContentMarks | undefined;
 
   constructor(private readonly doc: Doc) {}
 
@@ -270,6 +285,7 @@ export class TextEngine {
       const size = fragment.style.size;
       const [x, width] = this.inkSpan(fragment);
       if (width <= 0) continue;
+      this.marks?.decoration();
       doc.rect(left + x - 1, top + line.baseline - size * 0.95, width + 2, size * 1.2).fill(fragment.style.background);
       this.forgetFill();
     }
@@ -277,14 +293,20 @@ export class TextEngine {
       const { style } = fragment;
       this.useFace(fragment.face).fontSize(style.size);
       this.setFill(style.color);
+      this.marks?.text(style.link);
       doc.text(fragment.text, left + fragment.x, top, {
         lineBreak: false,
         // A number is the baseline's fixed offset from `top` (negated): every face on the
         // line shares it, whatever its own ascender.
         baseline: -line.baseline,
-        link: style.link ?? null,
         oblique: needsSyntheticOblique(style.font, fragment.face),
       });
+      if (style.link) {
+        // Ours rather than text()'s `link` option: the annotation needs its Contents and
+        // its Link element (marks.annotation), which text() cannot be given.
+        const [x, width] = this.inkSpan(fragment);
+        if (width > 0) doc.link(left + x, top, width, line.height, style.link, this.marks?.annotation(style.link));
+      }
     }
     for (const fragment of line.fragments) {
       const { style } = fragment;
@@ -292,6 +314,7 @@ export class TextEngine {
       const y = top + line.baseline + style.size * 0.12;
       const [x, width] = this.inkSpan(fragment);
       if (width <= 0) continue;
+      this.marks?.decoration();
       doc
         .save()
         .lineWidth(Math.max(style.size * 0.05, 0.4))
