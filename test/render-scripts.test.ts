@@ -92,6 +92,24 @@ describe('right-to-left paragraphs', () => {
     expect(bare(lines.slice(0, -1).map(lineText).join(''))).toBe(bare(long));
   });
 
+  it('start a table cell of right-to-left text at the right, unless its column says otherwise', async () => {
+    const cell = (t: string) => ({ content: [text(t)] });
+    const lines = await bodyLines({
+      blocks: [
+        { type: 'table', header: [cell('Name'), cell('Note')], rows: [[cell('שלום'), cell('left')]], align: [null, 'left'] },
+        { type: 'table', header: [cell('Note')], rows: [[cell('עולם')]], align: ['left'] },
+      ],
+    });
+    const [header, row, secondHeader, secondRow] = lines;
+    // The same padding from the cell's right edge as Latin text has from its left edge.
+    const padding = left(header!) - LEFT_MARGIN;
+    const firstColumnRight = xOf(header!, 'Note') - padding;
+    expect(firstColumnRight - right([row!.find((i) => i.str === 'שלום')!])).toBeCloseTo(padding, 0);
+    expect(xOf(row!, 'left')).toBeCloseTo(xOf(header!, 'Note'), 0);
+    // An explicit left column keeps Hebrew at the left.
+    expect(xOf(secondRow!, 'עולם')).toBeCloseTo(left(secondHeader!), 0);
+  });
+
   it('shape Arabic in logical order and show the glyphs reversed: joined forms and the lam-alef ligature', () => {
     const font = renderFont('arabic') as { layout(text: string, features?: unknown): { glyphs: { id: number; codePoints: number[] }[] }; glyphForCodePoint(cp: number): { id: number } };
     const run = font.layout('بيت', RTL_RUN);
