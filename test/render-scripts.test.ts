@@ -74,6 +74,15 @@ describe('right-to-left paragraphs', () => {
     expect(xOf(line!, '2026/12/01')).toBeLessThan(xOf(line!, '١٢٣'));
   });
 
+  it('mirror brackets in right-to-left text and draw punctuation at the text\'s size', async () => {
+    const [line] = await bodyLines({ blocks: [para('נשלחה (היום), בסך')] }, { locale: 'he-IL' });
+    // The opening bracket is on the right of the word and shows as ")" (rule L4), the closing one on its left.
+    expect(xOf(line!, ')')).toBeGreaterThan(xOf(line!, 'היום'));
+    expect(xOf(line!, '(')).toBeLessThan(xOf(line!, 'היום'));
+    expect(xOf(line!, ',')).toBeLessThan(xOf(line!, '('));
+    for (const mark of ['(', ')', ',']) expect(line!.find((i) => i.str.trim() === mark)!.width).toBeGreaterThan(2);
+  });
+
   it('keep a left-to-right paragraph with Hebrew words in it left-aligned, the Hebrew words in place', async () => {
     const mixed = 'Hello שלום עולם world';
     const [line] = await bodyLines({ blocks: [para(mixed)] });

@@ -323,9 +323,12 @@ export class TextEngine {
       } else {
         // Punctuation, spaces or digits only: nothing to shape, so each character is placed
         // from the right, which also keeps each one its own piece of text for extraction.
+        // Measured first: measuring sets pdfkit's font size.
+        const clusters = (mirrored(fragment.text).match(CLUSTER) ?? []).map((cluster) => ({ cluster, width: this.width(fragment.face, cluster, style.size) }));
+        this.useFace(fragment.face).fontSize(style.size);
         let right = fragment.x + fragment.width;
-        for (const cluster of mirrored(fragment.text).match(CLUSTER) ?? []) {
-          right -= this.width(fragment.face, cluster, style.size);
+        for (const { cluster, width } of clusters) {
+          right -= width;
           doc.text(cluster, left + right, top, options);
         }
       }
