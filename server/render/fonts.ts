@@ -242,6 +242,7 @@ export function segmentByFace(text: string, style: FontStyle, missing: Set<numbe
   const chain = FALLBACK_CHAINS[style];
   const segments: FaceSegment[] = [];
   let current: FaceName | undefined;
+  let currentRtl = false;
   let start = 0;
   let offset = 0;
   let segmentUncovered = 0;
@@ -251,12 +252,10 @@ export function segmentByFace(text: string, style: FontStyle, missing: Set<numbe
     let isMissing = false;
     if (cp === 0x0a || (cp === 0x20 && current !== undefined)) {
       face = current ?? chain[0]!;
-    } else if (current !== undefined && RTL_FACES.has(current) && ASCII_NEUTRAL.test(ch) && covers(current, cp)) {
+    } else if (cp < 0x7f) {
       // Punctuation inside right-to-left text stays in its face: drawn as one run with the
       // words around it, it is reversed and read back together with them.
-      face = current;
-    } else if (cp < 0x7f) {
-      face = chain[0]!;
+      face = currentRtl && ASCII_NEUTRAL.test(ch) && covers(current!, cp) ? current! : chain[0]!;
     } else if (current !== undefined && STICKY.test(ch) && covers(current, cp)) {
       face = current;
     } else {
@@ -270,6 +269,7 @@ export function segmentByFace(text: string, style: FontStyle, missing: Set<numbe
     if (face !== current) {
       if (current !== undefined && offset > start) segments.push({ text: text.slice(start, offset), face: current, missing: segmentUncovered });
       current = face;
+      currentRtl = RTL_FACES.has(face);
       start = offset;
       segmentUncovered = 0;
     }
@@ -281,6 +281,9 @@ export function segmentByFace(text: string, style: FontStyle, missing: Set<numbe
   if (current !== undefined && offset > start) segments.push({ text: text.slice(start, offset), face: current, missing: segmentUncovered });
   return segments;
 }
+
+/** True for the faces of right-to-left scripts (Arabic, Hebrew). */
+export const isRtlFace = (face: FaceName): boolean => RTL_FACES.has(face);
 
 const RTL_FACES: ReadonlySet<FaceName> = new Set(SCRIPT_FACES.filter((s) => s.rtl).flatMap((s) => [...s.regular, ...s.bold]));
 // ASCII characters of no direction of their own: punctuation and symbols, not letters or digits.

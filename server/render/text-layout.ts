@@ -11,7 +11,7 @@
  */
 import type PDFDocument from 'pdfkit';
 import { hasStrongRtl, mirrored, paragraphLevel, resolveLevels, visualPositions, type BidiText } from './bidi.js';
-import { needsSyntheticOblique, renderFont, segmentByFace, type FaceName, type FontStyle } from './fonts.js';
+import { isRtlFace, needsSyntheticOblique, renderFont, segmentByFace, type FaceName, type FontStyle } from './fonts.js';
 import { LTR_RUN, RTL_RUN, RTL_SCRIPT_CHAR, SPACELESS_SCRIPT } from './scripts.js';
 
 type Doc = InstanceType<typeof PDFDocument>;
@@ -315,7 +315,7 @@ export class TextEngine {
       };
       if (fragment.level % 2 === 0) {
         // Arabic-Indic digits are Arabic script, which fontkit would lay out right to left.
-        if (RTL_SCRIPT_CHAR.test(fragment.text)) options.features = LTR_RUN as PDFKit.Mixins.OpenTypeFeatures[];
+        if ((fragment.level > 0 || isRtlFace(fragment.face)) && RTL_SCRIPT_CHAR.test(fragment.text)) options.features = LTR_RUN as PDFKit.Mixins.OpenTypeFeatures[];
         doc.text(fragment.text, left + fragment.x, top, options);
       } else if (hasStrongRtl(fragment.text)) {
         // Shaped in logical order (Arabic joining needs it), glyphs then reversed by fontkit.
@@ -371,13 +371,14 @@ export class TextEngine {
       const style = runs[r]!.style;
       let segmentStart = runStart;
       for (const segment of segmentByFace(text, style.font, this.missing)) {
+        const missing = segment.missing > 0 ? (text: string) => this.countMissing(text) : noneMissing;
+        const spaceless = SPACELESS_SCRIPT.test(segment.text);
         for (const match of segment.text.matchAll(TOKEN)) {
           const piece = match[0];
           const start = segmentStart + match.index;
           const kind: TokenKind =
             piece === '\n' ? 'newline' : piece[0] === ' ' || piece[0] === '\u3000' ? 'space' : CJK_CHAR.test(piece) ? 'cjk' : 'word';
-          const missing = segment.missing > 0 ? (text: string) => this.countMissing(text) : () => 0;
-          if (kind === 'word' && SPACELESS_SCRIPT.test(piece)) {
+          if (spaceless && kind === 'word' && SPACELESS_SCRIPT.test(piece)) {
             // Thai and its neighbours put no spaces between words: break between dictionary words.
             this.segmenter ??= new Intl.Segmenter(this.locale, { granularity: 'word' });
             for (const word of this.segmenter.segment(piece)) {
@@ -397,11 +398,14 @@ export class TextEngine {
 
   /** Adds a token, split where its bidi level changes (a number inside Hebrew text). */
   private push(tokens: Token[], text: string, kind: TokenKind, face: FaceName, style: RunStyle, start: number, bidi: BidiText | null, missing: (text: string) => number): void {
+    if (!bidi) {
+      tokens.push({ text, kind, face, style, width: kind === 'newline' ? 0 : this.width(face, text, style.size), start, level: 0, missing: missing(text) });
+      return;
+    }
     const add = (piece: string, offset: number, level: number) => {
       const width = kind === 'newline' ? 0 : this.width(face, piece, style.size);
       tokens.push({ text: piece, kind, face, style, width, start: offset, level, missing: missing(piece) });
     };
-    if (!bidi) return add(text, start, 0);
     const levels = bidi.levels.levels;
     let from = 0;
     for (let i = 1; i <= text.length; i++) {
@@ -420,6 +424,8 @@ export class TextEngine {
     return count;
   }
 }
+
+const noneMissing = (): number => 0;
 
 // A character with the combining marks that follow it.
 const CLUSTER = /\P{M}\p{M}*|\p{M}+/gu;
