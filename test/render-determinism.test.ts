@@ -88,6 +88,8 @@ describe('layout caches bounded per face', () => {
     const font = (doc as unknown as { _font: { layoutCache: unknown; layoutCached: unknown } })._font;
     expect(font.layoutCache).toBeNull();
     expect(Object.hasOwn(font, 'layoutCached')).toBe(true);
+    // Runs with a direction (right-to-left text) are laid out whole, and cached here.
+    expect(Object.hasOwn(font, 'layoutRun')).toBe(true);
   });
 
   it('a document with more distinct words than the caches hold renders every word, in order, the same every time', async () => {
