@@ -13,12 +13,15 @@ import { readPdf } from './render-pdf-text.js';
 const EXPORTED_AT = Date.UTC(2026, 10, 29, 6, 25, 7);
 const text = (t: string, marks?: Extract<InlineNode, { type: 'text' }>['marks']): InlineNode => (marks ? { type: 'text', text: t, marks } : { type: 'text', text: t });
 
-// Every face the renderer has (fonts.ts FACE_NAMES): DejaVu regular, bold, oblique, bold oblique and mono; Noto Sans JP regular and bold, SC, KR.
+// Every face the renderer has (fonts.ts FACE_NAMES): DejaVu regular, bold, oblique, bold oblique and mono; Noto Sans JP regular and bold, SC, KR; the script faces.
 const ALL_FACES: Content = {
   blocks: [
     { type: 'heading', level: 1, content: [text('Heading 見出し')] },
     { type: 'paragraph', content: [text('Plain '), text('bold ', [{ type: 'bold' }]), text('italic ', [{ type: 'italic' }]), text('both ', [{ type: 'bold' }, { type: 'italic' }]), text('code', [{ type: 'code' }])] },
     { type: 'paragraph', content: [text('日本語 简体中文们 한국어 '), text('link', [{ type: 'link', href: 'https://example.com/' }])] },
+    // The script faces (scripts.ts SCRIPT_FACES): Arabic, Hebrew, Devanagari, Thai, Khmer, Bengali, Burmese, emoji; bold where they have it.
+    { type: 'paragraph', content: [text('مرحبا שלום नमस्ते สวัสดี សួស្តី নমস্কার မင်္ဂလာပါ 😀')] },
+    { type: 'paragraph', content: [text('مرحبا שלום नमस्ते สวัสดี', [{ type: 'bold' }])] },
     { type: 'codeBlock', text: 'return 0;' },
     { type: 'table', header: [{ content: [text('A')] }], rows: [[{ content: [{ type: 'number', value: 1.5 }] }]] },
   ],

@@ -36,6 +36,8 @@ export interface RenderResult {
   pageCount: number;
   /** Sorted, unique code points that no bundled font covers (rendered as .notdef). */
   missingCodePoints: number[];
+  /** How many .notdef boxes the PDF shows: each uncovered character, each time it is drawn. */
+  missingGlyphs: number;
 }
 
 type Doc = InstanceType<typeof PDFDocument>;
@@ -98,10 +100,10 @@ export async function renderPdf(req: RenderRequest): Promise<RenderResult> {
   });
   const output = await PdfOutput.of(doc, req.limits);
 
-  const text = new TextEngine(doc);
+  const format = new InlineFormatter(req.locale, req.timezone);
+  const text = new TextEngine(doc, format.locale);
   const tags = new Structure(doc);
   text.marks = tags;
-  const format = new InlineFormatter(req.locale, req.timezone);
   const renderer = new BlockRenderer(doc, text, format, tags);
   renderer.render(req.title, req.content);
   // The locale the date is formatted in (en-US for one Intl cannot use), so words and date agree.
@@ -109,7 +111,7 @@ export async function renderPdf(req: RenderRequest): Promise<RenderResult> {
   declareConformance(doc, { title: req.title, createdAt, lang, producer: PRODUCER }, conformanceOf(lang, text.missing.size > 0));
 
   const pdf = await output.finish();
-  return { pdf, pageCount: output.pageCount, missingCodePoints: [...text.missing].sort((a, b) => a - b) };
+  return { pdf, pageCount: output.pageCount, missingCodePoints: [...text.missing].sort((a, b) => a - b), missingGlyphs: text.missingDrawn };
 }
 
 /**
@@ -243,7 +245,8 @@ class BlockRenderer implements TableFlow {
     for (const line of lines) {
       this.ensure(line.height);
       this.flushMarkers(this.y + line.baseline);
-      this.text.drawLine(line, box.left, this.y);
+      // A right-to-left paragraph starts at the right edge.
+      this.text.drawLine(line, line.rtl ? box.left + box.width - line.width : box.left, this.y);
       this.y += line.height;
     }
   }

@@ -42,7 +42,8 @@ export interface TableFlow {
 }
 
 type Table = Extract<Block, { type: 'table' }>;
-type Align = Exclude<ColumnAlign, null>;
+// 'start': the side a line's paragraph starts on, left, or right for right-to-left text.
+type Align = Exclude<ColumnAlign, null> | 'start';
 
 /** A cell laid out: its lines and where they sit in the cell. */
 interface CellLines {
@@ -228,16 +229,16 @@ function layoutColumns(
   return columns;
 }
 
-/** The column's alignment if it has one; else numbers to the right and everything else to the left. */
+/** The column's alignment if it has one; else numbers to the right and everything else at its start. */
 function cellAlign(column: ColumnAlign, content: InlineNode[], header: boolean): Align {
   if (column !== null) return column;
-  if (header) return 'left';
+  if (header) return 'start';
   let numbers = 0;
   for (const node of content) {
     if (node.type === 'number') numbers++;
-    else if (node.type !== 'text' || node.text.trim() !== '') return 'left';
+    else if (node.type !== 'text' || node.text.trim() !== '') return 'start';
   }
-  return numbers > 0 ? 'right' : 'left';
+  return numbers > 0 ? 'right' : 'start';
 }
 
 /** Draws a row; `cellTags` are its cells' elements, or undefined for a repeated header (an artifact). */
@@ -265,7 +266,8 @@ function drawRow(
     let y = top + CELL_PADDING;
     tags.within(cellTags?.[c] ?? LAYOUT, () => {
       for (const line of lines) {
-        const offset = align === 'left' ? 0 : Math.max(inner - line.width, 0) / (align === 'center' ? 2 : 1);
+        const side = align === 'start' ? (line.rtl ? 'right' : 'left') : align;
+        const offset = side === 'left' ? 0 : Math.max(inner - line.width, 0) / (side === 'center' ? 2 : 1);
         flow.text.drawLine(line, box.left + column.x + CELL_PADDING + offset, y);
         y += line.height;
       }
