@@ -129,7 +129,7 @@ describe('job runner', () => {
   it('counts the boxes drawn for uncovered characters in the finished-export line, as the render worker reports them', async () => {
     // Three Linear B syllables (two of them the same) and a Yi one: four boxes, whatever repeats.
     const text = 'a \u{10000} b \u{10001} c \u{10000} d ꀀ';
-    documentRid = seedDocument(env.deps, principal.userId, { title: 'Boxes', content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text }] }] } });
+    documentRid = await seedDocument(env.deps, principal.userId, { title: 'Boxes', content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text }] }] } });
     const rid = await create();
     const pool = createRenderPool({ threads: 1 });
     try {
@@ -137,12 +137,12 @@ describe('job runner', () => {
     } finally {
       await pool.destroy();
     }
-    expect(statusOf(rid).type).toBe('succeeded');
+    expect((await statusOf(rid)).type).toBe('succeeded');
     expect(env.logLines().find((l) => l.msg === 'export job succeeded' && l.exportJobRid === rid)).toMatchObject({ missingGlyphs: 4 });
   });
 
   it('reports no boxes when every character has a font', async () => {
-    documentRid = seedDocument(env.deps, principal.userId, { title: 'Covered', content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'שלום مرحبا नमस्ते สวัสดี 😀' }] }] } });
+    documentRid = await seedDocument(env.deps, principal.userId, { title: 'Covered', content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'שלום مرحبا नमस्ते สวัสดี 😀' }] }] } });
     const rid = await create();
     await runner().drain();
     expect(env.logLines().find((l) => l.msg === 'export job succeeded' && l.exportJobRid === rid)).toMatchObject({ missingGlyphs: 0 });
