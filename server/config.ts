@@ -36,6 +36,8 @@ export interface Config {
     maxPdfBytes: number;
     /** Graceful shutdown waits this long for in-flight jobs before leaving them claimable. */
     shutdownGraceMs: number;
+    /** A rendering job's pages-rendered count is written at most this often (jobs/progress.ts). */
+    progressIntervalMs: number;
   };
   http: HttpLimits;
   /**
@@ -139,6 +141,7 @@ export function defaultConfig(): Config {
       maxPages: 5_000,
       maxPdfBytes: 200 * 1024 * 1024,
       shutdownGraceMs: 10_000,
+      progressIntervalMs: 250,
     },
     http: defaultHttpLimits(),
     quotas: {
@@ -193,6 +196,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       leaseMs: intFrom(env, 'NOTEPAD_JOB_LEASE_MS', base.jobs.leaseMs, 100),
       maxPages: intFrom(env, 'NOTEPAD_MAX_PAGES', base.jobs.maxPages, 1),
       maxPdfBytes: intFrom(env, 'NOTEPAD_MAX_PDF_BYTES', base.jobs.maxPdfBytes, 1),
+      progressIntervalMs: intFrom(env, 'NOTEPAD_PROGRESS_INTERVAL_MS', base.jobs.progressIntervalMs),
     },
     http: httpLimitsFromEnv(env, base.http),
     quotas: {

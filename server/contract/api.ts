@@ -41,7 +41,15 @@ export const ExportJobStatus = z.discriminatedUnion('type', [
 ]);
 export type ExportJobStatus = z.infer<typeof ExportJobStatus>;
 
-export const ExportJob = z.object({ rid: ExportJobRid, status: ExportJobStatus });
+/**
+ * An extension (docs/api.md, "Extensions"): how far a running job has got. `queued` until a
+ * runner claims it, then `rendering` (pages so far) and `storing`; absent once it has ended.
+ */
+export const EXPORT_JOB_STAGES = ['queued', 'rendering', 'storing'] as const;
+export const ExportJobProgress = z.object({ stage: z.enum(EXPORT_JOB_STAGES), pagesRendered: z.number().int().min(0) });
+export type ExportJobProgress = z.infer<typeof ExportJobProgress>;
+
+export const ExportJob = z.object({ rid: ExportJobRid, status: ExportJobStatus, progress: ExportJobProgress.optional() });
 export type ExportJob = z.infer<typeof ExportJob>;
 
 export const ListExportJobsResponse = z.object({ data: z.array(ExportJob), nextPageToken: z.string().optional() });

@@ -3,16 +3,18 @@
  * that serves the API.
  */
 import { availableParallelism } from 'node:os';
+import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { workerEntry, workerExecArgv } from '../threads/worker-exec-argv.js';
 import { reviveRenderError } from './errors.js';
-import type { RenderRequest, RenderResult } from './render-pdf.js';
+import type { PagesRendered, RenderRequest, RenderResult } from './render-pdf.js';
+import type { RenderTask } from './worker.js';
 
 export { ContentTooLargeError, isContentTooLarge } from './errors.js';
 
 export interface RenderPool {
   /** Rejects with ContentTooLargeError past the request's limits, and with an AbortError when `signal` aborts. */
-  render(req: RenderRequest, opts?: { signal?: AbortSignal }): Promise<RenderResult>;
+  render(req: RenderRequest, opts?: { signal?: AbortSignal; onPages?: PagesRendered }): Promise<RenderResult>;
   destroy(): Promise<void>;
   readonly threads: number;
   /** Workers rendering now: the renders in progress, at most `threads` (each worker renders one at a time). */
@@ -34,7 +36,7 @@ export function createRenderPool(
 ): RenderPool {
   const limits = opts.limits ?? RENDER_WORKER_LIMITS;
   const threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
-  const piscina = new Piscina<RenderRequest, RenderResult>({
+  const piscina = new Piscina<RenderTask, RenderResult>({
     filename: workerEntry(import.meta.url, 'worker').href,
     // One warm worker; the rest start on demand and stop again after idleTimeout.
     minThreads: 1,
@@ -52,12 +54,18 @@ export function createRenderPool(
     },
     async render(req, options) {
       inProgress++;
+      // The worker tells the pages rendered on a port of its own: the task's result comes only at the end.
+      const channel = options?.onPages ? new MessageChannel() : undefined;
+      const onPages = options?.onPages;
+      if (channel && onPages) channel.port1.on('message', (pages: number) => onPages(pages));
       try {
-        return await piscina.run(req, options?.signal ? { signal: options.signal } : {});
+        const task: RenderTask = channel ? { request: req, progress: channel.port2 } : { request: req };
+        return await piscina.run(task, { ...(options?.signal ? { signal: options.signal } : {}), ...(channel ? { transferList: [channel.port2] } : {}) });
       } catch (err) {
         throw reviveRenderError(err, limits.maxOldGenerationSizeMb);
       } finally {
         inProgress--;
+        channel?.port1.close();
       }
     },
     destroy: () => piscina.destroy(),

@@ -36,6 +36,9 @@ export interface RenderResult {
   missingCodePoints: number[];
 }
 
+/** Told as the render goes (ExportJob.progress): the pages laid out so far, each time one is complete. */
+export type PagesRendered = (pages: number) => void;
+
 type Doc = InstanceType<typeof PDFDocument>;
 
 const PRODUCER = 'notepad-export';
@@ -74,7 +77,7 @@ const BULLETS = ['•', '◦', '▪'] as const;
 // Only schemes a reader can safely follow become clickable links.
 const LINKABLE = /^(https?:|mailto:)/i;
 
-export async function renderPdf(req: RenderRequest): Promise<RenderResult> {
+export async function renderPdf(req: RenderRequest, onPages?: PagesRendered): Promise<RenderResult> {
   const createdAt = new Date(req.exportedAt);
   const lang = documentLanguage(req.locale);
   const doc: Doc = new PDFDocument({
@@ -95,8 +98,9 @@ export async function renderPdf(req: RenderRequest): Promise<RenderResult> {
 
   const text = new TextEngine(doc);
   const format = new InlineFormatter(req.locale, req.timezone);
-  const renderer = new BlockRenderer(doc, text, format);
+  const renderer = new BlockRenderer(doc, text, format, onPages);
   renderer.render(req.title, req.content);
+  onPages?.(renderer.pages);
   // The locale the date is formatted in (en-US for one Intl cannot use), so words and date agree.
   renderer.footers(exportedLabel(format.locale), req.exportedAt);
 
@@ -146,6 +150,8 @@ class BlockRenderer implements TableFlow {
   readonly contentTop = CONTENT_TOP;
   readonly contentBottom = CONTENT_BOTTOM;
   private started = false;
+  /** Pages begun so far. */
+  pages = 0;
   /** Left bars of the quotes we are inside, with where each began on the current page. */
   private readonly bars: { x: number; startY: number }[] = [];
   /** List markers waiting for their item's first line, so they share its baseline. */
@@ -157,6 +163,7 @@ class BlockRenderer implements TableFlow {
     readonly doc: Doc,
     readonly text: TextEngine,
     private readonly format: InlineFormatter,
+    private readonly onPages?: PagesRendered,
   ) {
     this.outline = new Outline(doc, PAGE_HEIGHT);
   }
@@ -197,6 +204,9 @@ class BlockRenderer implements TableFlow {
       for (const bar of this.bars) this.drawBar(bar.x, bar.startY, this.y);
     }
     this.started = true;
+    // The page before this one is complete.
+    if (this.pages > 0) this.onPages?.(this.pages);
+    this.pages++;
     this.doc.addPage();
     // Each page's content stream starts from the default graphics state.
     this.text.forgetFill();

@@ -99,7 +99,7 @@ function checkAndInsertExportJob(deps: Deps, principal: Principal, request: Crea
 export function getExportJob(deps: Deps, principal: Principal, exportJobRid: string): ExportJob {
   const row = deps.stmts.exportJobOf.get({ rid: exportJobRid, creatorId: principal.userId, now: deps.now() });
   if (!row) throw new NotepadError('ExportJobNotFound', { exportJobRid });
-  return { rid: row.rid, status: exportJobStatusOf(row) };
+  return exportJobAnswerOf(row);
 }
 
 /**
@@ -121,7 +121,7 @@ export function listExportJobs(deps: Deps, principal: Principal, request: ListEx
   const page = rows.slice(0, pageSize);
   const last = page[page.length - 1];
   return {
-    data: page.map((row) => ({ rid: row.rid, status: exportJobStatusOf(row) })),
+    data: page.map(exportJobAnswerOf),
     ...(rows.length > pageSize && last ? { nextPageToken: encodePageToken({ createdAt: last.createdAt, rid: last.rid }) } : {}),
   };
 }
@@ -143,6 +143,28 @@ export function cancelExportJob(deps: Deps, principal: Principal, exportJobRid: 
     deps.jobEvents.emit({ type: 'failed', kind: 'export', errorCode: 'CANCELLED', rid: exportJobRid });
   }
   return getExportJob(deps, principal, exportJobRid);
+}
+
+/** The columns an ExportJob answer is built from (statements.ts EXPORT_JOB_ANSWER). */
+export interface ExportJobAnswerRow {
+  rid: string;
+  status: 'running' | 'succeeded' | 'failed';
+  fileRid: string | null;
+  errorMessage: string | null;
+  errorCode: string | null;
+  errorInstanceId: string | null;
+  progressStage: 'rendering' | 'storing' | null;
+  pagesRendered: number;
+}
+
+/**
+ * The ExportJob get, list, cancel, events and watch answer: the status and, while it runs,
+ * its progress (an extension). create answers Foundry's shape alone: the job has just been queued.
+ */
+export function exportJobAnswerOf(row: ExportJobAnswerRow): ExportJob {
+  const status = exportJobStatusOf(row);
+  if (status.type !== 'running') return { rid: row.rid, status };
+  return { rid: row.rid, status, progress: { stage: row.progressStage ?? 'queued', pagesRendered: row.pagesRendered } };
 }
 
 export function exportJobStatusOf(row: {

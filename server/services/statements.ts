@@ -12,6 +12,9 @@ const EXPORT_JOB_ANSWER = {
   errorMessage: exportJobs.errorMessage,
   errorCode: exportJobs.errorCode,
   errorInstanceId: exportJobs.errorInstanceId,
+  progressStage: exportJobs.progressStage,
+  pagesRendered: exportJobs.pagesRendered,
+  version: exportJobs.version,
 };
 
 /**
@@ -136,6 +139,7 @@ export function createStatements(db: Db) {
         finishedAt: sql`${p('now')}`,
         leaseOwner: null,
         leaseExpiresAt: null,
+        version: sql`${exportJobs.version} + 1`,
       })
       .where(and(eq(exportJobs.rid, p('rid')), eq(exportJobs.creatorId, p('creatorId')), sql`${exportJobs.status} = 'running'`, gt(exportJobs.expiresAt, p('now'))))
       .prepare(),

@@ -242,6 +242,11 @@ export interface components {
                 errorCode?: string;
                 errorInstanceId?: string;
             };
+            progress?: {
+                /** @enum {string} */
+                stage: "queued" | "rendering" | "storing";
+                pagesRendered: number;
+            };
         };
         GenerateTemplateRequest: {
             templateVersion?: number | string;
@@ -305,6 +310,11 @@ export interface components {
                     errorMessage: string;
                     errorCode?: string;
                     errorInstanceId?: string;
+                };
+                progress?: {
+                    /** @enum {string} */
+                    stage: "queued" | "rendering" | "storing";
+                    pagesRendered: number;
                 };
             }[];
             nextPageToken?: string;
