@@ -40,6 +40,15 @@ export interface Config {
     progressIntervalMs: number;
   };
   http: HttpLimits;
+  /** Following a job as it changes: the event stream and tRPC's watch (services/export-job-watchers.ts). */
+  events: {
+    /** How often a watched job's row is read (for runners in other processes). */
+    pollMs: number;
+    /** A comment line on an idle event stream this often, so proxies keep it open. */
+    heartbeatMs: number;
+    /** An event stream is closed after this long; the client reconnects with Last-Event-ID. */
+    maxStreamMs: number;
+  };
   /**
    * Per-user quotas (server/quotas.ts), beyond which creates are answered 429. They read
    * the database, so they hold across processes sharing it.
@@ -144,6 +153,7 @@ export function defaultConfig(): Config {
       progressIntervalMs: 250,
     },
     http: defaultHttpLimits(),
+    events: { pollMs: 250, heartbeatMs: 15_000, maxStreamMs: 10 * 60_000 },
     quotas: {
       maxActiveExportJobsPerUser: 1_000,
       maxActiveGenerationJobsPerUser: 1_000,
@@ -199,6 +209,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       progressIntervalMs: intFrom(env, 'NOTEPAD_PROGRESS_INTERVAL_MS', base.jobs.progressIntervalMs),
     },
     http: httpLimitsFromEnv(env, base.http),
+    events: {
+      pollMs: intFrom(env, 'NOTEPAD_EVENTS_POLL_MS', base.events.pollMs, 10),
+      heartbeatMs: intFrom(env, 'NOTEPAD_EVENTS_HEARTBEAT_MS', base.events.heartbeatMs, 10),
+      maxStreamMs: intFrom(env, 'NOTEPAD_EVENTS_MAX_STREAM_MS', base.events.maxStreamMs, 10),
+    },
     quotas: {
       maxActiveExportJobsPerUser: intFrom(env, 'NOTEPAD_MAX_ACTIVE_EXPORTS_PER_USER', base.quotas.maxActiveExportJobsPerUser, 1),
       maxActiveGenerationJobsPerUser: intFrom(env, 'NOTEPAD_MAX_ACTIVE_GENERATIONS_PER_USER', base.quotas.maxActiveGenerationJobsPerUser, 1),

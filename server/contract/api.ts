@@ -57,6 +57,17 @@ export type ListExportJobsResponse = z.infer<typeof ListExportJobsResponse>;
 
 export const GetExportJobRequest = z.object({ exportJobRid: ExportJobRid });
 
+/**
+ * The `id:` of a job's events (its version): whole digits; a reconnect sends the last it saw
+ * (REST `Last-Event-ID`, tRPC `lastEventId`) and is told only what is newer.
+ */
+export const EventId = z
+  .union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.string().regex(/^\d{1,15}$/, 'must be an event id (digits) this service sent').transform(Number)])
+  .pipe(z.number().int().min(0));
+/** The event stream and tRPC's watch (extensions): the job, and the last event seen, if any. */
+export const WatchExportJobRequest = GetExportJobRequest.extend({ lastEventId: EventId.optional() });
+export type WatchExportJobRequest = z.infer<typeof WatchExportJobRequest>;
+
 /** exportJobs.list (an extension, docs/api.md): the caller's unexpired jobs, newest first, a page at a time. */
 export const MAX_EXPORT_JOBS_PAGE_SIZE = 1_000;
 export const DEFAULT_EXPORT_JOBS_PAGE_SIZE = 100;
