@@ -190,6 +190,10 @@ function followByWatch(client: NotepadClient, job: ExportJob, signal: AbortSigna
           if (data.status.type !== 'running') finish(() => resolve(data));
         },
         onError: (error) => finish(() => reject(errorDataOf(error) ? error : new WatchUnavailable('the watch subscription failed', { cause: error }))),
+        // EventSource would retry a failed connection forever, silently: poll instead.
+        onConnectionStateChange: (state) => {
+          if (state.state === 'connecting' && state.error) finish(() => reject(new WatchUnavailable('the watch subscription cannot connect', { cause: state.error })));
+        },
         // Completed without an end (the server went away cleanly): poll for the rest.
         onComplete: () => finish(() => (last.status.type === 'running' ? reject(new WatchUnavailable('the watch ended early')) : resolve(last))),
       },
