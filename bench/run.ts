@@ -17,6 +17,7 @@ import { isolationScenario } from './scenarios/isolation.js';
 import { renderThroughputScenario } from './scenarios/render-throughput.js';
 import { restCreateScenario } from './scenarios/rest-create.js';
 import { trpcCreateScenario } from './scenarios/trpc-create.js';
+import { e2eWatchScenario, idleListenersScenario } from './scenarios/watch.js';
 
 const MODES: Record<ModeName, Settings> = {
   full: {
@@ -31,6 +32,7 @@ const MODES: Record<ModeName, Settings> = {
     connections: 64,
     renderPages: 200,
     e2eExports: 5,
+    idleListeners: 500,
     isolationExports: 4,
     isolationPages: 300,
     isolationRate: 100,
@@ -53,6 +55,7 @@ const MODES: Record<ModeName, Settings> = {
     connections: 64,
     renderPages: 50,
     e2eExports: 3,
+    idleListeners: 500,
     isolationExports: 4,
     isolationPages: 30,
     isolationRate: 100,
@@ -76,6 +79,7 @@ const MODES: Record<ModeName, Settings> = {
     connections: 8,
     renderPages: 2,
     e2eExports: 1,
+    idleListeners: 5,
     isolationExports: 1,
     isolationPages: 2,
     isolationRate: 20,
@@ -104,6 +108,8 @@ const SCENARIOS: Scenario[] = [
   { name: 'create-at-scale', run: createAtScaleScenario },
   { name: 'fairness', run: fairnessScenario },
   { name: 'claim-at-scale', run: claimAtScaleScenario },
+  { name: 'e2e-watch', run: e2eWatchScenario },
+  { name: 'idle-listeners', run: idleListenersScenario },
 ];
 
 const SCENARIO_NAMES = SCENARIOS.map((s) => s.name);
