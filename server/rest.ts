@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { EventId, type ExportJob, type Scope } from './contract/api.js';
-import { endStreamsOnClose, LAST_EVENT_ID_HEADER, sendExportJobEvents } from './http/export-job-events.js';
+import { LAST_EVENT_ID_HEADER, sendExportJobEvents } from './http/export-job-events.js';
 import { invalidArgument, NotepadError } from './contract/errors.js';
 import { requireWellFormedText } from './contract/well-formed.js';
 import { MAX_JSON_DEPTH } from './contract/limits.js';
@@ -239,7 +239,6 @@ export async function restPlugin(app: FastifyInstance, { deps, files }: RestOpti
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
-  endStreamsOnClose(app);
 
   for (const route of REST_ROUTES) {
     app.route({
@@ -258,7 +257,7 @@ export async function restPlugin(app: FastifyInstance, { deps, files }: RestOpti
         let result = await runOperation(deps, principal, route.operation, input, outcome);
         if (route.response === 'events') {
           const after = typeof fromHeaders.lastEventId === 'number' ? fromHeaders.lastEventId : -1;
-          return sendExportJobEvents(app, deps, (result as ExportJob).rid, after, reply);
+          return sendExportJobEvents(deps, (result as ExportJob).rid, after, reply);
         }
         const wait = route.waits ? waitPreferenceOf(request.headers[PREFER_HEADER.toLowerCase()]) : undefined;
         if (wait !== undefined) {

@@ -9,7 +9,7 @@
  * heartbeat timer and a lifetime timer, both gone when the stream ends or the client leaves.
  */
 import { PassThrough } from 'node:stream';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { Deps } from '../deps.js';
 import type { ExportJobSnapshot } from '../services/export-job-watchers.js';
 
@@ -32,22 +32,11 @@ let open = 0;
 /** Event streams open now, each with its two timers: for tests. */
 export const openEventStreams = (): number => open;
 
-/** Ends every open stream of an app when it closes, so that close does not wait for jobs to end. */
-const closers = new WeakMap<FastifyInstance, Set<() => void>>();
-export function endStreamsOnClose(app: FastifyInstance): void {
-  const set = new Set<() => void>();
-  closers.set(app, set);
-  app.addHook('preClose', (done) => {
-    for (const close of [...set]) close();
-    done();
-  });
-}
-
 /**
  * Answers the stream of job `rid` (the caller has passed exportJobs.get's checks for it),
- * from the version after `after`.
+ * from the version after `after`. A closing server ends it (deps.watchers.close, app.ts).
  */
-export function sendExportJobEvents(app: FastifyInstance, deps: Deps, rid: string, after: number, reply: FastifyReply): FastifyReply {
+export function sendExportJobEvents(deps: Deps, rid: string, after: number, reply: FastifyReply): FastifyReply {
   const { heartbeatMs, maxStreamMs } = deps.config.events;
   const stream = new PassThrough();
   open++;
@@ -56,7 +45,6 @@ export function sendExportJobEvents(app: FastifyInstance, deps: Deps, rid: strin
   const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), heartbeatMs);
   // Bounded, like any request: a client reconnects with Last-Event-ID and misses nothing.
   const lifetime = setTimeout(() => end(), maxStreamMs);
-  const registered = closers.get(app);
   const end = () => {
     if (ended) return;
     ended = true;
@@ -64,11 +52,9 @@ export function sendExportJobEvents(app: FastifyInstance, deps: Deps, rid: strin
     clearInterval(heartbeat);
     clearTimeout(lifetime);
     stopWatching?.();
-    registered?.delete(end);
     reply.raw.off('close', end);
     stream.end();
   };
-  registered?.add(end);
   // The client went away (or the response ended): nothing of the stream may stay behind.
   reply.raw.once('close', end);
 

@@ -49,7 +49,7 @@ export interface ExportJobWatchers {
   watch(rid: string, after: number, listener: WatchListener): () => void;
   /** Jobs watched now (one watcher each), and listeners in all: for tests and metrics. */
   stats(): { jobs: number; listeners: number };
-  /** Stops every watcher; the listeners are not told. */
+  /** Stops every watcher and ends every listener (onEnd): the server is closing. */
   close(): void;
 }
 
@@ -171,8 +171,10 @@ export function createExportJobWatchers({ source, jobEvents, now, pollMs, log }:
       return { jobs: watched.size, listeners };
     },
     close() {
+      const all = [...watched.values()].flatMap((watcher) => [...watcher.entries]);
       watched.clear();
       stopIfIdle();
+      for (const entry of all) entry.listener.onEnd();
     },
   };
 }
