@@ -255,6 +255,21 @@ describe('REST GET exportJobs/{exportJobRid}/events', () => {
   });
 });
 
+describe('a closing server', () => {
+  it('ends its open streams rather than waiting for their jobs, leaving no watcher', async () => {
+    const rid = await create();
+    const stream = await events(rid);
+    expect((await nextEvent(stream))?.event).toBe('progress');
+    const deps = env.deps;
+    await app.close();
+    expect(await nextEvent(stream)).toBeUndefined();
+    expect(deps.watchers.stats()).toEqual({ jobs: 0, listeners: 0 });
+    expect(openEventStreams()).toBe(0);
+    env.cleanup();
+    await setUp();
+  });
+});
+
 describe('a stream past events.maxStreamMs', () => {
   it('is closed by the server; a reconnect with Last-Event-ID picks up where it was', async () => {
     app.server.closeAllConnections();
