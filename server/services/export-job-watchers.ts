@@ -15,7 +15,7 @@
 import type { ExportJob } from '../contract/api.js';
 import type { JobEvents } from '../job-events.js';
 import type { Log } from '../log.js';
-import { exportJobAnswerOf, type ExportJobAnswerRow } from './export-jobs.js';
+import { exportJobAnswerOf, type ExportJobAnswerRow } from './export-job-answer.js';
 
 /** A job as its watchers see it: the answer and the version of the row it was read from. */
 export interface ExportJobSnapshot {

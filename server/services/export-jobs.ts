@@ -1,4 +1,4 @@
-import { DEFAULT_EXPORT_JOBS_PAGE_SIZE, type CreateExportJobInput, type ExportJob, type ExportJobStatus, type ListExportJobsRequest, type ListExportJobsResponse } from '../contract/api.js';
+import { DEFAULT_EXPORT_JOBS_PAGE_SIZE, type CreateExportJobInput, type ExportJob, type ListExportJobsRequest, type ListExportJobsResponse } from '../contract/api.js';
 import { encodePageToken } from '../contract/page-token.js';
 import { NotepadError } from '../contract/errors.js';
 import { isIanaTimezone, isWellFormedLocale } from '../contract/locale.js';
@@ -8,6 +8,7 @@ import { rememberKey, replayedJobRid, requestHashOf, type KeyedRequest, type Run
 import { checkCreateQuotas } from '../quotas.js';
 import { isOutOfSpace, STORAGE_FULL_RETRY_AFTER_SECONDS } from '../storage-health.js';
 import { grantsOn, type Principal } from './auth.js';
+import { exportJobAnswerOf, exportJobStatusOf } from './export-job-answer.js';
 
 /**
  * exportJobs.create. The checks run in exactly the contract's order (errors 1-9), so a
@@ -143,45 +144,4 @@ export function cancelExportJob(deps: Deps, principal: Principal, exportJobRid: 
     deps.jobEvents.emit({ type: 'failed', kind: 'export', errorCode: 'CANCELLED', rid: exportJobRid });
   }
   return getExportJob(deps, principal, exportJobRid);
-}
-
-/** The columns an ExportJob answer is built from (statements.ts EXPORT_JOB_ANSWER). */
-export interface ExportJobAnswerRow {
-  rid: string;
-  status: 'running' | 'succeeded' | 'failed';
-  fileRid: string | null;
-  errorMessage: string | null;
-  errorCode: string | null;
-  errorInstanceId: string | null;
-  progressStage: 'rendering' | 'storing' | null;
-  pagesRendered: number;
-}
-
-/**
- * The ExportJob get, list, cancel, events and watch answer: the status and, while it runs,
- * its progress (an extension). create answers Foundry's shape alone: the job has just been queued.
- */
-export function exportJobAnswerOf(row: ExportJobAnswerRow): ExportJob {
-  const status = exportJobStatusOf(row);
-  if (status.type !== 'running') return { rid: row.rid, status };
-  return { rid: row.rid, status, progress: { stage: row.progressStage ?? 'queued', pagesRendered: row.pagesRendered } };
-}
-
-export function exportJobStatusOf(row: {
-  status: 'running' | 'succeeded' | 'failed';
-  fileRid: string | null;
-  errorMessage: string | null;
-  errorCode: string | null;
-  errorInstanceId: string | null;
-}): ExportJobStatus {
-  if (row.status === 'succeeded' && row.fileRid) return { type: 'succeeded', fileRid: row.fileRid };
-  if (row.status === 'failed') {
-    return {
-      type: 'failed',
-      errorMessage: row.errorMessage ?? 'The export failed.',
-      ...(row.errorCode ? { errorCode: row.errorCode } : {}),
-      ...(row.errorInstanceId ? { errorInstanceId: row.errorInstanceId } : {}),
-    };
-  }
-  return { type: 'running' };
 }
