@@ -9,6 +9,7 @@ import type { JobStore } from './jobs/store.js';
 import { createStatements, type Statements } from './services/statements.js';
 import { createStorageHealth, type StorageHealth } from './storage-health.js';
 import { createWriteBatcher, type WriteBatcher } from './services/write-batch.js';
+import { createExportJobWatchers, type ExportJobWatchers } from './services/export-job-watchers.js';
 
 /**
  * What every service needs, built once per process (or per test). The clock and the id
@@ -29,13 +30,20 @@ export interface Deps {
   uuid: () => string;
   /** Jobs created and ended, for whoever listens: a runner in this process (to start a new job at once), metrics, summaries. */
   jobEvents: JobEvents;
+  /** One watcher per followed export job, shared by every listener (the event stream, tRPC watch). */
+  watchers: ExportJobWatchers;
   /** The services call this when they created a job: a `created` job event. Listen with jobEvents.subscribe. */
   readonly onJobCreated: (kind: JobKind) => void;
 }
 
 export interface DepsOptions {
   db: Db;
-  config?: Partial<Omit<Config, 'jobs' | 'http' | 'quotas'>> & { jobs?: Partial<Config['jobs']>; http?: Partial<Config['http']>; quotas?: Partial<Config['quotas']> };
+  config?: Partial<Omit<Config, 'jobs' | 'http' | 'quotas' | 'events'>> & {
+    jobs?: Partial<Config['jobs']>;
+    http?: Partial<Config['http']>;
+    quotas?: Partial<Config['quotas']>;
+    events?: Partial<Config['events']>;
+  };
   logger?: Logger;
   now?: () => number;
   uuid?: () => string;
@@ -51,13 +59,15 @@ export function createDeps(options: DepsOptions): Deps {
     jobs: { ...base.jobs, ...options.config?.jobs },
     http: { ...base.http, ...options.config?.http },
     quotas: { ...base.quotas, ...options.config?.quotas },
+    events: { ...base.events, ...options.config?.events },
   };
   const now = options.now ?? Date.now;
   const logger = options.logger ?? pino({ level: 'silent' });
   const jobEvents = createJobEvents(logger);
+  const stmts = createStatements(options.db);
   return {
     db: options.db,
-    stmts: createStatements(options.db),
+    stmts,
     jobs: createSqliteJobStore(options.db),
     writes: createWriteBatcher(options.db.$client),
     config,
@@ -66,6 +76,13 @@ export function createDeps(options: DepsOptions): Deps {
     now,
     uuid: options.uuid ?? randomUUID,
     jobEvents,
+    watchers: createExportJobWatchers({
+      source: { read: (rid, at) => stmts.exportJobChange.get({ rid, now: at }) },
+      jobEvents,
+      now,
+      pollMs: config.events.pollMs,
+      log: logger,
+    }),
     onJobCreated: (kind) => jobEvents.emit({ type: 'created', kind }),
   };
 }

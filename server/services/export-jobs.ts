@@ -1,4 +1,4 @@
-import { DEFAULT_EXPORT_JOBS_PAGE_SIZE, type CreateExportJobInput, type ExportJob, type ExportJobStatus, type ListExportJobsRequest, type ListExportJobsResponse } from '../contract/api.js';
+import { DEFAULT_EXPORT_JOBS_PAGE_SIZE, type CreateExportJobInput, type ExportJob, type ListExportJobsRequest, type ListExportJobsResponse } from '../contract/api.js';
 import { encodePageToken } from '../contract/page-token.js';
 import { NotepadError } from '../contract/errors.js';
 import { isIanaTimezone, isWellFormedLocale } from '../contract/locale.js';
@@ -8,6 +8,7 @@ import { rememberKey, replayedJobRid, requestHashOf, type KeyedRequest, type Run
 import { checkCreateQuotas } from '../quotas.js';
 import { isOutOfSpace, STORAGE_FULL_RETRY_AFTER_SECONDS } from '../storage-health.js';
 import { grantsOn, type Principal } from './auth.js';
+import { exportJobAnswerOf, exportJobStatusOf } from './export-job-answer.js';
 
 /**
  * exportJobs.create. The checks run in exactly the contract's order (errors 1-9), so a
@@ -99,7 +100,7 @@ function checkAndInsertExportJob(deps: Deps, principal: Principal, request: Crea
 export function getExportJob(deps: Deps, principal: Principal, exportJobRid: string): ExportJob {
   const row = deps.stmts.exportJobOf.get({ rid: exportJobRid, creatorId: principal.userId, now: deps.now() });
   if (!row) throw new NotepadError('ExportJobNotFound', { exportJobRid });
-  return { rid: row.rid, status: exportJobStatusOf(row) };
+  return exportJobAnswerOf(row);
 }
 
 /**
@@ -121,7 +122,7 @@ export function listExportJobs(deps: Deps, principal: Principal, request: ListEx
   const page = rows.slice(0, pageSize);
   const last = page[page.length - 1];
   return {
-    data: page.map((row) => ({ rid: row.rid, status: exportJobStatusOf(row) })),
+    data: page.map(exportJobAnswerOf),
     ...(rows.length > pageSize && last ? { nextPageToken: encodePageToken({ createdAt: last.createdAt, rid: last.rid }) } : {}),
   };
 }
@@ -143,23 +144,4 @@ export function cancelExportJob(deps: Deps, principal: Principal, exportJobRid: 
     deps.jobEvents.emit({ type: 'failed', kind: 'export', errorCode: 'CANCELLED', rid: exportJobRid });
   }
   return getExportJob(deps, principal, exportJobRid);
-}
-
-export function exportJobStatusOf(row: {
-  status: 'running' | 'succeeded' | 'failed';
-  fileRid: string | null;
-  errorMessage: string | null;
-  errorCode: string | null;
-  errorInstanceId: string | null;
-}): ExportJobStatus {
-  if (row.status === 'succeeded' && row.fileRid) return { type: 'succeeded', fileRid: row.fileRid };
-  if (row.status === 'failed') {
-    return {
-      type: 'failed',
-      errorMessage: row.errorMessage ?? 'The export failed.',
-      ...(row.errorCode ? { errorCode: row.errorCode } : {}),
-      ...(row.errorInstanceId ? { errorInstanceId: row.errorInstanceId } : {}),
-    };
-  }
-  return { type: 'running' };
 }

@@ -12,6 +12,9 @@ const EXPORT_JOB_ANSWER = {
   errorMessage: exportJobs.errorMessage,
   errorCode: exportJobs.errorCode,
   errorInstanceId: exportJobs.errorInstanceId,
+  progressStage: exportJobs.progressStage,
+  pagesRendered: exportJobs.pagesRendered,
+  version: exportJobs.version,
 };
 
 /**
@@ -78,6 +81,12 @@ export function createStatements(db: Db) {
       .from(exportJobs)
       .where(and(eq(exportJobs.rid, p('rid')), eq(exportJobs.creatorId, p('creatorId')), gt(exportJobs.expiresAt, p('now'))))
       .prepare(),
+    /** What an export job's watchers read (export-job-watchers.ts): any unexpired job, whoever made it. */
+    exportJobChange: db
+      .select(EXPORT_JOB_ANSWER)
+      .from(exportJobs)
+      .where(and(eq(exportJobs.rid, p('rid')), gt(exportJobs.expiresAt, p('now'))))
+      .prepare(),
     /** A user's unexpired Idempotency-Key (server/idempotency.ts). */
     idempotencyKeyOf: db
       .select({ requestHash: idempotencyKeys.requestHash, jobRid: idempotencyKeys.jobRid })
@@ -136,6 +145,7 @@ export function createStatements(db: Db) {
         finishedAt: sql`${p('now')}`,
         leaseOwner: null,
         leaseExpiresAt: null,
+        version: sql`${exportJobs.version} + 1`,
       })
       .where(and(eq(exportJobs.rid, p('rid')), eq(exportJobs.creatorId, p('creatorId')), sql`${exportJobs.status} = 'running'`, gt(exportJobs.expiresAt, p('now'))))
       .prepare(),
