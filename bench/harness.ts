@@ -51,6 +51,8 @@ export interface Settings {
   scriptPages: number;
   /** Sequential exports per end-to-end round. */
   e2eExports: number;
+  /** Idle event streams held open in the idle-listeners scenario. */
+  idleListeners: number;
   /** Isolation: exports rendering during the loaded rounds, their pages, and the load's fixed rate. */
   isolationExports: number;
   isolationPages: number;

@@ -18,6 +18,7 @@ import { renderScriptsScenario } from './scenarios/render-scripts.js';
 import { renderThroughputScenario } from './scenarios/render-throughput.js';
 import { restCreateScenario } from './scenarios/rest-create.js';
 import { trpcCreateScenario } from './scenarios/trpc-create.js';
+import { e2eWatchScenario, idleListenersScenario } from './scenarios/watch.js';
 
 const MODES: Record<ModeName, Settings> = {
   full: {
@@ -33,6 +34,7 @@ const MODES: Record<ModeName, Settings> = {
     renderPages: 200,
     scriptPages: 50,
     e2eExports: 5,
+    idleListeners: 500,
     isolationExports: 4,
     isolationPages: 300,
     isolationRate: 100,
@@ -56,6 +58,7 @@ const MODES: Record<ModeName, Settings> = {
     renderPages: 50,
     scriptPages: 50,
     e2eExports: 3,
+    idleListeners: 500,
     isolationExports: 4,
     isolationPages: 30,
     isolationRate: 100,
@@ -80,6 +83,7 @@ const MODES: Record<ModeName, Settings> = {
     renderPages: 2,
     scriptPages: 2,
     e2eExports: 1,
+    idleListeners: 5,
     isolationExports: 1,
     isolationPages: 2,
     isolationRate: 20,
@@ -109,6 +113,8 @@ const SCENARIOS: Scenario[] = [
   { name: 'create-at-scale', run: createAtScaleScenario },
   { name: 'fairness', run: fairnessScenario },
   { name: 'claim-at-scale', run: claimAtScaleScenario },
+  { name: 'e2e-watch', run: e2eWatchScenario },
+  { name: 'idle-listeners', run: idleListenersScenario },
 ];
 
 const SCENARIO_NAMES = SCENARIOS.map((s) => s.name);

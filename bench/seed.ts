@@ -2,6 +2,7 @@
  * Databases for the subjects and baselines: the real migrations (openDatabase) and the
  * operator functions (services/admin.ts), exactly as `npm run notepad` seeds one.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase, type NotepadDatabase } from '../db/index.js';
@@ -180,4 +181,28 @@ export function seedQueuedExportJobs(seed: Seed, documentRid: string, count: num
         hour,
       }),
   );
+}
+
+/**
+ * Adds `count` export jobs of `userId` that are running and leased to a runner that is not
+ * there, until `leaseUntil`: no runner claims them and nothing changes them, so whoever
+ * follows them (the event stream) waits idle. Written beside a running server (plain WAL writes).
+ */
+export function seedHeldExportJobs(seed: Seed, userId: string, documentRid: string, count: number, leaseUntil: number): string[] {
+  const database = openDatabase(seed.dbPath);
+  try {
+    const now = Date.now();
+    const rids = Array.from({ length: count }, () => `ri.notepad.main.export-job.${randomUUID()}`);
+    const insert = database.sqlite.prepare(
+      `INSERT INTO export_jobs (rid, creator_id, source_type, document_rid, user_locale, user_timezone, status, created_at, started_at, expires_at,
+                                attempts, lease_owner, lease_expires_at, progress_stage, version)
+       VALUES (?, ?, 'documentSource', ?, 'en-US', 'America/New_York', 'running', ?, ?, ?, 1, 'bench-elsewhere', ?, 'rendering', 1)`,
+    );
+    database.sqlite.transaction(() => {
+      for (const rid of rids) insert.run(rid, userId, documentRid, now, now, now + 86_400_000, leaseUntil);
+    })();
+    return rids;
+  } finally {
+    database.close();
+  }
 }

@@ -186,6 +186,17 @@ export const exportJobs = sqliteTable(
     errorMessage: text('error_message'),
     errorCode: text('error_code'),
     errorInstanceId: text('error_instance_id'),
+    /**
+     * Progress of the attempt holding the lease (an extension, docs/api.md): null while
+     * queued; set by the claim ('rendering') and by that attempt's own throttled writes.
+     */
+    progressStage: text('progress_stage', { enum: ['rendering', 'storing'] }),
+    pagesRendered: integer('pages_rendered').notNull().default(0),
+    /**
+     * Bumped by every write that changes what the job answers (claim, progress, outcome,
+     * cancel, release): the `id:` of its events, so a reconnect knows what it has seen.
+     */
+    version: integer('version').notNull().default(0),
     createdAt: ms('created_at').notNull(),
     finishedAt: ms('finished_at'),
     expiresAt: ms('expires_at').notNull(),

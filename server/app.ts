@@ -92,6 +92,12 @@ export async function buildApp({ deps, files, logger, onRoute, renderPool, metri
     summary.stop();
     metrics?.stop();
   });
+  // Event streams and watch subscriptions last until their job ends: end them, or closing
+  // would wait for every followed job. Clients resume with their last event id.
+  app.addHook('preClose', (done) => {
+    deps.watchers.close();
+    done();
+  });
 
   app.addHook('onResponse', (request, reply, done) => {
     request.log.info(

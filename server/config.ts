@@ -42,8 +42,19 @@ export interface Config {
     maxPdfBytes: number;
     /** Graceful shutdown waits this long for in-flight jobs before leaving them claimable. */
     shutdownGraceMs: number;
+    /** A rendering job's pages-rendered count is written at most this often (jobs/progress.ts). */
+    progressIntervalMs: number;
   };
   http: HttpLimits;
+  /** Following a job as it changes: the event stream and tRPC's watch (services/export-job-watchers.ts). */
+  events: {
+    /** How often a watched job's row is read (for runners in other processes). */
+    pollMs: number;
+    /** A comment line on an idle event stream this often, so proxies keep it open. */
+    heartbeatMs: number;
+    /** An event stream is closed after this long; the client reconnects with Last-Event-ID. */
+    maxStreamMs: number;
+  };
   /**
    * Per-user quotas (server/quotas.ts), beyond which creates are answered 429. They read
    * the database, so they hold across processes sharing it.
@@ -146,8 +157,10 @@ export function defaultConfig(): Config {
       maxPages: 5_000,
       maxPdfBytes: 200 * 1024 * 1024,
       shutdownGraceMs: 10_000,
+      progressIntervalMs: 250,
     },
     http: defaultHttpLimits(),
+    events: { pollMs: 250, heartbeatMs: 15_000, maxStreamMs: 10 * 60_000 },
     quotas: {
       maxActiveExportJobsPerUser: 1_000,
       maxActiveGenerationJobsPerUser: 1_000,
@@ -201,8 +214,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       leaseMs: intFrom(env, 'NOTEPAD_JOB_LEASE_MS', base.jobs.leaseMs, 100),
       maxPages: intFrom(env, 'NOTEPAD_MAX_PAGES', base.jobs.maxPages, 1),
       maxPdfBytes: intFrom(env, 'NOTEPAD_MAX_PDF_BYTES', base.jobs.maxPdfBytes, 1),
+      progressIntervalMs: intFrom(env, 'NOTEPAD_PROGRESS_INTERVAL_MS', base.jobs.progressIntervalMs),
     },
     http: httpLimitsFromEnv(env, base.http),
+    events: {
+      pollMs: intFrom(env, 'NOTEPAD_EVENTS_POLL_MS', base.events.pollMs, 10),
+      heartbeatMs: intFrom(env, 'NOTEPAD_EVENTS_HEARTBEAT_MS', base.events.heartbeatMs, 10),
+      maxStreamMs: intFrom(env, 'NOTEPAD_EVENTS_MAX_STREAM_MS', base.events.maxStreamMs, 10),
+    },
     quotas: {
       maxActiveExportJobsPerUser: intFrom(env, 'NOTEPAD_MAX_ACTIVE_EXPORTS_PER_USER', base.quotas.maxActiveExportJobsPerUser, 1),
       maxActiveGenerationJobsPerUser: intFrom(env, 'NOTEPAD_MAX_ACTIVE_GENERATIONS_PER_USER', base.quotas.maxActiveGenerationJobsPerUser, 1),

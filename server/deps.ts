@@ -5,6 +5,7 @@ import { createJobEvents, type JobEvents, type JobKind } from './job-events.js';
 import type { Leases } from './jobs/lease.js';
 import { createStorageHealth, type StorageHealth } from './storage-health.js';
 import type { Stores } from './stores/index.js';
+import { createExportJobWatchers, type ExportJobWatchers } from './services/export-job-watchers.js';
 
 /**
  * What every service needs, built once per process (or per test). The clock and the id
@@ -21,6 +22,8 @@ export interface Deps {
   uuid: () => string;
   /** Jobs created and ended, for whoever listens: a runner in this process (to start a new job at once), metrics, summaries. */
   jobEvents: JobEvents;
+  /** One watcher per followed export job, shared by every listener (the event stream, tRPC watch). */
+  watchers: ExportJobWatchers;
   /** The services call this when they created a job: a `created` job event. Listen with jobEvents.subscribe. */
   readonly onJobCreated: (kind: JobKind) => void;
 }
@@ -28,7 +31,12 @@ export interface Deps {
 export interface DepsOptions {
   /** Built by one backend's factory, e.g. createSqliteStores(db) (stores/sqlite/index.ts). */
   stores: Stores;
-  config?: Partial<Omit<Config, 'jobs' | 'http' | 'quotas'>> & { jobs?: Partial<Config['jobs']>; http?: Partial<Config['http']>; quotas?: Partial<Config['quotas']> };
+  config?: Partial<Omit<Config, 'jobs' | 'http' | 'quotas' | 'events'>> & {
+    jobs?: Partial<Config['jobs']>;
+    http?: Partial<Config['http']>;
+    quotas?: Partial<Config['quotas']>;
+    events?: Partial<Config['events']>;
+  };
   logger?: Logger;
   now?: () => number;
   uuid?: () => string;
@@ -44,6 +52,7 @@ export function createDeps(options: DepsOptions): Deps {
     jobs: { ...base.jobs, ...options.config?.jobs },
     http: { ...base.http, ...options.config?.http },
     quotas: { ...base.quotas, ...options.config?.quotas },
+    events: { ...base.events, ...options.config?.events },
   };
   const now = options.now ?? Date.now;
   const logger = options.logger ?? pino({ level: 'silent' });
@@ -56,6 +65,13 @@ export function createDeps(options: DepsOptions): Deps {
     now,
     uuid: options.uuid ?? randomUUID,
     jobEvents,
+    watchers: createExportJobWatchers({
+      source: { read: (rid, at) => options.stores.exports.change(rid, at) },
+      jobEvents,
+      now,
+      pollMs: config.events.pollMs,
+      log: logger,
+    }),
     onJobCreated: (kind) => jobEvents.emit({ type: 'created', kind }),
   };
 }

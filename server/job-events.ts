@@ -26,6 +26,8 @@ export type JobEvent =
   | { type: 'succeeded'; kind: 'export'; rid: string; figures: ExportFigures }
   | { type: 'succeeded'; kind: 'generation' }
   | { type: 'failed'; kind: 'export'; errorCode: JobErrorCode; rid: string }
+  // A running export's progress was written (jobs/progress.ts): wakes its event watchers here.
+  | { type: 'progress'; kind: 'export'; rid: string }
   // A generation job's status has no errorCode, only a message.
   | { type: 'failed'; kind: 'generation' };
 

@@ -15,6 +15,7 @@ import {
   GetExportJobRequest,
   GetFileRequest,
   GetGenerationJobRequest,
+  WatchExportJobRequest,
   ListExportJobsRequest,
   ListExportJobsResponse,
   SaveDocumentInput,
@@ -120,6 +121,17 @@ export const operations = {
     output: ExportJob,
     errors: ['ExportJobNotFound'],
     run: (deps, principal, input) => cancelExportJob(deps, principal, input.exportJobRid),
+  }),
+  /**
+   * An extension: the job's changes as they happen (REST's event stream, tRPC's watch). Its
+   * checks are exportJobs.get's, answered before the stream starts; `run` answers the job now.
+   */
+  watchExportJob: operation({
+    scope: SCOPES.export,
+    input: WatchExportJobRequest,
+    output: ExportJob,
+    errors: ['ExportJobNotFound'],
+    run: (deps, principal, input) => getExportJob(deps, principal, input.exportJobRid),
   }),
   /** The file's metadata; the bytes come from REST `files/{fileRid}/content`, with the same checks. */
   getFile: operation({

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import type { ExportJob, Scope } from './contract/api.js';
+import { EventId, type ExportJob, type Scope } from './contract/api.js';
+import { LAST_EVENT_ID_HEADER, sendExportJobEvents } from './http/export-job-events.js';
 import { invalidArgument, NotepadError } from './contract/errors.js';
 import { requireWellFormedText } from './contract/well-formed.js';
 import { MAX_JSON_DEPTH } from './contract/limits.js';
@@ -51,6 +52,7 @@ export type RestRouteName =
   | 'exportJobs.get'
   | 'exportJobs.list'
   | 'exportJobs.cancel'
+  | 'exportJobs.events'
   | 'files.content'
   | 'templates.generate'
   | 'generationJobs.get'
@@ -69,8 +71,11 @@ export interface RestRoute {
   query?: boolean;
   /** Maps accepted variants of the body onto the operation's input shape. */
   normalize?: (body: Record<string, unknown>) => Record<string, unknown>;
-  /** What a 200 carries: the operation's output as JSON, or (files.content) the file's bytes. */
-  response: 'json' | 'file';
+  /**
+   * What a 200 carries: the operation's output as JSON, (files.content) the file's bytes, or
+   * (exportJobs.events) the job's changes as Server-Sent Events, once the operation's checks pass.
+   */
+  response: 'json' | 'file' | 'events';
   /**
    * Input fields REST takes from a header, never from the body (a body member of that name
    * is dropped like any unknown one): input field -> the header and its schema.
@@ -108,6 +113,16 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { name: 'exportJobs.get', method: 'GET', url: '/v2/notepad/exportJobs/:exportJobRid', operation: operations.getExportJob, body: false, response: 'json', waits: true },
   // An extension: a POST without a body (any body sent is ignored).
   { name: 'exportJobs.cancel', method: 'POST', url: '/v2/notepad/exportJobs/:exportJobRid/cancel', operation: operations.cancelExportJob, body: false, response: 'json' },
+  // An extension: the job's changes as Server-Sent Events (http/export-job-events.ts); Last-Event-ID resumes.
+  {
+    name: 'exportJobs.events',
+    method: 'GET',
+    url: '/v2/notepad/exportJobs/:exportJobRid/events',
+    operation: operations.watchExportJob,
+    body: false,
+    response: 'events',
+    headers: { lastEventId: { name: LAST_EVENT_ID_HEADER, schema: EventId } },
+  },
   // The bytes of the file whose metadata tRPC's files.get answers: the same checks.
   { name: 'files.content', method: 'GET', url: '/v2/notepad/files/:fileRid/content', operation: operations.getFile, body: false, response: 'file' },
   {
@@ -240,6 +255,10 @@ export async function restPlugin(app: FastifyInstance, { deps, files }: RestOpti
         const query = route.query ? queryFields(request) : {};
         const input = { ...query, ...body, ...(request.params as Params), ...fromHeaders };
         let result = await runOperation(deps, principal, route.operation, input, outcome);
+        if (route.response === 'events') {
+          const after = typeof fromHeaders.lastEventId === 'number' ? fromHeaders.lastEventId : -1;
+          return sendExportJobEvents(deps, (result as ExportJob).rid, after, reply);
+        }
         const wait = route.waits ? waitPreferenceOf(request.headers[PREFER_HEADER.toLowerCase()]) : undefined;
         if (wait !== undefined) {
           if (await waitedForEnd(deps, principal, result as ExportJob, wait, reply)) result = await runOperation(deps, principal, route.operation, input, outcome);

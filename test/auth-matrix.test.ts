@@ -283,6 +283,19 @@ const ROUTES: RouteCase[] = [
     },
   },
   {
+    // The owner's job has finished: its stream is the terminal event, then the end.
+    op: OPERATIONS.find((o) => o.name === 'exportJobs.events')!,
+    valid: () => ({ exportJobRid: w.ownerJob }),
+    resources: {
+      "another user's job or file": () => ({
+        input: { exportJobRid: w.othersJob },
+        expected: { errorName: 'ExportJobNotFound', errorCode: 'NOT_FOUND', status: 404, parameters: { exportJobRid: w.othersJob } },
+      }),
+      'view only': 'export jobs carry no grants: only their creator sees them',
+      'no grant at all': 'export jobs carry no grants: only their creator sees them',
+    },
+  },
+  {
     op: OPERATIONS.find((o) => o.name === 'files.content')!,
     valid: () => ({ fileRid: w.ownerFile }),
     resources: {
@@ -375,9 +388,10 @@ async function viaRest(op: Operation, input: Input, authorization: string | unde
   return { status: response.status, contentType: response.headers.get('content-type'), error, rpcCode: undefined, bytes };
 }
 
-async function viaTrpc(path: string, type: 'query' | 'mutation', input: Input, authorization: string | undefined): Promise<Answer> {
+async function viaTrpc(path: string, type: 'query' | 'mutation' | 'subscription', input: Input, authorization: string | undefined): Promise<Answer> {
   const headers: Record<string, string> = {};
   if (authorization !== undefined) headers.authorization = authorization;
+  if (type === 'subscription') return viaTrpcSubscription(path, input, headers);
   const response =
     type === 'query'
       ? await fetch(`${server.baseUrl}/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`, { headers })
@@ -388,6 +402,30 @@ async function viaTrpc(path: string, type: 'query' | 'mutation', input: Input, a
   const error = data ? Object.fromEntries(Object.entries(data).filter(([k]) => k !== 'httpStatus')) : undefined;
   if (data) expect(data.httpStatus).toBe(response.status);
   return { status: response.status, contentType: response.headers.get('content-type'), error, rpcCode: json.error?.code, bytes };
+}
+
+/**
+ * A subscription over tRPC's SSE transport. The gate's errors (credentials) come before tRPC
+ * and are JSON; once the procedure runs, tRPC has answered 200 `text/event-stream` and an
+ * error of the procedure (scope, ExportJobNotFound) is its `serialized-error` event, whose
+ * data carries the contract's error and its httpStatus: that status is the answer's here.
+ */
+async function viaTrpcSubscription(path: string, input: Input, headers: Record<string, string>): Promise<Answer> {
+  const response = await fetch(`${server.baseUrl}/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`, { headers });
+  const contentType = response.headers.get('content-type');
+  const bytes = Buffer.from(await response.arrayBuffer());
+  if (!contentType?.startsWith('text/event-stream')) {
+    const json = JSON.parse(bytes.toString('utf8')) as { error: { code: number; data: Record<string, unknown> } };
+    const { httpStatus, ...error } = json.error.data;
+    expect(httpStatus).toBe(response.status);
+    return { status: response.status, contentType, error, rpcCode: json.error.code, bytes };
+  }
+  expect(response.status).toBe(200);
+  const failure = /event: serialized-error\ndata: (.*)\n/.exec(bytes.toString('utf8'));
+  if (!failure) return { status: 200, contentType, error: undefined, rpcCode: undefined, bytes };
+  const { code, data } = JSON.parse(failure[1]!) as { code: number; data: Record<string, unknown> };
+  const { httpStatus, ...error } = data;
+  return { status: httpStatus as number, contentType, error, rpcCode: code, bytes };
 }
 
 /** JSON-RPC codes tRPC uses for the HTTP statuses in the matrix. */
@@ -472,26 +510,29 @@ describe('auth matrix: every route × every way to lack access', () => {
       { route: 'exportJobs.list', row: 'no grant at all', reason: 'export jobs carry no grants: only their creator sees them' },
       { route: 'exportJobs.cancel', row: 'view only', reason: 'export jobs carry no grants: only their creator sees them' },
       { route: 'exportJobs.cancel', row: 'no grant at all', reason: 'export jobs carry no grants: only their creator sees them' },
+      { route: 'exportJobs.events', row: 'view only', reason: 'export jobs carry no grants: only their creator sees them' },
+      { route: 'exportJobs.events', row: 'no grant at all', reason: 'export jobs carry no grants: only their creator sees them' },
       { route: 'files.content', row: 'view only', reason: 'files carry no grants: only their export job creator may read them' },
       { route: 'files.content', row: 'no grant at all', reason: 'files carry no grants: only their export job creator may read them' },
       { route: 'templates.generate', row: "another user's job or file", reason: 'generate takes a template, not a job or file (see the grant rows)' },
       { route: 'generationJobs.get', row: 'view only', reason: 'generation jobs carry no grants: only their creator sees them' },
       { route: 'generationJobs.get', row: 'no grant at all', reason: 'generation jobs carry no grants: only their creator sees them' },
     ]);
-    // 8 routes × 10 rows: every credential row applies to every route, and all the rest are tested.
+    // 9 routes × 10 rows: every credential row applies to every route, and all the rest are tested.
     expect(ROUTES.map((r) => r.op.name)).toEqual([
       'exportJobs.create',
       'exportJobs.get',
       'exportJobs.list',
       'exportJobs.cancel',
+      'exportJobs.events',
       'files.content',
       'templates.generate',
       'generationJobs.get',
       'generationJobs.saveDocument',
     ]);
-    expect(CELLS).toHaveLength(80);
+    expect(CELLS).toHaveLength(90);
     expect(notApplicable.filter((n) => CREDENTIAL_ROWS.includes(n.row))).toEqual([]);
-    expect(CELLS.length - notApplicable.length).toBe(68);
+    expect(CELLS.length - notApplicable.length).toBe(76);
   });
 
   describe('the operator API (scope notepad:admin)', () => {

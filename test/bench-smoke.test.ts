@@ -29,6 +29,8 @@ const ENTRIES = [
   'create-at-scale',
   'fairness-latency',
   'claim-at-scale',
+  'e2e-watch-latency',
+  'idle-listeners-cpu',
 ];
 
 interface ResultsFile {

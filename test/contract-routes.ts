@@ -17,7 +17,7 @@ export interface Operation {
   name: OperationName;
   rest: { method: 'GET' | 'POST'; /** `{name}` marks a path parameter. */ url: string };
   /** The tRPC procedure serving the same operation (files.content's bytes have none: `files.get` is their metadata). */
-  trpc: { path: string; type: 'query' | 'mutation' };
+  trpc: { path: string; type: 'query' | 'mutation' | 'subscription' };
   scope: Scope;
   /** Errors of this operation beyond the transport ones every route shares, in check order. */
   errors: readonly ErrorName[];
@@ -83,6 +83,15 @@ export const OPERATIONS: readonly Operation[] = [
     scope: SCOPES.export,
     errors: ['ExportJobNotFound'],
     writes: true,
+  },
+  {
+    // The extension: the job's changes as Server-Sent Events; who may see them is who may get the job.
+    name: 'exportJobs.events',
+    rest: { method: 'GET', url: '/api/v2/notepad/exportJobs/{exportJobRid}/events' },
+    trpc: { path: 'notepad.exportJobs.watch', type: 'subscription' },
+    scope: SCOPES.export,
+    errors: ['ExportJobNotFound'],
+    writes: false,
   },
   {
     name: 'files.content',

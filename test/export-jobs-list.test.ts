@@ -54,6 +54,8 @@ async function list(token: string, query = '') {
 }
 
 const trpc = (token: string) => createCaller(createContextInner({ deps: env.deps, authorization: `Bearer ${token}` }));
+/** A running job no runner has claimed (ExportJob.progress, an extension). */
+const QUEUED = { stage: 'queued', pagesRendered: 0 };
 
 describe('REST GET exportJobs', () => {
   it("answers the caller's own unexpired jobs, newest first, and no token on the last page", async () => {
@@ -63,7 +65,7 @@ describe('REST GET exportJobs', () => {
     await createJob(someoneElse);
     const result = await list(me.token);
     expect(result.status).toBe(200);
-    expect(result.body).toEqual({ data: [...mine].reverse().map((rid) => ({ rid, status: { type: 'running' } })) });
+    expect(result.body).toEqual({ data: [...mine].reverse().map((rid) => ({ rid, status: { type: 'running' }, progress: QUEUED })) });
     expect(result.raw).not.toContain('nextPageToken');
 
     // An expired job is gone from the list as from exportJobs.get.
@@ -83,7 +85,7 @@ describe('REST GET exportJobs', () => {
     env.db.update(exportJobs).set({ status: 'succeeded', fileRid }).where(eq(exportJobs.rid, b)).run();
     expect((await list(me.token, '&status=failed')).body.data).toEqual([{ rid: a, status: { type: 'failed', errorMessage: 'broke', errorCode: 'INTERNAL' } }]);
     expect((await list(me.token, '&status=succeeded')).body.data).toEqual([{ rid: b, status: { type: 'succeeded', fileRid } }]);
-    expect((await list(me.token, '&status=running')).body.data).toEqual([{ rid: c, status: { type: 'running' } }]);
+    expect((await list(me.token, '&status=running')).body.data).toEqual([{ rid: c, status: { type: 'running' }, progress: QUEUED }]);
   });
 
   it('pages with pageSize and an opaque token, with no duplicates or gaps while new jobs are created', async () => {
@@ -163,7 +165,7 @@ describe('tRPC notepad.exportJobs.list', () => {
     expect(first.data.map((j) => j.rid)).toEqual([rids[2], rids[1]]);
     expect(first).toEqual((await list(me.token, '&pageSize=2')).body);
     const second = await trpc(me.token).notepad.exportJobs.list({ pageSize: 2, pageToken: first.nextPageToken });
-    expect(second).toEqual({ data: [{ rid: rids[0], status: { type: 'running' } }] });
+    expect(second).toEqual({ data: [{ rid: rids[0], status: { type: 'running' }, progress: QUEUED }] });
     expect(await trpc(me.token).notepad.exportJobs.list({ status: 'failed' })).toEqual({ data: [] });
     const bad = await callerError(trpc(me.token).notepad.exportJobs.list({ pageToken: encodePageToken({ createdAt: 1, rid: rids[0]! }).slice(1) }));
     expect(bad).toMatchObject({ errorName: 'Default:InvalidArgument', parameters: { parameter: 'pageToken' } });

@@ -53,13 +53,16 @@ describe('the OpenAPI document', () => {
       expect(parameters).toContainEqual({ $ref: '#/components/parameters/Preview' });
       expect(operation.requestBody !== undefined).toBe(route.body);
       const ok = at(operation, 'responses', '200', 'content');
-      expect(Object.keys(ok)).toEqual([route.response === 'file' ? 'application/pdf' : 'application/json']);
+      const mediaType = { file: 'application/pdf', events: 'text/event-stream', json: 'application/json' }[route.response];
+      expect(Object.keys(ok)).toEqual([mediaType]);
     }
     expect(at(document, 'components', 'parameters', 'Preview')).toMatchObject({ in: 'query', name: 'preview', required: true, schema: { enum: [true] } });
     expect(at(document, 'components', 'securitySchemes', 'bearerAuth')).toMatchObject({ type: 'http', scheme: 'bearer' });
     const content = at(document, 'paths', '/v2/notepad/files/{fileRid}/content', 'get', 'responses', '200');
     expect(Object.keys(at(content, 'headers'))).toEqual(['Content-Disposition', 'Content-Length']);
     expect(at(content, 'content', 'application/pdf', 'schema')).toEqual({ type: 'string', format: 'binary' });
+    const events = at(document, 'paths', '/v2/notepad/exportJobs/{exportJobRid}/events', 'get');
+    expect((events.parameters as JsonObject[]).filter((p) => p.in === 'header').map((p) => p.name)).toEqual(['Last-Event-ID']);
   });
 
   it("gives each route's error responses: every status it can answer, with the errorName values of each", () => {

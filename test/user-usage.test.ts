@@ -152,10 +152,10 @@ describe('the user_usage migration', () => {
       seedGenerationJob({ db, deps }, { creatorId: userId, templateRid, status: 'running' });
       seedGenerationJob({ db, deps }, { creatorId: userId, templateRid, status: 'succeeded' });
       const jobRid = newRid('export-job');
-      db
-        .insert(exportJobs)
-        .values({ rid: jobRid, creatorId: userId, sourceType: 'documentSource', userLocale: 'en', userTimezone: 'Etc/UTC', status: 'running', createdAt: now, expiresAt: now + 1 })
-        .run();
+      // In SQL: today's schema names columns that later migrations add (progress, version).
+      sqlite
+        .prepare(`INSERT INTO export_jobs (rid, creator_id, source_type, user_locale, user_timezone, status, created_at, expires_at) VALUES (?, ?, 'documentSource', 'en', 'Etc/UTC', 'running', ?, ?)`)
+        .run(jobRid, userId, now, now + 1);
       db
         .insert(files)
         .values({ rid: newRid('file'), exportJobRid: jobRid, ownerId: userId, mediaType: 'application/pdf', filename: 'a.pdf', sizeBytes: 1234, sha256: '0', storageKey: 'k', createdAt: now, expiresAt: now + 1 })

@@ -97,6 +97,8 @@ export function fullService(ctx: BenchContext, name: string): Promise<Lease<Serv
       NOTEPAD_JOB_CONCURRENCY: String(RENDER_THREADS),
       // Four large renders sharing one core take a while; they must not time out.
       NOTEPAD_JOB_DEADLINE_MS: '900000',
+      // The idle-listeners scenario holds 500 event streams from the load generator's one address.
+      NOTEPAD_MAX_CONNECTIONS_PER_CLIENT: '0',
     });
     return { seed, server, documentRid: seed.documents[DEMO_TITLE]!, probeSource, stop: () => server.stop() };
   });

@@ -41,13 +41,32 @@ export const ExportJobStatus = z.discriminatedUnion('type', [
 ]);
 export type ExportJobStatus = z.infer<typeof ExportJobStatus>;
 
-export const ExportJob = z.object({ rid: ExportJobRid, status: ExportJobStatus });
+/**
+ * An extension (docs/api.md, "Extensions"): how far a running job has got. `queued` until a
+ * runner claims it, then `rendering` (pages so far) and `storing`; absent once it has ended.
+ */
+export const EXPORT_JOB_STAGES = ['queued', 'rendering', 'storing'] as const;
+export const ExportJobProgress = z.object({ stage: z.enum(EXPORT_JOB_STAGES), pagesRendered: z.number().int().min(0) });
+export type ExportJobProgress = z.infer<typeof ExportJobProgress>;
+
+export const ExportJob = z.object({ rid: ExportJobRid, status: ExportJobStatus, progress: ExportJobProgress.optional() });
 export type ExportJob = z.infer<typeof ExportJob>;
 
 export const ListExportJobsResponse = z.object({ data: z.array(ExportJob), nextPageToken: z.string().optional() });
 export type ListExportJobsResponse = z.infer<typeof ListExportJobsResponse>;
 
 export const GetExportJobRequest = z.object({ exportJobRid: ExportJobRid });
+
+/**
+ * The `id:` of a job's events (its version): whole digits; a reconnect sends the last it saw
+ * (REST `Last-Event-ID`, tRPC `lastEventId`) and is told only what is newer.
+ */
+export const EventId = z
+  .union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.string().regex(/^\d{1,15}$/, 'must be an event id (digits) this service sent').transform(Number)])
+  .pipe(z.number().int().min(0));
+/** The event stream and tRPC's watch (extensions): the job, and the last event seen, if any. */
+export const WatchExportJobRequest = GetExportJobRequest.extend({ lastEventId: EventId.optional() });
+export type WatchExportJobRequest = z.infer<typeof WatchExportJobRequest>;
 
 /** exportJobs.list (an extension, docs/api.md): the caller's unexpired jobs, newest first, a page at a time. */
 export const MAX_EXPORT_JOBS_PAGE_SIZE = 1_000;

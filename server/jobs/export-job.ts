@@ -2,15 +2,19 @@ import { newRid, uuidOfRid } from '../contract/rids.js';
 import type { Deps } from '../deps.js';
 import { safeFilename } from '../files/content-disposition.js';
 import { storageKeyFor, type FileStore } from '../files/store.js';
-import type { RenderRequest, RenderResult } from '../render/render-pdf.js';
+import type { PagesRendered, RenderRequest, RenderResult } from '../render/render-pdf.js';
 import { isOutOfSpace } from '../storage-health.js';
 import { JobFailure } from './failure.js';
 import { attemptOf } from './lease.js';
+import { createProgressWriter } from './progress.js';
 import { hasStorageLeft, storageAdmits, storageQuotaFailure } from '../quotas.js';
 import type { Attempt, CommitOutcome, ExportJobRow } from './store.js';
 
-/** `express`: the job runs in an express slot (runner.ts); a pool renders it in its express lane. */
-export type Renderer = (request: RenderRequest, options: { signal: AbortSignal; express?: boolean }) => Promise<RenderResult>;
+/**
+ * Renders one PDF; told `onPages` as pages are laid out (ExportJob.progress), if it can say.
+ * `express`: the job runs in an express slot (runner.ts); a pool renders it in its express lane.
+ */
+export type Renderer = (request: RenderRequest, options: { signal: AbortSignal; onPages?: PagesRendered; express?: boolean }) => Promise<RenderResult>;
 
 /**
  * Renders one claimed export job and records its file. The bytes are written first; the
@@ -27,6 +31,7 @@ export async function runExportJob(deps: Deps, job: ExportJobRow, io: { render: 
   if ('missing' in source) throw new JobFailure('INTERNAL', source.missing);
   // Every figure of the finished-export log line comes from this one clock.
   const renderStart = deps.now();
+  const progress = createProgressWriter(deps, attemptOf(job));
   const result = await io.render(
     {
       title: source.title,
@@ -37,7 +42,7 @@ export async function runExportJob(deps: Deps, job: ExportJobRow, io: { render: 
       exportedAt: job.createdAt,
       limits: { maxPages: deps.config.jobs.maxPages, maxBytes: deps.config.jobs.maxPdfBytes },
     },
-    { signal: io.signal, express: io.express ?? false },
+    { signal: io.signal, onPages: (pages) => progress.pages(pages), express: io.express ?? false },
   );
   if (result.missingCodePoints.length > 0) {
     deps.logger.warn(
@@ -46,6 +51,7 @@ export async function runExportJob(deps: Deps, job: ExportJobRow, io: { render: 
     );
   }
   io.signal.throwIfAborted();
+  progress.storing(result.pageCount);
   const storeStart = deps.now();
   const stored = await io.files.write(storageKeyFor(uuidOfRid(job.rid), job.attempts), result.pdf).catch((error: unknown) => {
     if (!isOutOfSpace(error)) throw error;

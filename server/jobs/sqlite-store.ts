@@ -79,7 +79,7 @@ const fairPick = (table: JobTable, scope: ClaimScope = 'anyone'): SQL => {
  * UPDATE is the lock: of two runners (threads or processes) racing for a row only one
  * matches.
  */
-function claimUpdate(db: Db, table: JobTable, which: SQL) {
+function claimUpdate(db: Db, table: JobTable, which: SQL, extra: Record<string, SQL> = {}) {
   // Both job tables share the lease columns; drizzle cannot see that through the union.
   return db
     .update(table as typeof exportJobs)
@@ -89,25 +89,36 @@ function claimUpdate(db: Db, table: JobTable, which: SQL) {
       attempts: sql`${table.attempts} + 1`,
       // When the first attempt began: the queue's timings, and when the user was last served.
       startedAt: sql`coalesce(${table.startedAt}, ${p('now')})`,
+      ...extra,
     })
     .where(and(which, claimable(table, p('now'))))
     .returning()
     .prepare();
 }
 
+/**
+ * What an export job's claim and release also change: its progress (a new attempt starts
+ * rendering from page 0; a released job is queued again) and its version (events.ts).
+ */
+const EXPORT_CLAIMED = { progressStage: sql`'rendering'`, pagesRendered: sql`0`, version: sql`${exportJobs.version} + 1` };
+const EXPORT_RELEASED = { progressStage: sql`null`, pagesRendered: sql`0`, version: sql`${exportJobs.version} + 1` };
+/** Every write that changes what an export job answers moves its version on. */
+const NEXT_VERSION = { version: sql`${exportJobs.version} + 1` };
+
 function leaseStatements(db: Db, table: JobTable) {
+  const isExport = table === exportJobs;
   return {
-    claimNext: claimUpdate(db, table, fairPick(table)),
-    claimNextForIdleUser: claimUpdate(db, table, fairPick(table, 'idle-users')),
-    claimByRid: claimUpdate(db, table, eq(table.rid, p('rid'))),
+    claimNext: claimUpdate(db, table, fairPick(table), isExport ? EXPORT_CLAIMED : {}),
+    claimNextForIdleUser: claimUpdate(db, table, fairPick(table, 'idle-users'), isExport ? EXPORT_CLAIMED : {}),
+    claimByRid: claimUpdate(db, table, eq(table.rid, p('rid')), isExport ? EXPORT_CLAIMED : {}),
     renew: db
       .update(table)
       .set({ leaseExpiresAt: sql`${p('leaseExpiresAt')}` })
       .where(ownedLive(table))
       .prepare(),
     release: db
-      .update(table)
-      .set({ ...CLEARED_LEASE, attempts: sql`max(${table.attempts} - 1, 0)` })
+      .update(table as typeof exportJobs)
+      .set({ ...CLEARED_LEASE, attempts: sql`max(${table.attempts} - 1, 0)`, ...(isExport ? EXPORT_RELEASED : {}) })
       .where(ownedLive(table))
       .prepare(),
   };
@@ -124,7 +135,7 @@ export function createSqliteJobStore(db: Db): JobStore {
     .prepare();
   const markExportSucceeded = db
     .update(exportJobs)
-    .set({ status: 'succeeded', fileRid: sql`${p('fileRid')}`, finishedAt: sql`${p('now')}`, ...CLEARED_LEASE })
+    .set({ status: 'succeeded', fileRid: sql`${p('fileRid')}`, finishedAt: sql`${p('now')}`, ...CLEARED_LEASE, ...NEXT_VERSION })
     .where(ownedLive(exportJobs))
     .prepare();
   const insertFile = db
@@ -151,7 +162,14 @@ export function createSqliteJobStore(db: Db): JobStore {
       errorInstanceId: sql`${p('errorInstanceId')}`,
       finishedAt: sql`${p('now')}`,
       ...CLEARED_LEASE,
+      ...NEXT_VERSION,
     })
+    .where(ownedLive(exportJobs))
+    .prepare();
+  // Throttled by the runner (jobs/progress.ts); only the attempt holding the live lease may write.
+  const writeProgress = db
+    .update(exportJobs)
+    .set({ progressStage: sql`${p('stage')}`, pagesRendered: sql`${p('pagesRendered')}`, ...NEXT_VERSION })
     .where(ownedLive(exportJobs))
     .prepare();
   const templateVersionContent = db
@@ -221,6 +239,9 @@ export function createSqliteJobStore(db: Db): JobStore {
     },
     async storedBytes(userId) {
       return storedBytes(userId);
+    },
+    async writeProgress(attempt, now, progress) {
+      return writeProgress.run({ ...attempt, now, stage: progress.stage, pagesRendered: progress.pagesRendered }).changes === 1;
     },
     async failExport(attempt, now, failure) {
       return failExport.run({ ...attempt, now, errorMessage: failure.message, errorCode: failure.errorCode, errorInstanceId: failure.errorInstanceId }).changes === 1;

@@ -62,6 +62,12 @@ export interface StoredFileRow {
  */
 export type CommitOutcome = { outcome: 'committed' } | { outcome: 'lease-lost' } | { outcome: 'refused'; storedBytes: number };
 
+/** How far the attempt rendering an export has got (ExportJob.progress while it runs). */
+export interface RenderProgress {
+  stage: 'rendering' | 'storing';
+  pagesRendered: number;
+}
+
 export type GenerationOutcome = { status: 'succeeded'; content: Content } | { status: 'failed'; errorMessage: string };
 
 export interface JobStore {
@@ -87,6 +93,8 @@ export interface JobStore {
   commitExportSuccess(job: ExportJobRow, attempt: Attempt, now: number, file: StoredFileRow, admits: (storedBytes: number) => boolean): Promise<CommitOutcome>;
   /** The bytes of files and generated content a user holds. */
   storedBytes(userId: string): Promise<number>;
+  /** Records the attempt's progress (and moves the job's version on, for its events). */
+  writeProgress(attempt: Attempt, now: number, progress: RenderProgress): Promise<boolean>;
   failExport(attempt: Attempt, now: number, failure: { errorCode: JobErrorCode; message: string; errorInstanceId: string }): Promise<boolean>;
 
   /** The content of one published template version. */

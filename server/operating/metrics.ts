@@ -167,7 +167,7 @@ export function createMetrics({ deps, registry = new Registry(), renderPool, pro
     const kind = event.kind;
     if (event.type === 'created') created.inc({ kind });
     else if (event.type === 'failed') failed.inc({ kind, error_code: event.kind === 'export' ? event.errorCode : 'none' });
-    else {
+    else if (event.type === 'succeeded') {
       succeeded.inc({ kind });
       if (event.kind === 'export') {
         queued.observe(event.figures.queuedMs / 1000);

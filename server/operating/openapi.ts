@@ -12,6 +12,7 @@ import { answersWithRetryAfter, ERROR_CODES, ERRORS, type ErrorCode, type ErrorN
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../idempotency.js';
 import { MAX_WAIT_SECONDS, PREFER_HEADER, PREFERENCE_APPLIED_HEADER } from '../services/export-job-wait.js';
 import { POST_BODY_ERRORS, REST_ONLY_ERRORS, SERVER_FAULTS, TRANSPORT_ERRORS } from '../operations.js';
+import { LAST_EVENT_ID_HEADER } from '../http/export-job-events.js';
 import { pathParametersOf, REST_ROUTES, type RestRoute, type RestRouteName } from '../rest.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -53,6 +54,13 @@ const DESCRIPTIONS: Record<RestRouteName, { summary: string; description?: strin
       'An extension of this service. A running job ends `failed` with errorCode `CANCELLED`; its render stops and no file is kept. ' +
       'A job that has already finished is answered unchanged. No body is needed (one sent is ignored).',
     response: 'ExportJob',
+  },
+  'exportJobs.events': {
+    summary: "Follow an export job's changes",
+    description:
+      'An extension of this service: `text/event-stream` (Server-Sent Events). One event per change, each `data:` an ExportJob as exportJobs.get answers it: ' +
+      '`progress` while the job runs, then `succeeded` or `failed`, after which the stream closes. Each event has an `id:` (the job\'s version, increasing); ' +
+      'a reconnect with `Last-Event-ID` is told only what is newer, so the terminal event is never lost. A comment line (`: heartbeat`) every 15 s keeps idle streams open.',
   },
   'files.content': {
     summary: "Download an export's PDF",
@@ -131,6 +139,12 @@ function errorResponsesOf(route: RestRoute): JsonObject {
 }
 
 function successResponseOf(route: RestRoute, names: (typeof DESCRIPTIONS)[RestRouteName]): JsonObject {
+  if (route.response === 'events') {
+    return {
+      description: 'The job\'s events, until it has ended. Each `data:` is an ExportJob (JSON).',
+      content: { 'text/event-stream': { schema: { type: 'string', examples: ['id: 3\nevent: progress\ndata: {"rid":"ri.notepad.main.export-job.…","status":{"type":"running"},"progress":{"stage":"rendering","pagesRendered":12}}\n\n'] } } },
+    };
+  }
   if (route.response === 'file') {
     return {
       description: 'The PDF.',
@@ -222,6 +236,9 @@ function headerDescriptionOf(name: string): string {
       `The same key with the same request answers the first request's job, with \`${IDEMPOTENT_REPLAYED_HEADER}: true\`; with another request, \`IdempotencyKeyReused\` (409). ` +
       'A request that fails stores nothing.'
     );
+  }
+  if (name === LAST_EVENT_ID_HEADER) {
+    return "The `id:` of the last event a client saw (a reconnect): only newer events are sent; after the job's terminal event, none. Digits only, else `Default:InvalidArgument`.";
   }
   return name;
 }

@@ -3,16 +3,20 @@
  * that serves the API.
  */
 import { availableParallelism } from 'node:os';
+import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { workerEntry, workerExecArgv } from '../threads/worker-exec-argv.js';
 import { reviveRenderError } from './errors.js';
-import type { RenderRequest, RenderResult } from './render-pdf.js';
+import type { PagesRendered, RenderRequest, RenderResult } from './render-pdf.js';
 import type { RenderWorkerData } from './worker-data.js';
+import type { RenderTask } from './worker.js';
 
 export { ContentTooLargeError, isContentTooLarge } from './errors.js';
 
 export interface RenderOptions {
   signal?: AbortSignal;
+  /** Told the pages rendered so far as the render goes (ExportJob.progress). */
+  onPages?: PagesRendered;
   /** Render in the express lane (a job of the runner's express slot, jobs/runner.ts). */
   express?: boolean;
 }
@@ -58,7 +62,7 @@ export function createRenderPool(
   const bulkThreads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
   const expressThreads = Math.max(0, Math.floor(opts.expressThreads ?? 0));
   const lane = (threads: number, niceness: number) =>
-    new Piscina<RenderRequest, RenderResult>({
+    new Piscina<RenderTask, RenderResult>({
       filename: workerEntry(import.meta.url, 'worker').href,
       // One warm worker; the rest start on demand and stop again after idleTimeout.
       minThreads: 1,
@@ -80,13 +84,19 @@ export function createRenderPool(
     },
     async render(req, options) {
       inProgress++;
+      // The worker tells the pages rendered on a port of its own: the task's result comes only at the end.
+      const channel = options?.onPages ? new MessageChannel() : undefined;
+      const onPages = options?.onPages;
+      if (channel && onPages) channel.port1.on('message', (pages: number) => onPages(pages));
       try {
         const piscina = options?.express && express ? express : bulk;
-        return await piscina.run(req, options?.signal ? { signal: options.signal } : {});
+        const task: RenderTask = channel ? { request: req, progress: channel.port2 } : { request: req };
+        return await piscina.run(task, { ...(options?.signal ? { signal: options.signal } : {}), ...(channel ? { transferList: [channel.port2] } : {}) });
       } catch (err) {
         throw reviveRenderError(err, limits.maxOldGenerationSizeMb);
       } finally {
         inProgress--;
+        channel?.port1.close();
       }
     },
     destroy: async () => {

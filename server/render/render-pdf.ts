@@ -40,6 +40,9 @@ export interface RenderResult {
   missingGlyphs: number;
 }
 
+/** Told as the render goes (ExportJob.progress): the pages laid out so far, each time one is complete. */
+export type PagesRendered = (pages: number) => void;
+
 type Doc = InstanceType<typeof PDFDocument>;
 
 const PRODUCER = 'notepad-export';
@@ -78,7 +81,7 @@ const BULLETS = ['•', '◦', '▪'] as const;
 // Only schemes a reader can safely follow become clickable links.
 const LINKABLE = /^(https?:|mailto:)/i;
 
-export async function renderPdf(req: RenderRequest): Promise<RenderResult> {
+export async function renderPdf(req: RenderRequest, onPages?: PagesRendered): Promise<RenderResult> {
   const createdAt = new Date(req.exportedAt);
   const lang = documentLanguage(req.locale);
   const doc: Doc = new PDFDocument({
@@ -104,8 +107,9 @@ export async function renderPdf(req: RenderRequest): Promise<RenderResult> {
   const text = new TextEngine(doc, format.locale);
   const tags = new Structure(doc);
   text.marks = tags;
-  const renderer = new BlockRenderer(doc, text, format, tags);
+  const renderer = new BlockRenderer(doc, text, format, tags, onPages);
   renderer.render(req.title, req.content);
+  onPages?.(renderer.pages);
   // The locale the date is formatted in (en-US for one Intl cannot use), so words and date agree.
   renderer.footers(exportedLabel(format.locale), req.exportedAt);
   declareConformance(doc, { title: req.title, createdAt, lang, producer: PRODUCER }, conformanceOf(lang, text.missing.size > 0));
@@ -158,6 +162,8 @@ class BlockRenderer implements TableFlow {
   readonly contentTop = CONTENT_TOP;
   readonly contentBottom = CONTENT_BOTTOM;
   private started = false;
+  /** Pages begun so far. */
+  pages = 0;
   /** Left bars of the quotes we are inside, with where each began on the current page. */
   private readonly bars: { x: number; startY: number }[] = [];
   /** List markers waiting for their item's first line, so they share its baseline. */
@@ -170,6 +176,7 @@ class BlockRenderer implements TableFlow {
     readonly text: TextEngine,
     private readonly format: InlineFormatter,
     readonly tags: Structure,
+    private readonly onPages?: PagesRendered,
   ) {
     this.outline = new Outline(doc, PAGE_HEIGHT);
   }
@@ -220,6 +227,9 @@ class BlockRenderer implements TableFlow {
     // A marked-content sequence never spans pages.
     this.tags.endPage();
     this.started = true;
+    // The page before this one is complete.
+    if (this.pages > 0) this.onPages?.(this.pages);
+    this.pages++;
     this.doc.addPage();
     // Each page's content stream starts from the default graphics state.
     this.text.forgetFill();

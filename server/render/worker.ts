@@ -3,7 +3,7 @@
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { workerData } from 'node:worker_threads';
+import { workerData, type MessagePort } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { ContentTooLargeError, serializeContentTooLarge } from './errors.js';
 import { renderPdf, type RenderRequest, type RenderResult } from './render-pdf.js';
@@ -25,15 +25,24 @@ function lowerThisThreadsPriority(niceness: number): void {
 }
 lowerThisThreadsPriority((workerData as RenderWorkerData | undefined)?.niceness ?? 10);
 
-export default async function renderTask(req: RenderRequest): Promise<RenderResult> {
+/** One render: the request and, if the caller follows its progress, a port told the pages rendered so far. */
+export interface RenderTask {
+  request: RenderRequest;
+  progress?: MessagePort;
+}
+
+export default async function renderTask({ request, progress }: RenderTask): Promise<RenderResult> {
   let result: RenderResult;
   try {
-    result = await renderPdf(req);
+    // A message per page is a few microseconds; the runner decides how often it is written down.
+    result = await renderPdf(request, progress ? (pages) => progress.postMessage(pages) : undefined);
   } catch (err) {
     // Structured clone would strip the class and every field but the message; a plain
     // object survives intact, and pool.ts turns it back into a ContentTooLargeError.
     if (err instanceof ContentTooLargeError) throw serializeContentTooLarge(err);
     throw err;
+  } finally {
+    progress?.close();
   }
   // Transfer the PDF's buffer (renderPdf allocates it exactly sized and unshared) instead
   // of copying megabytes through postMessage. Piscina unwraps the value on the other side,

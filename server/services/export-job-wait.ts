@@ -62,7 +62,8 @@ export function waitForExportJobEnd(deps: Deps, principal: Principal, job: Expor
       resolve();
     };
     const unsubscribe = deps.jobEvents.subscribe((event) => {
-      if (event.kind === 'export' && event.type !== 'created' && event.rid === rid) finish();
+      // The job's end only: a progress event leaves it running.
+      if (event.kind === 'export' && (event.type === 'succeeded' || event.type === 'failed') && event.rid === rid) finish();
     });
     signal.addEventListener('abort', finish, { once: true });
     const stillRunning = async () => (await deps.stores.exports.get(rid, principal.userId, deps.now()))?.status === 'running';

@@ -1,4 +1,4 @@
-import { DEFAULT_EXPORT_JOBS_PAGE_SIZE, type CreateExportJobInput, type ExportJob, type ExportJobStatus, type ListExportJobsRequest, type ListExportJobsResponse } from '../contract/api.js';
+import { DEFAULT_EXPORT_JOBS_PAGE_SIZE, type CreateExportJobInput, type ExportJob, type ListExportJobsRequest, type ListExportJobsResponse } from '../contract/api.js';
 import { encodePageToken } from '../contract/page-token.js';
 import { NotepadError } from '../contract/errors.js';
 import { isIanaTimezone, isWellFormedLocale } from '../contract/locale.js';
@@ -8,8 +8,9 @@ import { keyToStore, replayedJobRid, requestHashOf, type KeyedRequest, type RunO
 import { checkCreateQuotas } from '../quotas.js';
 import { isOutOfSpace, STORAGE_FULL_RETRY_AFTER_SECONDS } from '../storage-health.js';
 import type { Decision } from '../stores/decide.js';
-import type { ExportCreateFacts, ExportCreateWrite, ExportJobAnswerRow } from '../stores/exports.js';
+import type { ExportCreateFacts, ExportCreateWrite } from '../stores/exports.js';
 import { actionsOf, type Principal } from './auth.js';
+import { exportJobAnswerOf } from './export-job-answer.js';
 
 /**
  * exportJobs.create. The checks run in exactly the contract's order (errors 1-9), so a
@@ -58,7 +59,7 @@ function decideExportJobCreate(
   if (keyed && replayedJobRid(facts.earlier, keyed)) {
     const earlier = facts.earlier?.job;
     // The earlier job has expired or gone: the key no longer holds one, so create afresh.
-    if (earlier) return { answer: { job: answerOf(earlier), replayed: true } };
+    if (earlier) return { answer: { job: exportJobAnswerOf(earlier), replayed: true } };
   }
   if (!principal.canCreateExportJobs) throw new NotepadError('CreateExportJobPermissionDenied');
 
@@ -100,13 +101,11 @@ function decideExportJobCreate(
   };
 }
 
-const answerOf = (row: ExportJobAnswerRow): ExportJob => ({ rid: row.rid, status: exportJobStatusOf(row) });
-
 /** exportJobs.get: only the job's creator sees it, and only until it expires. */
 export async function getExportJob(deps: Deps, principal: Principal, exportJobRid: string): Promise<ExportJob> {
   const row = await deps.stores.exports.get(exportJobRid, principal.userId, deps.now());
   if (!row) throw new NotepadError('ExportJobNotFound', { exportJobRid });
-  return answerOf(row);
+  return exportJobAnswerOf(row);
 }
 
 /**
@@ -121,7 +120,7 @@ export async function listExportJobs(deps: Deps, principal: Principal, request: 
   const page = rows.slice(0, pageSize);
   const last = page[page.length - 1];
   return {
-    data: page.map(answerOf),
+    data: page.map(exportJobAnswerOf),
     ...(rows.length > pageSize && last ? { nextPageToken: encodePageToken({ createdAt: last.createdAt, rid: last.rid }) } : {}),
   };
 }
@@ -142,23 +141,4 @@ export async function cancelExportJob(deps: Deps, principal: Principal, exportJo
     deps.jobEvents.emit({ type: 'failed', kind: 'export', errorCode: 'CANCELLED', rid: exportJobRid });
   }
   return getExportJob(deps, principal, exportJobRid);
-}
-
-export function exportJobStatusOf(row: {
-  status: 'running' | 'succeeded' | 'failed';
-  fileRid: string | null;
-  errorMessage: string | null;
-  errorCode: string | null;
-  errorInstanceId: string | null;
-}): ExportJobStatus {
-  if (row.status === 'succeeded' && row.fileRid) return { type: 'succeeded', fileRid: row.fileRid };
-  if (row.status === 'failed') {
-    return {
-      type: 'failed',
-      errorMessage: row.errorMessage ?? 'The export failed.',
-      ...(row.errorCode ? { errorCode: row.errorCode } : {}),
-      ...(row.errorInstanceId ? { errorInstanceId: row.errorInstanceId } : {}),
-    };
-  }
-  return { type: 'running' };
 }

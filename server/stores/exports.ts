@@ -10,7 +10,7 @@ import type { LiveGenerationJob } from './generations.js';
 
 export type ExportJobStatusName = 'running' | 'succeeded' | 'failed';
 
-/** The columns an ExportJob answer is built from (services/export-jobs.ts exportJobStatusOf). */
+/** The columns an ExportJob answer is built from (services/export-job-answer.ts), and the row's version (its events' ids). */
 export interface ExportJobAnswerRow {
   rid: string;
   status: ExportJobStatusName;
@@ -18,6 +18,9 @@ export interface ExportJobAnswerRow {
   errorMessage: string | null;
   errorCode: string | null;
   errorInstanceId: string | null;
+  progressStage: 'rendering' | 'storing' | null;
+  pagesRendered: number;
+  version: number;
 }
 
 export interface ExportJobPageRow extends ExportJobAnswerRow {
@@ -93,6 +96,8 @@ export interface ExportJobStore {
   create<Answer>(request: ExportCreateRequest, decide: Decide<ExportCreateFacts, Answer, ExportCreateWrite>): Promise<Answer>;
   /** The job if `creatorId` made it and it has not expired at `now`. */
   get(rid: string, creatorId: string, now: number): Promise<ExportJobAnswerRow | undefined>;
+  /** The job whoever made it, if it has not expired at `now`: what its watchers read (services/export-job-watchers.ts). */
+  change(rid: string, now: number): Promise<ExportJobAnswerRow | undefined>;
   /** A page of a user's unexpired jobs, newest first. */
   page(query: ExportPageQuery): Promise<ExportJobPageRow[]>;
   /**

@@ -88,6 +88,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/notepad/exportJobs/{exportJobRid}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow an export job's changes
+         * @description An extension of this service: `text/event-stream` (Server-Sent Events). One event per change, each `data:` an ExportJob as exportJobs.get answers it: `progress` while the job runs, then `succeeded` or `failed`, after which the stream closes. Each event has an `id:` (the job's version, increasing); a reconnect with `Last-Event-ID` is told only what is newer, so the terminal event is never lost. A comment line (`: heartbeat`) every 15 s keeps idle streams open.
+         *
+         *     After the credentials, the rate limit, the scope and `preview`, the operation checks, in this order, and answers the first that fails: `ExportJobNotFound` (404).
+         */
+        get: operations["exportJobs.events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2/notepad/files/{fileRid}/content": {
         parameters: {
             query?: never;
@@ -242,6 +264,11 @@ export interface components {
                 errorCode?: string;
                 errorInstanceId?: string;
             };
+            progress?: {
+                /** @enum {string} */
+                stage: "queued" | "rendering" | "storing";
+                pagesRendered: number;
+            };
         };
         GenerateTemplateRequest: {
             templateVersion?: number | string;
@@ -305,6 +332,11 @@ export interface components {
                     errorMessage: string;
                     errorCode?: string;
                     errorInstanceId?: string;
+                };
+                progress?: {
+                    /** @enum {string} */
+                    stage: "queued" | "rendering" | "storing";
+                    pagesRendered: number;
                 };
             }[];
             nextPageToken?: string;
@@ -850,6 +882,161 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExportJob"];
+                };
+            };
+            /** @description `Default:InvalidArgument`, `ApiFeaturePreviewUsageOnly` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "INVALID_ARGUMENT";
+                        /** @enum {unknown} */
+                        errorName?: "Default:InvalidArgument" | "ApiFeaturePreviewUsageOnly";
+                    };
+                };
+            };
+            /** @description `MissingCredentials`, `InvalidCredentials` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "UNAUTHORIZED";
+                        /** @enum {unknown} */
+                        errorName?: "MissingCredentials" | "InvalidCredentials";
+                    };
+                };
+            };
+            /** @description `ApiUsageDenied` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "PERMISSION_DENIED";
+                        /** @enum {unknown} */
+                        errorName?: "ApiUsageDenied";
+                    };
+                };
+            };
+            /** @description `Default:NotFound`, `ExportJobNotFound` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "NOT_FOUND";
+                        /** @enum {unknown} */
+                        errorName?: "Default:NotFound" | "ExportJobNotFound";
+                    };
+                };
+            };
+            /** @description `Default:RequestTimeout` */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "REQUEST_TIMEOUT";
+                        /** @enum {unknown} */
+                        errorName?: "Default:RequestTimeout";
+                    };
+                };
+            };
+            /** @description `Default:RequestEntityTooLarge` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "REQUEST_ENTITY_TOO_LARGE";
+                        /** @enum {unknown} */
+                        errorName?: "Default:RequestEntityTooLarge";
+                    };
+                };
+            };
+            /** @description `Default:TooManyRequests` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "TOO_MANY_REQUESTS";
+                        /** @enum {unknown} */
+                        errorName?: "Default:TooManyRequests";
+                    };
+                };
+            };
+            /** @description `Default:RequestHeaderFieldsTooLarge` */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "REQUEST_HEADER_FIELDS_TOO_LARGE";
+                        /** @enum {unknown} */
+                        errorName?: "Default:RequestHeaderFieldsTooLarge";
+                    };
+                };
+            };
+            /** @description `Default:Internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundryError"] & {
+                        /** @enum {unknown} */
+                        errorCode?: "INTERNAL";
+                        /** @enum {unknown} */
+                        errorName?: "Default:Internal";
+                    };
+                };
+            };
+        };
+    };
+    "exportJobs.events": {
+        parameters: {
+            query: {
+                /** @description Every operation is in preview: without `preview=true` the answer is 400 ApiFeaturePreviewUsageOnly. */
+                preview: components["parameters"]["Preview"];
+            };
+            header?: {
+                /** @description The `id:` of the last event a client saw (a reconnect): only newer events are sent; after the job's terminal event, none. Digits only, else `Default:InvalidArgument`. */
+                "Last-Event-ID"?: number | string;
+            };
+            path: {
+                exportJobRid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job's events, until it has ended. Each `data:` is an ExportJob (JSON). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
                 };
             };
             /** @description `Default:InvalidArgument`, `ApiFeaturePreviewUsageOnly` */

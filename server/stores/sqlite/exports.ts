@@ -21,6 +21,9 @@ const EXPORT_JOB_ANSWER = {
   errorMessage: exportJobs.errorMessage,
   errorCode: exportJobs.errorCode,
   errorInstanceId: exportJobs.errorInstanceId,
+  progressStage: exportJobs.progressStage,
+  pagesRendered: exportJobs.pagesRendered,
+  version: exportJobs.version,
 };
 
 export function createSqliteExportJobStore(db: Db, shared: SharedStatements, writes: WriteBatcher): ExportJobStore {
@@ -78,8 +81,15 @@ export function createSqliteExportJobStore(db: Db, shared: SharedStatements, wri
       finishedAt: sql`${p('now')}`,
       leaseOwner: null,
       leaseExpiresAt: null,
+      version: sql`${exportJobs.version} + 1`,
     })
     .where(and(eq(exportJobs.rid, p('rid')), eq(exportJobs.creatorId, p('creatorId')), sql`${exportJobs.status} = 'running'`, gt(exportJobs.expiresAt, p('now'))))
+    .prepare();
+  /** What an export job's watchers read (services/export-job-watchers.ts): any unexpired job, whoever made it. */
+  const exportJobChange = db
+    .select(EXPORT_JOB_ANSWER)
+    .from(exportJobs)
+    .where(and(eq(exportJobs.rid, p('rid')), gt(exportJobs.expiresAt, p('now'))))
     .prepare();
   const fileByRid = db
     .select()
@@ -124,6 +134,9 @@ export function createSqliteExportJobStore(db: Db, shared: SharedStatements, wri
     },
     async get(rid, creatorId, now) {
       return exportJobOf.get({ rid, creatorId, now });
+    },
+    async change(rid, now) {
+      return exportJobChange.get({ rid, now });
     },
     async page({ creatorId, before, now, status, limit }) {
       return exportJobsPage.all({ creatorId, beforeCreatedAt: before.createdAt, beforeRid: before.rid, now, status: status ?? null, limit });

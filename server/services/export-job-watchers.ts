@@ -1,0 +1,185 @@
+/**
+ * Who follows an export job as it changes (the event stream, tRPC's watch): ONE watcher per
+ * job, however many clients listen. A watcher learns of changes from the database, so a job
+ * run by a runner in another process (NOTEPAD_ROLE=runner) is seen as one run here: while any
+ * job has listeners, one timer reads each watched job's row once per `events.pollMs`; a
+ * runner in this process wakes the job's watcher at once through the job-event bus
+ * (job-events.ts). Each row carries a version that every change moves on, so a listener is
+ * told each version it has not seen, and nothing when nothing changed.
+ *
+ * The read is behind ExportJobChangeSource: a PostgreSQL backend can replace the poll with
+ * LISTEN/NOTIFY without touching the listeners. Nothing lives on without a listener: the last
+ * one to leave stops the job's watcher, and the last watcher stops the timer and the bus
+ * subscription.
+ */
+import type { ExportJob } from '../contract/api.js';
+import type { JobEvents } from '../job-events.js';
+import type { Log } from '../log.js';
+import { exportJobAnswerOf, type ExportJobAnswerRow } from './export-job-answer.js';
+
+/** A job as its watchers see it: the answer and the version of the row it was read from. */
+export interface ExportJobSnapshot {
+  version: number;
+  job: ExportJob;
+  /** No longer running: the last snapshot there will be. */
+  ended: boolean;
+}
+
+/** Where watchers read a job's row: its answer columns and version, or undefined once it has expired or gone. */
+export interface ExportJobChangeSource {
+  read(rid: string, now: number): Promise<(ExportJobAnswerRow & { version: number }) | undefined>;
+}
+
+export interface WatchListener {
+  /** Told each snapshot newer than the last it was told (or than `after`). */
+  onSnapshot(snapshot: ExportJobSnapshot): void;
+  /**
+   * Nothing more will come: the job expired or was deleted, or it had ended and this
+   * listener has already seen its last version (a reconnect after the terminal event).
+   */
+  onEnd(): void;
+}
+
+export interface ExportJobWatchers {
+  /**
+   * Follows job `rid` (the caller has checked that the listener may see it): told its current
+   * state at once if its version is newer than `after` (-1: any), then every newer version.
+   * Returns the function that stops listening.
+   */
+  watch(rid: string, after: number, listener: WatchListener): () => void;
+  /** Jobs watched now (one watcher each), and listeners in all: for tests and metrics. */
+  stats(): { jobs: number; listeners: number };
+  /** Stops every watcher and ends every listener (onEnd): the server is closing. */
+  close(): void;
+}
+
+interface Entry {
+  after: number;
+  listener: WatchListener;
+}
+
+/** One job's watcher: its listeners and the last state read. */
+interface Watcher {
+  entries: Set<Entry>;
+  last?: ExportJobSnapshot;
+}
+
+export interface WatcherOptions {
+  source: ExportJobChangeSource;
+  jobEvents: JobEvents;
+  now: () => number;
+  pollMs: number;
+  log: Log;
+}
+
+export function createExportJobWatchers({ source, jobEvents, now, pollMs, log }: WatcherOptions): ExportJobWatchers {
+  /** rid -> its listeners: the watcher of that job. */
+  const watched = new Map<string, Watcher>();
+  let timer: NodeJS.Timeout | undefined;
+  let unsubscribe: (() => void) | undefined;
+  /** Jobs the bus named since the last turn: read once each, on the next turn. */
+  const woken = new Set<string>();
+  let wakeScheduled = false;
+
+  async function refresh(rid: string): Promise<void> {
+    if (!watched.has(rid)) return;
+    let row: Awaited<ReturnType<ExportJobChangeSource['read']>>;
+    try {
+      row = await source.read(rid, now());
+    } catch (error) {
+      // A busy database: the next poll tries again.
+      log.warn({ err: error, exportJobRid: rid }, 'could not read a watched export job');
+      return;
+    }
+    // The job may have lost its last listener while the row was read.
+    const watcher = watched.get(rid);
+    if (!watcher) return;
+    const { entries } = watcher;
+    // Reads may overlap (a poll and a wake-up): an older row than the last one seen says nothing new.
+    if (row && watcher.last && row.version < watcher.last.version) return;
+    if (!row) {
+      watched.delete(rid);
+      stopIfIdle();
+      for (const entry of entries) entry.listener.onEnd();
+      return;
+    }
+    const job = exportJobAnswerOf(row);
+    const snapshot: ExportJobSnapshot = { version: row.version, job, ended: job.status.type !== 'running' };
+    watcher.last = snapshot;
+    for (const entry of [...entries]) {
+      if (row.version <= entry.after) continue;
+      entry.after = row.version;
+      entry.listener.onSnapshot(snapshot);
+    }
+  }
+
+  function poll(): void {
+    for (const rid of [...watched.keys()]) void refresh(rid);
+  }
+
+  function wake(rid: string): void {
+    if (!watched.has(rid)) return;
+    woken.add(rid);
+    if (wakeScheduled) return;
+    wakeScheduled = true;
+    // After the runner's write has returned: a burst of events costs one read per job.
+    setImmediate(() => {
+      wakeScheduled = false;
+      const rids = [...woken];
+      woken.clear();
+      for (const r of rids) void refresh(r);
+    });
+  }
+
+  function startIfNeeded(): void {
+    if (timer) return;
+    timer = setInterval(poll, pollMs).unref();
+    unsubscribe = jobEvents.subscribe((event) => {
+      if (event.kind === 'export' && event.type !== 'created') wake(event.rid);
+    });
+  }
+
+  function stopIfIdle(): void {
+    if (watched.size > 0) return;
+    clearInterval(timer);
+    timer = undefined;
+    unsubscribe?.();
+    unsubscribe = undefined;
+  }
+
+  return {
+    watch(rid, after, listener) {
+      const entry: Entry = { after, listener };
+      let watcher = watched.get(rid);
+      if (!watcher) watched.set(rid, (watcher = { entries: new Set() }));
+      watcher.entries.add(entry);
+      startIfNeeded();
+      const stop = () => {
+        const current = watched.get(rid);
+        if (!current?.entries.delete(entry)) return;
+        if (current.entries.size === 0) watched.delete(rid);
+        stopIfIdle();
+      };
+      // The state now, for this listener (the others have seen this version already).
+      void refresh(rid).then(() => {
+        const last = watched.get(rid)?.last;
+        if (watched.get(rid)?.entries.has(entry) && last?.ended && entry.after >= last.version) {
+          stop();
+          listener.onEnd();
+        }
+      });
+      return stop;
+    },
+    stats() {
+      let listeners = 0;
+      for (const watcher of watched.values()) listeners += watcher.entries.size;
+      return { jobs: watched.size, listeners };
+    },
+    close() {
+      const all = [...watched.values()].flatMap((watcher) => [...watcher.entries]);
+      watched.clear();
+      stopIfIdle();
+      for (const entry of all) entry.listener.onEnd();
+    },
+  };
+}

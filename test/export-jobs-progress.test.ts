@@ -1,0 +1,206 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { eq } from 'drizzle-orm';
+import { exportJobs } from '../db/schema.js';
+import { buildApp } from '../server/app.js';
+import type { Content } from '../server/contract/content.js';
+import { leasesOf } from '../server/deps.js';
+import type { Renderer } from '../server/jobs/export-job.js';
+import { attemptOf, claimNext } from '../server/jobs/lease.js';
+import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
+import { createRenderPool } from '../server/render/pool.js';
+import { renderPdf, type PagesRendered } from '../server/render/render-pdf.js';
+import { createCaller } from '../server/routers/index.js';
+import { createContextInner } from '../server/trpc.js';
+import { createTestEnv, seedDocument, seedUser, type TestEnv } from './helpers.js';
+
+/**
+ * ExportJob.progress, an extension (docs/api.md, "Extensions"): queued, rendering with the
+ * pages so far, storing; absent once the job has ended. Written by the attempt holding the
+ * live lease only, at most once per jobs.progressIntervalMs per job (by the injected clock).
+ */
+
+const INTERVAL_MS = 250;
+let env: TestEnv;
+let app: FastifyInstance;
+let owner: { userId: string; token: string };
+let documentRid: string;
+const runners: JobRunner[] = [];
+
+const target = { type: 'pdf', userLocale: 'en-GB', userTimezone: 'Europe/London' } as const;
+
+beforeEach(async () => {
+  env = await createTestEnv({ config: { jobs: { leaseMs: 30_000, deadlineMs: 20_000, concurrency: 1, progressIntervalMs: INTERVAL_MS } } });
+  app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
+  owner = await seedUser(env.deps, { name: 'Owner' });
+  documentRid = await seedDocument(env.deps, owner.userId);
+});
+afterEach(async () => {
+  for (const r of runners.splice(0)) await r.stop(0);
+  await app.close();
+  env.cleanup();
+});
+
+async function create(): Promise<string> {
+  env.clock.advance(1);
+  const response = await app.inject({
+    method: 'POST',
+    url: '/api/v2/notepad/exportJobs/create?preview=true',
+    headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'application/json' },
+    payload: JSON.stringify({ exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: target }),
+  });
+  expect(response.statusCode).toBe(200);
+  // create answers Foundry's shape alone: the official client compares it as such.
+  expect(response.json()).toEqual({ rid: expect.any(String), status: { type: 'running' } });
+  return (response.json() as { rid: string }).rid;
+}
+
+async function get(rid: string) {
+  const response = await app.inject({ method: 'GET', url: `/api/v2/notepad/exportJobs/${rid}?preview=true`, headers: { authorization: `Bearer ${owner.token}` } });
+  expect(response.statusCode).toBe(200);
+  return response.json() as Record<string, unknown>;
+}
+
+const caller = () => createCaller(createContextInner({ deps: env.deps, authorization: `Bearer ${owner.token}` }));
+const row = (rid: string) => env.db.select().from(exportJobs).where(eq(exportJobs.rid, rid)).get()!;
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 2_000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  if (!condition()) throw new Error(`never happened: ${what}`);
+}
+
+/** A renderer the test steps by hand: it reports pages when told, and finishes when told. */
+function steppedRender() {
+  let onPages: PagesRendered | undefined;
+  let finish: (() => void) | undefined;
+  const render: Renderer = (request, options) => {
+    onPages = options.onPages;
+    return new Promise((resolve, reject) => {
+      finish = () => renderPdf(request).then(resolve, reject);
+    });
+  };
+  return {
+    render,
+    started: () => finish !== undefined,
+    pages: (n: number) => onPages!(n),
+    finish: () => finish!(),
+  };
+}
+
+function startRunner(render: Renderer): JobRunner {
+  const runner = createJobRunner({ deps: env.deps, files: env.files, render });
+  runner.start();
+  runners.push(runner);
+  return runner;
+}
+
+describe('ExportJob.progress over REST and tRPC', () => {
+  it('a job nobody has claimed is queued with 0 pages, on get, list and tRPC get', async () => {
+    const rid = await create();
+    const queued = { rid, status: { type: 'running' }, progress: { stage: 'queued', pagesRendered: 0 } };
+    expect(await get(rid)).toEqual(queued);
+    const list = await app.inject({ method: 'GET', url: '/api/v2/notepad/exportJobs?preview=true', headers: { authorization: `Bearer ${owner.token}` } });
+    expect(list.json()).toEqual({ data: [queued] });
+    expect(await caller().notepad.exportJobs.get({ exportJobRid: rid })).toEqual(queued);
+    expect(await caller().notepad.exportJobs.list({})).toEqual({ data: [queued] });
+  });
+
+  it('a finished job carries no progress, whatever its row last said', async () => {
+    const rid = await create();
+    env.db.update(exportJobs).set({ status: 'failed', errorMessage: 'too big', errorCode: 'CONTENT_TOO_LARGE', progressStage: 'rendering', pagesRendered: 7 }).where(eq(exportJobs.rid, rid)).run();
+    expect(await get(rid)).toEqual({ rid, status: { type: 'failed', errorMessage: 'too big', errorCode: 'CONTENT_TOO_LARGE' } });
+    expect(await caller().notepad.exportJobs.get({ exportJobRid: rid })).not.toHaveProperty('progress');
+  });
+});
+
+describe('the runner writes progress', () => {
+  it('rendering from the claim, page counts at most once per interval by the injected clock, then storing, then none', async () => {
+    const stepped = steppedRender();
+    const seen: unknown[] = [];
+    const unsubscribe = env.deps.jobEvents.subscribe((event) => {
+      if (event.type === 'progress') seen.push(row(event.rid).progressStage);
+    });
+    startRunner(stepped.render);
+    const rid = await create();
+    await waitFor(stepped.started, 'the render started');
+    expect((await get(rid)).progress).toEqual({ stage: 'rendering', pagesRendered: 0 });
+    const versionAtClaim = row(rid).version;
+
+    stepped.pages(1); // within the interval since the claim: not written
+    expect((await get(rid)).progress).toEqual({ stage: 'rendering', pagesRendered: 0 });
+    env.clock.advance(INTERVAL_MS);
+    stepped.pages(2);
+    expect((await get(rid)).progress).toEqual({ stage: 'rendering', pagesRendered: 2 });
+    stepped.pages(3);
+    env.clock.advance(INTERVAL_MS - 1);
+    stepped.pages(4);
+    expect((await get(rid)).progress).toEqual({ stage: 'rendering', pagesRendered: 2 });
+    env.clock.advance(1);
+    stepped.pages(5);
+    expect((await get(rid)).progress).toEqual({ stage: 'rendering', pagesRendered: 5 });
+    expect(row(rid).version).toBe(versionAtClaim + 2);
+
+    stepped.finish();
+    await waitFor(() => row(rid).status === 'succeeded', 'the job succeeded');
+    unsubscribe();
+    // The move to storing is written at once, with the final page count, before the outcome.
+    expect(seen).toEqual(['rendering', 'rendering', 'storing']);
+    const done = await get(rid);
+    expect(done).toEqual({ rid, status: { type: 'succeeded', fileRid: expect.any(String) } });
+  });
+
+  it('an attempt whose lease lapsed cannot write progress; the attempt holding the lease can', async () => {
+    const rid = await create();
+    const leases = leasesOf(env.deps);
+    const stale = (await claimNext(leases, 'export', 'runner-a'))!;
+    env.clock.advance(env.deps.config.jobs.leaseMs + 1);
+    const live = (await claimNext(leases, 'export', 'runner-b'))!;
+    expect(live.rid).toBe(rid);
+    const before = row(rid);
+
+    expect(await env.deps.stores.jobs.writeProgress(attemptOf(stale), env.clock.now, { stage: 'rendering', pagesRendered: 99 })).toBe(false);
+    expect(row(rid)).toEqual(before);
+    // The same owner's earlier attempt is stale too once it claimed again (attempts differ).
+    const again = { ...attemptOf(live), attempt: live.attempts - 1 };
+    expect(await env.deps.stores.jobs.writeProgress(again, env.clock.now, { stage: 'storing', pagesRendered: 99 })).toBe(false);
+    expect(row(rid)).toEqual(before);
+
+    expect(await env.deps.stores.jobs.writeProgress(attemptOf(live), env.clock.now, { stage: 'rendering', pagesRendered: 3 })).toBe(true);
+    expect((await get(rid)).progress).toEqual({ stage: 'rendering', pagesRendered: 3 });
+    expect(row(rid).version).toBe(before.version + 1);
+  });
+
+  it('a finished job takes no progress write, even from the attempt that finished it', async () => {
+    const rid = await create();
+    const claimed = (await claimNext(leasesOf(env.deps), 'export', 'runner-a'))!;
+    await env.deps.stores.jobs.failExport(attemptOf(claimed), env.clock.now, { errorCode: 'INTERNAL', message: 'boom', errorInstanceId: 'x' });
+    const before = row(rid);
+    expect(await env.deps.stores.jobs.writeProgress(attemptOf(claimed), env.clock.now, { stage: 'storing', pagesRendered: 1 })).toBe(false);
+    expect(row(rid)).toEqual(before);
+  });
+
+  it('a job given back at shutdown is queued again', async () => {
+    const rid = await create();
+    const claimed = (await claimNext(leasesOf(env.deps), 'export', 'runner-a'))!;
+    await env.deps.stores.jobs.writeProgress(attemptOf(claimed), env.clock.now, { stage: 'rendering', pagesRendered: 4 });
+    expect(await env.deps.stores.jobs.release('export', attemptOf(claimed), env.clock.now)).toBe(true);
+    expect((await get(rid)).progress).toEqual({ stage: 'queued', pagesRendered: 0 });
+  });
+});
+
+describe('the render pool reports pages from its worker thread', () => {
+  it('tells increasing page counts, ending at the page count of the result', { timeout: 60_000 }, async () => {
+    const pool = createRenderPool({ threads: 1 });
+    try {
+      const page = (n: number): Content['blocks'] => [{ type: 'paragraph', content: [{ type: 'text', text: `Page ${n}` }] }, { type: 'pageBreak' }];
+      const content: Content = { blocks: [1, 2, 3, 4, 5, 6].flatMap(page).concat([{ type: 'paragraph', content: [{ type: 'text', text: 'Page 7' }] }]) };
+      const told: number[] = [];
+      const result = await pool.render({ title: 'Pages', content, locale: 'en-GB', timezone: 'Europe/London', exportedAt: 0 }, { onPages: (n) => told.push(n) });
+      await waitFor(() => told.at(-1) === result.pageCount, 'the last page count arrived');
+      expect(result.pageCount).toBe(7);
+      expect(told).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    } finally {
+      await pool.destroy();
+    }
+  });
+});
