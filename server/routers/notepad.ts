@@ -24,15 +24,13 @@ export const notepadRouter = router({
      */
     watch: authedProcedure(watchExportJob.scope)
       .input(watchExportJob.input)
-      .subscription(({ ctx, input, signal }) => {
-        // Called now, not on the first read: its checks answer as errors, before anything streams.
-        const snapshots = watchJob(ctx.deps, ctx.principal, input, signal);
-        return (async function* () {
-          for await (const snapshot of snapshots) {
-            // The output schema, as the other procedures' `.output`: no internal field can leak.
-            yield tracked(String(snapshot.version), ExportJob.parse(snapshot.job));
-          }
-        })();
+      .subscription(async function* ({ ctx, input, signal }) {
+        // The checks run before the first value: they answer as errors, before anything streams.
+        const snapshots = await watchJob(ctx.deps, ctx.principal, input, signal);
+        for await (const snapshot of snapshots) {
+          // The output schema, as the other procedures' `.output`: no internal field can leak.
+          yield tracked(String(snapshot.version), ExportJob.parse(snapshot.job));
+        }
       }),
   }),
   files: router({

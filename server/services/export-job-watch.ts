@@ -10,8 +10,13 @@ import type { Principal } from './auth.js';
 import { getExportJob } from './export-jobs.js';
 import type { ExportJobSnapshot } from './export-job-watchers.js';
 
-export function watchExportJob(deps: Deps, principal: Principal, input: { exportJobRid: string; lastEventId?: number | undefined }, signal: AbortSignal | undefined): AsyncIterable<ExportJobSnapshot> {
-  getExportJob(deps, principal, input.exportJobRid);
+export async function watchExportJob(
+  deps: Deps,
+  principal: Principal,
+  input: { exportJobRid: string; lastEventId?: number | undefined },
+  signal: AbortSignal | undefined,
+): Promise<AsyncIterable<ExportJobSnapshot>> {
+  await getExportJob(deps, principal, input.exportJobRid);
   const rid = input.exportJobRid;
   const after = input.lastEventId ?? -1;
   return {

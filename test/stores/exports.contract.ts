@@ -68,7 +68,7 @@ export function exportJobStoreContract(name: string, open: BackendFactory): void
       const ada = await addUser(stores);
       const doc = await addDocument(stores, ada);
       const rid = await addExportJob(stores, ada, doc);
-      expect(await stores.exports.get(rid, ada, T0)).toEqual({ rid, status: 'running', fileRid: null, errorMessage: null, errorCode: null, errorInstanceId: null });
+      expect(await stores.exports.get(rid, ada, T0)).toEqual({ rid, status: 'running', fileRid: null, errorMessage: null, errorCode: null, errorInstanceId: null, progressStage: null, pagesRendered: 0, version: 0 });
       expect((await factsOf(ada, { type: 'documentSource', documentRid: doc })).usage).toMatchObject({ activeExportJobs: 1 });
     });
 
@@ -197,7 +197,7 @@ export function exportJobStoreContract(name: string, open: BackendFactory): void
       expect(claimed?.rid).toBe(rid);
       expect(await stores.exports.cancel({ rid, creatorId: bea, now: T0, errorMessage: 'not yours' })).toBe(false);
       expect(await stores.exports.cancel({ rid, creatorId: ada, now: T0, errorMessage: 'stopped' })).toBe(true);
-      expect(await stores.exports.get(rid, ada, T0)).toEqual({ rid, status: 'failed', fileRid: null, errorMessage: 'stopped', errorCode: 'CANCELLED', errorInstanceId: null });
+      expect(await stores.exports.get(rid, ada, T0)).toEqual({ rid, status: 'failed', fileRid: null, errorMessage: 'stopped', errorCode: 'CANCELLED', errorInstanceId: null, progressStage: 'rendering', pagesRendered: 0, version: 2 });
       // The attempt that held it can no longer renew.
       expect(await stores.jobs.renew('export', { rid, owner: 'runner', attempt: claimed!.attempts }, T0, 60_000)).toBe(false);
       expect(await stores.exports.cancel({ rid, creatorId: ada, now: T0, errorMessage: 'again' })).toBe(false);
