@@ -10,7 +10,7 @@ import { isOutOfSpace, STORAGE_FULL_RETRY_AFTER_SECONDS } from '../storage-healt
 import type { Decision } from '../stores/decide.js';
 import type { ExportCreateFacts, ExportCreateWrite } from '../stores/exports.js';
 import { actionsOf, type Principal } from './auth.js';
-import { exportJobAnswerOf } from './export-job-answer.js';
+import { exportJobAnswerOf, exportJobStatusOf } from './export-job-answer.js';
 
 /**
  * exportJobs.create. The checks run in exactly the contract's order (errors 1-9), so a
@@ -59,7 +59,7 @@ function decideExportJobCreate(
   if (keyed && replayedJobRid(facts.earlier, keyed)) {
     const earlier = facts.earlier?.job;
     // The earlier job has expired or gone: the key no longer holds one, so create afresh.
-    if (earlier) return { answer: { job: exportJobAnswerOf(earlier), replayed: true } };
+    if (earlier) return { answer: { job: { rid: earlier.rid, status: exportJobStatusOf(earlier) }, replayed: true } };
   }
   if (!principal.canCreateExportJobs) throw new NotepadError('CreateExportJobPermissionDenied');
 
