@@ -29,12 +29,14 @@ export async function isolationScenario(ctx: BenchContext): Promise<Entry[]> {
   const { seed, server, probeSource } = service.value;
   const db = new Database(seed.dbPath, { readonly: true, fileMustExist: true });
   try {
-    const running = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM export_jobs WHERE status = 'running'`);
+    // This user's jobs only: the service is shared with the idle-listeners scenario, whose held
+    // jobs (another user's) stay running while it measures.
+    const running = db.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM export_jobs WHERE status = 'running' AND creator_id = ?`);
     const jobOf = db.prepare<[string], { status: string; createdAt: number; finishedAt: number | null }>(
       'SELECT status, created_at AS createdAt, finished_at AS finishedAt FROM export_jobs WHERE rid = ?',
     );
     const drained = async () => {
-      while ((running.get()?.n ?? 0) > 0) await sleep(100);
+      while ((running.get(seed.userId)?.n ?? 0) > 0) await sleep(100);
     };
     const createExport = async (documentRid: string) => {
       const job = (await expectJson(
