@@ -322,12 +322,17 @@ describe('job runner', () => {
     expect(rendered).toEqual(['Flood', 'Single', 'Flood', 'Flood', 'Flood', 'Flood', 'Flood']);
   });
 
-  it("an express slot renders another user's export beside a flood's render, and never takes the flood's own jobs", async () => {
+  /**
+   * One render slot and `expressSlots` express ones: `floodJobs` exports of the flooder
+   * (`principal`), a runner whose Flood renders wait for `gate`, started and holding the first;
+   * then Bea's one export created and the runner told. `started` lists the renders begun, by title.
+   */
+  async function floodThenSingle(floodJobs: number, expressSlots: number) {
     env.deps.config.jobs.concurrency = 1;
-    env.deps.config.jobs.expressSlots = 1;
+    env.deps.config.jobs.expressSlots = expressSlots;
     const floodDoc = await seedDocument(env.deps, principal.userId, { title: 'Flood' });
     const floodRids: string[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < floodJobs; i++) {
       env.clock.advance(1);
       floodRids.push((await createExportJob(env.deps, principal, { exportJobSource: { type: 'documentSource', documentRid: floodDoc }, exportJobTarget: target })).rid);
     }
@@ -345,6 +350,11 @@ describe('job runner', () => {
     env.clock.advance(1);
     const singleRid = (await createExportJob(env.deps, bea, { exportJobSource: { type: 'documentSource', documentRid: single }, exportJobTarget: target })).rid;
     r.notify();
+    return { floodRids, bea, singleRid, gate, started, r };
+  }
+
+  it("an express slot renders another user's export beside a flood's render, and never takes the flood's own jobs", async () => {
+    const { floodRids, bea, singleRid, gate, started, r } = await floodThenSingle(3, 1);
     // Bea's export finishes while the flood's first render is still held.
     await vi.waitFor(async () => expect((await getExportJob(env.deps, bea, singleRid)).status.type).toBe('succeeded'), { timeout: 20_000 });
     expect(started).toEqual(['Flood', 'Single']);
@@ -360,24 +370,7 @@ describe('job runner', () => {
   });
 
   it('without express slots, another user waits for the render in progress', async () => {
-    env.deps.config.jobs.concurrency = 1;
-    env.deps.config.jobs.expressSlots = 0;
-    const floodDoc = await seedDocument(env.deps, principal.userId, { title: 'Flood' });
-    await createExportJob(env.deps, principal, { exportJobSource: { type: 'documentSource', documentRid: floodDoc }, exportJobTarget: target });
-    const user = await seedUser(env.deps, { name: 'Bea' });
-    const bea = await authenticate(env.deps, `Bearer ${user.token}`);
-    const single = await seedDocument(env.deps, user.userId, { title: 'Single' });
-    const gate = gatedRenderer();
-    const started: string[] = [];
-    const r = runner(async (request, options) => {
-      started.push(request.title);
-      return request.title === 'Flood' ? gate.render(request, options) : renderPdf(request);
-    });
-    r.start();
-    await gate.started;
-    env.clock.advance(1);
-    const singleRid = (await createExportJob(env.deps, bea, { exportJobSource: { type: 'documentSource', documentRid: single }, exportJobTarget: target })).rid;
-    r.notify();
+    const { bea, singleRid, gate, started, r } = await floodThenSingle(1, 0);
     await new Promise((resolve) => setImmediate(resolve));
     expect(started).toEqual(['Flood']);
     gate.release();
