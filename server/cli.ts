@@ -15,7 +15,7 @@ import { ERRORS, NotepadError } from './contract/errors.js';
 import { ACTIONS_BY_KIND, GRANT_ACTIONS, type GrantAction } from './contract/grants.js';
 import { MarkdownImportError } from './import/markdown.js';
 import { importMarkdownWithin } from './import/markdown-deadline.js';
-import { configFromEnv } from './config.js';
+import { configFromEnv, servedSqlitePath } from './config.js';
 import { createDeps, leasesOf, type Deps } from './deps.js';
 import * as admin from './services/admin.js';
 
@@ -251,7 +251,7 @@ export function runCli(argv: string[], io: CliIo): number {
   let database: ReturnType<typeof openDatabase> | undefined;
   try {
     const config = configFromEnv(io.env ?? process.env);
-    database = openDatabase(config.dbPath);
+    database = openDatabase(servedSqlitePath(config));
     const deps = createDeps({ db: database.db, config, logger: pino({ level: 'silent' }) });
     const result = command.run(deps, values);
     io.stdout(values.json ? `${JSON.stringify(result)}\n` : humanOutput(result));
