@@ -12,7 +12,7 @@ import { createDeps, type Deps, type DepsOptions } from '../server/deps.js';
 import { TRPCError } from '@trpc/server';
 import { ERROR_CODES, type NotepadError } from '../server/contract/errors.js';
 import { toNotepadError } from '../server/errors.js';
-import { createFileStore, type FileStore } from '../server/files/store.js';
+import { createFileStore, type LocalFileStore } from '../server/files/store.js';
 import * as admin from '../server/services/admin.js';
 import type { GrantAction } from '../server/contract/grants.js';
 
@@ -27,7 +27,7 @@ export interface TestEnv {
   dir: string;
   database: NotepadDatabase;
   deps: Deps;
-  files: FileStore;
+  files: LocalFileStore;
   logger: Logger;
   /** Every log line written so far, parsed. */
   logLines: () => Array<Record<string, unknown>>;

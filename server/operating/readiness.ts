@@ -3,12 +3,10 @@
  * balancer or an orchestrator (GET /health stays the liveness probe: the process is alive).
  * Ready when the database answers, its migrations are exactly this build's (those in the
  * migrations folder, no fewer and no more: another build may have migrated a shared
- * database), the file store takes a write (a probe file written and removed), and neither
+ * database), the file store takes a write (FileStore.probe: written and removed), and neither
  * store is short of space (storage-health.ts). Otherwise 503, naming each failing check.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
@@ -30,7 +28,7 @@ export interface Readiness {
 
 export interface ReadinessOptions {
   deps: Pick<Deps, 'db' | 'storage'>;
-  files: Pick<FileStore, 'dir'>;
+  files: Pick<FileStore, 'probe'>;
   /** Default: this build's (db/index.ts). */
   migrationsFolder?: string;
 }
@@ -75,14 +73,10 @@ export async function checkReadiness({ deps, files, migrationsFolder = MIGRATION
     checks.migrations = fail(`the migrations could not be compared: ${messageOf(error)}`);
   }
 
-  // A name the store never lists (files/store.ts), so the sweeper leaves it alone.
-  const probe = join(files.dir, `.ready-probe-${randomUUID()}`);
   try {
-    await writeFile(probe, 'ready?', { flag: 'wx' });
-    await rm(probe);
+    await files.probe();
     checks.files = PASS;
   } catch (error) {
-    await rm(probe, { force: true }).catch(() => {});
     checks.files = fail(`the file store does not take a write: ${messageOf(error)}`);
   }
 
