@@ -93,3 +93,15 @@ export interface JobStore {
   /** The state of an export job that decides whether an attempt of it is live. */
   exportAttemptState(rid: string): { status: ExportJobRow['status']; attempts: number; leaseExpiresAt: number | null } | undefined;
 }
+
+/**
+ * JobStore with every method answering through a Promise: what a store over the network
+ * (PostgreSQL, pg-store.ts) can offer. Same names, same arguments; `admits` stays a plain
+ * function, called inside the commit's transaction. Once JobStore itself returns Promises,
+ * this type is JobStore.
+ */
+export type AsyncJobStore = {
+  [M in Exclude<keyof JobStore, 'claimNext'>]: JobStore[M] extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never;
+} & {
+  claimNext<K extends JobKind>(kind: K, lease: LeaseRequest): Promise<JobRowOf<K> | undefined>;
+};
