@@ -53,19 +53,23 @@ async function refusesConnections(url: string): Promise<boolean> {
   }
 }
 
+// Each test starts a PostgreSQL cluster (initdb included) and a vitest run: generous limits
+// for a loaded two-core machine; nothing here measures time.
+const SLOW = 180_000;
+
 describe('the test launcher', () => {
   it('exits non-zero when vitest fails, and stops the backends', async () => {
     const { code, postgresUrl } = await runLauncher('fail');
     expect(code).not.toBe(0);
     expect(postgresUrl).toMatch(/^postgres:\/\/postgres:[^@]+@127\.0\.0\.1:\d+\/postgres$/);
     expect(await refusesConnections(postgresUrl)).toBe(true);
-  });
+  }, SLOW);
 
   it('exits 0 when vitest passes, and stops the backends', async () => {
     const { code, postgresUrl } = await runLauncher('pass');
     expect(code).toBe(0);
     expect(await refusesConnections(postgresUrl)).toBe(true);
-  });
+  }, SLOW);
 });
 
 describe('the backends process', () => {
@@ -91,5 +95,5 @@ describe('the backends process', () => {
       await second.stop();
     }
     expect(existsSync(second.backends.owner!.dir)).toBe(false);
-  }, 120_000);
+  }, SLOW);
 });

@@ -5,6 +5,7 @@
  * Arguments are passed on to vitest (`npm test -- test/foo.test.ts`).
  */
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { backendsToEnv, startBackendsProcess } from './protocol.js';
@@ -23,7 +24,8 @@ async function main(): Promise<number> {
     process.on('SIGTERM', forward);
     process.on('SIGINT', () => {});
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done) => vitest.once('exit', (c, s) => done([c, s])));
-    return code ?? (signal ? 128 + 1 : 1);
+    // Killed by a signal: the shell's convention, 128 + its number.
+    return code ?? 128 + (signal ? constants.signals[signal] : 0);
   } finally {
     await running.stop();
   }
