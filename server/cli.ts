@@ -12,7 +12,7 @@ import { ERRORS, NotepadError } from './contract/errors.js';
 import { ACTIONS_BY_KIND, GRANT_ACTIONS, type GrantAction } from './contract/grants.js';
 import { MarkdownImportError } from './import/markdown.js';
 import { importMarkdownWithin } from './import/markdown-deadline.js';
-import { configFromEnv } from './config.js';
+import { configFromEnv, servedSqlitePath } from './config.js';
 import { createDeps, leasesOf, type Deps } from './deps.js';
 import * as admin from './services/admin.js';
 import type { Backend } from './stores/index.js';
@@ -250,7 +250,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let backend: Backend | undefined;
   try {
     const config = configFromEnv(io.env ?? process.env);
-    backend = openSqliteBackend(config.dbPath);
+    backend = openSqliteBackend(servedSqlitePath(config));
     const deps = createDeps({ stores: backend.stores, config, logger: pino({ level: 'silent' }) });
     const result = await command.run(deps, values);
     io.stdout(values.json ? `${JSON.stringify(result)}\n` : humanOutput(result));

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { buildApp } from './app.js';
-import { configFromEnv } from './config.js';
+import { configFromEnv, servedFilesDir, servedSqlitePath } from './config.js';
 import { createDeps } from './deps.js';
 import { createFileStore } from './files/store.js';
 import { notifyOnCreate } from './job-events.js';
@@ -32,15 +32,17 @@ the demo user for 24 hours, and cannot administer anything (make an admin token 
 async function main(): Promise<void> {
   const config = configFromEnv();
   const logger = pino({ level: config.logLevel });
-  const backend = openSqliteBackend(config.dbPath);
+  const dbPath = servedSqlitePath(config);
+  const filesDir = servedFilesDir(config);
+  const backend = openSqliteBackend(dbPath);
   const maintenance = backend.startMaintenance(logger);
   const storage = createStorageHealth({
     now: Date.now,
-    dirs: { database: databaseDir(config.dbPath), files: config.filesDir },
+    dirs: { database: databaseDir(dbPath), files: filesDir },
     minFreeBytes: config.minFreeBytes,
   });
   const deps = createDeps({ stores: backend.stores, config, logger, storage });
-  const files = await createFileStore(config.filesDir);
+  const files = await createFileStore(filesDir);
   await storage.start();
   const seed = await seedDemoIfEmpty(deps);
 
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
   // process holds itself open until a signal stops it.
   const keepAlive = app ? undefined : setInterval(() => {}, 2 ** 30);
 
-  logger.info({ role: config.role, db: config.dbPath, files: files.dir, concurrency: config.jobs.concurrency }, 'notepad-export started');
+  logger.info({ role: config.role, db: dbPath, files: files.dir, concurrency: config.jobs.concurrency }, 'notepad-export started');
   if (app && seed) {
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
