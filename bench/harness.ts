@@ -274,7 +274,10 @@ export function startWorker(options: SpawnOptions & { name: string }): WorkerHan
           child.on('message', onMessage);
           child.on('exit', onExit);
         });
-        child.send(message);
+        // A child that died before the request: reject with its output, never crash the bench.
+        child.send(message, (error) => {
+          if (error) child.emit('exit', child.exitCode, child.signalCode);
+        });
         return reply;
       };
       const result = queue.then(run, run);

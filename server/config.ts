@@ -47,6 +47,12 @@ export interface Config {
   summaryIntervalMs: number;
   jobs: {
     concurrency: number;
+    /**
+     * Render slots beyond `concurrency` that take only jobs of users with nothing rendering
+     * (ClaimScope 'idle-users'): a user's small export starts at once, beside another
+     * user's flood, instead of after one of the flood's renders. 0: none.
+     */
+    expressSlots: number;
     /** A job still running after this long ends `failed` with TIMEOUT. */
     deadlineMs: number;
     /** How long a claim lasts without renewal; a runner that died loses its jobs after this. */
@@ -154,6 +160,7 @@ export function defaultConfig(): Config {
     summaryIntervalMs: 60_000,
     jobs: {
       concurrency: availableParallelism(),
+      expressSlots: 1,
       deadlineMs: 60_000,
       leaseMs: 30_000,
       scanIntervalMs: 2_000,
@@ -308,6 +315,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     jobs: {
       ...base.jobs,
       concurrency: intFrom(env, 'NOTEPAD_JOB_CONCURRENCY', base.jobs.concurrency, 1),
+      expressSlots: intFrom(env, 'NOTEPAD_EXPRESS_SLOTS', base.jobs.expressSlots),
       deadlineMs: intFrom(env, 'NOTEPAD_JOB_DEADLINE_MS', base.jobs.deadlineMs, 1),
       leaseMs: intFrom(env, 'NOTEPAD_JOB_LEASE_MS', base.jobs.leaseMs, 100),
       maxPages: intFrom(env, 'NOTEPAD_MAX_PAGES', base.jobs.maxPages, 1),

@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   let runner: JobRunner | undefined;
   let runnerSummary: Summary | undefined;
   if (config.role !== 'api') {
-    pool = createRenderPool({ threads: config.jobs.concurrency });
+    pool = createRenderPool({ threads: config.jobs.concurrency, expressThreads: config.jobs.expressSlots });
     const renderPool = pool;
     runner = createJobRunner({ deps, files, render: (request, options) => renderPool.render(request, options) });
     notifyOnCreate(deps.jobEvents, runner.notify);
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   // process holds itself open until a signal stops it.
   const keepAlive = app ? undefined : setInterval(() => {}, 2 ** 30);
 
-  logger.info({ role: config.role, db: dbPath, files: files.dir, concurrency: config.jobs.concurrency }, 'notepad-export started');
+  logger.info({ role: config.role, db: dbPath, files: files.dir, concurrency: config.jobs.concurrency, expressSlots: config.jobs.expressSlots }, 'notepad-export started');
   if (app && seed) {
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

@@ -188,6 +188,17 @@ describe('fair claims between users', () => {
     expect((await claim())?.rid).toBe(floods[2]);
   });
 
+  it("an express claim ('idle-users') takes only a job of a user with nothing rendering", async () => {
+    const express = () => claimNext(leasesOf(env.deps), 'export', 'runner', 'idle-users');
+    const floods = await queue(flooder(), 3);
+    expect((await express())?.rid).toBe(floods[0]); // nothing rendering anywhere: the fair pick
+    expect(await express()).toBeUndefined(); // the flooder is rendering now, and nobody else waits
+    const [single] = await queue(other, 1);
+    expect((await express())?.rid).toBe(single);
+    expect(await express()).toBeUndefined();
+    expect((await claim())?.rid).toBe(floods[1]); // a regular claim still takes anyone's
+  });
+
   it("takes the users' jobs in turns, each user's oldest first", async () => {
     const a = await queue(flooder(), 3);
     const b = await queue(other, 3);

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Block, Content } from '../server/contract/content.js';
-import { ContentTooLargeError, createRenderPool, isContentTooLarge, type RenderPool } from '../server/render/pool.js';
+import { ContentTooLargeError, createRenderPool, isContentTooLarge, RENDER_NICENESS, type RenderPool } from '../server/render/pool.js';
 import type { RenderRequest } from '../server/render/render-pdf.js';
 import { readPdf, squash } from './render-pdf-text.js';
 
@@ -121,6 +122,47 @@ describe('render pool', () => {
       expect((await small.render(request(bigContent(2)))).pageCount).toBeGreaterThan(0);
     } finally {
       await small.destroy();
+    }
+  });
+});
+
+/** The nice values of this process's threads (Linux: field 19 of /proc/self/task/<tid>/stat). */
+function threadNiceValues(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+}
+
+describe('render pool lanes', () => {
+  it('renders express jobs in their own lane, whose threads run at a higher priority than the bulk lane and a lower one than the API', async () => {
+    const before = threadNiceValues();
+    expect(before.filter((nice) => nice !== 0)).toEqual([]);
+    const lanes = createRenderPool({ threads: 1, expressThreads: 1, idleTimeout: 1_000 });
+    try {
+      expect(lanes.threads).toBe(2);
+      const [bulk, express] = await Promise.all([lanes.render(request(bigContent(2))), lanes.render(request(bigContent(2)), { express: true })]);
+      expect(bulk.pageCount).toBeGreaterThan(0);
+      expect(express.pageCount).toBe(bulk.pageCount);
+      const nice = threadNiceValues();
+      expect(nice.filter((n) => n === RENDER_NICENESS.express).length).toBeGreaterThanOrEqual(1);
+      expect(nice.filter((n) => n === RENDER_NICENESS.bulk).length).toBeGreaterThanOrEqual(1);
+      expect(RENDER_NICENESS.express).toBeLessThan(RENDER_NICENESS.bulk);
+    } finally {
+      await lanes.destroy();
+    }
+  });
+
+  it('without an express lane, express jobs render in the bulk lane', async () => {
+    const single = createRenderPool({ threads: 1, idleTimeout: 1_000 });
+    try {
+      expect(single.threads).toBe(1);
+      const result = await single.render(request(bigContent(1)), { express: true });
+      expect(result.pageCount).toBeGreaterThan(0);
+      expect(threadNiceValues().filter((n) => n === RENDER_NICENESS.express)).toEqual([]);
+    } finally {
+      await single.destroy();
     }
   });
 });

@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { exportJobs, files, generationJobs } from '../db/schema.js';
 import type { ExportJobStatus } from '../server/contract/api.js';
@@ -280,6 +280,7 @@ describe('job runner', () => {
 
   it("with one render slot, renders another user's one export right after the render in progress, not after the whole queue", async () => {
     env.deps.config.jobs.concurrency = 1;
+    env.deps.config.jobs.expressSlots = 0;
     const floodDoc = await seedDocument(env.deps, principal.userId, { title: 'Flood' });
     for (let i = 0; i < 6; i++) {
       env.clock.advance(1);
@@ -296,6 +297,70 @@ describe('job runner', () => {
       return renderPdf(request);
     }).drain();
     expect(rendered).toEqual(['Flood', 'Single', 'Flood', 'Flood', 'Flood', 'Flood', 'Flood']);
+  });
+
+  it("an express slot renders another user's export beside a flood's render, and never takes the flood's own jobs", async () => {
+    env.deps.config.jobs.concurrency = 1;
+    env.deps.config.jobs.expressSlots = 1;
+    const floodDoc = await seedDocument(env.deps, principal.userId, { title: 'Flood' });
+    const floodRids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      env.clock.advance(1);
+      floodRids.push((await createExportJob(env.deps, principal, { exportJobSource: { type: 'documentSource', documentRid: floodDoc }, exportJobTarget: target })).rid);
+    }
+    const user = await seedUser(env.deps, { name: 'Bea' });
+    const bea = await authenticate(env.deps, `Bearer ${user.token}`);
+    const single = await seedDocument(env.deps, user.userId, { title: 'Single' });
+    const gate = gatedRenderer();
+    const started: string[] = [];
+    const r = runner(async (request, options) => {
+      started.push(request.title);
+      return request.title === 'Flood' ? gate.render(request, options) : renderPdf(request);
+    });
+    r.start();
+    await gate.started;
+    env.clock.advance(1);
+    const singleRid = (await createExportJob(env.deps, bea, { exportJobSource: { type: 'documentSource', documentRid: single }, exportJobTarget: target })).rid;
+    r.notify();
+    // Bea's export finishes while the flood's first render is still held.
+    await vi.waitFor(async () => expect((await getExportJob(env.deps, bea, singleRid)).status.type).toBe('succeeded'), { timeout: 20_000 });
+    expect(started).toEqual(['Flood', 'Single']);
+    // The express slot is free again, yet the flood's user is rendering: its next job waits for the regular slot.
+    r.notify();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toEqual(['Flood', 'Single']);
+    expect(await Promise.all(floodRids.map(async (rid) => (await statusOf(rid)).type))).toEqual(['running', 'running', 'running']);
+    gate.release();
+    await r.drain();
+    expect(await Promise.all(floodRids.map(async (rid) => (await statusOf(rid)).type))).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(started).toEqual(['Flood', 'Single', 'Flood', 'Flood']);
+  });
+
+  it('without express slots, another user waits for the render in progress', async () => {
+    env.deps.config.jobs.concurrency = 1;
+    env.deps.config.jobs.expressSlots = 0;
+    const floodDoc = await seedDocument(env.deps, principal.userId, { title: 'Flood' });
+    await createExportJob(env.deps, principal, { exportJobSource: { type: 'documentSource', documentRid: floodDoc }, exportJobTarget: target });
+    const user = await seedUser(env.deps, { name: 'Bea' });
+    const bea = await authenticate(env.deps, `Bearer ${user.token}`);
+    const single = await seedDocument(env.deps, user.userId, { title: 'Single' });
+    const gate = gatedRenderer();
+    const started: string[] = [];
+    const r = runner(async (request, options) => {
+      started.push(request.title);
+      return request.title === 'Flood' ? gate.render(request, options) : renderPdf(request);
+    });
+    r.start();
+    await gate.started;
+    env.clock.advance(1);
+    const singleRid = (await createExportJob(env.deps, bea, { exportJobSource: { type: 'documentSource', documentRid: single }, exportJobTarget: target })).rid;
+    r.notify();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toEqual(['Flood']);
+    gate.release();
+    await r.drain();
+    expect((await getExportJob(env.deps, bea, singleRid)).status.type).toBe('succeeded');
+    expect(started).toEqual(['Flood', 'Single']);
   });
 
   it('runs generation jobs and records their content', async () => {

@@ -103,9 +103,10 @@ export function fullService(ctx: BenchContext, name: string): Promise<Lease<Serv
 }
 
 /**
- * One render slot for the one core the service is pinned to. With two, every render of the
- * measured user shares the core with one of the flood's and takes several times as long,
- * whatever the claims do (measured: the demo export 60 ms idle, ~280 ms beside a flood render).
+ * One bulk render slot for the one core the service is pinned to (two would have every render
+ * of the measured user share the core evenly with one of the flood's). The service's default
+ * express slot (NOTEPAD_EXPRESS_SLOTS=1) stays on: it is what lets the measured user's export
+ * start beside a flood render, at a higher CPU priority (render/pool.ts RENDER_NICENESS).
  */
 export const FAIRNESS_RENDER_THREADS = 1;
 

@@ -9,7 +9,8 @@ import { attemptOf } from './lease.js';
 import { hasStorageLeft, storageAdmits, storageQuotaFailure } from '../quotas.js';
 import type { Attempt, CommitOutcome, ExportJobRow } from './store.js';
 
-export type Renderer = (request: RenderRequest, options: { signal: AbortSignal }) => Promise<RenderResult>;
+/** `express`: the job runs in an express slot (runner.ts); a pool renders it in its express lane. */
+export type Renderer = (request: RenderRequest, options: { signal: AbortSignal; express?: boolean }) => Promise<RenderResult>;
 
 /**
  * Renders one claimed export job and records its file. The bytes are written first; the
@@ -18,7 +19,7 @@ export type Renderer = (request: RenderRequest, options: { signal: AbortSignal }
  * are removed. A user without storage left, or whose file would not fit, gets the job
  * failed instead (server/quotas.ts).
  */
-export async function runExportJob(deps: Deps, job: ExportJobRow, io: { render: Renderer; files: FileStore; signal: AbortSignal }): Promise<void> {
+export async function runExportJob(deps: Deps, job: ExportJobRow, io: { render: Renderer; files: FileStore; signal: AbortSignal; express?: boolean }): Promise<void> {
   const { quotas } = deps.config;
   const held = await deps.stores.jobs.storedBytes(job.creatorId);
   if (!hasStorageLeft(quotas, held)) throw storageQuotaFailure(quotas, held);
@@ -36,7 +37,7 @@ export async function runExportJob(deps: Deps, job: ExportJobRow, io: { render: 
       exportedAt: job.createdAt,
       limits: { maxPages: deps.config.jobs.maxPages, maxBytes: deps.config.jobs.maxPdfBytes },
     },
-    { signal: io.signal },
+    { signal: io.signal, express: io.express ?? false },
   );
   if (result.missingCodePoints.length > 0) {
     deps.logger.warn(

@@ -4,7 +4,7 @@
  * and the next claim takes the job over (its attempt counted). These functions take the
  * store and a clock, nothing else, so any backend's JobStore serves them.
  */
-import type { Attempt, JobKind, JobRowOf, JobStore } from './store.js';
+import type { Attempt, ClaimScope, JobKind, JobRowOf, JobStore } from './store.js';
 
 /**
  * The one definition of a live attempt: its lease runs up to and including its expiry
@@ -28,8 +28,8 @@ const request = (leases: Leases, owner: string) => ({ owner, now: leases.now(), 
  * Claims the next running job of that kind nobody holds a live lease on: the user with the
  * fewest jobs rendering first, then the one served least recently, and that user's oldest.
  */
-export function claimNext<K extends JobKind>(leases: Leases, kind: K, owner: string): Promise<JobRowOf<K> | undefined> {
-  return leases.store.claimNext(kind, request(leases, owner));
+export function claimNext<K extends JobKind>(leases: Leases, kind: K, owner: string, scope: ClaimScope = 'anyone'): Promise<JobRowOf<K> | undefined> {
+  return leases.store.claimNext(kind, request(leases, owner), scope);
 }
 
 /** Claims one given generation job if nobody holds a live lease on it (the CLI's `generate --wait`). */

@@ -39,6 +39,8 @@ export interface JobRunner {
 interface InFlight {
   controller: AbortController;
   done: Promise<void>;
+  /** Started in an express slot (config jobs.expressSlots), not a regular one. */
+  express: boolean;
 }
 
 const SWEEP_INTERVAL_MS = 60_000;
@@ -92,10 +94,17 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
       do {
         pumpAgain = false;
         moreGenerations = (await runGenerationJobs()) === GENERATION_BATCH;
-        while (inFlight.size < jobs.concurrency && !stopping) {
+        while (slotsInUse(false) < jobs.concurrency && !stopping) {
           const job = await claimNext(leases, 'export', owner);
           if (!job) break;
-          launch(job);
+          launch(job, false);
+        }
+        // Every regular slot busy: an express slot takes only a job of a user with nothing
+        // rendering anywhere, so a flood never holds every slot while someone else waits.
+        while (slotsInUse(false) >= jobs.concurrency && slotsInUse(true) < jobs.expressSlots && !stopping) {
+          const job = await claimNext(leases, 'export', owner, 'idle-users');
+          if (!job) break;
+          launch(job, true);
         }
       } while (pumpAgain && !moreGenerations && !stopping);
     } catch (error) {
@@ -141,7 +150,13 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
     return n;
   }
 
-  function launch(job: ExportJobRow): void {
+  function slotsInUse(express: boolean): number {
+    let n = 0;
+    for (const entry of inFlight.values()) if (entry.express === express) n++;
+    return n;
+  }
+
+  function launch(job: ExportJobRow, express: boolean): void {
     // Our own earlier attempt at this job lost its lease (renewal came too late) and we
     // claimed the job again: that attempt can no longer commit, so stop it; the new
     // attempt takes its place in flight.
@@ -157,8 +172,8 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
         (error: unknown) => log.warn({ err: error, exportJobRid: job.rid }, 'lease renewal failed; will retry'),
       );
     }, Math.max(50, Math.floor(jobs.leaseMs / 3)));
-    const entry: InFlight = { controller, done: Promise.resolve() };
-    entry.done = execute(job, controller.signal).finally(() => {
+    const entry: InFlight = { controller, done: Promise.resolve(), express };
+    entry.done = execute(job, controller.signal, express).finally(() => {
       clearTimeout(deadline);
       clearInterval(renew);
       if (inFlight.get(job.rid) === entry) inFlight.delete(job.rid);
@@ -169,7 +184,7 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
     inFlight.set(job.rid, entry);
   }
 
-  async function execute(job: ExportJobRow, signal: AbortSignal): Promise<void> {
+  async function execute(job: ExportJobRow, signal: AbortSignal, express: boolean): Promise<void> {
     const attempt = attemptOf(job);
     if (job.attempts > jobs.maxAttempts) {
       // Every earlier runner died holding this job: it is what kills them. Stop trying.
@@ -179,7 +194,7 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
       return;
     }
     try {
-      await runExportJob(deps, job, { render, files, signal });
+      await runExportJob(deps, job, { render, files, signal, express });
       await removeEarlierAttempts(job, job.attempts);
     } catch (error) {
       if (signal.reason === CANCELLED) {

@@ -9,7 +9,7 @@
 import { and, eq, gte, inArray, isNull, lt, lte, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/index.js';
 import { documents, exportJobs, files, generationJobs, idempotencyKeys, templates, templateVersions, userUsage } from '../../db/schema.js';
-import type { Attempt, CommitOutcome, ExportJobRow, JobKind, JobRowOf, JobStore, StoredFileRow } from './store.js';
+import type { Attempt, ClaimScope, CommitOutcome, ExportJobRow, JobKind, JobRowOf, JobStore, LeaseRequest, StoredFileRow } from './store.js';
 
 type JobTable = typeof exportJobs | typeof generationJobs;
 
@@ -39,14 +39,16 @@ const ownedLive = (table: JobTable): SQL =>
  * rendering (live leases), then the one served least recently (the latest first start of
  * its jobs; never served first), then the one whose oldest claimable job is oldest; and
  * that user's oldest claimable job. So a user's one job waits for at most one render to
- * end, however many jobs others queued; users with equal shares take turns.
+ * end, however many jobs others queued; users with equal shares take turns. Scope
+ * 'idle-users' keeps only users with nothing rendering (a runner's express slot).
  *
  * Its cost grows with the number of users with running jobs, not with the queue: the
  * users are found by a skip scan of the queue index (one seek each, a recursive CTE),
  * and each user's figures are seeks on the claim indexes (db/schema.ts claimIndexes);
  * `materialized` keeps SQLite from evaluating each user's subqueries again for the ORDER BY.
  */
-const fairPick = (table: JobTable): SQL => {
+const fairPick = (table: JobTable, scope: ClaimScope = 'anyone'): SQL => {
+  const onlyIdle = scope === 'idle-users' ? sql` and rendering = 0` : sql``;
   const running = sql`${table.status} = 'running'`;
   return sql`${table.rid} = (
     with recursive creators(id) as (
@@ -66,7 +68,7 @@ const fairPick = (table: JobTable): SQL => {
           order by ${table.startedAt} desc limit 1)
       from creators where creators.id is not null
     )
-    select rid from candidates where rid is not null
+    select rid from candidates where rid is not null${onlyIdle}
     order by rendering, served nulls first, (select ${table.createdAt} from ${table} where ${table.rid} = candidates.rid), rid
     limit 1
   )`;
@@ -96,6 +98,7 @@ function claimUpdate(db: Db, table: JobTable, which: SQL) {
 function leaseStatements(db: Db, table: JobTable) {
   return {
     claimNext: claimUpdate(db, table, fairPick(table)),
+    claimNextForIdleUser: claimUpdate(db, table, fairPick(table, 'idle-users')),
     claimByRid: claimUpdate(db, table, eq(table.rid, p('rid'))),
     renew: db
       .update(table)
@@ -190,8 +193,9 @@ export function createSqliteJobStore(db: Db): JobStore {
   );
 
   return {
-    async claimNext<K extends JobKind>(kind: K, { owner, now, leaseMs }: { owner: string; now: number; leaseMs: number }) {
-      return leases[kind].claimNext.all({ owner, now, leaseExpiresAt: now + leaseMs })[0] as JobRowOf<K> | undefined;
+    async claimNext<K extends JobKind>(kind: K, { owner, now, leaseMs }: LeaseRequest, scope: ClaimScope = 'anyone') {
+      const statement = scope === 'idle-users' ? leases[kind].claimNextForIdleUser : leases[kind].claimNext;
+      return statement.all({ owner, now, leaseExpiresAt: now + leaseMs })[0] as JobRowOf<K> | undefined;
     },
     async claimGeneration(rid, { owner, now, leaseMs }) {
       return leases.generation.claimByRid.all({ rid, owner, now, leaseExpiresAt: now + leaseMs })[0] as JobRowOf<'generation'> | undefined;

@@ -35,6 +35,13 @@ export interface LeaseRequest {
   leaseMs: number;
 }
 
+/**
+ * Whose jobs a claim may take: anyone's (the fair pick), or only those of users with no
+ * job rendering anywhere: what a runner's express slot takes, so that one user's flood
+ * never holds every slot while another user's export waits.
+ */
+export type ClaimScope = 'anyone' | 'idle-users';
+
 export interface ExportSource {
   title: string;
   content: Content;
@@ -60,9 +67,10 @@ export type GenerationOutcome = { status: 'succeeded'; content: Content } | { st
 export interface JobStore {
   /**
    * The next running job of that kind nobody holds a live lease on, picked fairly between
-   * users (see fairPick in sqlite-store.ts), now leased to the caller.
+   * users (see fairPick in sqlite-store.ts), now leased to the caller; with scope
+   * 'idle-users', only a job of a user who has nothing rendering.
    */
-  claimNext<K extends JobKind>(kind: K, lease: LeaseRequest): Promise<JobRowOf<K> | undefined>;
+  claimNext<K extends JobKind>(kind: K, lease: LeaseRequest, scope?: ClaimScope): Promise<JobRowOf<K> | undefined>;
   /** That one generation job, if nobody holds a live lease on it (the CLI's `generate --wait`). */
   claimGeneration(rid: string, lease: LeaseRequest): Promise<GenerationJobRow | undefined>;
   /** Extends the attempt's live lease to now + leaseMs. */

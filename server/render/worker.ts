@@ -3,24 +3,27 @@
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
+import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { ContentTooLargeError, serializeContentTooLarge } from './errors.js';
 import { renderPdf, type RenderRequest, type RenderResult } from './render-pdf.js';
+import type { RenderWorkerData } from './worker-data.js';
 
 /**
  * Renders yield the CPU to the API: on a machine with fewer cores than busy threads, the
  * event loop that serves requests should not wait behind a long render. Linux schedules
- * threads individually, so this thread's nice value can be raised on its own.
+ * threads individually, so this thread's nice value can be raised on its own; its lane
+ * (pool.ts) says by how much.
  */
-function lowerThisThreadsPriority(): void {
+function lowerThisThreadsPriority(niceness: number): void {
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, niceness);
   } catch {
     // Not Linux, or not permitted: renders simply keep the default priority.
   }
 }
-lowerThisThreadsPriority();
+lowerThisThreadsPriority((workerData as RenderWorkerData | undefined)?.niceness ?? 10);
 
 export default async function renderTask(req: RenderRequest): Promise<RenderResult> {
   let result: RenderResult;
