@@ -15,7 +15,7 @@
 import { and, eq, gte, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import type { PgDb } from '../../db/pg/index.js';
 import { documents, exportJobs, files, generationJobs, idempotencyKeys, templates, templateVersions, userUsage } from '../../db/pg/schema.js';
-import type { Attempt, CommitOutcome, JobKind, JobRowOf, JobStore } from './store.js';
+import type { Attempt, ClaimScope, CommitOutcome, JobKind, JobRowOf, JobStore } from './store.js';
 
 type JobTable = typeof exportJobs | typeof generationJobs;
 
@@ -52,7 +52,9 @@ const ownedLive = (table: JobTable, attempt: Attempt, now: number): SQL =>
  * HEADS_PER_USER claimable jobs are ordered: the cost grows with the users, not the queue.
  * `now` is compared as bigint: the lease columns are epoch milliseconds.
  */
-const fairPick = (table: JobTable, now: number): SQL => {
+const fairPick = (table: JobTable, now: number, scope: ClaimScope): SQL => {
+  // 'idle-users' (a runner's express slot): only users with nothing rendering, as sqlite-store.ts.
+  const onlyIdle = scope === 'idle-users' ? sql` and heads.rendering = 0` : sql``;
   const running = sql`${table.status} = 'running'`;
   const nowMs = sql`${now}::bigint`;
   return sql`(
@@ -79,7 +81,7 @@ const fairPick = (table: JobTable, now: number): SQL => {
       ) head
     )
     select candidate.rid from ${table} candidate join heads on heads.rid = candidate.rid
-    where candidate.status = 'running' and (candidate.lease_expires_at is null or candidate.lease_expires_at < ${nowMs})
+    where candidate.status = 'running' and (candidate.lease_expires_at is null or candidate.lease_expires_at < ${nowMs})${onlyIdle}
     order by heads.rendering, heads.served nulls first, heads.oldest, heads.created_at, heads.rid
     limit 1
     for update of candidate skip locked
@@ -108,9 +110,9 @@ export function createPgJobStore(db: PgDb): JobStore {
     (await db.select({ storedBytes: userUsage.storedBytes }).from(userUsage).where(eq(userUsage.userId, userId)))[0]?.storedBytes ?? 0;
 
   return {
-    claimNext(kind, { owner, now, leaseMs }) {
+    claimNext(kind, { owner, now, leaseMs }, scope = 'anyone') {
       const table = tableOf(kind);
-      return claimWhere(kind, sql`${table.rid} = ${fairPick(table, now)}`, owner, now, leaseMs);
+      return claimWhere(kind, sql`${table.rid} = ${fairPick(table, now, scope)}`, owner, now, leaseMs);
     },
     claimGeneration(rid, { owner, now, leaseMs }) {
       return claimWhere('generation', eq(generationJobs.rid, rid), owner, now, leaseMs);

@@ -102,6 +102,19 @@ export function jobStoreContract(name: string, make: () => Promise<JobStoreHarne
       expect((await store.claimNext('export', lease('r', 100)))?.rid).toBe(a3);
     });
 
+    it("an express claim ('idle-users') takes only a job of a user with nothing rendering", async () => {
+      await user('a');
+      await user('b');
+      await exportJob('a', 1);
+      await exportJob('a', 2);
+      const b1 = await exportJob('b', 3);
+      expect(await store.claimNext('export', lease('r', 100))).toBeDefined();
+      // a renders one, so a's second job waits for the ordinary slots; b's is taken.
+      expect((await store.claimNext('export', lease('x', 100), 'idle-users'))?.rid).toBe(b1);
+      expect(await store.claimNext('export', lease('x', 100), 'idle-users')).toBeUndefined();
+      expect(await store.claimNext('export', lease('r', 100), 'anyone')).toBeDefined();
+    });
+
     it('between users rendering equally, the one served least recently goes first', async () => {
       await user('a');
       await user('b');
