@@ -274,21 +274,6 @@ function trueFalseFrom(env: NodeJS.ProcessEnv, name: string, fallback: boolean):
   throw new Error(`${name} must be "true" or "false", got "${raw}"`);
 }
 
-/**
- * The SQLite path, or a clear refusal: the services and the CLI run on SQLite and local
- * files only until they call the per-backend stores (issue 16); the PostgreSQL and S3
- * pieces (db/pg/, server/jobs/pg-store.ts, server/files/s3-store.ts) are not wired in yet.
- */
-export function servedSqlitePath(config: Pick<Config, 'database'>): string {
-  if (config.database.kind !== 'sqlite') throw new Error('NOTEPAD_DB: a PostgreSQL database is not served yet; set NOTEPAD_DB to a SQLite file path');
-  return config.database.path;
-}
-
-export function servedFilesDir(config: Pick<Config, 'files'>): string {
-  if (config.files.kind !== 'local') throw new Error('NOTEPAD_FILES: an S3 bucket is not served yet; set NOTEPAD_FILES to a directory');
-  return config.files.dir;
-}
-
 // -------------------------------------------------------------------------------------------
 
 /** Reads the configuration from the environment; a bad value stops the start with a clear message. */

@@ -3,7 +3,7 @@
  * defaults of today, and a clear error (naming the variable) for every bad value.
  */
 import { describe, expect, it } from 'vitest';
-import { configFromEnv, redactUrl, servedFilesDir, servedSqlitePath } from '../server/config.js';
+import { configFromEnv, redactUrl } from '../server/config.js';
 
 const S3_ENV = { AWS_REGION: 'eu-west-1' };
 
@@ -101,14 +101,5 @@ describe('NOTEPAD_FILES', () => {
     [{ NOTEPAD_FILES: 's3://bucket', ...S3_ENV, NOTEPAD_S3_FORCE_PATH_STYLE: 'yes' }, /NOTEPAD_S3_FORCE_PATH_STYLE must be "true" or "false"/],
   ])('refuses %j', (env, message) => {
     expect(() => configFromEnv(env)).toThrow(message);
-  });
-});
-
-describe('until the services call the per-backend stores', () => {
-  it('the server and CLI refuse PostgreSQL and S3 with a clear error instead of ignoring them', () => {
-    expect(servedSqlitePath(configFromEnv({ NOTEPAD_DB: '/x.db' }))).toBe('/x.db');
-    expect(servedFilesDir(configFromEnv({ NOTEPAD_FILES: '/x' }))).toBe('/x');
-    expect(() => servedSqlitePath(configFromEnv({ NOTEPAD_DB: 'postgres://db/n' }))).toThrow(/NOTEPAD_DB: a PostgreSQL database is not served yet/);
-    expect(() => servedFilesDir(configFromEnv({ NOTEPAD_FILES: 's3://bucket', ...S3_ENV }))).toThrow(/NOTEPAD_FILES: an S3 bucket is not served yet/);
   });
 });
