@@ -4,15 +4,17 @@
  * place main.ts and cli.ts choose; neither sees which they got.
  */
 import type { DatabaseConfig, FilesConfig } from '../config.js';
-import { createS3FileStore } from '../files/s3-store.js';
 import { createFileStore, type FileStore } from '../files/store.js';
 import type { Log } from '../log.js';
 import type { Backend } from './index.js';
-import { openPgBackend } from './pg/index.js';
 import { openSqliteBackend } from './sqlite/index.js';
+
+// PostgreSQL's and S3's modules (pg, the AWS SDK) are loaded only when chosen: a SQLite
+// process starts as fast as before (process tests wait for the server to listen).
 
 export async function openBackend(database: DatabaseConfig, log?: Log): Promise<Backend> {
   if (database.kind === 'sqlite') return openSqliteBackend(database.path);
+  const { openPgBackend } = await import('./pg/index.js');
   return openPgBackend(database.url, {
     pool: database.poolSize,
     // An idle connection dropped (the server restarted): the pool opens a new one when asked.
@@ -21,5 +23,7 @@ export async function openBackend(database: DatabaseConfig, log?: Log): Promise<
 }
 
 export async function openFiles(files: FilesConfig): Promise<FileStore> {
-  return files.kind === 's3' ? createS3FileStore(files) : createFileStore(files.dir);
+  if (files.kind === 'local') return createFileStore(files.dir);
+  const { createS3FileStore } = await import('../files/s3-store.js');
+  return createS3FileStore(files);
 }

@@ -87,6 +87,23 @@ describe('PostgreSQL stores under concurrent creates', () => {
     await emptied();
   });
 
+  it('a sweep under the sweeper lock runs with a pool of one connection, and a second process skips its turn meanwhile', async () => {
+    const { url } = fresh!;
+    const single = await openPgBackend(url, { pool: 1 });
+    const other = await openPgBackend(url, { pool: 1 });
+    try {
+      const turn = await single.coordination!.exclusiveSweep(async () => {
+        // The other process finds the lock held: it skips, never waits.
+        expect(await other.coordination!.exclusiveSweep(async () => 'swept twice')).toEqual({ swept: false });
+        return single.stores.jobs.expiredFiles(Date.now());
+      });
+      expect(turn).toEqual({ swept: true, result: [] });
+    } finally {
+      await single.close();
+      await other.close();
+    }
+  });
+
   it('creates of one user at once never pass its active-export quota together', async () => {
     const LIMIT = 3;
     const ATTEMPTS = 24;

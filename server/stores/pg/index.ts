@@ -4,6 +4,7 @@
  * nodes need: one sweeper at a time (jobs/pg-sweeper-lock.ts) and LISTEN/NOTIFY wake-ups
  * (jobs/pg-wakeups.ts).
  */
+import pg from 'pg';
 import { openPostgres, type PgDb } from '../../../db/pg/index.js';
 import { createPgJobStore } from '../../jobs/pg-store.js';
 import { withSweeperLock } from '../../jobs/pg-sweeper-lock.js';
@@ -36,10 +37,15 @@ export interface PgBackendOptions {
 /** Opens a pool on `url`, applies pending migrations (one process at a time), and builds the stores. */
 export async function openPgBackend(url: string, options: PgBackendOptions): Promise<Backend> {
   const database = await openPostgres(url, { poolSize: options.pool, onIdleError: options.onIdleError });
+  // The sweeper lock is a session lock held on one connection for the whole sweep, while the
+  // sweep's statements run on the main pool: taken from that pool, a pool of one
+  // (NOTEPAD_DB_POOL=1) would wait for itself forever. So the lock has its own connection.
+  const lockPool = new pg.Pool({ connectionString: url, max: 1 });
+  lockPool.on('error', (error) => options.onIdleError?.(error));
   return {
     stores: createPgStores(database.db),
     coordination: {
-      exclusiveSweep: (sweep) => withSweeperLock(database.pool, sweep),
+      exclusiveSweep: (sweep) => withSweeperLock(lockPool, sweep),
       listenForJobs(onWake, onError) {
         const listener = listenForJobs({ connectionString: url, onWake: () => onWake(), onError });
         return { close: () => listener.close() };
@@ -47,6 +53,9 @@ export async function openPgBackend(url: string, options: PgBackendOptions): Pro
     },
     // Nothing runs in the background for PostgreSQL: the server checkpoints and vacuums itself.
     startMaintenance: () => ({ stop: async () => {} }),
-    close: () => database.close(),
+    async close() {
+      await lockPool.end();
+      await database.close();
+    },
   };
 }
