@@ -5,6 +5,7 @@
 import PDFDocument from 'pdfkit';
 import type { Block, Content, InlineNode } from '../server/contract/content.js';
 import { faceBytes, type FaceName } from '../server/render/fonts.js';
+import { SCRIPT_FACES } from '../server/render/scripts.js';
 
 /** The demo document's title in server/seed.ts, and the target every bench export uses. */
 export const DEMO_TITLE = 'Quarterly operations review';
@@ -115,6 +116,53 @@ export function mixedDocument(sections: number): Content {
   return { blocks };
 }
 
+// ---- the scripts document: right to left, Devanagari, Thai ----------------------------
+
+const HEBREW = 'הזמנה משלוח לקוח ספק מחסן דוח רבעון תקציב הכנסות הוצאות פרויקט צוות לוח זמנים אישור חשבונית מלאי שירות איכות סיכון יעד תהליך עדכון'.split(' ');
+const ARABIC = 'الطلب الشحن العميل المورد المستودع التقرير الربع الميزانية الإيرادات المصروفات المشروع الفريق الجدول الموافقة الفاتورة المخزون الخدمة الجودة المخاطر الهدف'.split(' ');
+const HINDI = 'आदेश शिपमेंट ग्राहक आपूर्तिकर्ता गोदाम रिपोर्ट तिमाही बजट राजस्व व्यय परियोजना टीम समयसीमा स्वीकृति चालान भंडार सेवा गुणवत्ता जोखिम लक्ष्य प्रक्रिया क्षेत्र'.split(' ');
+const THAI = [
+  'รายงานประจำไตรมาสนี้แสดงว่ายอดขายเพิ่มขึ้นอย่างต่อเนื่อง',
+  'ทีมงานได้ปรับปรุงระบบการจัดส่งสินค้าให้รวดเร็วยิ่งขึ้น',
+  'ลูกค้าส่วนใหญ่พึงพอใจกับบริการหลังการขาย',
+  'การย้ายระบบใบแจ้งหนี้ใหม่เสร็จสมบูรณ์ตามกำหนดเวลา',
+  'คลังสินค้าในกรุงเทพมหานครมีอัตราการใช้งานสูงขึ้น',
+];
+
+const phrase = (rand: () => number, words: readonly string[], n: number, stop = '.') =>
+  Array.from({ length: n }, () => words[Math.floor(rand() * words.length)]!).join(' ') + stop;
+
+/** About a page: Hebrew with numbers and Latin names, Arabic with dates, Devanagari, Thai, a table. */
+function scriptsSection(rand: () => number, i: number): Block[] {
+  const t = (text: string): InlineNode => ({ type: 'text', text });
+  const paragraph = (content: InlineNode[]): Block => ({ type: 'paragraph', content });
+  return [
+    { type: 'heading', level: 2, content: [t(`${phrase(rand, HEBREW, 3, '')} ${i + 1}`)] },
+    paragraph([t(`${phrase(rand, HEBREW, 12)} `), { type: 'number', value: 1000 + i * 7919.37, maximumFractionDigits: 2 }, t(` ${phrase(rand, HEBREW, 5, '')} `), t('Acme Corp'), t(` ${phrase(rand, HEBREW, 18)}`)]),
+    paragraph([t(`${phrase(rand, ARABIC, 10)} `), { type: 'dateTime', timestamp: Date.UTC(2026, i % 12, 1 + (i % 27), 9, 30), style: 'date' }, t(` ${phrase(rand, ARABIC, 22)}`)]),
+    paragraph([t(`${phrase(rand, HINDI, 20, '।')} ${phrase(rand, HINDI, 16, '।')}`)]),
+    paragraph([t(THAI[i % THAI.length]! + THAI[(i + 1) % THAI.length]! + THAI[(i + 3) % THAI.length]!)]),
+    {
+      type: 'table',
+      header: ['שם', 'الكمية', 'विवरण'].map((text) => ({ content: [t(text)] })),
+      rows: Array.from({ length: 4 }, (_, r) => [
+        { content: [t(phrase(rand, HEBREW, 2, ''))] },
+        { content: [{ type: 'number' as const, value: (i + 1) * (r + 3) * 12.5 }] },
+        { content: [t(phrase(rand, HINDI, 4, ''))] },
+      ]),
+    },
+    paragraph([t(`${phrase(rand, ARABIC, 14)} `), t(THAI[(i + 2) % THAI.length]!)]),
+  ];
+}
+
+/** `sections` scripts sections (see scriptsSection); pages grow linearly with it. */
+export function scriptsDocument(sections: number): Content {
+  const rand = prng(0x5c1e);
+  const blocks: Block[] = [];
+  for (let i = 0; i < sections; i++) blocks.push(...scriptsSection(rand, i));
+  return { blocks };
+}
+
 // ---- the raw pdfkit baseline ----------------------------------------------------------
 
 export interface PlainRun {
@@ -155,6 +203,11 @@ function inlineText(node: InlineNode): string {
 function faceOf(node: InlineNode, bold: boolean): FaceName {
   const text = inlineText(node);
   if (CJK.test(text)) return bold ? 'jpBold' : 'jp';
+  // The scripts document keeps each run in one script, so its script's face draws all of it.
+  for (const ch of text) {
+    const script = SCRIPT_FACES.find((s) => s.test.test(ch));
+    if (script) return (bold ? script.bold : script.regular)[0]!;
+  }
   const marks = node.type === 'text' ? (node.marks ?? []) : [];
   if (marks.some((m) => m.type === 'code')) return 'mono';
   const b = bold || marks.some((m) => m.type === 'bold');

@@ -47,6 +47,8 @@ export interface Settings {
   connections: number;
   /** Pages of the render-throughput document. */
   renderPages: number;
+  /** Pages of the render-scripts document (right-to-left, Devanagari, Thai). */
+  scriptPages: number;
   /** Sequential exports per end-to-end round. */
   e2eExports: number;
   /** Isolation: exports rendering during the loaded rounds, their pages, and the load's fixed rate. */

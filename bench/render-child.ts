@@ -7,10 +7,13 @@ import { readFileSync } from 'node:fs';
 import type { Content } from '../server/contract/content.js';
 import { renderPdf } from '../server/render/render-pdf.js';
 import { DEMO_CONTENT } from '../server/seed.js';
-import { DEMO_TITLE, mixedDocument, plainLines, RENDER_TARGET, renderPlain, type PlainLine } from './documents.js';
+import { DEMO_TITLE, mixedDocument, plainLines, RENDER_TARGET, renderPlain, scriptsDocument, type PlainLine } from './documents.js';
+
+/** Which document a render prints: mixedDocument (the default) or scriptsDocument. */
+export type BenchDocument = 'mixed' | 'scripts';
 
 export type RenderMessage =
-  | { op: 'render'; engine: 'subject' | 'baseline'; sections: number }
+  | { op: 'render'; engine: 'subject' | 'baseline'; sections: number; document?: BenchDocument }
   | { op: 'renderDemo' }
   | { op: 'memory' };
 
@@ -34,12 +37,13 @@ export interface MemoryReport {
 
 const EXPORTED_AT = Date.UTC(2026, 0, 15, 12, 0, 0);
 
-const documents = new Map<number, { content: Content; plain?: PlainLine[] }>();
-function documentOf(sections: number) {
-  let doc = documents.get(sections);
+const documents = new Map<string, { content: Content; plain?: PlainLine[] }>();
+function documentOf(sections: number, kind: BenchDocument = 'mixed') {
+  const key = `${kind}:${sections}`;
+  let doc = documents.get(key);
   if (!doc) {
-    doc = { content: mixedDocument(sections) };
-    documents.set(sections, doc);
+    doc = { content: kind === 'scripts' ? scriptsDocument(sections) : mixedDocument(sections) };
+    documents.set(key, doc);
   }
   return doc;
 }
@@ -47,7 +51,7 @@ function documentOf(sections: number) {
 async function handle(message: RenderMessage): Promise<RenderTiming | MemoryReport> {
   switch (message.op) {
     case 'render': {
-      const doc = documentOf(message.sections);
+      const doc = documentOf(message.sections, message.document);
       if (message.engine === 'subject') {
         const start = performance.now();
         const result = await renderPdf({ title: 'Bench document', content: doc.content, ...RENDER_TARGET, exportedAt: EXPORTED_AT });

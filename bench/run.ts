@@ -14,6 +14,7 @@ import { e2eLatencyScenario } from './scenarios/e2e-latency.js';
 import { claimAtScaleScenario, fairnessScenario } from './scenarios/fairness.js';
 import { createAtScaleScenario, renderGrowthScenario } from './scenarios/growth.js';
 import { isolationScenario } from './scenarios/isolation.js';
+import { renderScriptsScenario } from './scenarios/render-scripts.js';
 import { renderThroughputScenario } from './scenarios/render-throughput.js';
 import { restCreateScenario } from './scenarios/rest-create.js';
 import { trpcCreateScenario } from './scenarios/trpc-create.js';
@@ -30,6 +31,7 @@ const MODES: Record<ModeName, Settings> = {
     concurrent: false,
     connections: 64,
     renderPages: 200,
+    scriptPages: 50,
     e2eExports: 5,
     isolationExports: 4,
     isolationPages: 300,
@@ -52,6 +54,7 @@ const MODES: Record<ModeName, Settings> = {
     concurrent: false,
     connections: 64,
     renderPages: 50,
+    scriptPages: 50,
     e2eExports: 3,
     isolationExports: 4,
     isolationPages: 30,
@@ -75,6 +78,7 @@ const MODES: Record<ModeName, Settings> = {
     concurrent: true,
     connections: 8,
     renderPages: 2,
+    scriptPages: 2,
     e2eExports: 1,
     isolationExports: 1,
     isolationPages: 2,
@@ -98,6 +102,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'rest-create', run: restCreateScenario },
   { name: 'trpc-create', run: trpcCreateScenario },
   { name: 'render-throughput', run: renderThroughputScenario },
+  { name: 'render-scripts', run: renderScriptsScenario },
   { name: 'e2e-latency', run: e2eLatencyScenario },
   { name: 'isolation', run: isolationScenario },
   { name: 'render-growth', run: renderGrowthScenario },

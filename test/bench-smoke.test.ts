@@ -21,6 +21,7 @@ const ENTRIES = [
   'rest-create-p99',
   'trpc-create-throughput',
   'render-throughput',
+  'render-scripts-throughput',
   'e2e-latency',
   'isolation-p99',
   'render-growth-per-page',

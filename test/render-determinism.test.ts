@@ -37,6 +37,15 @@ const DOCUMENTS: Record<string, Content> = {
   // with 一 and 豈 above: a glyph cache carried over from this document would give the one
   // above these code points in its ToUnicode map.
   radicals: { blocks: [para(text('部首⼀と互換漢字豈'))] },
+  // Shaped and reordered runs go through fontkit's whole-run layout, which pdfkit does not cache.
+  scripts: {
+    blocks: [
+      { type: 'heading', level: 1, content: [text('כותרת عنوان शीर्षक')] },
+      para(text('ההזמנה 4711 של Acme Corp נשלחה (היום).')),
+      para(text('تم شحن الطلب ١٢٣ في 2026/12/01 إلى الرياض، شكراً.')),
+      para(text('क्षमा करें, नमस्ते भारत। ภาษาไทยเป็นภาษาที่ไม่มีการเว้นวรรคระหว่างคำ ភាសាខ្មែរ 😀')),
+    ],
+  },
   mixed: {
     blocks: [
       para(text('Office 日本 fi 한국 Ωμέγα 们 '), text('bold 太字 fl', [{ type: 'bold' }])),
@@ -79,6 +88,8 @@ describe('layout caches bounded per face', () => {
     const font = (doc as unknown as { _font: { layoutCache: unknown; layoutCached: unknown } })._font;
     expect(font.layoutCache).toBeNull();
     expect(Object.hasOwn(font, 'layoutCached')).toBe(true);
+    // Runs with a direction (right-to-left text) are laid out whole, and cached here.
+    expect(Object.hasOwn(font, 'layoutRun')).toBe(true);
   });
 
   it('a document with more distinct words than the caches hold renders every word, in order, the same every time', async () => {

@@ -6,24 +6,24 @@ describe('font fallback segmentation', () => {
   it('splits runs by the first face covering each code point, keeping spaces in the current face', () => {
     const missing = new Set<number>();
     expect(segmentByFace('Hi Ωμέγα 日本語 ok', 'regular', missing)).toEqual([
-      { text: 'Hi Ωμέγα ', face: 'sans' },
-      { text: '日本語 ', face: 'jp' },
-      { text: 'ok', face: 'sans' },
+      { text: 'Hi Ωμέγα ', face: 'sans', missing: 0 },
+      { text: '日本語 ', face: 'jp', missing: 0 },
+      { text: 'ok', face: 'sans', missing: 0 },
     ]);
     expect(segmentByFace('太字 bold', 'bold', missing)).toEqual([
-      { text: '太字 ', face: 'jpBold' },
-      { text: 'bold', face: 'sansBold' },
+      { text: '太字 ', face: 'jpBold', missing: 0 },
+      { text: 'bold', face: 'sansBold', missing: 0 },
     ]);
     expect(segmentByFace('x = Привет; // 中', 'mono', missing)).toEqual([
-      { text: 'x = Привет; // ', face: 'mono' },
-      { text: '中', face: 'jp' },
+      { text: 'x = Привет; // ', face: 'mono', missing: 0 },
+      { text: '中', face: 'jp', missing: 0 },
     ]);
     expect(missing.size).toBe(0);
   });
 
   it('keeps uncovered code points in the primary face and reports them', () => {
     const missing = new Set<number>();
-    expect(segmentByFace('a\u{10000}bꀀ', 'italic', missing)).toEqual([{ text: 'a\u{10000}bꀀ', face: 'sansOblique' }]);
+    expect(segmentByFace('a\u{10000}bꀀ', 'italic', missing)).toEqual([{ text: 'a\u{10000}bꀀ', face: 'sansOblique', missing: 2 }]);
     expect([...missing].sort((a, b) => a - b)).toEqual([0xa000, 0x10000]);
   });
 });

@@ -322,5 +322,18 @@ describe('renderPdf', () => {
 
     const fits = await renderPdf(request({ blocks: blocks.slice(0, 4) }, { limits: { maxPages: 3, maxBytes: 10_000_000 } }));
     expect(fits.pageCount).toBe(3);
+    // A limit exactly the PDF's size still fits.
+    const exact = await renderPdf(request({ blocks: blocks.slice(0, 4) }, { limits: { maxBytes: fits.pdf.byteLength } }));
+    expect(Buffer.from(exact.pdf).equals(Buffer.from(fits.pdf))).toBe(true);
+  });
+
+  it('returns the PDF in a buffer of its own, exactly its size (the worker transfers the buffer)', async () => {
+    for (const limits of [undefined, { maxBytes: 10_000_000 }]) {
+      const { pdf } = await renderPdf(request({ blocks: [para(text('Sized.'))] }, limits ? { limits } : {}));
+      expect(pdf.byteOffset).toBe(0);
+      expect(pdf.buffer.byteLength).toBe(pdf.byteLength);
+      expect(Buffer.from(pdf.subarray(0, 8)).toString('latin1')).toBe('%PDF-1.7');
+      expect(Buffer.from(pdf.subarray(-6)).toString('latin1')).toBe('%%EOF\n');
+    }
   });
 });

@@ -9,6 +9,7 @@ import { leasesOf } from '../server/deps.js';
 import { claimNext } from '../server/jobs/lease.js';
 import { notifyOnCreate } from '../server/job-events.js';
 import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
+import { createRenderPool } from '../server/render/pool.js';
 import { ContentTooLargeError, renderPdf } from '../server/render/render-pdf.js';
 import type { Principal } from '../server/services/auth.js';
 import { authenticate } from '../server/services/auth.js';
@@ -123,6 +124,28 @@ describe('job runner', () => {
     expect((await statusOf(rid)).type).toBe('succeeded');
     const line = env.logLines().find((l) => l.msg === 'characters not covered by any bundled font');
     expect(line).toMatchObject({ exportJobRid: rid, codePoints: ['U+10000'] });
+  });
+
+  it('counts the boxes drawn for uncovered characters in the finished-export line, as the render worker reports them', async () => {
+    // Three Linear B syllables (two of them the same) and a Yi one: four boxes, whatever repeats.
+    const text = 'a \u{10000} b \u{10001} c \u{10000} d ꀀ';
+    documentRid = await seedDocument(env.deps, principal.userId, { title: 'Boxes', content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text }] }] } });
+    const rid = await create();
+    const pool = createRenderPool({ threads: 1 });
+    try {
+      await runner((request, options) => pool.render(request, options)).drain();
+    } finally {
+      await pool.destroy();
+    }
+    expect((await statusOf(rid)).type).toBe('succeeded');
+    expect(env.logLines().find((l) => l.msg === 'export job succeeded' && l.exportJobRid === rid)).toMatchObject({ missingGlyphs: 4 });
+  });
+
+  it('reports no boxes when every character has a font', async () => {
+    documentRid = await seedDocument(env.deps, principal.userId, { title: 'Covered', content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'שלום مرحبا नमस्ते สวัสดี 😀' }] }] } });
+    const rid = await create();
+    await runner().drain();
+    expect(env.logLines().find((l) => l.msg === 'export job succeeded' && l.exportJobRid === rid)).toMatchObject({ missingGlyphs: 0 });
   });
 
   it('starts a job as soon as it is created, without waiting for a scan', async () => {

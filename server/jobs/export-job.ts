@@ -83,7 +83,9 @@ export async function runExportJob(deps: Deps, job: ExportJobRow, io: { render: 
     totalMs: now - job.createdAt,
   };
   const figures = { pages: result.pageCount, bytes: stored.sizeBytes, ...timings };
-  deps.logger.info({ exportJobRid: job.rid, fileRid, ...figures }, 'export job succeeded');
+  // missingGlyphs: boxes in the PDF where no bundled font had the character (0 normally);
+  // which characters, is the warning logged above.
+  deps.logger.info({ exportJobRid: job.rid, fileRid, ...figures, missingGlyphs: result.missingGlyphs }, 'export job succeeded');
   // For metrics and the runner's summary line (job-events.ts): the same figures.
   deps.jobEvents.emit({ type: 'succeeded', kind: 'export', rid: job.rid, figures });
 }

@@ -16,10 +16,15 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
-export type FaceName = 'sans' | 'sansBold' | 'sansOblique' | 'sansBoldOblique' | 'mono' | 'jp' | 'jpBold' | 'sc' | 'kr';
+import { featureOverrides, forcedDirection, SCRIPT_FACES, type ScriptFaceName } from './scripts.js';
+
+export type FaceName = 'sans' | 'sansBold' | 'sansOblique' | 'sansBoldOblique' | 'mono' | 'jp' | 'jpBold' | 'sc' | 'kr' | ScriptFaceName;
 export type FontStyle = 'regular' | 'bold' | 'italic' | 'boldItalic' | 'mono';
 
-export const FACE_NAMES: readonly FaceName[] = ['sans', 'sansBold', 'sansOblique', 'sansBoldOblique', 'mono', 'jp', 'jpBold', 'sc', 'kr'];
+export const FACE_NAMES: readonly FaceName[] = [
+  'sans', 'sansBold', 'sansOblique', 'sansBoldOblique', 'mono', 'jp', 'jpBold', 'sc', 'kr',
+  ...new Set(SCRIPT_FACES.flatMap((s) => [...s.regular, ...s.bold])),
+];
 
 const require = createRequire(import.meta.url);
 
@@ -28,6 +33,11 @@ function facePath(face: FaceName): string {
   const dejavu = join(dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
   const jp = () => join(dirname(require.resolve('@embedpdf/fonts-jp')), '..', 'fonts');
   const google = (name: string) => dirname(require.resolve(`@expo-google-fonts/${name}`));
+  const googleFace = (name: string, family: string, weight: '400Regular' | '700Bold') => join(google(name), weight, `${family}_${weight}.ttf`);
+  // The other @embedpdf font packages hide package.json too; their fonts sit beside dist/.
+  const embedpdf = (name: string) => join(dirname(require.resolve(`@embedpdf/${name}`)), '..', 'fonts');
+  // Fontsource ships one file per Unicode subset; the script's own subset holds its digits and shaping tables.
+  const fontsource = (name: string, subset: string) => join(dirname(require.resolve(`@fontsource/${name}/package.json`)), 'files', `${name}-${subset}-400-normal.woff`);
   switch (face) {
     case 'sans':
       return join(dejavu, 'DejaVuSans.ttf');
@@ -48,12 +58,41 @@ function facePath(face: FaceName): string {
       return join(google('noto-sans-sc'), '400Regular', 'NotoSansSC_400Regular.ttf');
     case 'kr':
       return join(google('noto-sans-kr'), '400Regular', 'NotoSansKR_400Regular.ttf');
+    // Noto Naskh Arabic in this build has a glyph of its own for each letter's joining form.
+    // Current Noto Sans Arabic draws dotted letters as a shared dotless body plus dots, and a
+    // PDF maps each glyph to one text, so the text layer read every body as the first
+    // letter seen with it (ي as ت).
+    case 'arabic':
+      return join(embedpdf('fonts-arabic'), 'NotoNaskhArabic-Regular.ttf');
+    case 'arabicBold':
+      return join(embedpdf('fonts-arabic'), 'NotoNaskhArabic-Bold.ttf');
+    case 'hebrew':
+      return join(embedpdf('fonts-hebrew'), 'NotoSansHebrew-Regular.ttf');
+    case 'hebrewBold':
+      return join(embedpdf('fonts-hebrew'), 'NotoSansHebrew-Bold.ttf');
+    case 'devanagari':
+      return googleFace('noto-sans-devanagari', 'NotoSansDevanagari', '400Regular');
+    case 'devanagariBold':
+      return googleFace('noto-sans-devanagari', 'NotoSansDevanagari', '700Bold');
+    case 'thai':
+      return googleFace('noto-sans-thai', 'NotoSansThai', '400Regular');
+    case 'thaiBold':
+      return googleFace('noto-sans-thai', 'NotoSansThai', '700Bold');
+    case 'khmer':
+      return googleFace('noto-sans-khmer', 'NotoSansKhmer', '400Regular');
+    case 'bengali':
+      return fontsource('noto-sans-bengali', 'bengali');
+    case 'myanmar':
+      return fontsource('noto-sans-myanmar', 'myanmar');
+    case 'emoji':
+      return googleFace('noto-emoji', 'NotoEmoji', '400Regular');
   }
 }
 
 /** The slice of fontkit's Font we use; fontkit ships no types. */
 interface FontkitFont {
   hasGlyphForCodePoint(codePoint: number): boolean;
+  layout(text: string, features?: unknown, script?: string, language?: string, direction?: string): unknown;
   /** Decoded tables by tag, filled lazily on first access to each. */
   _tables: Record<string, unknown>;
 }
@@ -99,6 +138,18 @@ export function renderFont(face: FaceName): object {
   const { bytes, coverage } = load(face);
   const font = fontkit().create(bytes);
   font._tables = coverage._tables;
+  // pdfkit hands a run's `features` to fontkit untouched but never a direction, and fontkit
+  // takes the direction from the run's script: Arabic-Indic digits (Arabic script, but laid
+  // out left to right) came out reversed, and neutrals inside right-to-left text were not
+  // reversed. The bidi layout (text-layout.ts) says the direction with a marker in place of
+  // the features; see scripts.ts.
+  const layout = font.layout.bind(font);
+  const overrides = featureOverrides(face);
+  font.layout = (text, features, script, language, direction) => {
+    const forced = forcedDirection(features);
+    if (forced) return layout(text, overrides ?? [], undefined, undefined, forced);
+    return layout(text, features ?? overrides, script, language, direction);
+  };
   return font;
 }
 
@@ -111,14 +162,22 @@ function covers(face: FaceName, codePoint: number): boolean {
   return load(face).coverage.hasGlyphForCodePoint(codePoint);
 }
 
-/** Primary face first; later entries are fallbacks tried in order for uncovered code points. */
-export const FALLBACK_CHAINS: Readonly<Record<FontStyle, readonly FaceName[]>> = {
-  regular: ['sans', 'jp', 'sc', 'kr'],
-  bold: ['sansBold', 'sans', 'jpBold', 'jp', 'sc', 'kr'],
-  italic: ['sansOblique', 'sans', 'jp', 'sc', 'kr'],
-  boldItalic: ['sansBoldOblique', 'sansBold', 'sans', 'jpBold', 'jp', 'sc', 'kr'],
-  mono: ['mono', 'sans', 'jp', 'sc', 'kr'],
-};
+/**
+ * Primary face first; later entries are fallbacks tried in order for uncovered code points.
+ * The script faces (scripts.ts) come last here, but a code point of their own script tries
+ * them first (see faceFor): DejaVu has Arabic and Hebrew letters of its own, without the
+ * Noto designs' shaping and hinting, and must only be their last resort.
+ */
+export const FALLBACK_CHAINS: Readonly<Record<FontStyle, readonly FaceName[]>> = (() => {
+  const scripts = [...new Set(SCRIPT_FACES.flatMap((s) => s.regular))];
+  return {
+    regular: ['sans', 'jp', 'sc', 'kr', ...scripts],
+    bold: ['sansBold', 'sans', 'jpBold', 'jp', 'sc', 'kr', ...scripts],
+    italic: ['sansOblique', 'sans', 'jp', 'sc', 'kr', ...scripts],
+    boldItalic: ['sansBoldOblique', 'sansBold', 'sans', 'jpBold', 'jp', 'sc', 'kr', ...scripts],
+    mono: ['mono', 'sans', 'jp', 'sc', 'kr', ...scripts],
+  };
+})();
 
 /** True for faces with no italic design, where italic text gets pdfkit's synthetic slant. */
 export function needsSyntheticOblique(style: FontStyle, face: FaceName): boolean {
@@ -127,34 +186,46 @@ export function needsSyntheticOblique(style: FontStyle, face: FaceName): boolean
 
 // Hostile content could hold every code point; past this the lookup is simply not memoised.
 const MEMO_LIMIT = 1 << 16;
-const chainMemo = new Map<FontStyle, Map<number, number>>();
+const faceMemo = new Map<FontStyle, Map<number, FaceName | null>>();
 
-/** Index into the style's chain of the first face covering the code point, or -1. */
-function chainIndex(style: FontStyle, codePoint: number): number {
+/**
+ * The face a code point is drawn in for a style: its script's faces first when it has any
+ * (bold ones for bold styles), then the style's chain. Null when no bundled face covers it.
+ */
+export function faceFor(style: FontStyle, codePoint: number): FaceName | null {
   // Every primary face covers printable ASCII (checked when the fonts were chosen).
-  if (codePoint >= 0x20 && codePoint < 0x7f) return 0;
-  let memo = chainMemo.get(style);
+  if (codePoint >= 0x20 && codePoint < 0x7f) return FALLBACK_CHAINS[style][0]!;
+  let memo = faceMemo.get(style);
   if (!memo) {
     memo = new Map();
-    chainMemo.set(style, memo);
+    faceMemo.set(style, memo);
   }
   const hit = memo.get(codePoint);
   if (hit !== undefined) return hit;
-  const chain = FALLBACK_CHAINS[style];
-  let index = -1;
-  for (let i = 0; i < chain.length; i++) {
-    if (covers(chain[i]!, codePoint)) {
-      index = i;
+  let face: FaceName | null = null;
+  const ch = String.fromCodePoint(codePoint);
+  const script = SCRIPT_FACES.find((s) => s.test.test(ch));
+  const preferred = script ? (style === 'bold' || style === 'boldItalic' ? script.bold : script.regular) : [];
+  for (const candidate of [...preferred, ...FALLBACK_CHAINS[style]]) {
+    if (covers(candidate, codePoint)) {
+      face = candidate;
       break;
     }
   }
-  if (memo.size < MEMO_LIMIT) memo.set(codePoint, index);
-  return index;
+  if (memo.size < MEMO_LIMIT) memo.set(codePoint, face);
+  return face;
+}
+
+/** True when some bundled face draws the code point (in the regular style's faces). */
+export function isCovered(codePoint: number): boolean {
+  return faceFor('regular', codePoint) !== null;
 }
 
 export interface FaceSegment {
   text: string;
   face: FaceName;
+  /** How many of its code points no face covers (drawn as .notdef boxes). */
+  missing: number;
 }
 
 // Characters that should stay in the surrounding face when it has them, so that a space
@@ -162,38 +233,58 @@ export interface FaceSegment {
 const STICKY = /^[\s\p{M}\p{Default_Ignorable_Code_Point}]$/u;
 
 /**
- * Splits text into runs by the first face of the style's chain that covers each code
- * point. Code points no face covers are added to `missing` and stay in the primary face
- * (pdfkit renders them as .notdef) rather than vanishing. `\n` is never looked up: the
- * layout consumes it as a line break.
+ * Splits text into runs by the face each code point is drawn in (faceFor). Code points no
+ * face covers are added to `missing` and stay in the primary face (pdfkit renders them as
+ * .notdef) rather than vanishing. `\n` is never looked up: the layout consumes it as a
+ * line break.
  */
 export function segmentByFace(text: string, style: FontStyle, missing: Set<number>): FaceSegment[] {
   const chain = FALLBACK_CHAINS[style];
   const segments: FaceSegment[] = [];
   let current: FaceName | undefined;
+  let currentRtl = false;
   let start = 0;
   let offset = 0;
+  let segmentUncovered = 0;
   for (const ch of text) {
     const cp = ch.codePointAt(0)!;
     let face: FaceName;
+    let isMissing = false;
     if (cp === 0x0a || (cp === 0x20 && current !== undefined)) {
       face = current ?? chain[0]!;
     } else if (cp < 0x7f) {
-      face = chain[0]!;
+      // Punctuation inside right-to-left text stays in its face: drawn as one run with the
+      // words around it, it is reversed and read back together with them.
+      face = currentRtl && ASCII_NEUTRAL.test(ch) && covers(current!, cp) ? current! : chain[0]!;
     } else if (current !== undefined && STICKY.test(ch) && covers(current, cp)) {
       face = current;
     } else {
-      const index = chainIndex(style, cp);
-      if (index === -1) missing.add(cp);
-      face = chain[Math.max(index, 0)]!;
+      const found = faceFor(style, cp);
+      if (found === null) {
+        missing.add(cp);
+        isMissing = true;
+      }
+      face = found ?? chain[0]!;
     }
     if (face !== current) {
-      if (current !== undefined && offset > start) segments.push({ text: text.slice(start, offset), face: current });
+      if (current !== undefined && offset > start) segments.push({ text: text.slice(start, offset), face: current, missing: segmentUncovered });
       current = face;
+      currentRtl = RTL_FACES.has(face);
       start = offset;
+      segmentUncovered = 0;
+    }
+    if (isMissing) {
+      segmentUncovered++;
     }
     offset += ch.length;
   }
-  if (current !== undefined && offset > start) segments.push({ text: text.slice(start, offset), face: current });
+  if (current !== undefined && offset > start) segments.push({ text: text.slice(start, offset), face: current, missing: segmentUncovered });
   return segments;
 }
+
+/** True for the faces of right-to-left scripts (Arabic, Hebrew). */
+export const isRtlFace = (face: FaceName): boolean => RTL_FACES.has(face);
+
+const RTL_FACES: ReadonlySet<FaceName> = new Set(SCRIPT_FACES.filter((s) => s.rtl).flatMap((s) => [...s.regular, ...s.bold]));
+// ASCII characters of no direction of their own: punctuation and symbols, not letters or digits.
+const ASCII_NEUTRAL = /^[!-/:-@[-`{-~]$/;

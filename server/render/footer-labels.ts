@@ -4,11 +4,9 @@
  * date after it is Intl-formatted for the full locale (format.ts), so the words and the
  * date agree in language while the date keeps its regional form.
  *
- * Arabic and Hebrew keep the English label on purpose: pdfkit lays a right-to-left run out
- * as one reversed glyph run and draws our line left to right, with no bidi reordering, so a
- * label followed by a date would come out in the wrong order (Arabic-Indic digits of an
- * Arabic date are already reversed by the same cause). Add them here once lines are laid
- * out with the Unicode bidi algorithm.
+ * Arabic and Hebrew labels are noun phrases ("export date"), like the Japanese and Chinese
+ * ones; the line is laid out with the Unicode bidi algorithm (text-layout.ts), so the date
+ * after a right-to-left label keeps its own order.
  */
 const EXPORTED_LABELS: Readonly<Record<string, string>> = {
   en: 'Exported',
@@ -23,7 +21,8 @@ const EXPORTED_LABELS: Readonly<Record<string, string>> = {
   ja: 'エクスポート日時',
   zh: '导出时间',
   ko: '내보낸 시간',
-  // ar, he: English, see above.
+  ar: 'تاريخ التصدير',
+  he: 'תאריך ייצוא',
 };
 
 /** The label for a BCP 47 locale (any case, `_` tolerated); English when its language is not in the table. */

@@ -5,6 +5,7 @@
  */
 
 import { calendarDateOf } from '../contract/calendar-date.js';
+import { formattingLocale } from './digits.js';
 
 export type DateTimeStyle = 'date' | 'dateTime' | 'time';
 
@@ -40,7 +41,8 @@ export class InlineFormatter {
   constructor(locale: string, timezone: string) {
     // Both are validated at the API boundary; a bad value here must still not fail the
     // whole export, so degrade to a neutral default instead of throwing.
-    this.locale = supportedOr(locale, FALLBACK_LOCALE, (l) => new Intl.DateTimeFormat(l));
+    // In digits a bundled font draws: the locale's own, or Latin ones (digits.ts).
+    this.locale = formattingLocale(supportedOr(locale, FALLBACK_LOCALE, (l) => new Intl.DateTimeFormat(l)));
     this.timezone = supportedOr(timezone, FALLBACK_ZONE, (z) => new Intl.DateTimeFormat('en-US', { timeZone: z }));
   }
 

@@ -9,11 +9,13 @@
  */
 import PDFDocument from 'pdfkit';
 import type { Block, Content, InlineNode, ListItem, Mark } from '../contract/content.js';
+import { conformanceOf, declareConformance, PDFA_SUBSET } from './conformance.js';
 import type { FontStyle } from './fonts.js';
 import { exportedLabel } from './footer-labels.js';
 import { InlineFormatter } from './format.js';
 import { Outline } from './outline.js';
 import { PdfOutput } from './pdf-output.js';
+import { PAGINATION, Structure, type Role, type Tag } from './structure.js';
 import { drawTable, type TableFlow } from './table-layout.js';
 import { TextEngine, expandTabs, type Line, type Run, type RunStyle, type Tokens } from './text-layout.js';
 
@@ -34,6 +36,8 @@ export interface RenderResult {
   pageCount: number;
   /** Sorted, unique code points that no bundled font covers (rendered as .notdef). */
   missingCodePoints: number[];
+  /** How many .notdef boxes the PDF shows: each uncovered character, each time it is drawn. */
+  missingGlyphs: number;
 }
 
 type Doc = InstanceType<typeof PDFDocument>;
@@ -83,6 +87,9 @@ export async function renderPdf(req: RenderRequest): Promise<RenderResult> {
     bufferPages: true,
     autoFirstPage: false,
     pdfVersion: '1.7',
+    // A structure tree and MarkInfo (structure.ts); PDF/A-2's output intent and XMP (conformance.ts).
+    tagged: true,
+    subset: PDFA_SUBSET,
     // The catalog's /Lang, for screen readers and text-to-speech; none for `und`.
     ...(lang === undefined ? {} : { lang }),
     // Viewers show the title, not the file name, in their window (ViewerPreferences DisplayDocTitle).
@@ -93,15 +100,18 @@ export async function renderPdf(req: RenderRequest): Promise<RenderResult> {
   });
   const output = await PdfOutput.of(doc, req.limits);
 
-  const text = new TextEngine(doc);
   const format = new InlineFormatter(req.locale, req.timezone);
-  const renderer = new BlockRenderer(doc, text, format);
+  const text = new TextEngine(doc, format.locale);
+  const tags = new Structure(doc);
+  text.marks = tags;
+  const renderer = new BlockRenderer(doc, text, format, tags);
   renderer.render(req.title, req.content);
   // The locale the date is formatted in (en-US for one Intl cannot use), so words and date agree.
   renderer.footers(exportedLabel(format.locale), req.exportedAt);
+  declareConformance(doc, { title: req.title, createdAt, lang, producer: PRODUCER }, conformanceOf(lang, text.missing.size > 0));
 
   const pdf = await output.finish();
-  return { pdf, pageCount: output.pageCount, missingCodePoints: [...text.missing].sort((a, b) => a - b) };
+  return { pdf, pageCount: output.pageCount, missingCodePoints: [...text.missing].sort((a, b) => a - b), missingGlyphs: text.missingDrawn };
 }
 
 /**
@@ -139,6 +149,8 @@ interface PendingMarker {
   line: Line;
   /** x of the marker's right edge. */
   right: number;
+  /** The list item's Lbl element. */
+  tag: Tag;
 }
 
 class BlockRenderer implements TableFlow {
@@ -157,6 +169,7 @@ class BlockRenderer implements TableFlow {
     readonly doc: Doc,
     readonly text: TextEngine,
     private readonly format: InlineFormatter,
+    readonly tags: Structure,
   ) {
     this.outline = new Outline(doc, PAGE_HEIGHT);
   }
@@ -165,7 +178,10 @@ class BlockRenderer implements TableFlow {
     this.newPage();
     const box: Box = { left: MARGIN.left, width: PAGE_WIDTH - MARGIN.left - MARGIN.right, color: TEXT_COLOR, gap: BLOCK_GAP, listDepth: 0 };
     const titleStyle = this.style({ font: 'bold', size: TITLE_SIZE, color: TEXT_COLOR });
+    // The title is the document's first heading; the content's headings follow it.
+    this.tags.begin(this.tags.heading(1));
     this.drawLines(this.text.layout([{ text: title, style: titleStyle }], box.width, { baseSize: TITLE_SIZE, lineHeight: 1.25 }), box);
+    this.tags.end();
     this.y += TITLE_SIZE * 0.6;
     this.blocks(content.blocks, box);
   }
@@ -176,6 +192,8 @@ class BlockRenderer implements TableFlow {
     const style = this.style({ font: 'regular', size: FOOTER_SIZE, color: MUTED_COLOR });
     const exported = this.text.layout([{ text: `${label} ${this.format.exportedAt(exportedAt)}`, style }], Infinity, { baseSize: FOOTER_SIZE });
     const right = PAGE_WIDTH - MARGIN.right;
+    // Every element is written before pages are revisited: footers are artifacts only.
+    this.tags.close();
     for (let i = start; i < start + count; i++) {
       const page = doc.switchToPage(i);
       this.text.forgetFill();
@@ -183,9 +201,12 @@ class BlockRenderer implements TableFlow {
       // not count as overflowing the page and trigger an extra one.
       const bottom = page.margins.bottom;
       page.margins.bottom = 0;
-      for (const line of exported) this.text.drawLine(line, MARGIN.left, FOOTER_TOP);
-      const [number] = this.text.layout([{ text: `${i + 1} / ${count}`, style }], Infinity, { baseSize: FOOTER_SIZE });
-      if (number) this.text.drawLine(number, right - number.width, FOOTER_TOP);
+      this.tags.within(PAGINATION, () => {
+        for (const line of exported) this.text.drawLine(line, MARGIN.left, FOOTER_TOP);
+        const [number] = this.text.layout([{ text: `${i + 1} / ${count}`, style }], Infinity, { baseSize: FOOTER_SIZE });
+        if (number) this.text.drawLine(number, right - number.width, FOOTER_TOP);
+      });
+      this.tags.endMarked();
       page.margins.bottom = bottom;
     }
   }
@@ -196,6 +217,8 @@ class BlockRenderer implements TableFlow {
     if (this.started) {
       for (const bar of this.bars) this.drawBar(bar.x, bar.startY, this.y);
     }
+    // A marked-content sequence never spans pages.
+    this.tags.endPage();
     this.started = true;
     this.doc.addPage();
     // Each page's content stream starts from the default graphics state.
@@ -222,7 +245,8 @@ class BlockRenderer implements TableFlow {
     for (const line of lines) {
       this.ensure(line.height);
       this.flushMarkers(this.y + line.baseline);
-      this.text.drawLine(line, box.left, this.y);
+      // A right-to-left paragraph starts at the right edge.
+      this.text.drawLine(line, line.rtl ? box.left + box.width - line.width : box.left, this.y);
       this.y += line.height;
     }
   }
@@ -230,7 +254,8 @@ class BlockRenderer implements TableFlow {
   flushMarkers(baselineY: number): void {
     if (this.markers.length === 0) return;
     for (const marker of this.markers) {
-      this.text.drawLine(marker.line, marker.right - marker.line.width, baselineY - marker.line.baseline);
+      this.tags.within(marker.tag, () => this.text.drawLine(marker.line, marker.right - marker.line.width, baselineY - marker.line.baseline));
+      this.tags.finish(marker.tag);
     }
     this.markers = [];
   }
@@ -253,25 +278,35 @@ class BlockRenderer implements TableFlow {
   private block(block: Block, box: Box): void {
     switch (block.type) {
       case 'heading':
-        return this.heading(block.level, block.content, box);
+        return this.tagged(this.tags.heading(block.level), () => this.heading(block.level, block.content, box));
       case 'paragraph':
-        return this.drawLines(this.inlineLines(block.content, box.width, { size: BODY_SIZE, color: box.color }), box);
+        return this.tagged('P', () => this.drawLines(this.inlineLines(block.content, box.width, { size: BODY_SIZE, color: box.color }), box));
       case 'bulletList':
-        return this.list(block.items, undefined, box);
+        return this.tagged('L', () => this.list(block.items, undefined, box));
       case 'orderedList':
-        return this.list(block.items, block.start ?? 1, box);
+        return this.tagged('L', () => this.list(block.items, block.start ?? 1, box));
       case 'table':
         return drawTable(this, block, box);
       case 'codeBlock':
-        return this.codeBlock(block.text, box);
+        return this.tagged('Code', () => this.codeBlock(block.text, box));
       case 'quote':
-        return this.quote(block.content, box);
+        return this.tagged('BlockQuote', () => this.quote(block.content, box));
       case 'divider':
         return this.divider(box);
       case 'pageBreak':
         this.flushMarkers(this.bodyBaseline());
         if (!this.atPageTop()) this.newPage();
         return;
+    }
+  }
+
+  /** Draws a block as one structure element of `role`. */
+  private tagged(role: Role, draw: () => void): void {
+    this.tags.begin(role);
+    try {
+      draw();
+    } finally {
+      this.tags.end();
     }
   }
 
@@ -302,15 +337,18 @@ class BlockRenderer implements TableFlow {
     for (const item of items) {
       if (!first) this.gap(LIST_GAP);
       first = false;
+      this.tags.begin('LI');
       const [line] = this.text.layout([{ text: markerText(n), style: markerStyle }], Infinity, { baseSize: BODY_SIZE });
-      if (line) this.markers.push({ line, right: inner.left - 5 });
+      // The label is drawn with the item's first line, whatever element that line is in.
+      if (line) this.markers.push({ line, right: inner.left - 5, tag: this.tags.child('Lbl') });
       if (item.content.length === 0) {
         this.ensure(BODY_SIZE * 1.35);
         this.flushMarkers(this.bodyBaseline());
         this.y += BODY_SIZE * 1.35;
       } else {
-        this.blocks(item.content, inner);
+        this.tagged('LBody', () => this.blocks(item.content, inner));
       }
+      this.tags.end();
       n++;
     }
   }
@@ -327,6 +365,7 @@ class BlockRenderer implements TableFlow {
 
   private drawBar(x: number, from: number, to: number): void {
     if (to <= from) return;
+    this.tags.decoration();
     this.doc.save().rect(x, from, 3, to - from).fill(QUOTE_BAR_COLOR).restore();
     this.text.forgetFill();
   }
@@ -335,6 +374,7 @@ class BlockRenderer implements TableFlow {
     this.ensure(14);
     this.flushMarkers(this.bodyBaseline());
     const y = this.y + 7;
+    this.tags.decoration();
     this.doc.save().lineWidth(0.75).moveTo(box.left, y).lineTo(box.left + box.width, y).stroke(RULE_COLOR).restore();
     this.y += 14;
   }
@@ -360,6 +400,7 @@ class BlockRenderer implements TableFlow {
         height += lines[end]!.height;
         end++;
       }
+      this.tags.decoration();
       this.doc.save().rect(box.left, this.y, box.width, height + CODE_PADDING * 2).fill(CODE_BACKGROUND).restore();
       this.text.forgetFill();
       let y = this.y + CODE_PADDING;

@@ -4,9 +4,14 @@
  * page the table continues on (unless it is too tall to be worth it), rows kept whole on a
  * page when they fit, and a row taller than a page flowed cell by cell over as many pages
  * as it needs.
+ *
+ * Tagged as Table > THead > TR > TH (scope Column) and Table > TBody > TR > TD; a header
+ * repeated on a continuation page is an artifact, so readers meet each header cell once,
+ * and a row split over pages stays one TR whose cells continue on the next page.
  */
 import type PDFDocument from 'pdfkit';
 import type { Block, ColumnAlign, InlineNode, TableCell } from '../contract/content.js';
+import { LAYOUT, type Structure, type Tag } from './structure.js';
 import type { Line, TextEngine, Tokens } from './text-layout.js';
 
 type Doc = InstanceType<typeof PDFDocument>;
@@ -20,6 +25,7 @@ const TABLE_HEADER_BACKGROUND = '#e9edf2';
 export interface TableFlow {
   readonly doc: Doc;
   readonly text: TextEngine;
+  readonly tags: Structure;
   /** Where the next thing is drawn, in points from the top of the current page. */
   y: number;
   /** Where content starts and ends on every page. */
@@ -36,7 +42,8 @@ export interface TableFlow {
 }
 
 type Table = Extract<Block, { type: 'table' }>;
-type Align = Exclude<ColumnAlign, null>;
+// 'start': the side a line's paragraph starts on, left, or right for right-to-left text.
+type Align = Exclude<ColumnAlign, null> | 'start';
 
 /** A cell laid out: its lines and where they sit in the cell. */
 interface CellLines {
@@ -87,17 +94,25 @@ export function drawTable(flow: TableFlow, table: Table, box: TableBox): void {
     return max + CELL_PADDING * 2;
   };
 
+  const tags = flow.tags;
+  /** A row's TR, current until closed, and its cells, children drawn through tags.within. */
+  const openRow = (role: 'TH' | 'TD'): Tag[] => {
+    tags.begin('TR');
+    return Array.from({ length: count }, () => tags.child(role, role === 'TH' ? { scope: 'Column' } : undefined));
+  };
+  const closeRow = (cellTags: Tag[]) => {
+    for (const tag of cellTags) tags.finish(tag);
+    tags.end();
+  };
+
   const headerCells = header.length > 0 ? layoutRow(header, true) : undefined;
   const headerHeight = headerCells ? heightOf(headerCells) : 0;
   const pageHeight = flow.contentBottom - flow.contentTop;
   // A header taller than a third of a page is drawn once rather than eating every page.
   const repeatHeader = headerCells !== undefined && headerHeight < pageHeight / 3;
-  const drawHeader = () => {
-    if (headerCells) drawRow(flow, headerCells, headerHeight, box, columns, TABLE_HEADER_BACKGROUND);
-  };
   const continuePage = () => {
     flow.newPage();
-    if (repeatHeader) drawHeader();
+    if (repeatHeader && headerCells) drawRow(flow, headerCells, headerHeight, box, columns, TABLE_HEADER_BACKGROUND, undefined);
   };
 
   let rowIndex = 0;
@@ -105,22 +120,34 @@ export function drawTable(flow: TableFlow, table: Table, box: TableBox): void {
   // The header never ends up alone at the bottom of a page.
   flow.ensure(headerHeight + (firstCells ? Math.min(heightOf(firstCells), pageHeight / 2) : 0));
   flow.flushMarkers(flow.y + CELL_PADDING + TABLE_SIZE * 1.02);
-  drawHeader();
+  tags.begin('Table');
+  if (headerCells) {
+    tags.begin('THead');
+    const cellTags = openRow('TH');
+    drawRow(flow, headerCells, headerHeight, box, columns, TABLE_HEADER_BACKGROUND, cellTags);
+    closeRow(cellTags);
+    tags.end();
+  }
+  tags.begin('TBody');
 
   for (const row of rows) {
     const cells = rowIndex === 0 && firstCells ? firstCells : layoutRow(row, false);
     firstCells = undefined;
     rowIndex++;
     const height = heightOf(cells);
+    const cellTags = openRow('TD');
     if (flow.y + height <= flow.contentBottom) {
-      drawRow(flow, cells, height, box, columns, undefined);
+      drawRow(flow, cells, height, box, columns, undefined, cellTags);
     } else if (height <= pageHeight - (repeatHeader ? headerHeight : 0)) {
       continuePage();
-      drawRow(flow, cells, height, box, columns, undefined);
+      drawRow(flow, cells, height, box, columns, undefined, cellTags);
     } else {
-      splitRow(flow, cells, box, columns, continuePage);
+      splitRow(flow, cells, box, columns, continuePage, cellTags);
     }
+    closeRow(cellTags);
   }
+  tags.end();
+  tags.end();
 }
 
 /**
@@ -202,22 +229,33 @@ function layoutColumns(
   return columns;
 }
 
-/** The column's alignment if it has one; else numbers to the right and everything else to the left. */
+/** The column's alignment if it has one; else numbers to the right and everything else at its start. */
 function cellAlign(column: ColumnAlign, content: InlineNode[], header: boolean): Align {
   if (column !== null) return column;
-  if (header) return 'left';
+  if (header) return 'start';
   let numbers = 0;
   for (const node of content) {
     if (node.type === 'number') numbers++;
-    else if (node.type !== 'text' || node.text.trim() !== '') return 'left';
+    else if (node.type !== 'text' || node.text.trim() !== '') return 'start';
   }
-  return numbers > 0 ? 'right' : 'left';
+  return numbers > 0 ? 'right' : 'start';
 }
 
-function drawRow(flow: TableFlow, cells: CellLines[], height: number, box: TableBox, columns: Column[], background: string | undefined): void {
+/** Draws a row; `cellTags` are its cells' elements, or undefined for a repeated header (an artifact). */
+function drawRow(
+  flow: TableFlow,
+  cells: CellLines[],
+  height: number,
+  box: TableBox,
+  columns: Column[],
+  background: string | undefined,
+  cellTags: Tag[] | undefined,
+): void {
   const doc = flow.doc;
   const top = flow.y;
+  const tags = flow.tags;
   if (background) {
+    tags.decoration();
     doc.save().rect(box.left, top, box.width, height).fill(background).restore();
     flow.text.forgetFill();
   }
@@ -226,12 +264,16 @@ function drawRow(flow: TableFlow, cells: CellLines[], height: number, box: Table
     const column = columns[c]!;
     const inner = column.width - CELL_PADDING * 2;
     let y = top + CELL_PADDING;
-    for (const line of lines) {
-      const offset = align === 'left' ? 0 : Math.max(inner - line.width, 0) / (align === 'center' ? 2 : 1);
-      flow.text.drawLine(line, box.left + column.x + CELL_PADDING + offset, y);
-      y += line.height;
-    }
+    tags.within(cellTags?.[c] ?? LAYOUT, () => {
+      for (const line of lines) {
+        const side = align === 'start' ? (line.rtl ? 'right' : 'left') : align;
+        const offset = side === 'left' ? 0 : Math.max(inner - line.width, 0) / (side === 'center' ? 2 : 1);
+        flow.text.drawLine(line, box.left + column.x + CELL_PADDING + offset, y);
+        y += line.height;
+      }
+    });
   }
+  tags.decoration();
   doc.save().lineWidth(0.5).strokeColor(TABLE_BORDER);
   doc.rect(box.left, top, box.width, height);
   for (let c = 1; c < cells.length; c++) {
@@ -243,7 +285,7 @@ function drawRow(flow: TableFlow, cells: CellLines[], height: number, box: Table
 }
 
 /** A row taller than a page: each cell flows its lines over as many pages as needed. */
-function splitRow(flow: TableFlow, cells: CellLines[], box: TableBox, columns: Column[], continuePage: () => void): void {
+function splitRow(flow: TableFlow, cells: CellLines[], box: TableBox, columns: Column[], continuePage: () => void, cellTags: Tag[]): void {
   const next = cells.map(() => 0);
   const remaining = () => cells.some(({ lines }, c) => next[c]! < lines.length);
   while (remaining()) {
@@ -278,7 +320,7 @@ function splitRow(flow: TableFlow, cells: CellLines[], box: TableBox, columns: C
     for (let c = 0; c < cells.length; c++) next[c]! += chunk[c]!.lines.length;
     let height = 0;
     for (const { lines } of chunk) height = Math.max(height, lines.reduce((sum, line) => sum + line.height, 0));
-    drawRow(flow, chunk, height + CELL_PADDING * 2, box, columns, undefined);
+    drawRow(flow, chunk, height + CELL_PADDING * 2, box, columns, undefined, cellTags);
     if (remaining()) continuePage();
   }
 }

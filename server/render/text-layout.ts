@@ -10,7 +10,9 @@
  * on a shared baseline (which also means pdfkit never adds pages behind our back).
  */
 import type PDFDocument from 'pdfkit';
-import { needsSyntheticOblique, renderFont, segmentByFace, type FaceName, type FontStyle } from './fonts.js';
+import { hasStrongRtl, mirrored, paragraphLevel, resolveLevels, visualPositions, type BidiText } from './bidi.js';
+import { isRtlFace, needsSyntheticOblique, renderFont, segmentByFace, type FaceName, type FontStyle } from './fonts.js';
+import { forcedDirection, LTR_RUN, RTL_RUN, RTL_SCRIPT_CHAR, SPACELESS_SCRIPT } from './scripts.js';
 
 type Doc = InstanceType<typeof PDFDocument>;
 
@@ -29,12 +31,17 @@ export interface Run {
   style: RunStyle;
 }
 
+/** One drawing call: text in logical order, placed at its visual position on the line. */
 export interface Fragment {
   text: string;
   face: FaceName;
   style: RunStyle;
   x: number;
   width: number;
+  /** Bidi embedding level: odd for text shown right to left. */
+  level: number;
+  /** Code points in it that no bundled font covers (drawn as boxes). */
+  missing: number;
 }
 
 export interface Line {
@@ -43,6 +50,8 @@ export interface Line {
   height: number;
   /** Distance from the line's top to its baseline. */
   baseline: number;
+  /** In a right-to-left paragraph: aligned to the right. */
+  rtl: boolean;
 }
 
 export interface LayoutOptions {
@@ -52,6 +61,19 @@ export interface LayoutOptions {
   lineHeight?: number;
 }
 
+/**
+ * Told what drawLine is about to draw, so a tagged document can mark it (structure.ts
+ * implements it): every piece of text and decoration goes through drawLine.
+ */
+export interface ContentMarks {
+  /** Before a fragment's text; `url` when the fragment is a link. */
+  text(url: string | undefined): void;
+  /** Before backgrounds and underlines. */
+  decoration(): void;
+  /** Options of the link annotation over a fragment just drawn after text(url). */
+  annotation(url: string): PDFKit.Mixins.AnnotationOption;
+}
+
 export const LINE_HEIGHT = 1.35;
 // DejaVu's ascender is 0.93 em; centring its 1.16 em box in a 1.35 em line puts the baseline here.
 const BASELINE = 1.02;
@@ -59,17 +81,24 @@ const BASELINE = 1.02;
 /** Runs tokenized once by TextEngine.tokens; opaque outside this module. */
 export interface Tokens {
   readonly tokens: readonly Token[];
+  /** The runs' bidi levels; null when all of the text is left to right. */
+  readonly bidi: BidiText | null;
 }
 
 const isTokens = (value: Run[] | Tokens): value is Tokens => !Array.isArray(value);
 
-type TokenKind = 'word' | 'space' | 'cjk' | 'newline';
+// 'spaceless': a dictionary word of a script written without spaces (Thai, Khmer, ...).
+type TokenKind = 'word' | 'space' | 'cjk' | 'spaceless' | 'newline';
 interface Token {
   text: string;
   kind: TokenKind;
   face: FaceName;
   style: RunStyle;
   width: number;
+  /** Offset of the text in the runs' concatenated text (what the bidi levels index). */
+  start: number;
+  level: number;
+  missing: number;
 }
 
 const CJK_CLASS = '\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Script=Hangul}\\u3001-\\u303F\\u30FC\\uFF00-\\uFFEF';
@@ -85,13 +114,22 @@ const INVISIBLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00AD]/g
 
 export class TextEngine {
   readonly missing = new Set<number>();
+  /** Glyphs drawn as .notdef boxes so far: each uncovered character, each time it is drawn. */
+  missingDrawn = 0;
+  private segmenter: Intl.Segmenter | undefined;
   private readonly widthCache = new Map<FaceName, Map<string, number>>();
   private readonly registered = new Set<FaceName>();
   private readonly prepared = new Set<FaceName>();
   private currentFace: FaceName | undefined;
   private fill: string | undefined;
+  /** Marks what drawLine draws, in a tagged document. */
+  marks: ContentMarks | undefined;
 
-  constructor(private readonly doc: Doc) {}
+  /** `locale` picks the dictionary that breaks lines of Thai, Khmer, Lao and Burmese between words. */
+  constructor(
+    private readonly doc: Doc,
+    private readonly locale?: string,
+  ) {}
 
   /** Switches pdfkit to the face, registering its bytes with this document on first use. */
   useFace(face: FaceName): Doc {
@@ -148,7 +186,7 @@ export class TextEngine {
   /** Width of runs laid out on one line, ignoring wrapping. */
   naturalWidth(runs: Run[]): number {
     let width = 0;
-    for (const token of this.tokenize(runs)) width += token.width;
+    for (const token of this.tokenize(runs).tokens) width += token.width;
     return width;
   }
 
@@ -158,7 +196,7 @@ export class TextEngine {
    * breaks unless it must), `max` the widest line when nothing wraps.
    */
   extent(runs: Run[] | Tokens): { min: number; max: number } {
-    const tokens = isTokens(runs) ? runs.tokens : this.tokenize(runs);
+    const tokens = isTokens(runs) ? runs.tokens : this.tokenize(runs).tokens;
     let min = 0;
     let max = 0;
     let unit = 0;
@@ -185,20 +223,20 @@ export class TextEngine {
 
   /** Runs split into measured tokens, for callers that both measure and lay out the same runs (tables). */
   tokens(runs: Run[]): Tokens {
-    return { tokens: this.tokenize(runs) };
+    return this.tokenize(runs);
   }
 
   layout(runs: Run[] | Tokens, maxWidth: number, options: LayoutOptions): Line[] {
     const lineHeight = options.lineHeight ?? LINE_HEIGHT;
     const width = Math.max(maxWidth, 1);
-    const tokens = isTokens(runs) ? runs.tokens : this.tokenize(runs);
+    const { tokens, bidi } = isTokens(runs) ? runs : this.tokenize(runs);
     const lines: Line[] = [];
     let current: Token[] = [];
     let x = 0;
 
     const finish = () => {
       while (current.length > 0 && current[current.length - 1]!.kind === 'space') current.pop();
-      lines.push(toLine(current, options.baseSize, lineHeight));
+      lines.push(toLine(current, options.baseSize, lineHeight, bidi));
       current = [];
       x = 0;
     };
@@ -235,11 +273,13 @@ export class TextEngine {
           }
           let piece = '';
           let pieceWidth = 0;
+          let pieceStart = tok.start;
           for (const ch of tok.text) {
             const w = this.width(tok.face, ch, tok.style.size);
             if (x + pieceWidth + w > width && (current.length > 0 || piece.length > 0)) {
-              if (piece) current.push({ ...tok, text: piece, width: pieceWidth });
+              if (piece) current.push({ ...tok, text: piece, width: pieceWidth, start: pieceStart, missing: this.countMissing(piece, tok) });
               finish();
+              pieceStart += piece.length;
               piece = '';
               pieceWidth = 0;
             }
@@ -247,7 +287,7 @@ export class TextEngine {
             pieceWidth += w;
           }
           if (piece) {
-            current.push({ ...tok, text: piece, width: pieceWidth });
+            current.push({ ...tok, text: piece, width: pieceWidth, start: pieceStart, missing: this.countMissing(piece, tok) });
             x += pieceWidth;
           }
         }
@@ -270,21 +310,50 @@ export class TextEngine {
       const size = fragment.style.size;
       const [x, width] = this.inkSpan(fragment);
       if (width <= 0) continue;
+      this.marks?.decoration();
       doc.rect(left + x - 1, top + line.baseline - size * 0.95, width + 2, size * 1.2).fill(fragment.style.background);
       this.forgetFill();
     }
+    // In logical order, each at its visual place: text extraction (pdfjs) reads the
+    // content stream in this order, and reverses each right-to-left run back itself.
     for (const fragment of line.fragments) {
       const { style } = fragment;
       this.useFace(fragment.face).fontSize(style.size);
       this.setFill(style.color);
-      doc.text(fragment.text, left + fragment.x, top, {
+      this.marks?.text(style.link);
+      this.missingDrawn += fragment.missing;
+      const options: PDFKit.Mixins.TextOptions = {
         lineBreak: false,
         // A number is the baseline's fixed offset from `top` (negated): every face on the
         // line shares it, whatever its own ascender.
         baseline: -line.baseline,
-        link: style.link ?? null,
         oblique: needsSyntheticOblique(style.font, fragment.face),
-      });
+      };
+      if (fragment.level % 2 === 0) {
+        // Arabic-Indic digits are Arabic script, which fontkit would lay out right to left.
+        if ((fragment.level > 0 || isRtlFace(fragment.face)) && RTL_SCRIPT_CHAR.test(fragment.text)) options.features = LTR_RUN as PDFKit.Mixins.OpenTypeFeatures[];
+        doc.text(fragment.text, left + fragment.x, top, options);
+      } else if (hasStrongRtl(fragment.text)) {
+        // Shaped in logical order (Arabic joining needs it), glyphs then reversed by fontkit.
+        doc.text(mirrored(fragment.text), left + fragment.x, top, { ...options, features: RTL_RUN as PDFKit.Mixins.OpenTypeFeatures[] });
+      } else {
+        // Punctuation, spaces or digits only: nothing to shape, so each character is placed
+        // from the right, which also keeps each one its own piece of text for extraction.
+        // Measured first: measuring sets pdfkit's font size.
+        const clusters = (mirrored(fragment.text).match(CLUSTER) ?? []).map((cluster) => ({ cluster, width: this.width(fragment.face, cluster, style.size) }));
+        this.useFace(fragment.face).fontSize(style.size);
+        let right = fragment.x + fragment.width;
+        for (const { cluster, width } of clusters) {
+          right -= width;
+          doc.text(cluster, left + right, top, options);
+        }
+      }
+      if (style.link) {
+        // Ours rather than text()'s `link` option: the annotation needs its Contents and
+        // its Link element (marks.annotation), which text() cannot be given.
+        const [x, width] = this.inkSpan(fragment);
+        if (width > 0) doc.link(left + x, top, width, line.height, style.link, this.marks?.annotation(style.link));
+      }
     }
     for (const fragment of line.fragments) {
       const { style } = fragment;
@@ -292,6 +361,7 @@ export class TextEngine {
       const y = top + line.baseline + style.size * 0.12;
       const [x, width] = this.inkSpan(fragment);
       if (width <= 0) continue;
+      this.marks?.decoration();
       doc
         .save()
         .lineWidth(Math.max(style.size * 0.05, 0.4))
@@ -304,31 +374,84 @@ export class TextEngine {
 
   /** x and width of a fragment without its outer spaces: underlines and boxes stop at the text. */
   private inkSpan(fragment: Fragment): [number, number] {
-    const lead = /^[ \u3000]*/.exec(fragment.text)![0];
-    const trail = lead.length === fragment.text.length ? '' : /[ \u3000]*$/.exec(fragment.text)![0];
+    let lead = /^[ \u3000]*/.exec(fragment.text)![0];
+    let trail = lead.length === fragment.text.length ? '' : /[ \u3000]*$/.exec(fragment.text)![0];
+    // Shown right to left, the text's trailing spaces are on its left.
+    if (fragment.level % 2 === 1) [lead, trail] = [trail, lead];
     const leadWidth = lead ? this.width(fragment.face, lead, fragment.style.size) : 0;
     const trailWidth = trail ? this.width(fragment.face, trail, fragment.style.size) : 0;
     return [fragment.x + leadWidth, Math.max(fragment.width - leadWidth - trailWidth, 0)];
   }
 
-  private tokenize(runs: Run[]): Token[] {
+  private tokenize(runs: Run[]): Tokens {
+    const texts = runs.map((run) => normalizeText(run.text, run.style.font === 'mono'));
+    // Bidi levels are resolved over the whole paragraph, before it is broken into lines.
+    const bidi = resolveLevels(texts.join(''));
     const tokens: Token[] = [];
-    for (const run of runs) {
-      const text = normalizeText(run.text, run.style.font === 'mono');
-      if (!text) continue;
-      for (const segment of segmentByFace(text, run.style.font, this.missing)) {
+    let runStart = 0;
+    for (let r = 0; r < runs.length; r++) {
+      const text = texts[r]!;
+      const style = runs[r]!.style;
+      let segmentStart = runStart;
+      for (const segment of segmentByFace(text, style.font, this.missing)) {
+        const missing = segment.missing > 0 ? (text: string) => this.countMissing(text) : noneMissing;
+        const spaceless = SPACELESS_SCRIPT.test(segment.text);
         for (const match of segment.text.matchAll(TOKEN)) {
           const piece = match[0];
+          const start = segmentStart + match.index;
           const kind: TokenKind =
             piece === '\n' ? 'newline' : piece[0] === ' ' || piece[0] === '\u3000' ? 'space' : CJK_CHAR.test(piece) ? 'cjk' : 'word';
-          const width = kind === 'newline' ? 0 : this.width(segment.face, piece, run.style.size);
-          tokens.push({ text: piece, kind, face: segment.face, style: run.style, width });
+          if (spaceless && kind === 'word' && SPACELESS_SCRIPT.test(piece)) {
+            // Thai and its neighbours put no spaces between words: break between dictionary words.
+            this.segmenter ??= new Intl.Segmenter(this.locale, { granularity: 'word' });
+            for (const word of this.segmenter.segment(piece)) {
+              const wordKind = SPACELESS_SCRIPT.test(word.segment) ? 'spaceless' : 'word';
+              this.push(tokens, word.segment, wordKind, segment.face, style, start + word.index, bidi, missing);
+            }
+          } else {
+            this.push(tokens, piece, kind, segment.face, style, start, bidi, missing);
+          }
         }
+        segmentStart += segment.text.length;
+      }
+      runStart += text.length;
+    }
+    return { tokens, bidi };
+  }
+
+  /** Adds a token, split where its bidi level changes (a number inside Hebrew text). */
+  private push(tokens: Token[], text: string, kind: TokenKind, face: FaceName, style: RunStyle, start: number, bidi: BidiText | null, missing: (text: string) => number): void {
+    if (!bidi) {
+      tokens.push({ text, kind, face, style, width: kind === 'newline' ? 0 : this.width(face, text, style.size), start, level: 0, missing: missing(text) });
+      return;
+    }
+    const add = (piece: string, offset: number, level: number) => {
+      const width = kind === 'newline' ? 0 : this.width(face, piece, style.size);
+      tokens.push({ text: piece, kind, face, style, width, start: offset, level, missing: missing(piece) });
+    };
+    const levels = bidi.levels.levels;
+    let from = 0;
+    for (let i = 1; i <= text.length; i++) {
+      if (i === text.length || levels[start + i] !== levels[start + from]) {
+        add(text.slice(from, i), start + from, levels[start + from]!);
+        from = i;
       }
     }
-    return tokens;
+  }
+
+  /** Characters of `text` that no bundled font covers. */
+  private countMissing(text: string, token?: Token): number {
+    if (token && token.missing === 0) return 0;
+    let count = 0;
+    for (const ch of text) if (this.missing.has(ch.codePointAt(0)!)) count++;
+    return count;
   }
 }
+
+const noneMissing = (): number => 0;
+
+// A character with the combining marks that follow it.
+const CLUSTER = /\P{M}\p{M}*|\p{M}+/gu;
 
 /**
  * pdfkit 0.20 seeds an embedded font's /W array with the .notdef advance in font units
@@ -348,13 +471,16 @@ const LAYOUT_CACHE_LIMIT = 4096;
  * pdfkit caches the shaped glyph run of every word for the document's lifetime, with no
  * bound. This replaces the font's cache with a Map that starts afresh past
  * LAYOUT_CACHE_LIMIT words; shaping is deterministic, so a word laid out again gives the
- * same glyphs and the same bytes. pdfkit internals: if they ever change shape, pdfkit's
- * own cache is left in place.
+ * same glyphs and the same bytes. Runs given a direction (RTL_RUN, LTR_RUN: right-to-left
+ * text, Arabic digits) are laid out whole, which pdfkit never caches; they get a bounded
+ * cache of their own, keyed by direction and text: without it, shaping them again at
+ * every drawing was 40% of a right-to-left document's render. pdfkit internals: if they
+ * ever change shape, pdfkit's own cache is left in place.
  */
 function boundLayoutCache(doc: Doc): void {
   interface PdfFontInternals {
     layoutCached?: (text: string) => unknown;
-    layoutRun?: (text: string) => unknown;
+    layoutRun?: (text: string, features?: unknown) => unknown;
     layoutCache?: unknown;
   }
   const font = (doc as unknown as { _font?: PdfFontInternals })._font;
@@ -367,6 +493,20 @@ function boundLayoutCache(doc: Doc): void {
       run = this.layoutRun!(text);
       if (runs.size >= LAYOUT_CACHE_LIMIT) runs.clear();
       runs.set(text, run);
+    }
+    return run;
+  };
+  const directed = new Map<string, unknown>();
+  const layoutRun = font.layoutRun;
+  font.layoutRun = function (this: PdfFontInternals, text: string, features?: unknown) {
+    const direction = forcedDirection(features);
+    if (!direction) return layoutRun.call(this, text, features);
+    const key = `${direction}\u0000${text}`;
+    let run = directed.get(key);
+    if (run === undefined) {
+      run = layoutRun.call(this, text, features);
+      if (directed.size >= LAYOUT_CACHE_LIMIT) directed.clear();
+      directed.set(key, run);
     }
     return run;
   };
@@ -406,7 +546,7 @@ export function expandTabs(text: string): string {
 function breakBetween(a: Token, b: Token): boolean {
   if (b.kind === 'space' || b.kind === 'newline' || a.kind === 'newline') return b.kind === 'newline';
   if (a.kind === 'space') return true;
-  if (a.kind === 'cjk' || b.kind === 'cjk') {
+  if (a.kind === 'cjk' || b.kind === 'cjk' || a.kind === 'spaceless' || b.kind === 'spaceless') {
     const first = String.fromCodePoint(b.text.codePointAt(0)!);
     const last = lastChar(a.text);
     return !NO_BREAK_BEFORE.has(first) && !NO_BREAK_AFTER.has(last);
@@ -419,21 +559,53 @@ function lastChar(text: string): string {
   return code >= 0xdc00 && code <= 0xdfff ? text.slice(-2) : text.slice(-1);
 }
 
-function toLine(tokens: Token[], baseSize: number, lineHeight: number): Line {
+function toLine(tokens: Token[], baseSize: number, lineHeight: number, bidi: BidiText | null): Line {
   let size = 0;
-  const fragments: Fragment[] = [];
-  let x = 0;
-  for (const token of tokens) {
-    size = Math.max(size, token.style.size);
-    const last = fragments[fragments.length - 1];
-    if (last && last.face === token.face && last.style === token.style) {
-      last.text += token.text;
-      last.width += token.width;
-    } else {
-      fragments.push({ text: token.text, face: token.face, style: token.style, x, width: token.width });
-    }
-    x += token.width;
-  }
+  for (const token of tokens) size = Math.max(size, token.style.size);
   if (size === 0) size = baseSize;
-  return { fragments, width: x, height: size * lineHeight, baseline: size * (BASELINE + (lineHeight - LINE_HEIGHT) / 2) };
+  const height = size * lineHeight;
+  const baseline = size * (BASELINE + (lineHeight - LINE_HEIGHT) / 2);
+  if (!bidi || tokens.length === 0) {
+    const fragments: Fragment[] = [];
+    let x = 0;
+    for (const token of tokens) {
+      const last = fragments[fragments.length - 1];
+      if (last && last.face === token.face && last.style === token.style) {
+        last.text += token.text;
+        last.width += token.width;
+        last.missing += token.missing;
+      } else {
+        fragments.push({ text: token.text, face: token.face, style: token.style, x, width: token.width, level: 0, missing: token.missing });
+      }
+      x += token.width;
+    }
+    return { fragments, width: x, height, baseline, rtl: false };
+  }
+  // Tokens keep their logical order; each gets the x of its place in the visual order (a
+  // token never mixes levels, so it stays in one piece, reversed if right to left).
+  const first = tokens[0]!;
+  const last = tokens[tokens.length - 1]!;
+  const lineStart = first.start;
+  const positions = visualPositions(bidi, lineStart, last.start + last.text.length - 1);
+  const visual = tokens.map((token, i) => ({ i, at: positions[token.start - lineStart]! })).sort((a, b) => a.at - b.at);
+  const xs = new Array<number>(tokens.length);
+  let x = 0;
+  for (const { i } of visual) {
+    xs[i] = x;
+    x += tokens[i]!.width;
+  }
+  const fragments: Fragment[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    const previous = fragments[fragments.length - 1];
+    if (previous && previous.face === token.face && previous.style === token.style && previous.level === token.level) {
+      previous.text += token.text;
+      previous.width += token.width;
+      previous.missing += token.missing;
+      previous.x = Math.min(previous.x, xs[i]!);
+    } else {
+      fragments.push({ text: token.text, face: token.face, style: token.style, x: xs[i]!, width: token.width, level: token.level, missing: token.missing });
+    }
+  }
+  return { fragments, width: x, height, baseline, rtl: paragraphLevel(bidi, lineStart) % 2 === 1 };
 }
