@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Each test file opens its own SQLite database; files run in parallel forks.
     pool: 'forks',
+    // PostgreSQL and S3 for the backend suites: from the launcher's environment, or started here.
+    globalSetup: ['./test/setup/backends.ts'],
     typecheck: {
       enabled: true,
       include: ['test/**/*.test-d.ts'],

@@ -16,7 +16,7 @@ import { configFromEnv } from './config.js';
 import { createDeps, leasesOf, type Deps } from './deps.js';
 import * as admin from './services/admin.js';
 import type { Backend } from './stores/index.js';
-import { openSqliteBackend } from './stores/sqlite/index.js';
+import { openBackend } from './stores/open.js';
 
 /** A mistake in how the CLI was called: shown with the command's usage, exit code 2. */
 class UsageError extends Error {}
@@ -207,7 +207,7 @@ const COMMANDS: Record<string, Command> = {
 function helpText(): string {
   const lines = ['Usage: npm run -s notepad -- <command> [options] [--json]', '', 'Commands:'];
   for (const command of Object.values(COMMANDS)) lines.push(`  ${command.usage}`, `      ${command.summary}`);
-  lines.push('', 'The database is NOTEPAD_DB (default ./data/notepad.db). --json prints exactly one JSON object.', '');
+  lines.push('', 'The database is NOTEPAD_DB (default ./data/notepad.db; a postgres:// URL selects PostgreSQL). --json prints exactly one JSON object.', '');
   return lines.join('\n');
 }
 
@@ -250,7 +250,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let backend: Backend | undefined;
   try {
     const config = configFromEnv(io.env ?? process.env);
-    backend = openSqliteBackend(config.dbPath);
+    backend = await openBackend(config.database);
     const deps = createDeps({ stores: backend.stores, config, logger: pino({ level: 'silent' }) });
     const result = await command.run(deps, values);
     io.stdout(values.json ? `${JSON.stringify(result)}\n` : humanOutput(result));

@@ -2,9 +2,31 @@ import { availableParallelism } from 'node:os';
 
 export type Role = 'all' | 'api' | 'runner';
 
+/** Where the data lives (NOTEPAD_DB): a SQLite file, or a PostgreSQL database with a connection pool. */
+export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; poolSize: number };
+
+/**
+ * Where the PDFs live (NOTEPAD_FILES): a local directory, or a bucket (and key prefix) of an
+ * S3-compatible store. `credentials` absent: the AWS SDK's default chain (instance roles, ...).
+ */
+export type FilesConfig =
+  | { kind: 'local'; dir: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      /** '' or a prefix ending in '/', put before every key. */
+      prefix: string;
+      region: string;
+      /** AWS_ENDPOINT_URL_S3: a non-AWS endpoint (MinIO, Ceph, R2, ...). */
+      endpoint: string | undefined;
+      /** NOTEPAD_S3_FORCE_PATH_STYLE: bucket in the path, not the host name (MinIO-style endpoints). */
+      forcePathStyle: boolean;
+      credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+    };
+
 export interface Config {
-  dbPath: string;
-  filesDir: string;
+  database: DatabaseConfig;
+  files: FilesConfig;
   host: string;
   port: number;
   logLevel: string;
@@ -133,8 +155,8 @@ const HOUR = 3_600_000;
 
 export function defaultConfig(): Config {
   return {
-    dbPath: './data/notepad.db',
-    filesDir: './data/files',
+    database: { kind: 'sqlite', path: './data/notepad.db' },
+    files: { kind: 'local', dir: './data/files' },
     host: '127.0.0.1',
     port: 8080,
     logLevel: 'info',
@@ -185,6 +207,88 @@ function onOffFrom(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boo
   throw new Error(`${name} must be "on" or "off", got "${raw}"`);
 }
 
+// --- Backends: NOTEPAD_DB and NOTEPAD_FILES (docs/SCALING.md). -----------------------------
+
+const DEFAULT_DB_POOL = 10;
+/** Anything that starts like a URL: it must be one we know, never taken for a file name. */
+const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+function databaseFromEnv(env: NodeJS.ProcessEnv, base: DatabaseConfig): DatabaseConfig {
+  const raw = env.NOTEPAD_DB;
+  const poolSize = intFrom(env, 'NOTEPAD_DB_POOL', DEFAULT_DB_POOL, 1);
+  if (raw === undefined || raw === '') return base;
+  if (!URL_LIKE.test(raw)) return { kind: 'sqlite', path: raw };
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`NOTEPAD_DB is not a valid URL: "${redactUrl(raw)}"`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new Error(`NOTEPAD_DB must be a SQLite file path or a postgres:// or postgresql:// URL, got a ${url.protocol}// URL`);
+  }
+  if (!url.hostname) throw new Error(`NOTEPAD_DB must name the PostgreSQL host, got "${redactUrl(raw)}"`);
+  return { kind: 'postgres', url: raw, poolSize };
+}
+
+/** The URL without its password, for logs and error messages. */
+export function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    return url.href;
+  } catch {
+    return raw.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
+  }
+}
+
+// S3's bucket naming rules (general purpose buckets): 3-63 lowercase letters, digits, dots and hyphens.
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+function filesFromEnv(env: NodeJS.ProcessEnv, base: FilesConfig): FilesConfig {
+  const raw = env.NOTEPAD_FILES;
+  if (raw === undefined || raw === '') return base;
+  if (!URL_LIKE.test(raw)) return { kind: 'local', dir: raw };
+  if (!raw.startsWith('s3://')) throw new Error(`NOTEPAD_FILES must be a directory or an s3://bucket/optional/prefix URL, got "${raw}"`);
+  const [bucket = '', ...segments] = raw.slice('s3://'.length).replace(/\/+$/, '').split('/');
+  if (!BUCKET.test(bucket) || bucket.includes('..')) {
+    throw new Error(`NOTEPAD_FILES: "${bucket}" is not a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)`);
+  }
+  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
+    throw new Error(`NOTEPAD_FILES: the key prefix of "${raw}" has an empty, "." or ".." segment`);
+  }
+  const region = env.AWS_REGION;
+  if (!region) throw new Error('AWS_REGION must be set when NOTEPAD_FILES is an s3:// URL');
+  const endpoint = env.AWS_ENDPOINT_URL_S3 || undefined;
+  if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) {
+    throw new Error(`AWS_ENDPOINT_URL_S3 must be an http:// or https:// URL, got "${endpoint}"`);
+  }
+  const accessKeyId = env.AWS_ACCESS_KEY_ID || undefined;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY || undefined;
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new Error('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together (or neither, for the SDK\'s default credentials)');
+  }
+  return {
+    kind: 's3',
+    bucket,
+    prefix: segments.length ? `${segments.join('/')}/` : '',
+    region,
+    endpoint,
+    forcePathStyle: trueFalseFrom(env, 'NOTEPAD_S3_FORCE_PATH_STYLE', false),
+    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
+  };
+}
+
+function trueFalseFrom(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new Error(`${name} must be "true" or "false", got "${raw}"`);
+}
+
+// -------------------------------------------------------------------------------------------
+
 /** Reads the configuration from the environment; a bad value stops the start with a clear message. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const base = defaultConfig();
@@ -194,8 +298,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     ...base,
-    dbPath: env.NOTEPAD_DB || base.dbPath,
-    filesDir: env.NOTEPAD_FILES || base.filesDir,
+    database: databaseFromEnv(env, base.database),
+    files: filesFromEnv(env, base.files),
     host: env.HOST || base.host,
     port: intFrom(env, 'PORT', base.port),
     logLevel: env.LOG_LEVEL || base.logLevel,

@@ -1,15 +1,14 @@
 import { pino } from 'pino';
 import { buildApp } from './app.js';
-import { configFromEnv } from './config.js';
+import { configFromEnv, redactUrl } from './config.js';
 import { createDeps } from './deps.js';
-import { createFileStore } from './files/store.js';
 import { notifyOnCreate } from './job-events.js';
 import { createJobRunner, type JobRunner } from './jobs/runner.js';
 import { createRenderPool, type RenderPool } from './render/pool.js';
 import { seedDemoIfEmpty, type DemoSeed } from './seed.js';
 import { startRunnerSummary, type Summary } from './operating/summary.js';
 import { createStorageHealth, databaseDir } from './storage-health.js';
-import { openSqliteBackend } from './stores/sqlite/index.js';
+import { openBackend, openFiles } from './stores/open.js';
 
 function instructions(base: string, seed: DemoSeed): string {
   return `
@@ -32,27 +31,34 @@ the demo user for 24 hours, and cannot administer anything (make an admin token 
 async function main(): Promise<void> {
   const config = configFromEnv();
   const logger = pino({ level: config.logLevel });
-  const backend = openSqliteBackend(config.dbPath);
+  const backend = await openBackend(config.database, logger);
   const maintenance = backend.startMaintenance(logger);
+  // Free space is probed where it is ours to watch: a SQLite file's folder, a files directory.
   const storage = createStorageHealth({
     now: Date.now,
-    dirs: { database: databaseDir(config.dbPath), files: config.filesDir },
+    dirs: {
+      ...(config.database.kind === 'sqlite' ? { database: databaseDir(config.database.path) } : {}),
+      ...(config.files.kind === 'local' ? { files: config.files.dir } : {}),
+    },
     minFreeBytes: config.minFreeBytes,
   });
   const deps = createDeps({ stores: backend.stores, config, logger, storage });
-  const files = await createFileStore(config.filesDir);
+  const files = await openFiles(config.files);
   await storage.start();
   const seed = await seedDemoIfEmpty(deps);
 
   let pool: RenderPool | undefined;
   let runner: JobRunner | undefined;
   let runnerSummary: Summary | undefined;
+  let jobListener: { close(): Promise<void> } | undefined;
   if (config.role !== 'api') {
     pool = createRenderPool({ threads: config.jobs.concurrency, expressThreads: config.jobs.expressSlots });
     const renderPool = pool;
-    runner = createJobRunner({ deps, files, render: (request, options) => renderPool.render(request, options) });
+    runner = createJobRunner({ deps, files, render: (request, options) => renderPool.render(request, options), coordination: backend.coordination });
     notifyOnCreate(deps.jobEvents, runner.notify);
-    const swept = await runner.sweep();
+    // Jobs created by other processes (PostgreSQL's NOTIFY): claim at once, not at the next scan.
+    jobListener = backend.coordination?.listenForJobs(runner.notify, (error) => logger.warn({ err: error }, 'job wake-up listener lost its connection; reconnecting'));
+    const swept = await runner.sweepTurn();
     logger.info(swept, 'startup sweep done');
     runner.start();
     runnerSummary = startRunnerSummary({ deps, log: logger, intervalMs: config.summaryIntervalMs, now: Date.now });
@@ -65,7 +71,8 @@ async function main(): Promise<void> {
   // process holds itself open until a signal stops it.
   const keepAlive = app ? undefined : setInterval(() => {}, 2 ** 30);
 
-  logger.info({ role: config.role, db: config.dbPath, files: files.dir, concurrency: config.jobs.concurrency, expressSlots: config.jobs.expressSlots }, 'notepad-export started');
+  const db = config.database.kind === 'sqlite' ? config.database.path : redactUrl(config.database.url);
+  logger.info({ role: config.role, db, files: files.location, concurrency: config.jobs.concurrency, expressSlots: config.jobs.expressSlots }, 'notepad-export started');
   if (app && seed) {
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -86,6 +93,7 @@ async function main(): Promise<void> {
     try {
       clearInterval(keepAlive);
       await app?.close();
+      await jobListener?.close();
       await runner?.stop();
       runnerSummary?.stop();
       await pool?.destroy();

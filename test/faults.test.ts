@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../server/app.js';
-import type { FileStore } from '../server/files/store.js';
+import type { LocalFileStore } from '../server/files/store.js';
 import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
 import { renderPdf } from '../server/render/render-pdf.js';
 import { createTestEnv, seedDocument, seedUser, type TestEnv } from './helpers.js';
@@ -18,7 +18,7 @@ let diskFull = false;
 let faultsInjected = 0;
 
 /** The real store, with writes that fail like a full disk while `diskFull` is set. */
-function faultyStore(store: FileStore): FileStore {
+function faultyStore(store: LocalFileStore): LocalFileStore {
   return {
     ...store,
     dir: store.dir,

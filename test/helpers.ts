@@ -12,7 +12,7 @@ import { createDeps, type Deps, type DepsOptions } from '../server/deps.js';
 import { TRPCError } from '@trpc/server';
 import { ERROR_CODES, type NotepadError } from '../server/contract/errors.js';
 import { toNotepadError } from '../server/errors.js';
-import { createFileStore, type FileStore } from '../server/files/store.js';
+import { createFileStore, type LocalFileStore } from '../server/files/store.js';
 import * as admin from '../server/services/admin.js';
 import { createSqliteStores } from '../server/stores/sqlite/index.js';
 import type { GrantAction } from '../server/contract/grants.js';
@@ -30,7 +30,7 @@ export interface TestEnv {
   /** The database itself, for a test to look at rows or set up states no API makes (the services see only deps.stores). */
   db: Db;
   deps: Deps;
-  files: FileStore;
+  files: LocalFileStore;
   logger: Logger;
   /** Every log line written so far, parsed. */
   logLines: () => Array<Record<string, unknown>>;

@@ -15,7 +15,7 @@ import type { Principal } from '../server/services/auth.js';
 import { authenticate } from '../server/services/auth.js';
 import { createExportJob, getExportJob } from '../server/services/export-jobs.js';
 import { getFile } from '../server/services/files.js';
-import type { FileStore } from '../server/files/store.js';
+import type { LocalFileStore } from '../server/files/store.js';
 import { createTestEnv, seedDocument, seedGenerationJob, seedTemplate, seedUser, type TestEnv } from './helpers.js';
 
 let env: TestEnv;
@@ -100,7 +100,7 @@ describe('job runner', () => {
       env.clock.advance(400); // the render takes 400 ms of the service's clock
       return result;
     };
-    const slowStore: FileStore = {
+    const slowStore: LocalFileStore = {
       ...env.files,
       dir: env.files.dir,
       async write(key, bytes) {
@@ -415,7 +415,7 @@ describe('job runner', () => {
     let resume!: () => void;
     const resumed = new Promise<void>((resolve) => (resume = resolve));
     let paused = false;
-    const pausing: FileStore = {
+    const pausing: LocalFileStore = {
       ...env.files,
       dir: env.files.dir,
       async write(key, bytes) {

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { count } from 'drizzle-orm';
 import { exportJobs, generationJobs } from '../db/schema.js';
 import { buildApp } from '../server/app.js';
-import type { FileStore } from '../server/files/store.js';
+import type { LocalFileStore } from '../server/files/store.js';
 import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
 import { renderPdf } from '../server/render/render-pdf.js';
 import { createStorageHealth } from '../server/storage-health.js';
@@ -20,7 +20,7 @@ let storeFull: boolean;
 const MIN_FREE = 64 * 1024 * 1024;
 
 /** The real store, whose writes fail like a full disk while `storeFull` is set. */
-const fillable = (store: FileStore): FileStore => ({
+const fillable = (store: LocalFileStore): LocalFileStore => ({
   ...store,
   dir: store.dir,
   async write(key, bytes) {

@@ -18,6 +18,12 @@ export const SQLITE_MODULES = [/^server\/stores\/sqlite\//, /^server\/jobs\/sqli
  * The one exception: the runner's store interface names its rows by the schema's types
  * (type-only: nothing of the schema is loaded, and a second backend's rows must match them).
  */
+/**
+ * Where PostgreSQL's SQL lives: its stores, the runner's PostgreSQL store and coordination
+ * (pg-store.ts, pg-sweeper-lock.ts, pg-wakeups.ts); db/pg/ is covered by /^db\//.
+ */
+export const PG_MODULES = [/^server\/stores\/pg\//, /^server\/jobs\/pg-[a-z-]+\.ts$/];
+
 const TYPE_ONLY_SCHEMA = /^server\/jobs\/store\.ts$/;
 
 export interface Import {
@@ -40,12 +46,12 @@ export function targetOf(file: string, specifier: string): string {
   return relative(ROOT, resolve(dirname(join(ROOT, file)), specifier)).replace(/\.js$/, '.ts');
 }
 
-const isDriver = (target: string) => target === 'better-sqlite3' || target === 'drizzle-orm' || target.startsWith('drizzle-orm/');
-const isDatabaseModule = (target: string) => target === 'db/index.ts' || target === 'db/schema.ts';
+const isDriver = (target: string) => target === 'better-sqlite3' || target === 'pg' || target === 'drizzle-orm' || target.startsWith('drizzle-orm/');
+const isDatabaseModule = (target: string) => target === 'db/index.ts' || target === 'db/schema.ts' || target.startsWith('db/pg/');
 
 /** The imports of one module that break the seam, as `file -> target`. */
 export function seamViolations(file: string, source: string): string[] {
-  if (SQLITE_MODULES.some((allowed) => allowed.test(file))) return [];
+  if ([...SQLITE_MODULES, ...PG_MODULES].some((allowed) => allowed.test(file))) return [];
   return importsOf(source).flatMap(({ specifier, typeOnly }) => {
     const target = targetOf(file, specifier);
     if (target === 'db/schema.ts' && typeOnly && TYPE_ONLY_SCHEMA.test(file)) return [];

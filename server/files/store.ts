@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, type ReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 
 export interface StoredBytes {
   storageKey: string;
@@ -9,14 +11,20 @@ export interface StoredBytes {
   sha256: string;
 }
 
+/**
+ * Where PDFs live: one implementation per backend (a local directory here, an S3 bucket in
+ * s3-store.ts); test/stores/file-store.contract.ts runs the same suite against both.
+ */
 export interface FileStore {
-  readonly dir: string;
+  /** Where the bytes are, for logs: a directory, or s3://bucket/prefix. */
+  readonly location: string;
   /**
    * Writes the bytes under `storageKey` (see `storageKeyFor`); the key becomes visible only
-   * once complete and synced.
+   * once complete and durable.
    */
   write(storageKey: string, bytes: Uint8Array): Promise<StoredBytes>;
-  open(storageKey: string): Promise<ReadStream>;
+  /** The bytes, streamed; rejects when the key holds nothing. */
+  open(storageKey: string): Promise<Readable>;
   remove(storageKey: string): Promise<void>;
   /** Finished and temporary bytes of a job's attempts before `attempt` (superseded once a later attempt ends). */
   removeEarlierAttempts(jobUuid: string, attempt: number): Promise<void>;
@@ -24,7 +32,17 @@ export interface FileStore {
   list(): Promise<Array<{ storageKey: string; temp: boolean }>>;
   /** Removes a write that never completed. */
   removeTemp(storageKey: string): Promise<void>;
+  /** Resolves when the store takes a write now (readiness): something written and removed, under a name list() never reports. */
+  probe(): Promise<void>;
 }
+
+/** The local store also says its directory (free-space checks, tests that look at the files). */
+export interface LocalFileStore extends FileStore {
+  readonly dir: string;
+}
+
+/** Names the readiness probe writes: never a storage key, so list() and the sweeper ignore them. */
+export const PROBE_PREFIX = '.ready-probe-';
 
 const KEY = /^([0-9a-f-]{36})\.(\d+)\.pdf$/;
 
@@ -48,7 +66,7 @@ const TEMP_PREFIX = '.tmp-';
  * Files on disk, one per export. A write goes to a temporary name, is fsynced, then renamed:
  * a reader sees either no file or the whole file. Keys are our own UUIDs, never user input.
  */
-export async function createFileStore(dir: string): Promise<FileStore> {
+export async function createFileStore(dir: string): Promise<LocalFileStore> {
   const root = resolve(dir);
   await mkdir(root, { recursive: true });
   // Temporary files are not removed here: another process sharing this store may be
@@ -61,7 +79,9 @@ export async function createFileStore(dir: string): Promise<FileStore> {
 
   return {
     dir: root,
+    location: root,
     async write(storageKey, bytes) {
+      const path = pathOf(storageKey);
       const temp = join(root, `${TEMP_PREFIX}${storageKey}`);
       const handle = await open(temp, 'wx', 0o600);
       try {
@@ -73,7 +93,7 @@ export async function createFileStore(dir: string): Promise<FileStore> {
         throw error;
       }
       await handle.close();
-      await rename(temp, pathOf(storageKey));
+      await rename(temp, path);
       return { storageKey, sizeBytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
     },
     async open(storageKey) {
@@ -102,6 +122,14 @@ export async function createFileStore(dir: string): Promise<FileStore> {
     },
     async removeTemp(storageKey) {
       await rm(join(root, `${TEMP_PREFIX}${pathOf(storageKey).slice(root.length + 1)}`), { force: true });
+    },
+    async probe() {
+      const probe = join(root, `${PROBE_PREFIX}${randomUUID()}`);
+      try {
+        await writeFile(probe, 'ready?', { flag: 'wx' });
+      } finally {
+        await rm(probe, { force: true });
+      }
     },
   };
 }

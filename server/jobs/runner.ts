@@ -10,6 +10,7 @@ import { isOutOfSpace } from '../storage-health.js';
 import { JobFailure } from './failure.js';
 import { attemptOf, claimNext, isLeaseLive, releaseLease, renewLease } from './lease.js';
 import type { ExportJobRow } from './store.js';
+import type { RunnerCoordination } from '../stores/index.js';
 
 export interface JobRunnerOptions {
   deps: Deps;
@@ -17,7 +18,11 @@ export interface JobRunnerOptions {
   render: Renderer;
   /** Identifies this runner in lease_owner; unique per process start. */
   owner?: string;
+  /** Runners of many processes on one database (PostgreSQL): the periodic sweep runs in one of them at a time. */
+  coordination?: Pick<RunnerCoordination, 'exclusiveSweep'> | undefined;
 }
+
+type SweepResult = { exportJobs: number; files: number; generationJobs: number; idempotencyKeys: number; orphanBytes: number };
 
 export interface JobRunner {
   readonly owner: string;
@@ -28,7 +33,9 @@ export interface JobRunner {
   /** Resolves once nothing is claimable and nothing is in flight. For tests and the CLI. */
   drain(): Promise<void>;
   /** Deletes expired jobs, their files and bytes, expired idempotency keys, and bytes no file row names. */
-  sweep(): Promise<{ exportJobs: number; files: number; generationJobs: number; idempotencyKeys: number; orphanBytes: number }>;
+  sweep(): Promise<SweepResult>;
+  /** A sweep, unless another process sweeps the shared database now (then swept: false). */
+  sweepTurn(): Promise<{ swept: true; result: SweepResult } | { swept: false }>;
   /**
    * Stops claiming; waits up to graceMs for jobs in flight, then aborts the rest and gives
    * their leases back so another runner can start them at once.
@@ -50,7 +57,7 @@ const LEASE_LOST = new Error('lease lost');
 const CANCELLED = new Error('cancelled');
 const GENERATION_BATCH = 50;
 
-export function createJobRunner({ deps, files, render, owner = `runner-${randomUUID()}` }: JobRunnerOptions): JobRunner {
+export function createJobRunner({ deps, files, render, owner = `runner-${randomUUID()}`, coordination }: JobRunnerOptions): JobRunner {
   const { jobs } = deps.config;
   const inFlight = new Map<string, InFlight>();
   let stopping = false;
@@ -274,6 +281,9 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
     return !live;
   }
 
+  const sweepTurn = async (): Promise<{ swept: true; result: SweepResult } | { swept: false }> =>
+    coordination ? coordination.exclusiveSweep(sweep) : { swept: true, result: await sweep() };
+
   // A cancel in this process: stop that render now rather than at the next renewal.
   let unsubscribe: (() => void) | undefined;
   const onJobEvent = (event: JobEvent) => {
@@ -288,7 +298,7 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
       timers.push(setInterval(pump, jobs.scanIntervalMs).unref());
       timers.push(
         setInterval(() => {
-          sweep().catch((error: unknown) => log.error({ err: error }, 'sweep failed'));
+          sweepTurn().catch((error: unknown) => log.error({ err: error }, 'sweep failed'));
         }, SWEEP_INTERVAL_MS).unref(),
       );
       pump();
@@ -303,6 +313,7 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
       });
     },
     sweep,
+    sweepTurn,
     async stop(graceMs = deps.config.jobs.shutdownGraceMs) {
       stopping = true;
       unsubscribe?.();

@@ -3,12 +3,9 @@
  * balancer or an orchestrator (GET /health stays the liveness probe: the process is alive).
  * Ready when the database answers, its migrations are exactly this build's (those in the
  * migrations folder, no fewer and no more: another build may have migrated a shared
- * database), the file store takes a write (a probe file written and removed), and neither
+ * database), the file store takes a write (FileStore.probe: written and removed), and neither
  * store is short of space (storage-health.ts). Otherwise 503, naming each failing check.
  */
-import { randomUUID } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Deps } from '../deps.js';
 import type { FileStore } from '../files/store.js';
 
@@ -25,7 +22,7 @@ export interface Readiness {
 
 export interface ReadinessOptions {
   deps: Pick<Deps, 'stores' | 'storage'>;
-  files: Pick<FileStore, 'dir'>;
+  files: Pick<FileStore, 'probe'>;
   /** Default: this build's (the backend's own). */
   migrationsFolder?: string;
 }
@@ -51,14 +48,10 @@ export async function checkReadiness({ deps, files, migrationsFolder }: Readines
     checks.migrations = fail(`the migrations could not be compared: ${messageOf(error)}`);
   }
 
-  // A name the store never lists (files/store.ts), so the sweeper leaves it alone.
-  const probe = join(files.dir, `.ready-probe-${randomUUID()}`);
   try {
-    await writeFile(probe, 'ready?', { flag: 'wx' });
-    await rm(probe);
+    await files.probe();
     checks.files = PASS;
   } catch (error) {
-    await rm(probe, { force: true }).catch(() => {});
     checks.files = fail(`the file store does not take a write: ${messageOf(error)}`);
   }
 

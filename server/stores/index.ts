@@ -22,9 +22,25 @@ export interface Stores {
   jobs: JobStore;
 }
 
+/**
+ * How runners in many processes sharing one database coordinate (PostgreSQL). A backend
+ * without it (SQLite) has no cross-process wake-ups, and sweeps wherever a runner runs.
+ */
+export interface RunnerCoordination {
+  /** Runs `sweep` unless another process sweeps now (then `{ swept: false }`): one sweeper at a time. */
+  exclusiveSweep<T>(sweep: () => Promise<T>): Promise<{ swept: true; result: T } | { swept: false }>;
+  /**
+   * Calls `onWake` when a job may have been created by another process (a hint: polling stays
+   * the guarantee); keeps listening across lost connections until closed.
+   */
+  listenForJobs(onWake: () => void, onError: (error: Error) => void): { close(): Promise<void> };
+}
+
 /** A backend opened for a process: its stores, and what the process must start and stop with it. */
 export interface Backend {
   stores: Stores;
+  /** Present where runners of several processes must coordinate (PostgreSQL). */
+  coordination?: RunnerCoordination;
   /** Background upkeep this backend needs while the process serves (SQLite: the WAL checkpointer). */
   startMaintenance(log: Log): { stop(): Promise<void> };
   close(): Promise<void>;

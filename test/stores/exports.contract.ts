@@ -168,6 +168,16 @@ export function exportJobStoreContract(name: string, open: BackendFactory): void
       expect(await stores.exports.get(newRid('export-job'), ada, T0)).toBeUndefined();
     });
 
+    it('change: the job whoever made it (what its watchers read), until it expires', async () => {
+      const ada = await addUser(stores);
+      const rid = await addExportJob(stores, ada, await addDocument(stores, ada));
+      expect(await stores.exports.change(rid, T0)).toEqual(await stores.exports.get(rid, ada, T0));
+      await stores.jobs.claimNext('export', { owner: 'runner', now: T0, leaseMs: 60_000 });
+      expect(await stores.exports.change(rid, T0 + 1)).toMatchObject({ rid, status: 'running', progressStage: 'rendering', version: 1 });
+      expect(await stores.exports.change(rid, T0 + WEEK)).toBeUndefined();
+      expect(await stores.exports.change(newRid('export-job'), T0)).toBeUndefined();
+    });
+
     it('page: the creator’s unexpired jobs, newest first, strictly before the position, of one status or any, at most limit', async () => {
       const ada = await addUser(stores);
       const bea = await addUser(stores, 'Bea');

@@ -1,0 +1,69 @@
+/**
+ * The PostgreSQL connection pool and its migrations (migrations-pg/, generated from
+ * db/pg/schema.ts). The SQLite counterpart is db/index.ts.
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { migrate } from 'drizzle-orm/node-postgres/migrator';
+import { ADVISORY_LOCKS } from './advisory-locks.js';
+import * as schema from './schema.js';
+
+export { schema as pgSchema };
+export type PgDb = NodePgDatabase<typeof schema>;
+
+export const PG_MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations-pg');
+
+export interface PostgresDatabase {
+  db: PgDb;
+  pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+export interface OpenPostgresOptions {
+  /** Connections in the pool (config: NOTEPAD_DB_POOL). */
+  poolSize: number;
+  /** An idle pooled connection failed (e.g. the server restarted); the pool replaces it. */
+  onIdleError?: (error: Error) => void;
+}
+
+/** Opens a pool on `url` and applies pending migrations (under the migrations lock). */
+export async function openPostgres(url: string, options: OpenPostgresOptions): Promise<PostgresDatabase> {
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize });
+  // Without a listener an idle connection's error (a server restart) would crash the process.
+  pool.on('error', (error) => options.onIdleError?.(error));
+  try {
+    await migratePostgres(pool);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  const db = drizzle({ client: pool, schema });
+  return { db, pool, close: () => pool.end() };
+}
+
+/**
+ * Applies pending migrations on one connection holding the migrations advisory lock, so
+ * several processes starting at once against one database apply each migration once:
+ * the first migrates, the others wait for the lock, then find nothing left to do. (Without
+ * it two of them race on drizzle's `CREATE SCHEMA IF NOT EXISTS` and on the migrations.)
+ */
+export async function migratePostgres(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('select pg_advisory_lock($1)', [ADVISORY_LOCKS.migrations]);
+    try {
+      await migrate(drizzle({ client, schema }), { migrationsFolder: PG_MIGRATIONS_FOLDER });
+    } finally {
+      await client.query('select pg_advisory_unlock($1)', [ADVISORY_LOCKS.migrations]);
+    }
+  } catch (error) {
+    // A session-level lock lives as long as the connection: one that failed midway is not reused.
+    broken = true;
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}

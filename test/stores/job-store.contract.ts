@@ -1,0 +1,269 @@
+/**
+ * What every JobStore (server/jobs/store.ts) does, whatever the backend: run by
+ * test/job-stores.test.ts against SQLite (sqlite-store.ts) and PostgreSQL (pg-store.ts).
+ * Every call is awaited, so the suite serves today's synchronous store and the
+ * Promise-returning one alike. Rows are seeded through the backend's own Drizzle schema
+ * (the two schemas' insert types are the same: test/pg-schema.test-d.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type * as schema from '../../db/schema.js';
+import type { Content } from '../../server/contract/content.js';
+import type { ExportJobRow, JobStore } from '../../server/jobs/store.js';
+
+export type Rows = {
+  users: typeof schema.users.$inferInsert;
+  documents: typeof schema.documents.$inferInsert;
+  templates: typeof schema.templates.$inferInsert;
+  templateVersions: typeof schema.templateVersions.$inferInsert;
+  exportJobs: typeof schema.exportJobs.$inferInsert;
+  generationJobs: typeof schema.generationJobs.$inferInsert;
+  files: typeof schema.files.$inferInsert;
+  idempotencyKeys: typeof schema.idempotencyKeys.$inferInsert;
+};
+
+export interface JobStoreHarness {
+  store: JobStore;
+  insert<T extends keyof Rows>(table: T, rows: Array<Rows[T]>): Promise<void>;
+  exportJob(rid: string): Promise<ExportJobRow | undefined>;
+  cleanup(): Promise<void>;
+}
+
+const LEASE_MS = 1_000;
+const CONTENT = [{ type: 'paragraph', children: [{ type: 'text', text: 'Hello' }] }] as unknown as Content;
+const FILE = { mediaType: 'application/pdf', filename: 'a.pdf', sizeBytes: 100, sha256: 'ab'.repeat(32) };
+
+export function jobStoreContract(name: string, make: () => Promise<JobStoreHarness>): void {
+  describe(`JobStore contract: ${name}`, () => {
+    let h: JobStoreHarness;
+    let store: JobStore;
+    const lease = (owner: string, now: number) => ({ owner, now, leaseMs: LEASE_MS });
+
+    beforeEach(async () => {
+      h = await make();
+      store = h.store;
+    });
+    afterEach(async () => {
+      await h.cleanup();
+    });
+
+    async function user(id: string) {
+      await h.insert('users', [{ id, name: id, createdAt: 0 }]);
+      await h.insert('documents', [{ rid: `doc-${id}`, title: `Doc of ${id}`, content: CONTENT, ownerId: id, createdAt: 0, updatedAt: 0 }]);
+    }
+    async function exportJob(creatorId: string, createdAt: number, extra: Partial<Rows['exportJobs']> = {}): Promise<string> {
+      const rid = `ri.notepad.main.export-job.${randomUUID()}`;
+      await h.insert('exportJobs', [
+        {
+          rid,
+          creatorId,
+          sourceType: 'documentSource',
+          documentRid: `doc-${creatorId}`,
+          userLocale: 'en-US',
+          userTimezone: 'UTC',
+          status: 'running',
+          createdAt,
+          expiresAt: 1_000_000,
+          ...extra,
+        },
+      ]);
+      return rid;
+    }
+    const attemptOf = (job: { rid: string; leaseOwner: string | null; attempts: number }) => ({ rid: job.rid, owner: job.leaseOwner!, attempt: job.attempts });
+
+    it('claims the oldest claimable job, leases it, and nothing once all are held', async () => {
+      await user('a');
+      const first = await exportJob('a', 1);
+      const second = await exportJob('a', 2);
+      const claimed = await store.claimNext('export', lease('r1', 100));
+      expect(claimed).toMatchObject({ rid: first, leaseOwner: 'r1', leaseExpiresAt: 100 + LEASE_MS, attempts: 1, startedAt: 100 });
+      expect((await store.claimNext('export', lease('r2', 100)))?.rid).toBe(second);
+      expect(await store.claimNext('export', lease('r3', 100))).toBeUndefined();
+      expect(await store.claimNext('generation', lease('r3', 100))).toBeUndefined();
+    });
+
+    it('picks fairly: fewest jobs rendering, then least recently served, then oldest', async () => {
+      await user('a');
+      await user('b');
+      await user('c');
+      const a1 = await exportJob('a', 1);
+      const a2 = await exportJob('a', 2);
+      const a3 = await exportJob('a', 3);
+      const b1 = await exportJob('b', 10);
+      // Nobody rendering, nobody served: the oldest job's user.
+      expect((await store.claimNext('export', lease('r', 100)))?.rid).toBe(a1);
+      // a renders one: b (none rendering) goes first, however many a queued.
+      expect((await store.claimNext('export', lease('r', 100)))?.rid).toBe(b1);
+      // Both render one and b has nothing left: a's next.
+      expect((await store.claimNext('export', lease('r', 100)))?.rid).toBe(a2);
+      // A newcomer rendering nothing beats a's queue.
+      const c1 = await exportJob('c', 50);
+      expect((await store.claimNext('export', lease('r', 100)))?.rid).toBe(c1);
+      expect((await store.claimNext('export', lease('r', 100)))?.rid).toBe(a3);
+    });
+
+    it("an express claim ('idle-users') takes only a job of a user with nothing rendering", async () => {
+      await user('a');
+      await user('b');
+      await exportJob('a', 1);
+      await exportJob('a', 2);
+      const b1 = await exportJob('b', 3);
+      expect(await store.claimNext('export', lease('r', 100))).toBeDefined();
+      // a renders one, so a's second job waits for the ordinary slots; b's is taken.
+      expect((await store.claimNext('export', lease('x', 100), 'idle-users'))?.rid).toBe(b1);
+      expect(await store.claimNext('export', lease('x', 100), 'idle-users')).toBeUndefined();
+      expect(await store.claimNext('export', lease('r', 100), 'anyone')).toBeDefined();
+    });
+
+    it('between users rendering equally, the one served least recently goes first', async () => {
+      await user('a');
+      await user('b');
+      await exportJob('a', 1);
+      await exportJob('b', 2);
+      const a1 = (await store.claimNext('export', lease('r', 100)))!;
+      const b1 = (await store.claimNext('export', lease('r', 200)))!;
+      const failure = { errorCode: 'INTERNAL' as const, message: 'x', errorInstanceId: 'i' };
+      expect(await store.failExport(attemptOf(a1), 250, failure)).toBe(true);
+      expect(await store.failExport(attemptOf(b1), 250, failure)).toBe(true);
+      // Nobody renders; a was served at 100, b at 200: a's turn, though b's job is older.
+      const b2 = await exportJob('b', 3);
+      const a2 = await exportJob('a', 4);
+      expect((await store.claimNext('export', lease('r', 300)))?.rid).toBe(a2);
+      expect((await store.claimNext('export', lease('r', 300)))?.rid).toBe(b2);
+    });
+
+    it('a lease is live up to its expiry instant; then the same claim takes the job over as a new attempt', async () => {
+      await user('a');
+      const rid = await exportJob('a', 1);
+      const first = (await store.claimNext('export', lease('r1', 0)))!;
+      expect(await store.claimNext('export', lease('r2', LEASE_MS))).toBeUndefined();
+      const second = (await store.claimNext('export', lease('r2', LEASE_MS + 1)))!;
+      expect(second).toMatchObject({ rid, leaseOwner: 'r2', attempts: 2, startedAt: 0 });
+
+      // The first attempt can no longer write anything.
+      const stale = attemptOf(first);
+      expect(await store.renew('export', stale, LEASE_MS + 2, LEASE_MS)).toBe(false);
+      expect(await store.release('export', stale, LEASE_MS + 2)).toBe(false);
+      expect(await store.failExport(stale, LEASE_MS + 2, { errorCode: 'INTERNAL', message: 'x', errorInstanceId: 'i' })).toBe(false);
+      const commit = await store.commitExportSuccess(first, stale, LEASE_MS + 2, { rid: 'f-stale', storageKey: 'k-stale', ...FILE }, () => true);
+      expect(commit).toEqual({ outcome: 'lease-lost' });
+      expect(await store.fileRowExists('k-stale')).toBe(false);
+
+      // The live one can.
+      const live = attemptOf(second);
+      expect(await store.renew('export', live, LEASE_MS + 2, LEASE_MS)).toBe(true);
+      expect(await store.exportAttemptState(rid)).toEqual({ status: 'running', attempts: 2, leaseExpiresAt: 2 * LEASE_MS + 2 });
+      expect(await store.failExport(live, LEASE_MS + 3, { errorCode: 'TIMEOUT', message: 'too slow', errorInstanceId: 'i1' })).toBe(true);
+      expect(await h.exportJob(rid)).toMatchObject({ status: 'failed', errorCode: 'TIMEOUT', errorMessage: 'too slow', leaseOwner: null, leaseExpiresAt: null });
+      // Once ended, nothing more.
+      expect(await store.renew('export', live, LEASE_MS + 4, LEASE_MS)).toBe(false);
+    });
+
+    it('release gives the job back at once without counting the attempt', async () => {
+      await user('a');
+      const rid = await exportJob('a', 1);
+      const claimed = (await store.claimNext('export', lease('r1', 0)))!;
+      expect(await store.release('export', attemptOf(claimed), 10)).toBe(true);
+      expect(await store.claimNext('export', lease('r2', 11))).toMatchObject({ rid, leaseOwner: 'r2', attempts: 1 });
+    });
+
+    it('progress: a claim starts it and moves the version on; only the live attempt writes it; release queues it again; an outcome moves the version once more', async () => {
+      await user('a');
+      const rid = await exportJob('a', 1);
+      const first = (await store.claimNext('export', lease('r1', 0)))!;
+      expect(await h.exportJob(rid)).toMatchObject({ progressStage: 'rendering', pagesRendered: 0, version: 1 });
+      expect(await store.writeProgress(attemptOf(first), 5, { stage: 'rendering', pagesRendered: 3 })).toBe(true);
+      expect(await h.exportJob(rid)).toMatchObject({ progressStage: 'rendering', pagesRendered: 3, version: 2 });
+      // Another owner, or the same owner's earlier attempt number, writes nothing.
+      expect(await store.writeProgress({ ...attemptOf(first), owner: 'r2' }, 6, { stage: 'storing', pagesRendered: 9 })).toBe(false);
+      expect(await store.writeProgress({ ...attemptOf(first), attempt: 0 }, 6, { stage: 'storing', pagesRendered: 9 })).toBe(false);
+      expect(await h.exportJob(rid)).toMatchObject({ pagesRendered: 3, version: 2 });
+      expect(await store.release('export', attemptOf(first), 7)).toBe(true);
+      expect(await h.exportJob(rid)).toMatchObject({ progressStage: null, pagesRendered: 0, version: 3 });
+      // The next attempt starts from page 0; once its lease has expired it can no longer write.
+      const second = (await store.claimNext('export', lease('r2', 8)))!;
+      expect(await h.exportJob(rid)).toMatchObject({ progressStage: 'rendering', pagesRendered: 0, version: 4 });
+      expect(await store.writeProgress(attemptOf(second), 9 + LEASE_MS, { stage: 'storing', pagesRendered: 1 })).toBe(false);
+      expect(await store.failExport(attemptOf(second), 9, { errorCode: 'TIMEOUT', message: 'slow', errorInstanceId: 'i' })).toBe(true);
+      expect(await h.exportJob(rid)).toMatchObject({ status: 'failed', version: 5 });
+      const other = await exportJob('a', 2);
+      const third = (await store.claimNext('export', lease('r3', 10)))!;
+      expect(third.rid).toBe(other);
+      await store.commitExportSuccess(third, attemptOf(third), 11, { rid: 'ri.notepad.main.file.p', storageKey: 'kp', ...FILE }, () => true);
+      expect(await h.exportJob(other)).toMatchObject({ status: 'succeeded', version: 2 });
+    });
+
+    it('commits a success with its file, unless the quota refuses it; a refusal writes nothing', async () => {
+      await user('a');
+      const rid = await exportJob('a', 1);
+      const job = (await store.claimNext('export', lease('r1', 0)))!;
+      const attempt = attemptOf(job);
+      const file = { rid: 'ri.notepad.main.file.1', storageKey: 'k1', ...FILE };
+
+      const refused = await store.commitExportSuccess(job, attempt, 5, file, (held) => held + FILE.sizeBytes <= 50);
+      expect(refused).toEqual({ outcome: 'refused', storedBytes: 0 });
+      expect(await h.exportJob(rid)).toMatchObject({ status: 'running', leaseOwner: 'r1' });
+      expect(await store.fileRowExists('k1')).toBe(false);
+
+      const seen: number[] = [];
+      const committed = await store.commitExportSuccess(job, attempt, 6, file, (held) => (seen.push(held), true));
+      expect(committed).toEqual({ outcome: 'committed' });
+      expect(seen).toEqual([0]);
+      expect(await h.exportJob(rid)).toMatchObject({ status: 'succeeded', fileRid: file.rid, finishedAt: 6, leaseOwner: null });
+      expect(await store.fileRowExists('k1')).toBe(true);
+      expect(await store.storedBytes('a')).toBe(FILE.sizeBytes);
+      // A second commit of the same attempt: the lease ended with the first.
+      expect(await store.commitExportSuccess(job, attempt, 7, { ...file, rid: 'f2', storageKey: 'k2' }, () => true)).toEqual({ outcome: 'lease-lost' });
+    });
+
+    it('reads an export source: the document, or why it is missing', async () => {
+      await user('a');
+      await exportJob('a', 1);
+      const job = (await store.claimNext('export', lease('r1', 0)))!;
+      expect(await store.exportSource(job)).toEqual({ title: 'Doc of a', content: CONTENT });
+      expect(await store.exportSource({ ...job, documentRid: 'gone' })).toEqual({ missing: 'The document no longer exists.' });
+    });
+
+    it('generation jobs: claimed by rid, template content read, finished once by the live attempt', async () => {
+      await user('a');
+      await h.insert('templates', [{ rid: 't1', title: 'T', ownerId: 'a', createdAt: 0 }]);
+      await h.insert('templateVersions', [{ templateRid: 't1', version: 1, content: CONTENT, parameters: [], publishedAt: 0 }]);
+      await h.insert('generationJobs', [
+        { rid: 'g1', templateRid: 't1', templateVersion: 1, creatorId: 'a', parameters: {}, status: 'running', createdAt: 1, expiresAt: 1_000 },
+      ]);
+      expect(await store.templateVersionContent('t1', 1)).toEqual(CONTENT);
+      expect(await store.templateVersionContent('t1', 2)).toBeUndefined();
+      const claimed = (await store.claimGeneration('g1', lease('cli', 5)))!;
+      expect(claimed).toMatchObject({ rid: 'g1', leaseOwner: 'cli', attempts: 1 });
+      expect(await store.claimGeneration('g1', lease('other', 6))).toBeUndefined();
+      expect(await store.finishGeneration(attemptOf(claimed), 7, { status: 'succeeded', content: CONTENT })).toBe(true);
+      expect(await store.finishGeneration(attemptOf(claimed), 8, { status: 'failed', errorMessage: 'late' })).toBe(false);
+      // Its content now counts against its user, as on every backend.
+      expect(await store.storedBytes('a')).toBe(Buffer.byteLength(JSON.stringify(CONTENT)));
+      const exportOfIt = await exportJob('a', 9, { sourceType: 'generationJobSource', documentRid: null, generationJobRid: 'g1', templateRid: 't1' });
+      const job = (await store.claimNext('export', lease('r', 10)))!;
+      expect(job.rid).toBe(exportOfIt);
+      expect(await store.exportSource(job)).toEqual({ title: 'T', content: CONTENT });
+    });
+
+    it('sweeps: expired files listed, then they, expired jobs and keys deleted in one go', async () => {
+      await user('a');
+      const old = await exportJob('a', 1, { expiresAt: 100, status: 'succeeded' });
+      const fresh = await exportJob('a', 2, { expiresAt: 10_000 });
+      await h.insert('files', [
+        { rid: 'f-old', exportJobRid: old, ownerId: 'a', storageKey: 'k-old', createdAt: 1, expiresAt: 100, ...FILE },
+        { rid: 'f-new', exportJobRid: fresh, ownerId: 'a', storageKey: 'k-new', createdAt: 2, expiresAt: 10_000, ...FILE },
+      ]);
+      await h.insert('idempotencyKeys', [{ userId: 'a', key: 'k', requestHash: 'h', jobRid: old, createdAt: 1, expiresAt: 100 }]);
+      expect(await store.expiredFiles(99)).toEqual([]);
+      const expired = await store.expiredFiles(100);
+      expect(expired).toEqual([{ rid: 'f-old', storageKey: 'k-old' }]);
+      expect(await store.deleteExpired(100, expired.map((f) => f.rid))).toEqual({ exportJobs: 1, files: 1, generationJobs: 0, idempotencyKeys: 1 });
+      expect(await store.fileRowExists('k-old')).toBe(false);
+      expect(await store.fileRowExists('k-new')).toBe(true);
+      expect(await h.exportJob(old)).toBeUndefined();
+      expect(await store.exportAttemptState(fresh)).toEqual({ status: 'running', attempts: 0, leaseExpiresAt: null });
+      expect(await store.storedBytes('a')).toBe(FILE.sizeBytes);
+    });
+  });
+}

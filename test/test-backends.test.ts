@@ -1,0 +1,99 @@
+/**
+ * The test backends process and `npm test`'s launcher (scripts/test-backends/): the
+ * launcher exits with vitest's code and stops the backends; a backends process killed by
+ * SIGKILL leaves a postmaster behind that the next start reaps.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ENV, startBackendsProcess } from '../scripts/test-backends/protocol.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const work = mkdtempSync(join(tmpdir(), 'notepad-launcher-test-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Runs the launcher on the fixture config; resolves with its exit code and the PostgreSQL URL the check saw. */
+async function runLauncher(outcome: 'pass' | 'fail'): Promise<{ code: number | null; postgresUrl: string }> {
+  const report = join(work, `${outcome}.url`);
+  const env: NodeJS.ProcessEnv = { ...process.env, LAUNCHER_FIXTURE_OUTCOME: outcome, LAUNCHER_FIXTURE_REPORT: report };
+  for (const name of Object.values(ENV)) delete env[name];
+  const child = spawn(process.execPath, ['--import', tsxLoader, 'scripts/test-backends/launch.ts', '--config', 'test/fixtures/launcher/vitest.config.ts'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const code = await new Promise<number | null>((done) => child.once('exit', (c) => done(c)));
+  return { code, postgresUrl: readFileSync(report, 'utf8') };
+}
+
+async function refusesConnections(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.end();
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ECONNREFUSED';
+  }
+}
+
+// Each test starts a PostgreSQL cluster (initdb included) and a vitest run: generous limits
+// for a loaded two-core machine; nothing here measures time.
+const SLOW = 180_000;
+
+describe('the test launcher', () => {
+  it('exits non-zero when vitest fails, and stops the backends', async () => {
+    const { code, postgresUrl } = await runLauncher('fail');
+    expect(code).not.toBe(0);
+    expect(postgresUrl).toMatch(/^postgres:\/\/postgres:[^@]+@127\.0\.0\.1:\d+\/postgres$/);
+    expect(await refusesConnections(postgresUrl)).toBe(true);
+  }, SLOW);
+
+  it('exits 0 when vitest passes, and stops the backends', async () => {
+    const { code, postgresUrl } = await runLauncher('pass');
+    expect(code).toBe(0);
+    expect(await refusesConnections(postgresUrl)).toBe(true);
+  }, SLOW);
+});
+
+describe('the backends process', () => {
+  it('reaps the postmaster and directory of an earlier run killed by SIGKILL', async () => {
+    const first = await startBackendsProcess();
+    const { dir, postgresPid } = first.backends.owner!;
+    first.proc.kill('SIGKILL');
+    await new Promise((done) => first.proc.once('exit', done));
+    // What SIGKILL leaves: the postmaster serves on, its directory stays.
+    expect(isAlive(postgresPid)).toBe(true);
+    expect(existsSync(dir)).toBe(true);
+
+    const second = await startBackendsProcess();
+    try {
+      expect(isAlive(postgresPid)).toBe(false);
+      expect(existsSync(dir)).toBe(false);
+      // The new cluster serves.
+      const client = new pg.Client({ connectionString: second.backends.postgresUrl });
+      await client.connect();
+      expect((await client.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }]);
+      await client.end();
+    } finally {
+      await second.stop();
+    }
+    expect(existsSync(second.backends.owner!.dir)).toBe(false);
+  }, SLOW);
+});
