@@ -54,10 +54,26 @@ export const STORAGE_FULL_RETRY_AFTER_SECONDS = 30;
 const STORES: readonly StoreName[] = ['database', 'files'];
 const statfsPromise = promisify(statfsCallback);
 
-/** ENOSPC and EDQUOT from the file store, SQLITE_FULL from the database: out of space. */
+/**
+ * Codes of a write refused for want of space: ENOSPC and EDQUOT from a local file store,
+ * SQLITE_FULL from SQLite, SQLSTATE 53100 (disk_full) from PostgreSQL.
+ */
+const OUT_OF_SPACE_CODES: ReadonlySet<unknown> = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL', '53100']);
+/** Names the S3 SDK gives such a refusal by an S3-compatible server (MinIO below its free-space threshold). */
+const OUT_OF_SPACE_NAMES: ReadonlySet<unknown> = new Set(['XMinioStorageFull']);
+
+/**
+ * Out of space, from whichever store: the error itself or what it wraps (drizzle wraps a
+ * driver's error in a DrizzleQueryError whose `cause` is the driver's).
+ */
 export function isOutOfSpace(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL';
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const { code, name, cause } = current as { code?: unknown; name?: unknown; cause?: unknown };
+    if (OUT_OF_SPACE_CODES.has(code) || OUT_OF_SPACE_NAMES.has(name)) return true;
+    current = cause;
+  }
+  return false;
 }
 
 export function createStorageHealth(options: StorageHealthOptions): StorageHealth {

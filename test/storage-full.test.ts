@@ -1,12 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { count } from 'drizzle-orm';
+import { count, DrizzleQueryError } from 'drizzle-orm';
+import pg from 'pg';
 import { exportJobs, generationJobs } from '../db/schema.js';
 import { buildApp } from '../server/app.js';
 import type { LocalFileStore } from '../server/files/store.js';
 import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
 import { renderPdf } from '../server/render/render-pdf.js';
-import { createStorageHealth } from '../server/storage-health.js';
+import { createStorageHealth, isOutOfSpace } from '../server/storage-health.js';
 import { createTestEnv, seedDocument, seedTemplate, seedUser, type TestEnv } from './helpers.js';
 
 let env: TestEnv;
@@ -180,5 +181,19 @@ describe('full disks', () => {
     expectStorageFull(response, 'database');
     expect(await health()).toMatchObject({ status: 'degraded', problems: [{ store: 'database' }] });
     sqlite.pragma('max_page_count = 1073741823');
+  });
+});
+
+describe('what counts as out of space, from each backend', () => {
+  it('PostgreSQL’s disk_full (SQLSTATE 53100) and MinIO’s full store, also inside drizzle’s query error; other failures do not', () => {
+    const diskFull = Object.assign(new pg.DatabaseError('could not extend file "base/16384/16385": No space left on device', 0, 'error'), { code: '53100' });
+    expect(isOutOfSpace(diskFull)).toBe(true);
+    expect(isOutOfSpace(new DrizzleQueryError('insert into "export_jobs" …', [], diskFull))).toBe(true);
+    expect(isOutOfSpace(Object.assign(new Error('Storage backend has reached its minimum free drive threshold.'), { name: 'XMinioStorageFull' }))).toBe(true);
+    expect(isOutOfSpace(Object.assign(new Error('write failed'), { code: 'ENOSPC' }))).toBe(true);
+    const uniqueViolation = Object.assign(new pg.DatabaseError('duplicate key value', 0, 'error'), { code: '23505' });
+    expect(isOutOfSpace(new DrizzleQueryError('insert …', [], uniqueViolation))).toBe(false);
+    expect(isOutOfSpace(Object.assign(new Error('connection terminated'), { code: 'ECONNRESET' }))).toBe(false);
+    expect(isOutOfSpace(undefined)).toBe(false);
   });
 });
