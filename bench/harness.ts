@@ -65,6 +65,8 @@ export interface Settings {
   /** Fairness: how many exports the flooding user queues, and their pages. */
   floodJobs: number;
   floodPages: number;
+  /** Runners on PostgreSQL: exports of the demo document queued per round. */
+  runnerExports: number;
   /** Claim-at-scale: queued export jobs the claims are made from. */
   queuedJobs: number;
 }
@@ -191,8 +193,12 @@ export interface ServerOptions extends SpawnOptions {
    * `health`: we choose a free port, pass PORT, and poll GET /health (server/main.ts, which
    * prints its address only when it seeds the demo user).
    */
-  ready: 'stdout' | 'health';
+  ready: 'stdout' | 'health' | 'log';
+  /** `log`: ready once the child logs a JSON line with this `msg` (a runner-only process, which has no port). */
+  readyMessage?: string;
   timeoutMs?: number;
+  /** Every line the child writes (stdout and stderr), e.g. its log records. */
+  onLine?: (line: string) => void;
 }
 
 export async function startServer(options: ServerOptions): Promise<ServerHandle> {
@@ -201,10 +207,12 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   const announcedPort = new Promise<number>((resolve) => (announced = resolve));
   const child = spawnTs({ ...options, env: { HOST: '127.0.0.1', PORT: String(port), ...options.env } });
   const output = captureOutput(child, (line) => {
-    if (options.ready !== 'stdout' || !line.startsWith('{')) return;
+    options.onLine?.(line);
+    if (options.ready === 'health' || !line.startsWith('{')) return;
     try {
-      const parsed = JSON.parse(line) as { port?: unknown };
-      if (typeof parsed.port === 'number') announced?.(parsed.port);
+      const parsed = JSON.parse(line) as { port?: unknown; msg?: unknown };
+      if (options.ready === 'stdout' && typeof parsed.port === 'number') announced?.(parsed.port);
+      if (options.ready === 'log' && parsed.msg === options.readyMessage) announced?.(0);
     } catch {
       // Not our announcement (a log line).
     }
@@ -212,7 +220,7 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   const exited = once(child, 'exit').then(([code]) => {
     throw new Error(`${options.name} exited (${String(code)}) before it was ready:\n${output()}`);
   });
-  const ready = options.ready === 'stdout' ? announcedPort : waitForHealth(port, options.timeoutMs ?? 30_000).then(() => port);
+  const ready = options.ready === 'health' ? waitForHealth(port, options.timeoutMs ?? 30_000).then(() => port) : announcedPort;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${options.name} not ready after ${options.timeoutMs ?? 30_000} ms:\n${output()}`)), options.timeoutMs ?? 30_000);

@@ -14,6 +14,7 @@ import { e2eLatencyScenario } from './scenarios/e2e-latency.js';
 import { claimAtScaleScenario, fairnessScenario } from './scenarios/fairness.js';
 import { createAtScaleScenario, renderGrowthScenario } from './scenarios/growth.js';
 import { isolationScenario } from './scenarios/isolation.js';
+import { restCreatePgScenario, runnersPgScenario } from './scenarios/postgres.js';
 import { renderScriptsScenario } from './scenarios/render-scripts.js';
 import { renderThroughputScenario } from './scenarios/render-throughput.js';
 import { restCreateScenario } from './scenarios/rest-create.js';
@@ -44,6 +45,7 @@ const MODES: Record<ModeName, Settings> = {
     floodJobs: 120,
     floodPages: 30,
     queuedJobs: 1_000_000,
+    runnerExports: 200,
   },
   quick: {
     mode: 'quick',
@@ -68,6 +70,7 @@ const MODES: Record<ModeName, Settings> = {
     floodJobs: 40,
     floodPages: 30,
     queuedJobs: 100_000,
+    runnerExports: 100,
   },
   // Proves the machinery end to end (the smoke test); its figures mean nothing.
   smallest: {
@@ -93,6 +96,7 @@ const MODES: Record<ModeName, Settings> = {
     floodJobs: 2,
     floodPages: 1,
     queuedJobs: 1_000,
+    runnerExports: 2,
   },
 };
 
@@ -115,6 +119,8 @@ const SCENARIOS: Scenario[] = [
   { name: 'claim-at-scale', run: claimAtScaleScenario },
   { name: 'e2e-watch', run: e2eWatchScenario },
   { name: 'idle-listeners', run: idleListenersScenario },
+  { name: 'rest-create-pg', run: restCreatePgScenario },
+  { name: 'runners-pg', run: runnersPgScenario },
 ];
 
 const SCENARIO_NAMES = SCENARIOS.map((s) => s.name);

@@ -39,7 +39,7 @@ export const RENDER_THREADS = 2;
  */
 const UNLIMITED_ACTIVE_EXPORTS = { NOTEPAD_MAX_ACTIVE_EXPORTS_PER_USER: String(Number.MAX_SAFE_INTEGER) };
 
-function startNotepad(ctx: BenchContext, name: string, seed: Seed, role: 'api' | 'all', env: Record<string, string> = {}): Promise<ServerHandle> {
+export function startNotepad(ctx: BenchContext, name: string, seed: Seed, role: 'api' | 'all', env: Record<string, string> = {}): Promise<ServerHandle> {
   return startServer({
     name,
     script: 'server/main.ts',

@@ -105,6 +105,8 @@ describe('PostgreSQL stores under concurrent creates', () => {
     const { documentRid } = await admin.createDocument(deps, { title: 'Race', content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'x' }] }] }, ownerId: userId });
     const principal = { userId, name: 'Racer', canCreateExportJobs: true, scopes: new Set(['api:notepad-export']) };
     const request = { exportJobSource: { type: 'documentSource' as const, documentRid }, exportJobTarget: { type: 'pdf' as const, userLocale: 'en-US', userTimezone: 'Etc/UTC' } };
+    // A new user has no usage row yet: the first creates also race to make the row they lock.
+    expect(await direct!.db.select().from(pgSchema.userUsage).where(eq(pgSchema.userUsage.userId, userId))).toEqual([]);
     // All at once, on up to 8 pooled connections: without the usage row lock several would
     // read the same count below the limit and all insert.
     const outcomes = await Promise.allSettled(Array.from({ length: ATTEMPTS }, () => createExportJob(deps, principal, request as Parameters<typeof createExportJob>[2])));
@@ -115,5 +117,22 @@ describe('PostgreSQL stores under concurrent creates', () => {
     expect(refused.every((error) => error instanceof NotepadError && error.errorName === 'TooManyActiveExportJobs')).toBe(true);
     const depth = await racing.stores.operating.queueDepth(Date.now());
     expect(depth.export).toEqual({ waiting: LIMIT, running: 0 });
+  });
+
+  it('identical creates racing with one Idempotency-Key make one job, and all of them answer it', async () => {
+    const { backend: racing } = await opened();
+    const deps = createDeps({ stores: racing.stores, logger: pino({ level: 'silent' }) });
+    const { userId } = await admin.createUser(deps, { name: 'Keyed racer' });
+    const { documentRid } = await admin.createDocument(deps, { title: 'Keyed race', content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'x' }] }] }, ownerId: userId });
+    const principal = { userId, name: 'Keyed racer', canCreateExportJobs: true, scopes: new Set(['api:notepad-export']) };
+    const request = {
+      exportJobSource: { type: 'documentSource' as const, documentRid },
+      exportJobTarget: { type: 'pdf' as const, userLocale: 'en-US', userTimezone: 'Etc/UTC' },
+      idempotencyKey: 'one-key',
+    };
+    const answers = await Promise.all(Array.from({ length: 16 }, () => createExportJob(deps, principal, request as Parameters<typeof createExportJob>[2])));
+    expect(new Set(answers.map((job) => job.rid)).size).toBe(1);
+    const jobs = await direct!.db.select({ rid: pgSchema.exportJobs.rid }).from(pgSchema.exportJobs).where(eq(pgSchema.exportJobs.creatorId, userId));
+    expect(jobs).toEqual([{ rid: answers[0]!.rid }]);
   });
 });

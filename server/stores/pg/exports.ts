@@ -7,11 +7,12 @@
  */
 import { and, desc, eq, gt, sql } from 'drizzle-orm';
 import type { PgDb } from '../../../db/pg/index.js';
-import { documents, exportJobs, files, generationJobs } from '../../../db/pg/schema.js';
+import { documents, exportJobs, files, generationJobs, permissions } from '../../../db/pg/schema.js';
+import type { GrantAction } from '../../contract/grants.js';
 import { JOBS_CHANNEL } from '../../jobs/pg-wakeups.js';
 import type { ExportCreateFacts, ExportJobStore } from '../exports.js';
 import type { LiveGenerationJob } from '../generations.js';
-import { grantsOn, insertKey, storedKey, usageFacts, type PgQueryable } from './shared.js';
+import { keyInsert, storedKey, usageFacts, type PgQueryable } from './shared.js';
 
 /** The columns an ExportJob answer is built from, for get and list alike. */
 const EXPORT_JOB_ANSWER = {
@@ -42,26 +43,38 @@ async function exportJobOf(q: PgQueryable, rid: string, creatorId: string, now: 
   return row;
 }
 
+/** A caller's stored grants on a document and whether it exists, in one statement. */
+async function documentFacts(q: PgQueryable, userId: string, documentRid: string): Promise<{ documentGrants: GrantAction[]; documentExists: boolean }> {
+  const { rows } = await q.execute<{ grants: GrantAction[]; exists: boolean }>(
+    sql`select array(select ${permissions.action} from ${permissions} where ${permissions.principalId} = ${userId} and ${permissions.resourceRid} = ${documentRid}) as grants, exists(select 1 from ${documents} where ${documents.rid} = ${documentRid}) as "exists"`,
+  );
+  return { documentGrants: rows[0]!.grants, documentExists: rows[0]!.exists };
+}
+
 export function createPgExportJobStore(db: PgDb): ExportJobStore {
   return {
     create(request, decide) {
       const { userId, source, keyed, now } = request;
       return db.transaction(async (tx) => {
-        // First: the lock every check of this create depends on (shared.ts).
+        // The source's facts first, before the lock: documents are never deleted, and a grant
+        // revoked meanwhile orders this create before the revoke, as it would on SQLite.
+        const sourceFacts =
+          source.type === 'documentSource'
+            ? { ...(await documentFacts(tx, userId, source.documentRid)), generationJob: undefined }
+            : { documentGrants: [], documentExists: false, generationJob: await liveGenerationJob(tx, source.generationJobRid, source.templateRid, now) };
+        // Then the lock every other check of this create depends on (shared.ts), and what
+        // must be read after it.
         const usage = await usageFacts(tx, userId);
         const stored = await storedKey(tx, keyed, now);
-        const isDocument = source.type === 'documentSource';
         const facts: ExportCreateFacts = {
           ...usage,
+          ...sourceFacts,
           earlier: stored && { ...stored, job: await exportJobOf(tx, stored.jobRid, userId, now) },
-          documentGrants: isDocument ? await grantsOn(tx, userId, source.documentRid) : [],
-          documentExists: isDocument && (await tx.select({ rid: documents.rid }).from(documents).where(eq(documents.rid, source.documentRid))).length > 0,
-          generationJob: source.type === 'generationJobSource' ? await liveGenerationJob(tx, source.generationJobRid, source.templateRid, now) : undefined,
         };
         const { answer, write } = decide(facts);
         if (write) {
           const { job, key } = write;
-          await tx.insert(exportJobs).values({
+          const insertJob = tx.insert(exportJobs).values({
             rid: job.rid,
             creatorId: job.creatorId,
             sourceType: job.source.type,
@@ -74,9 +87,11 @@ export function createPgExportJobStore(db: PgDb): ExportJobStore {
             createdAt: job.createdAt,
             expiresAt: job.expiresAt,
           });
-          if (key) await insertKey(tx, key);
-          // A hint for runners on other nodes (jobs/pg-wakeups.ts); delivered only if this commits.
-          await tx.execute(sql`select pg_notify(${JOBS_CHANNEL}, 'export')`);
+          // One statement: the job, its key, and a hint for runners on other nodes
+          // (jobs/pg-wakeups.ts), delivered only if this commits.
+          await tx.execute(
+            sql`with inserted_job as (${insertJob.getSQL()})${key ? sql`, inserted_key as (${keyInsert(tx, key).getSQL()})` : sql``} select pg_notify(${JOBS_CHANNEL}, 'export')`,
+          );
         }
         return answer;
       });

@@ -21,7 +21,7 @@
  *   NOTHING), and a version published twice at once to the template row's lock (directory.ts).
  * Users, folders, documents and templates are never deleted, so "exists" read once stays true.
  */
-import { and, asc, eq, gt, isNotNull, sql } from 'drizzle-orm';
+import { and, eq, gt, sql } from 'drizzle-orm';
 import type { PgDb } from '../../../db/pg/index.js';
 import { documents, files, generationJobs, idempotencyKeys, permissions, users, userUsage } from '../../../db/pg/schema.js';
 import type { GrantAction } from '../../contract/grants.js';
@@ -46,31 +46,40 @@ export function isUniqueViolation(error: unknown, index: string): boolean {
 }
 
 /**
- * Locks `userId`'s user_usage row for the rest of the transaction (creating it, all zero,
- * if the user has none, so there is a row to lock), and answers the usage it holds. A user
- * id that names no user locks nothing and answers zero usage (the insert selects no user).
+ * Locks `userId`'s user_usage row for the rest of the transaction and answers the usage
+ * facts of a create, in one statement (a create of one user waits for the one before it
+ * to commit, so every round trip inside the lock is paid by the user's next create too).
+ * The expiries are read from the statement's snapshot, which may predate the lock: they
+ * only say when storage may free up, and a create that committed meanwhile added nothing
+ * that expires sooner. What must be read after the lock (the user's Idempotency-Keys) is
+ * read by a later statement.
+ * A user with no row yet gets one, all zero, inserted and then locked: two first creates
+ * at once both find no row, one inserts, the other's insert waits for it to commit and
+ * then does nothing, and each then locks the committed row. A user id that names no user
+ * locks nothing and answers zero usage (the insert selects no user).
  */
-export async function lockUsage(tx: PgTx, userId: string): Promise<Usage> {
-  await tx.execute(sql`insert into ${userUsage} (user_id) select ${users.id} from ${users} where ${users.id} = ${userId} on conflict (user_id) do nothing`);
-  const [row] = await tx
-    .select({ activeExportJobs: userUsage.activeExportJobs, activeGenerationJobs: userUsage.activeGenerationJobs, storedBytes: userUsage.storedBytes })
-    .from(userUsage)
-    .where(eq(userUsage.userId, userId))
-    .for('update');
-  return row ?? NOTHING;
-}
-
-/** The usage facts of a create, read after lockUsage (so nothing of the user's changes until commit). */
 export async function usageFacts(tx: PgTx, userId: string): Promise<UsageFacts> {
-  const usage = await lockUsage(tx, userId);
-  const [file] = await tx.select({ expiresAt: files.expiresAt }).from(files).where(eq(files.ownerId, userId)).orderBy(asc(files.expiresAt)).limit(1);
-  const [content] = await tx
-    .select({ expiresAt: generationJobs.expiresAt })
-    .from(generationJobs)
-    .where(and(eq(generationJobs.creatorId, userId), isNotNull(generationJobs.content)))
-    .orderBy(asc(generationJobs.expiresAt))
-    .limit(1);
-  const expiries = [file?.expiresAt, content?.expiresAt].filter((at): at is number => at !== undefined);
+  const read = () =>
+    tx
+      .select({
+        activeExportJobs: userUsage.activeExportJobs,
+        activeGenerationJobs: userUsage.activeGenerationJobs,
+        storedBytes: userUsage.storedBytes,
+        fileExpiresAt: sql`(select min(${files.expiresAt}) from ${files} where ${files.ownerId} = ${userId})`.mapWith(Number),
+        contentExpiresAt: sql`(select min(${generationJobs.expiresAt}) from ${generationJobs} where ${generationJobs.creatorId} = ${userId} and ${generationJobs.content} is not null)`.mapWith(Number),
+      })
+      .from(userUsage)
+      .where(eq(userUsage.userId, userId))
+      .for('update', { of: userUsage });
+  let [row] = await read();
+  if (!row) {
+    await tx.execute(sql`insert into ${userUsage} (user_id) select ${users.id} from ${users} where ${users.id} = ${userId} on conflict (user_id) do nothing`);
+    [row] = await read();
+  }
+  if (!row) return { usage: NOTHING, storageFreesAt: undefined };
+  const { fileExpiresAt, contentExpiresAt, ...usage } = row;
+  // mapWith is not applied to a SQL null: both are numbers or null here.
+  const expiries = [fileExpiresAt, contentExpiresAt].filter((at): at is number => typeof at === 'number');
   return { usage, storageFreesAt: expiries.length ? Math.min(...expiries) : undefined };
 }
 
@@ -120,7 +129,12 @@ export async function storedKey(q: PgQueryable, keyed: KeyedRequest | undefined,
 
 /** Replaces an expired row of the same key (not yet swept): an unexpired one is a fact the create saw first. */
 export async function insertKey(tx: PgTx, key: NewKey): Promise<void> {
-  await tx
+  await keyInsert(tx, key);
+}
+
+/** insertKey's statement, unrun: for a create that writes its job and key in one statement. */
+export function keyInsert(tx: PgTx, key: NewKey) {
+  return tx
     .insert(idempotencyKeys)
     .values({ ...key })
     .onConflictDoUpdate({

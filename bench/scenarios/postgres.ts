@@ -1,0 +1,283 @@
+/**
+ * The PostgreSQL backend (issue 16), on a throwaway PostgreSQL started for the run by the
+ * test backends process (scripts/test-backends/; the one `npm test` starts), or the one a
+ * surrounding test run names in the environment (the smoke test).
+ *
+ * rest-create-pg: REST create throughput and p99 of an API-only service on PostgreSQL
+ * against the same service on SQLite, 64 connections, alternating rounds. The PostgreSQL
+ * server is pinned to the servers' core with the API process: SQLite does its work inside
+ * the API process on that core, so both subjects get the same CPU.
+ *
+ * runners-pg: exports finished per second by two runner processes of one render thread
+ * each (NOTEPAD_JOB_CONCURRENCY=1, no express slot) against one such process, each pair on
+ * its own database, not pinned (two runners need both cores). A round queues exports of the
+ * demo document straight into export_jobs, NOTIFYs the runners as a create would, and times
+ * until none is running. The document is small, so the claim path (claim, lease, commit,
+ * wake-ups) weighs as much as the render: what this measures.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { count, eq, sql } from 'drizzle-orm';
+import pg from 'pg';
+import { openPostgres } from '../../db/pg/index.js';
+import { exportJobs } from '../../db/pg/schema.js';
+import { backendsFromEnv, startBackendsProcess, type TestBackends } from '../../scripts/test-backends/protocol.js';
+import { SCOPES } from '../../server/contract/api.js';
+import { newRid } from '../../server/contract/rids.js';
+import { createDeps } from '../../server/deps.js';
+import { JOBS_CHANNEL } from '../../server/jobs/pg-wakeups.js';
+import { DEMO_CONTENT } from '../../server/seed.js';
+import * as admin from '../../server/services/admin.js';
+import { openPgBackend } from '../../server/stores/pg/index.js';
+import { DEMO_TITLE } from '../documents.js';
+import { entry, interleave, median, runLoad, sleep, startServer, type BenchContext, type Entry, type Lease, type Pinning, type ServerHandle } from '../harness.js';
+import type { Seed } from '../seed.js';
+import { apiService, checkAndWarm, restCreate, startNotepad } from './shared.js';
+
+interface Postgres {
+  backends: TestBackends;
+  stop(): Promise<void>;
+}
+
+/** Every process of a PostgreSQL cluster on one core: the postmaster's later backends inherit it. */
+function pinPostgres(postmasterPid: number, pinning: Pinning): void {
+  const children = execFileSync('pgrep', ['-P', String(postmasterPid)], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  for (const pid of [String(postmasterPid), ...children]) execFileSync('taskset', ['-a', '-p', '-c', pinning.servers, pid], { stdio: 'ignore' });
+}
+
+function postgres(ctx: BenchContext, pinned: boolean): Promise<Lease<Postgres>> {
+  return ctx.processes.acquire(pinned ? 'postgres-pinned' : 'postgres', async () => {
+    const fromEnv = backendsFromEnv(process.env);
+    if (fromEnv) return { backends: fromEnv, stop: async () => {} };
+    const running = await startBackendsProcess();
+    if (pinned && ctx.pinning && running.backends.owner) pinPostgres(running.backends.owner.postgresPid, ctx.pinning);
+    return { backends: running.backends, stop: () => running.stop() };
+  });
+}
+
+/** A fresh database on the cluster, migrated and seeded as the CLI would (a user, an export token, the demo document). */
+async function seedPostgres(ctx: BenchContext, backends: TestBackends, name: string): Promise<Seed & { drop(): Promise<void> }> {
+  const adminUrl = new URL(backends.postgresUrl);
+  const database = `bench_${randomUUID().replaceAll('-', '')}`;
+  const client = new pg.Client({ connectionString: adminUrl.href });
+  await client.connect();
+  await client.query(`create database ${database}`).finally(() => client.end());
+  const url = new URL(adminUrl.href);
+  url.pathname = `/${database}`;
+  const backend = await openPgBackend(url.href, { pool: 2 });
+  try {
+    const deps = createDeps({ stores: backend.stores });
+    const { userId } = await admin.createUser(deps, { name: 'Bench User' });
+    const { token } = await admin.createToken(deps, { userId, scopes: [SCOPES.export] });
+    const { documentRid } = await admin.createDocument(deps, { title: DEMO_TITLE, content: DEMO_CONTENT, ownerId: userId });
+    return {
+      dbPath: url.href,
+      filesDir: join(ctx.workDir, name, 'files'),
+      userId,
+      token,
+      documents: { [DEMO_TITLE]: documentRid },
+      async drop() {
+        const dropper = new pg.Client({ connectionString: adminUrl.href });
+        await dropper.connect();
+        await dropper.query(`drop database if exists ${database} with (force)`).finally(() => dropper.end());
+      },
+    };
+  } finally {
+    await backend.close();
+  }
+}
+
+/** Bytes of WAL the cluster has written since `from` (an LSN), and the LSN now: what a stretch of work wrote. */
+async function walSince(client: pg.Pool, from?: string): Promise<{ lsn: string; bytes: number }> {
+  const { rows } = await client.query<{ lsn: string; bytes: string | null }>('select pg_current_wal_lsn()::text as lsn, pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::text as bytes', [from ?? '0/0']);
+  return { lsn: rows[0]!.lsn, bytes: Number(rows[0]!.bytes ?? 0) };
+}
+
+export async function restCreatePgScenario(ctx: BenchContext): Promise<Entry[]> {
+  const { settings } = ctx;
+  const cluster = await postgres(ctx, true);
+  const seed = await seedPostgres(ctx, cluster.value.backends, 'rest-create-pg');
+  const baseline = await apiService(ctx, 'rest-create-pg-baseline');
+  let subject: ServerHandle | undefined;
+  try {
+    subject = await startNotepad(ctx, 'rest-create-pg', seed, 'api');
+    const load = { connections: settings.connections, seconds: settings.loadSeconds };
+    const subjectLoad = { ...restCreate(subject.url, seed.token, seed.documents[DEMO_TITLE]!), ...load };
+    const { seed: baseSeed, server, documentRid } = baseline.value;
+    const baselineLoad = { ...restCreate(server.url, baseSeed.token, documentRid), ...load };
+    await checkAndWarm(ctx, subjectLoad);
+    await checkAndWarm(ctx, baselineLoad);
+    ctx.log(`rest-create-pg: ${settings.rounds} rounds of ${settings.loadSeconds}s at ${settings.connections} connections`);
+    const wal = new pg.Pool({ connectionString: seed.dbPath, max: 1 });
+    const walPerCreate: number[] = [];
+    const rounds = await interleave(
+      settings.rounds,
+      async () => {
+        const before = await walSince(wal);
+        const result = await runLoad(subjectLoad);
+        walPerCreate.push((await walSince(wal, before.lsn)).bytes / Math.max(1, result.ok));
+        return result;
+      },
+      () => runLoad(baselineLoad),
+    );
+    await wal.end();
+    const details = {
+      connections: settings.connections,
+      seconds: settings.loadSeconds,
+      role: 'api',
+      pool: 10,
+      requests: rounds.map((r) => [r.subject.ok, r.baseline.ok]),
+      // What one create writes to PostgreSQL's log (the row, its indexes, the usage row), for docs/SCALING.md.
+      walBytesPerCreate: Math.round(median(walPerCreate)),
+    };
+    return [
+      entry({
+        name: 'rest-create-pg-throughput',
+        title: `REST create throughput on PostgreSQL, ${settings.connections} connections (vs the same service on SQLite)`,
+        unit: 'req/s',
+        subject: rounds.map((r) => r.subject.rps),
+        baseline: rounds.map((r) => r.baseline.rps),
+        target: { on: 'ratio', op: '>=', value: 0.5 },
+        details,
+      }),
+      entry({
+        name: 'rest-create-pg-p99',
+        title: `REST create p99 latency on PostgreSQL, ${settings.connections} connections (vs the same service on SQLite)`,
+        unit: 'ms',
+        subject: rounds.map((r) => r.subject.p99),
+        baseline: rounds.map((r) => r.baseline.p99),
+        target: { on: 'ratio', op: '<=', value: 2 },
+        details: { ...details, p50: rounds.map((r) => [r.subject.p50, r.baseline.p50]) },
+      }),
+    ];
+  } finally {
+    await subject?.stop();
+    await baseline.release();
+    await seed.drop();
+    await cluster.release();
+  }
+}
+
+/** Runner processes on one seeded database, and how to queue exports for them and wait until they are done. */
+async function runnerGroup(ctx: BenchContext, backends: TestBackends, name: string, runners: number) {
+  const seed = await seedPostgres(ctx, backends, name);
+  const database = await openPostgres(seed.dbPath, { poolSize: 2 });
+  const processes: ServerHandle[] = [];
+  /** The runners' own timings of each export they finished (the 'export job succeeded' records). */
+  const timings: Array<{ renderMs: number; storeMs: number; queuedMs: number }> = [];
+  const onLine = (line: string) => {
+    if (!line.includes('"export job succeeded"')) return;
+    const record = JSON.parse(line) as { renderMs: number; storeMs: number; queuedMs: number };
+    timings.push({ renderMs: record.renderMs, storeMs: record.storeMs, queuedMs: record.queuedMs });
+  };
+  const stop = async () => {
+    await Promise.all(processes.map((runner) => runner.stop()));
+    await database.close();
+    await seed.drop();
+  };
+  try {
+    for (let i = 0; i < runners; i++) {
+      processes.push(
+        await startServer({
+          name: `${name}-${i}`,
+          script: 'server/main.ts',
+          ready: 'log',
+          readyMessage: 'notepad-export started',
+          onLine,
+          cpuProfDir: ctx.profileDir ? join(ctx.profileDir, `${name}-${i}`) : undefined,
+          env: {
+            NOTEPAD_DB: seed.dbPath,
+            NOTEPAD_FILES: seed.filesDir,
+            NOTEPAD_ROLE: 'runner',
+            NOTEPAD_JOB_CONCURRENCY: '1',
+            NOTEPAD_EXPRESS_SLOTS: '0',
+            // The started line is the readiness signal; per-job lines are info too, a cost both sides pay alike.
+            LOG_LEVEL: 'info',
+          },
+        }),
+      );
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const { db } = database;
+  const documentRid = seed.documents[DEMO_TITLE]!;
+  /** WAL bytes per export of each round (its insert, claim, progress, commit and file row; no sweep). */
+  const walPerExport: number[] = [];
+  /** Queues `exports` exports and answers how many finished per second (all must succeed). */
+  async function round(exports: number): Promise<number> {
+    const now = Date.now();
+    const rows = Array.from({ length: exports }, (_, i) => ({
+      rid: newRid('export-job'),
+      creatorId: seed.userId,
+      sourceType: 'documentSource' as const,
+      documentRid,
+      userLocale: 'en-US',
+      userTimezone: 'UTC',
+      status: 'running' as const,
+      createdAt: now + i,
+      expiresAt: now + 86_400_000,
+    }));
+    const wal = await walSince(database.pool);
+    const start = performance.now();
+    await db.transaction(async (tx) => {
+      await tx.insert(exportJobs).values(rows);
+      await tx.execute(sql`select pg_notify(${JOBS_CHANNEL}, 'export')`);
+    });
+    for (;;) {
+      const [running] = await db.select({ n: count() }).from(exportJobs).where(eq(exportJobs.status, 'running'));
+      if (running!.n === 0) break;
+      await sleep(10);
+    }
+    const seconds = (performance.now() - start) / 1000;
+    const [failed] = await db.select({ n: count() }).from(exportJobs).where(eq(exportJobs.status, 'failed'));
+    if (failed!.n > 0) throw new Error(`${name}: ${failed!.n} exports failed`);
+    walPerExport.push((await walSince(database.pool, wal.lsn)).bytes / exports);
+    return exports / seconds;
+  }
+  /** Medians of the runners' render and store times since the last call. */
+  function takeTimings(): { renderMs: number; storeMs: number; walBytesPerExport: number } {
+    const taken = timings.splice(0);
+    const wal = walPerExport.splice(0);
+    return { renderMs: median(taken.map((t) => t.renderMs)), storeMs: median(taken.map((t) => t.storeMs)), walBytesPerExport: Math.round(median(wal)) };
+  }
+  return { round, stop, takeTimings };
+}
+
+export async function runnersPgScenario(ctx: BenchContext): Promise<Entry[]> {
+  const { settings } = ctx;
+  const exports = settings.runnerExports;
+  const cluster = await postgres(ctx, false);
+  const groups: Array<Awaited<ReturnType<typeof runnerGroup>>> = [];
+  try {
+    const two = await runnerGroup(ctx, cluster.value.backends, 'runners-pg-two', 2);
+    groups.push(two);
+    const one = await runnerGroup(ctx, cluster.value.backends, 'runners-pg-one', 1);
+    groups.push(one);
+    if (settings.warmup) {
+      await two.round(Math.min(exports, 20));
+      await one.round(Math.min(exports, 20));
+    }
+    ctx.log(`runners-pg: ${settings.renderRounds} rounds of ${exports} exports of the demo document`);
+    two.takeTimings();
+    one.takeTimings();
+    const rounds = await interleave(settings.renderRounds, () => two.round(exports), () => one.round(exports));
+    return [
+      entry({
+        name: 'runners-pg-throughput',
+        title: `Exports finished per second on PostgreSQL by two runner processes of one render thread each (vs one), ${exports} small exports a round`,
+        unit: 'exports/s',
+        subject: rounds.map((r) => r.subject),
+        baseline: rounds.map((r) => r.baseline),
+        target: { on: 'ratio', op: '>=', value: 1.7 },
+        // Per export, as the runners measured it: a claim path costing little leaves the rate near 1000 / renderMs per runner.
+        details: { exports, runnerThreads: 1, expressSlots: 0, twoRunners: two.takeTimings(), oneRunner: one.takeTimings() },
+      }),
+    ];
+  } finally {
+    await Promise.all(groups.map((group) => group.stop()));
+    await cluster.release();
+  }
+}
