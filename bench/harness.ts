@@ -110,6 +110,11 @@ export interface SpawnOptions {
   args?: string[];
   env?: Record<string, string>;
   pinning?: Pinning | undefined;
+  /**
+   * Every core, for a child that needs more than the servers' one (runner processes side by
+   * side): without it a child inherits this process's own pinning, the load generator's core.
+   */
+  allCores?: boolean;
   /** Directory for a V8 CPU profile of this child (written when it exits). */
   cpuProfDir?: string | undefined;
   extraNodeArgs?: string[];
@@ -126,9 +131,8 @@ function spawnTs(options: SpawnOptions): ChildProcess {
     ...(options.args ?? []),
   ];
   // taskset execs node in place, so the pid (and an IPC channel) stay the child's own.
-  const [command, args] = options.pinning
-    ? ['taskset', ['-c', options.pinning.servers, process.execPath, ...nodeArgs]]
-    : [process.execPath, nodeArgs];
+  const cores = options.pinning ? options.pinning.servers : options.allCores ? `0-${availableParallelism() - 1}` : undefined;
+  const [command, args] = cores ? ['taskset', ['-c', cores, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, ...options.env },

@@ -4,9 +4,10 @@
  * surrounding test run names in the environment (the smoke test).
  *
  * rest-create-pg: REST create throughput and p99 of an API-only service on PostgreSQL
- * against the same service on SQLite, 64 connections, alternating rounds. The PostgreSQL
- * server is pinned to the servers' core with the API process: SQLite does its work inside
- * the API process on that core, so both subjects get the same CPU.
+ * against the same service on SQLite, 64 connections, alternating rounds. The API process
+ * is pinned to the servers' core as every subject is; PostgreSQL is not pinned, as a
+ * database server has cores of its own in a deployment (here it shares the load
+ * generator's, and whatever the API leaves of the servers').
  *
  * runners-pg: exports finished per second by two runner processes of one render thread
  * each (NOTEPAD_JOB_CONCURRENCY=1, no express slot) against one such process, each pair on
@@ -17,6 +18,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { count, eq, sql } from 'drizzle-orm';
 import pg from 'pg';
@@ -31,7 +33,7 @@ import { DEMO_CONTENT } from '../../server/seed.js';
 import * as admin from '../../server/services/admin.js';
 import { openPgBackend } from '../../server/stores/pg/index.js';
 import { DEMO_TITLE } from '../documents.js';
-import { entry, interleave, median, runLoad, sleep, startServer, type BenchContext, type Entry, type Lease, type Pinning, type ServerHandle } from '../harness.js';
+import { entry, interleave, median, runLoad, sleep, startServer, type BenchContext, type Entry, type Lease, type ServerHandle } from '../harness.js';
 import type { Seed } from '../seed.js';
 import { apiService, checkAndWarm, restCreate, startNotepad } from './shared.js';
 
@@ -40,20 +42,28 @@ interface Postgres {
   stop(): Promise<void>;
 }
 
-/** Every process of a PostgreSQL cluster on one core: the postmaster's later backends inherit it. */
-function pinPostgres(postmasterPid: number, pinning: Pinning): void {
-  const children = execFileSync('pgrep', ['-P', String(postmasterPid)], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  for (const pid of [String(postmasterPid), ...children]) execFileSync('taskset', ['-a', '-p', '-c', pinning.servers, pid], { stdio: 'ignore' });
-}
-
-function postgres(ctx: BenchContext, pinned: boolean): Promise<Lease<Postgres>> {
-  return ctx.processes.acquire(pinned ? 'postgres-pinned' : 'postgres', async () => {
+function postgres(ctx: BenchContext): Promise<Lease<Postgres>> {
+  return ctx.processes.acquire('postgres', async () => {
     const fromEnv = backendsFromEnv(process.env);
     if (fromEnv) return { backends: fromEnv, stop: async () => {} };
+    // Started by this process, which the bench pins to the load generator's core: the
+    // cluster would inherit that affinity, so it gets every core back.
     const running = await startBackendsProcess();
-    if (pinned && ctx.pinning && running.backends.owner) pinPostgres(running.backends.owner.postgresPid, ctx.pinning);
+    if (running.backends.owner) unpin(running.backends.owner.postgresPid);
     return { backends: running.backends, stop: () => running.stop() };
   });
+}
+
+/** Every core for a PostgreSQL cluster: its postmaster (whose later backends inherit it) and the processes it has started. */
+function unpin(postmasterPid: number): void {
+  let children: string[] = [];
+  try {
+    children = execFileSync('pgrep', ['-P', String(postmasterPid)], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    const all = `0-${cpus().length - 1}`;
+    for (const pid of [String(postmasterPid), ...children]) execFileSync('taskset', ['-a', '-p', '-c', all, pid], { stdio: 'ignore' });
+  } catch {
+    // No pgrep or taskset: then the bench pinned nothing either.
+  }
 }
 
 /** A fresh database on the cluster, migrated and seeded as the CLI would (a user, an export token, the demo document). */
@@ -96,7 +106,7 @@ async function walSince(client: pg.Pool, from?: string): Promise<{ lsn: string; 
 
 export async function restCreatePgScenario(ctx: BenchContext): Promise<Entry[]> {
   const { settings } = ctx;
-  const cluster = await postgres(ctx, true);
+  const cluster = await postgres(ctx);
   const seed = await seedPostgres(ctx, cluster.value.backends, 'rest-create-pg');
   const baseline = await apiService(ctx, 'rest-create-pg-baseline');
   let subject: ServerHandle | undefined;
@@ -186,6 +196,8 @@ async function runnerGroup(ctx: BenchContext, backends: TestBackends, name: stri
           readyMessage: 'notepad-export started',
           onLine,
           cpuProfDir: ctx.profileDir ? join(ctx.profileDir, `${name}-${i}`) : undefined,
+          // Two runners need both cores; not this process's (the load generator's) one.
+          allCores: ctx.pinning !== undefined,
           env: {
             NOTEPAD_DB: seed.dbPath,
             NOTEPAD_FILES: seed.filesDir,
@@ -249,7 +261,7 @@ async function runnerGroup(ctx: BenchContext, backends: TestBackends, name: stri
 export async function runnersPgScenario(ctx: BenchContext): Promise<Entry[]> {
   const { settings } = ctx;
   const exports = settings.runnerExports;
-  const cluster = await postgres(ctx, false);
+  const cluster = await postgres(ctx);
   const groups: Array<Awaited<ReturnType<typeof runnerGroup>>> = [];
   try {
     const two = await runnerGroup(ctx, cluster.value.backends, 'runners-pg-two', 2);
