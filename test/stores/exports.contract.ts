@@ -112,6 +112,63 @@ export function exportJobStoreContract(name: string, open: BackendFactory): void
       expect((await factsOf(ada, source)).usage.activeExportJobs).toBe(0);
     });
 
+    it('creates sent together: each sees the ones before it (its user’s usage, its key); one whose write fails or whose decide throws fails alone', async () => {
+      // Twice: with a create whose write fails among them (a batching backend then runs the
+      // creates again one by one) and without (a batching backend answers all in one go).
+      for (const withFailingWrite of [false, true]) {
+        const ada = await addUser(stores);
+        const bea = await addUser(stores, 'Bea');
+        const docs = { [ada]: await addDocument(stores, ada), [bea]: await addDocument(stores, bea) };
+        const create = (userId: string, options: { key?: string; unstorableKey?: boolean; refuse?: boolean } = {}) => {
+          const rid = newRid('export-job');
+          const source = { type: 'documentSource' as const, documentRid: docs[userId]! };
+          const keyed = options.key === undefined ? undefined : { userId, key: options.key, requestHash: 'same request' };
+          const key = options.unstorableKey ? { userId: 'nobody', key: 'k', requestHash: 'h' } : keyed;
+          return stores.exports.create({ userId, source, keyed, now: T0 }, (facts: ExportCreateFacts) => {
+            if (options.refuse) throw new Error('refused by decide');
+            const seen = facts.usage.activeExportJobs;
+            if (facts.earlier) return { answer: { rid: facts.earlier.jobRid, seen, replayed: true } };
+            return {
+              answer: { rid, seen, replayed: false },
+              write: {
+                job: { rid, creatorId: userId, source, userLocale: 'en-US', userTimezone: 'Etc/UTC', createdAt: T0, expiresAt: T0 + WEEK },
+                key: key && { ...key, jobRid: rid, createdAt: T0, expiresAt: T0 + HOUR },
+              },
+            };
+          });
+        };
+        // Not awaited one by one: the backend may answer them in one transaction (group commit).
+        const outcomes = await Promise.allSettled([
+          create(ada),
+          create(bea),
+          create(ada, { key: 'k1' }),
+          create(ada, { refuse: true }),
+          create(ada, { key: 'k1' }),
+          create(bea, { unstorableKey: withFailingWrite }),
+          create(bea),
+        ]);
+        const values = outcomes.map((o) => (o.status === 'fulfilled' ? o.value : undefined));
+        expect(values.map((v) => v && { seen: v.seen, replayed: v.replayed })).toEqual([
+          { seen: 0, replayed: false },
+          { seen: 0, replayed: false },
+          { seen: 1, replayed: false },
+          undefined,
+          { seen: 2, replayed: true },
+          withFailingWrite ? undefined : { seen: 1, replayed: false },
+          { seen: withFailingWrite ? 1 : 2, replayed: false },
+        ]);
+        expect(values[4]!.rid).toBe(values[2]!.rid);
+        expect(outcomes[3]).toMatchObject({ status: 'rejected', reason: { message: 'refused by decide' } });
+        expect(outcomes[5]!.status).toBe(withFailingWrite ? 'rejected' : 'fulfilled');
+        for (const i of [0, 2]) expect(await stores.exports.get(values[i]!.rid, ada, T0)).toMatchObject({ status: 'running' });
+        for (const i of [1, 6]) expect(await stores.exports.get(values[i]!.rid, bea, T0)).toMatchObject({ status: 'running' });
+        const usageOf = (userId: string) =>
+          stores.exports.create({ userId, source: { type: 'documentSource', documentRid: docs[userId]! }, now: T0 }, (facts) => ({ answer: facts.usage.activeExportJobs }));
+        expect(await usageOf(ada)).toBe(2);
+        expect(await usageOf(bea)).toBe(withFailingWrite ? 2 : 3);
+      }
+    });
+
     it('create: a decide that answers without a write writes nothing', async () => {
       const ada = await addUser(stores);
       const doc = await addDocument(stores, ada);

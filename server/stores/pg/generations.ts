@@ -8,7 +8,7 @@ import type { PgDb } from '../../../db/pg/index.js';
 import { folders, generationJobs, templates, templateVersions } from '../../../db/pg/schema.js';
 import { JOBS_CHANNEL } from '../../jobs/pg-wakeups.js';
 import type { GenerateFacts, GenerationStore, SaveDocumentFacts } from '../generations.js';
-import { liveGenerationJob } from './exports.js';
+import { liveGenerationJob } from './export-rows.js';
 import { grantsOn, insertDocument, insertKey, isUniqueViolation, storedKey, usageFacts } from './shared.js';
 
 export function createPgGenerationStore(db: PgDb): GenerationStore {

@@ -133,10 +133,10 @@ export async function insertKey(tx: PgTx, key: NewKey): Promise<void> {
 }
 
 /** insertKey's statement, unrun: for a create that writes its job and key in one statement. */
-export function keyInsert(tx: PgTx, key: NewKey) {
+export function keyInsert(tx: PgTx, keys: NewKey | NewKey[]) {
   return tx
     .insert(idempotencyKeys)
-    .values({ ...key })
+    .values(Array.isArray(keys) ? keys : [keys])
     .onConflictDoUpdate({
       target: [idempotencyKeys.userId, idempotencyKeys.key],
       set: {
