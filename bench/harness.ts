@@ -65,6 +65,8 @@ export interface Settings {
   /** Fairness: how many exports the flooding user queues, and their pages. */
   floodJobs: number;
   floodPages: number;
+  /** How long a server child may take to be ready (the smoke run starts them all at once beside the test suite). */
+  startTimeoutMs: number;
   /** Runners on PostgreSQL: exports of the demo document queued per round. */
   runnerExports: number;
   /** Claim-at-scale: queued export jobs the claims are made from. */

@@ -46,6 +46,7 @@ const MODES: Record<ModeName, Settings> = {
     floodPages: 30,
     queuedJobs: 1_000_000,
     runnerExports: 200,
+    startTimeoutMs: 30_000,
   },
   quick: {
     mode: 'quick',
@@ -71,6 +72,7 @@ const MODES: Record<ModeName, Settings> = {
     floodPages: 30,
     queuedJobs: 100_000,
     runnerExports: 100,
+    startTimeoutMs: 30_000,
   },
   // Proves the machinery end to end (the smoke test); its figures mean nothing.
   smallest: {
@@ -97,6 +99,7 @@ const MODES: Record<ModeName, Settings> = {
     floodPages: 1,
     queuedJobs: 1_000,
     runnerExports: 2,
+    startTimeoutMs: 120_000,
   },
 };
 

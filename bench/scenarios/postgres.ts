@@ -194,6 +194,7 @@ async function runnerGroup(ctx: BenchContext, backends: TestBackends, name: stri
           script: 'server/main.ts',
           ready: 'log',
           readyMessage: 'notepad-export started',
+          timeoutMs: ctx.settings.startTimeoutMs,
           onLine,
           cpuProfDir: ctx.profileDir ? join(ctx.profileDir, `${name}-${i}`) : undefined,
           // Two runners need both cores; not this process's (the load generator's) one.

@@ -15,7 +15,7 @@ export async function restCreateScenario(ctx: BenchContext): Promise<Entry[]> {
   const [subject, baseline] = await Promise.all([
     apiService(ctx, 'rest-subject'),
     ctx.processes.acquire('rest-baseline', () =>
-      startServer({ name: 'rest-baseline', script: 'bench/servers/baseline-rest.ts', ready: 'stdout', pinning: ctx.pinning, env: { NOTEPAD_DB: baselineSeed.dbPath } }),
+      startServer({ name: 'rest-baseline', script: 'bench/servers/baseline-rest.ts', ready: 'stdout', pinning: ctx.pinning, timeoutMs: settings.startTimeoutMs, env: { NOTEPAD_DB: baselineSeed.dbPath } }),
     ),
   ]);
   try {

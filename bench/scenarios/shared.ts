@@ -45,6 +45,7 @@ export function startNotepad(ctx: BenchContext, name: string, seed: Seed, role: 
     script: 'server/main.ts',
     ready: 'health',
     pinning: ctx.pinning,
+    timeoutMs: ctx.settings.startTimeoutMs,
     cpuProfDir: ctx.profileDir ? join(ctx.profileDir, name) : undefined,
     // The load generator drives one token at thousands of requests a second, far past the
     // per-token rate limit, and fails a run on any 429: benchmarks run with the limit off.

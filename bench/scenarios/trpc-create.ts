@@ -15,7 +15,7 @@ export async function trpcCreateScenario(ctx: BenchContext): Promise<Entry[]> {
   const { settings } = ctx;
   const [subject, baseline] = await Promise.all([
     apiService(ctx, 'trpc-subject'),
-    ctx.processes.acquire('trpc-baseline', () => startServer({ name: 'trpc-baseline', script: 'bench/servers/baseline-trpc.ts', ready: 'stdout', pinning: ctx.pinning })),
+    ctx.processes.acquire('trpc-baseline', () => startServer({ name: 'trpc-baseline', script: 'bench/servers/baseline-trpc.ts', ready: 'stdout', pinning: ctx.pinning, timeoutMs: ctx.settings.startTimeoutMs })),
   ]);
   try {
     const { seed, server, documentRid } = subject.value;
