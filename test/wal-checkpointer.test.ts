@@ -1,4 +1,4 @@
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -63,6 +63,30 @@ describe('background WAL checkpointer', () => {
     await pending;
     await expect(checkpointer.nextCheckpoint()).rejects.toThrow(/stopped/);
     expect(autocheckpoint(env)).toBe(1000);
+  });
+
+  it('checkpoints a WAL that stays short less and less often, so commits seldom have to start the WAL over', async () => {
+    const sqlite = env.database.sqlite;
+    sqlite.exec('create table scratch (n integer)');
+    const insert = sqlite.prepare('insert into scratch (n) values (?)');
+    checkpointer = startWalCheckpointer({ sqlite, log: env.logger, intervalMs: 20 });
+    // Each time a commit starts the WAL over (after a round copied all of it), SQLite fsyncs
+    // the new header inside that commit; the header's first salt changes each time.
+    const salt = () => readFileSync(`${sqlite.name}-wal`).readUInt32BE(16);
+    await checkpointer.nextCheckpoint();
+    const salts = new Set<number>();
+    const end = performance.now() + 1_000;
+    for (let n = 0; performance.now() < end; n++) {
+      insert.run(n);
+      salts.add(salt());
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    // Rounds every 20 ms would start the WAL over up to fifty times in that second; backing
+    // off (40, 80, 160, 320, 640 ms), at most five.
+    expect(salts.size).toBeLessThanOrEqual(6);
+    // Someone waiting still gets a round at the next base tick, and it copies the whole WAL.
+    const result = await checkpointer.nextCheckpoint();
+    expect(result.checkpointedFrames).toBe(result.walFrames);
   });
 
   it('does nothing for an in-memory database', async () => {

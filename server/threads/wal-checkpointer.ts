@@ -7,6 +7,14 @@
  * under load. Here a worker thread with its own connection checkpoints on a timer, and the
  * API's connection checkpoints inline only as a fallback, if the WAL ever grows far past
  * what the worker keeps it at.
+ *
+ * A checkpoint that copies the whole WAL has a cost of its own on the API's connection: the
+ * next commit starts the WAL over, and SQLite fsyncs the new WAL header inside that commit
+ * (synchronous=NORMAL does so, so that a power loss cannot mix the old log with the new).
+ * That is a disk wait on the request path once per complete round. So rounds run at the
+ * base interval only while the WAL grows fast; while it stays short, each round waits twice
+ * as long as the last, up to IDLE_INTERVAL_MS, and the WAL starts over that much less often.
+ * Someone waiting on nextCheckpoint() gets a round at the next base tick.
  */
 import { Piscina } from 'piscina';
 import type Database from 'better-sqlite3';
@@ -21,6 +29,10 @@ const INLINE_AUTOCHECKPOINT_PAGES = 1_000;
 /** The fallback while the worker runs: ~80 MB of WAL with 4 KiB pages. */
 const FALLBACK_AUTOCHECKPOINT_PAGES = 20_000;
 const DEFAULT_INTERVAL_MS = 200;
+/** The longest wait between rounds while the WAL stays short. */
+const IDLE_INTERVAL_MS = 2_000;
+/** A WAL at least this long (SQLite's own autocheckpoint size) brings rounds back to the base interval. */
+const BUSY_WAL_FRAMES = 1_000;
 const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
 export interface WalCheckpointer {
@@ -63,15 +75,21 @@ export function startWalCheckpointer({ sqlite, log, intervalMs = DEFAULT_INTERVA
   let waiters: Waiter[] = [];
   let inFlight: Promise<void> | undefined;
   let lastFailure: string | undefined;
+  /** How long after the last round the next one is due, and when that was. */
+  let pause = intervalMs;
+  let lastRoundAt = performance.now();
   const round = async () => {
     const covered = waiters;
     waiters = [];
+    lastRoundAt = performance.now();
     try {
       const result = await pool.run({ path: sqlite.name });
       lastFailure = undefined;
+      pause = result.walFrames >= BUSY_WAL_FRAMES ? intervalMs : Math.min(pause * 2, Math.max(intervalMs, IDLE_INTERVAL_MS));
       for (const waiter of covered) waiter.resolve(result);
     } catch (error) {
       // Retried on the next tick; while it keeps failing, the inline fallback bounds the WAL.
+      pause = intervalMs;
       const message = (error as Error).message;
       if (message !== lastFailure) log.warn({ err: message }, 'WAL checkpoint failed');
       lastFailure = message;
@@ -79,7 +97,8 @@ export function startWalCheckpointer({ sqlite, log, intervalMs = DEFAULT_INTERVA
     }
   };
   const timer = setInterval(() => {
-    inFlight ??= round().finally(() => (inFlight = undefined));
+    if (inFlight || (waiters.length === 0 && performance.now() - lastRoundAt < pause - intervalMs / 2)) return;
+    inFlight = round().finally(() => (inFlight = undefined));
   }, intervalMs);
   timer.unref();
 
