@@ -328,14 +328,18 @@ export class TextEngine {
         // line shares it, whatever its own ascender.
         baseline: -line.baseline,
         oblique: needsSyntheticOblique(style.font, fragment.face),
-      };
+        // pdfkit measures a fragment only for links and underlines of its own, which we
+        // never ask of it; given these, it does not lay the text out an extra time for them.
+        textWidth: 0,
+        wordCount: 0,
+      } as PDFKit.Mixins.TextOptions;
       if (fragment.level % 2 === 0) {
         // Arabic-Indic digits are Arabic script, which fontkit would lay out right to left.
         if ((fragment.level > 0 || isRtlFace(fragment.face)) && RTL_SCRIPT_CHAR.test(fragment.text)) options.features = LTR_RUN as PDFKit.Mixins.OpenTypeFeatures[];
-        doc.text(fragment.text, left + fragment.x, top, options);
+        drawText(doc, fragment.text, left + fragment.x, top, options);
       } else if (hasStrongRtl(fragment.text)) {
         // Shaped in logical order (Arabic joining needs it), glyphs then reversed by fontkit.
-        doc.text(mirrored(fragment.text), left + fragment.x, top, { ...options, features: RTL_RUN as PDFKit.Mixins.OpenTypeFeatures[] });
+        drawText(doc, mirrored(fragment.text), left + fragment.x, top, { ...options, features: RTL_RUN as PDFKit.Mixins.OpenTypeFeatures[] });
       } else {
         // Punctuation, spaces or digits only: nothing to shape, so each character is placed
         // from the right, which also keeps each one its own piece of text for extraction.
@@ -345,7 +349,7 @@ export class TextEngine {
         let right = fragment.x + fragment.width;
         for (const { cluster, width } of clusters) {
           right -= width;
-          doc.text(cluster, left + right, top, options);
+          drawText(doc, cluster, left + right, top, options);
         }
       }
       if (style.link) {
@@ -450,6 +454,21 @@ export class TextEngine {
 
 const noneMissing = (): number => 0;
 
+type FragmentWriter = (text: string, x: number, y: number, options: PDFKit.Mixins.TextOptions) => void;
+
+/**
+ * Draws one positioned piece of text. pdfkit's text() with `lineBreak: false` ends in its
+ * `_fragment` (which writes the operators) after copying the options, splitting the text at
+ * newlines (ours has none) and, afterwards, measuring the text once more to advance its
+ * own cursor, which nothing of ours reads. So `_fragment` is called directly; pdfkit
+ * internals: if it is ever missing, text() draws the same operators.
+ */
+function drawText(doc: Doc, text: string, x: number, y: number, options: PDFKit.Mixins.TextOptions): void {
+  const fragment = (doc as unknown as { _fragment?: FragmentWriter })._fragment;
+  if (typeof fragment === 'function') fragment.call(doc, text, x, y, options);
+  else doc.text(text, x, y, options);
+}
+
 // A character with the combining marks that follow it.
 const CLUSTER = /\P{M}\p{M}*|\p{M}+/gu;
 
@@ -481,20 +500,28 @@ function boundLayoutCache(doc: Doc): void {
   interface PdfFontInternals {
     layoutCached?: (text: string) => unknown;
     layoutRun?: (text: string, features?: unknown) => unknown;
+    layout?: (text: string, features?: unknown, onlyWidth?: boolean) => unknown;
     layoutCache?: unknown;
   }
   const font = (doc as unknown as { _font?: PdfFontInternals })._font;
-  if (!font || typeof font.layoutCached !== 'function' || typeof font.layoutRun !== 'function' || typeof font.layoutCache !== 'object') return;
-  const runs = new Map<string, unknown>();
+  if (!font || typeof font.layoutCached !== 'function' || typeof font.layoutRun !== 'function' || typeof font.layout !== 'function' || typeof font.layoutCache !== 'object') return;
+  const runs = new Map<string, WordRun>();
   font.layoutCache = null;
-  font.layoutCached = function (this: PdfFontInternals, text: string) {
+  const layoutCached = function (this: PdfFontInternals, text: string): WordRun {
     let run = runs.get(text);
     if (run === undefined) {
-      run = this.layoutRun!(text);
+      const shaped = this.layoutRun!(text) as WordRun;
+      // fontkit's advanceWidth is a getter summing every position; it is read on each use.
+      run = { glyphs: shaped.glyphs, positions: shaped.positions, advanceWidth: shaped.advanceWidth };
       if (runs.size >= LAYOUT_CACHE_LIMIT) runs.clear();
       runs.set(text, run);
     }
     return run;
+  };
+  font.layoutCached = layoutCached;
+  font.layout = function (this: PdfFontInternals, text: string, features?: unknown, onlyWidth?: boolean) {
+    if (features) return this.layoutRun!(text, features);
+    return layoutPieces(this, layoutCached, text, onlyWidth === true);
   };
   const directed = new Map<string, unknown>();
   const layoutRun = font.layoutRun;
@@ -511,6 +538,50 @@ function boundLayoutCache(doc: Doc): void {
     return run;
   };
 }
+
+/** A word's shaped glyphs, as pdfkit's layout() reads them (fontkit GlyphRun's fields). */
+interface WordRun {
+  glyphs: unknown[];
+  positions: unknown[];
+  advanceWidth: number;
+}
+
+/**
+ * pdfkit's layout() without features, cut where the tokenizer cuts (TOKEN: runs of spaces,
+ * single CJK characters, the words between) instead of after each space as pdfkit cuts
+ * ("word " with its space). A token is measured through this same cache (unitWidth), so
+ * drawing a fragment finds every piece already shaped, and shows exactly the widths the
+ * line was laid out with; cut pdfkit's way, every word was shaped twice, once with its
+ * space and once without. Glyphs are gathered with push, not pdfkit's concat per word.
+ */
+function layoutPieces<F>(font: F, cached: (this: F, text: string) => WordRun, text: string, onlyWidth: boolean): WordRun {
+  const glyphs: unknown[] = [];
+  const positions: unknown[] = [];
+  let advanceWidth = 0;
+  const add = (piece: string) => {
+    const run = cached.call(font, piece);
+    advanceWidth += run.advanceWidth;
+    if (onlyWidth) return;
+    for (let i = 0; i < run.glyphs.length; i++) {
+      glyphs.push(run.glyphs[i]);
+      positions.push(run.positions[i]);
+    }
+  };
+  if (NEEDS_TOKEN_SPLIT.test(text)) {
+    for (const match of text.matchAll(TOKEN)) add(match[0]);
+  } else {
+    // Below U+1100 nothing is CJK or an ideographic space: only spaces separate tokens.
+    let from = 0;
+    for (let i = 1; i <= text.length; i++) {
+      if (i === text.length || (text.charCodeAt(i) === 0x20) !== (text.charCodeAt(from) === 0x20)) {
+        add(i === text.length && from === 0 ? text : text.slice(from, i));
+        from = i;
+      }
+    }
+  }
+  return onlyWidth ? { glyphs: null as unknown as unknown[], positions: null as unknown as unknown[], advanceWidth } : { glyphs, positions, advanceWidth };
+}
+const NEEDS_TOKEN_SPLIT = /[^\u0000-\u10FF]/;
 
 function fixNotdefWidth(doc: Doc): void {
   const font = (doc as unknown as { _font?: { widths?: unknown; scale?: unknown; font?: { getGlyph?: (id: number) => { advanceWidth: number } } } })._font;
