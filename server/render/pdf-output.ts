@@ -47,6 +47,7 @@ export class PdfOutput {
       if (maxBytes !== undefined && output.byteCount > maxBytes) throw new ContentTooLargeError('bytes', maxBytes);
       if (output.previousPage) sealPageContent(doc, output.previousPage);
       output.previousPage = doc.page;
+      batchContentWrites((doc.page as unknown as { content?: unknown }).content);
     });
     return output;
   }
@@ -177,7 +178,43 @@ function sealPageContent(doc: Doc, page: unknown): void {
   const data = internals.dictionary?.data;
   if (!sealed || typeof sealed.end !== 'function' || !data || data.Contents !== sealed) return;
   const footer = doc.ref({});
+  batchContentWrites(footer);
   (sealed.end as () => void)();
   internals.content = footer as typeof sealed;
   data.Contents = [sealed, footer];
+}
+
+/**
+ * pdfkit turns every content-stream operator into its own Uint8Array as it is written (one
+ * char code at a time), and joins them all when the stream ends; a tagged page has some
+ * thousand operators (text, and the marked-content operators around it). Operators are
+ * gathered here as one string instead and turned into bytes once, when the stream ends or
+ * before any bytes written as bytes, with pdfkit's own write: the same bytes in the same
+ * order (Node's latin1 keeps the low byte of each char code, as pdfkit does). pdfkit
+ * internals: if they ever change shape, streams are written as before.
+ */
+function batchContentWrites(stream: unknown): void {
+  const ref = stream as { write?: unknown; finalize?: unknown };
+  const write = ref.write;
+  const finalize = ref.finalize;
+  if (typeof write !== 'function' || typeof finalize !== 'function') return;
+  let pending = '';
+  const flush = () => {
+    if (pending.length === 0) return;
+    const bytes = Buffer.from(pending, 'latin1');
+    pending = '';
+    write.call(ref, bytes);
+  };
+  ref.write = (chunk: unknown) => {
+    if (chunk instanceof Uint8Array) {
+      flush();
+      write.call(ref, chunk);
+    } else {
+      pending += `${chunk as string}\n`;
+    }
+  };
+  ref.finalize = () => {
+    flush();
+    finalize.call(ref);
+  };
 }
