@@ -94,6 +94,8 @@ class ByteSink {
   private static readonly STEP = 1 << 20;
   /** The reservation when the render has no byte limit: address space, not memory. */
   private static readonly UNLIMITED = 2 ** 32;
+  /** Pending strings are written out at this length: long enough to batch many lines, short enough not to count in memory. */
+  private static readonly PENDING = 1 << 16;
   private readonly buffer: ResizableArrayBuffer;
   private bytes: Buffer;
   private used = 0;
@@ -105,7 +107,15 @@ class ByteSink {
     this.bytes = Buffer.from(this.buffer, 0, 0);
   }
 
+  /**
+   * Strings not yet copied into the buffer: pdfkit writes an object as several short lines,
+   * and a Buffer.write per line cost more than the copying; they are joined here and
+   * written in one go.
+   */
+  private pending = '';
+
   write(chunk: Uint8Array): void {
+    this.flush();
     this.reserve(chunk.length);
     this.bytes.set(chunk, this.used);
     this.used += chunk.length;
@@ -113,6 +123,14 @@ class ByteSink {
 
   /** A string of bytes, one per UTF-16 code unit (its low byte), as pdfkit writes them. */
   writeLatin1(text: string): void {
+    this.pending += text;
+    if (this.pending.length >= ByteSink.PENDING) this.flush();
+  }
+
+  private flush(): void {
+    const text = this.pending;
+    if (text.length === 0) return;
+    this.pending = '';
     this.reserve(text.length);
     this.used += this.bytes.write(text, this.used, 'latin1');
   }
@@ -125,6 +143,7 @@ class ByteSink {
   }
 
   toBytes(): Uint8Array {
+    this.flush();
     this.buffer.resize(this.used);
     return new Uint8Array(this.buffer);
   }
