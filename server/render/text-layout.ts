@@ -399,6 +399,11 @@ export class TextEngine {
       let segmentStart = runStart;
       for (const segment of segmentByFace(text, style.font, this.missing)) {
         const missing = segment.missing > 0 ? (text: string) => this.countMissing(text) : noneMissing;
+        if (!BEYOND_SIMPLE_TOKENS.test(segment.text)) {
+          this.pushSimple(tokens, segment.text, segment.face, style, segmentStart, bidi, missing);
+          segmentStart += segment.text.length;
+          continue;
+        }
         const spaceless = SPACELESS_SCRIPT.test(segment.text);
         for (const match of segment.text.matchAll(TOKEN)) {
           const piece = match[0];
@@ -421,6 +426,33 @@ export class TextEngine {
       runStart += text.length;
     }
     return { tokens, bidi };
+  }
+
+  /**
+   * Tokens of text with no CJK and no spaceless script (nothing from U+0E00 on): TOKEN's
+   * cuts, found by char codes instead of its Unicode-property classes. Most text is this.
+   */
+  private pushSimple(tokens: Token[], text: string, face: FaceName, style: RunStyle, start: number, bidi: BidiText | null, missing: (text: string) => number): void {
+    let from = 0;
+    while (from < text.length) {
+      const code = text.charCodeAt(from);
+      let to = from + 1;
+      let kind: TokenKind;
+      if (code === 0x0a) kind = 'newline';
+      else if (code === 0x20) {
+        while (to < text.length && text.charCodeAt(to) === 0x20) to++;
+        kind = 'space';
+      } else {
+        while (to < text.length) {
+          const next = text.charCodeAt(to);
+          if (next === 0x20 || next === 0x0a) break;
+          to++;
+        }
+        kind = 'word';
+      }
+      this.push(tokens, from === 0 && to === text.length ? text : text.slice(from, to), kind, face, style, start + from, bidi, missing);
+      from = to;
+    }
   }
 
   /** Adds a token, split where its bidi level changes (a number inside Hebrew text). */
@@ -582,6 +614,9 @@ function layoutPieces<F>(font: F, cached: (this: F, text: string) => WordRun, te
   return onlyWidth ? { glyphs: null as unknown as unknown[], positions: null as unknown as unknown[], advanceWidth } : { glyphs, positions, advanceWidth };
 }
 const NEEDS_TOKEN_SPLIT = /[^\u0000-\u10FF]/;
+// Thai (U+0E00) is the first spaceless script and CJK_CLASS starts later still: below it,
+// TOKEN cuts only at newlines and spaces (pushSimple).
+const BEYOND_SIMPLE_TOKENS = /[^\u0000-\u0DFF]/;
 
 function fixNotdefWidth(doc: Doc): void {
   const font = (doc as unknown as { _font?: { widths?: unknown; scale?: unknown; font?: { getGlyph?: (id: number) => { advanceWidth: number } } } })._font;
