@@ -533,10 +533,16 @@ function boundLayoutCache(doc: Doc): void {
     layoutCached?: (text: string) => unknown;
     layoutRun?: (text: string, features?: unknown) => unknown;
     layout?: (text: string, features?: unknown, onlyWidth?: boolean) => unknown;
+    encode?: (text: string, features?: unknown) => [string[], unknown[]];
     layoutCache?: unknown;
+    subset?: { includeGlyph?: (id: number) => number };
+    widths?: unknown;
+    unicode?: unknown;
+    scale?: unknown;
   }
   const font = (doc as unknown as { _font?: PdfFontInternals })._font;
   if (!font || typeof font.layoutCached !== 'function' || typeof font.layoutRun !== 'function' || typeof font.layout !== 'function' || typeof font.layoutCache !== 'object') return;
+  if (typeof font.encode !== 'function' || typeof font.subset?.includeGlyph !== 'function' || !Array.isArray(font.widths) || !Array.isArray(font.unicode) || typeof font.scale !== 'number') return;
   const runs = new Map<string, WordRun>();
   font.layoutCache = null;
   const layoutCached = function (this: PdfFontInternals, text: string): WordRun {
@@ -554,6 +560,40 @@ function boundLayoutCache(doc: Doc): void {
   font.layout = function (this: PdfFontInternals, text: string, features?: unknown, onlyWidth?: boolean) {
     if (features) return this.layoutRun!(text, features);
     return layoutPieces(this, layoutCached, text, onlyWidth === true);
+  };
+  const encode = font.encode;
+  const subset = font.subset as { includeGlyph(id: number): number };
+  const widths = font.widths as (number | undefined)[];
+  const unicode = font.unicode as (unknown[] | undefined)[];
+  const scale = font.scale;
+  // pdfkit's encode(), with each word's glyph codes kept with its cached glyphs: the
+  // subset numbers a glyph when it first meets it and never again, so a word's codes stay
+  // what they were the first time, and a word is first encoded at the same point as
+  // before, so the subset numbers every glyph as it did. Widths and ToUnicode entries are
+  // only ever set for a new glyph, which happens at that first encoding too.
+  font.encode = function (this: PdfFontInternals, text: string, features?: unknown): [string[], unknown[]] {
+    if (features) return encode.call(this, text, features);
+    const codes: string[] = [];
+    const positions: unknown[] = [];
+    forEachPiece(text, (piece) => {
+      const run = layoutCached.call(this, piece);
+      let hex = run.hex;
+      if (hex === undefined) {
+        hex = [];
+        for (const glyph of run.glyphs as { id: number; advanceWidth: number; codePoints: unknown[] }[]) {
+          const gid = subset.includeGlyph(glyph.id);
+          hex.push(`0000${gid.toString(16)}`.slice(-4));
+          if (widths[gid] == null) widths[gid] = glyph.advanceWidth * scale;
+          if (unicode[gid] == null) unicode[gid] = glyph.codePoints;
+        }
+        run.hex = hex;
+      }
+      for (let i = 0; i < hex.length; i++) {
+        codes.push(hex[i]!);
+        positions.push(run.positions[i]);
+      }
+    });
+    return [codes, positions];
   };
   const directed = new Map<string, unknown>();
   const layoutRun = font.layoutRun;
@@ -576,6 +616,8 @@ interface WordRun {
   glyphs: unknown[];
   positions: unknown[];
   advanceWidth: number;
+  /** Its glyphs' codes in this document's subset, once encoded (see font.encode). */
+  hex?: string[];
 }
 
 /**
@@ -590,7 +632,7 @@ function layoutPieces<F>(font: F, cached: (this: F, text: string) => WordRun, te
   const glyphs: unknown[] = [];
   const positions: unknown[] = [];
   let advanceWidth = 0;
-  const add = (piece: string) => {
+  forEachPiece(text, (piece) => {
     const run = cached.call(font, piece);
     advanceWidth += run.advanceWidth;
     if (onlyWidth) return;
@@ -598,20 +640,24 @@ function layoutPieces<F>(font: F, cached: (this: F, text: string) => WordRun, te
       glyphs.push(run.glyphs[i]);
       positions.push(run.positions[i]);
     }
-  };
+  });
+  return onlyWidth ? { glyphs: null as unknown as unknown[], positions: null as unknown as unknown[], advanceWidth } : { glyphs, positions, advanceWidth };
+}
+
+/** Calls `add` with each piece of `text` as the tokenizer cuts it (TOKEN), in order. */
+function forEachPiece(text: string, add: (piece: string) => void): void {
   if (NEEDS_TOKEN_SPLIT.test(text)) {
     for (const match of text.matchAll(TOKEN)) add(match[0]);
-  } else {
-    // Below U+1100 nothing is CJK or an ideographic space: only spaces separate tokens.
-    let from = 0;
-    for (let i = 1; i <= text.length; i++) {
-      if (i === text.length || (text.charCodeAt(i) === 0x20) !== (text.charCodeAt(from) === 0x20)) {
-        add(i === text.length && from === 0 ? text : text.slice(from, i));
-        from = i;
-      }
+    return;
+  }
+  // Below U+1100 nothing is CJK or an ideographic space: only spaces separate tokens.
+  let from = 0;
+  for (let i = 1; i <= text.length; i++) {
+    if (i === text.length || (text.charCodeAt(i) === 0x20) !== (text.charCodeAt(from) === 0x20)) {
+      add(i === text.length && from === 0 ? text : text.slice(from, i));
+      from = i;
     }
   }
-  return onlyWidth ? { glyphs: null as unknown as unknown[], positions: null as unknown as unknown[], advanceWidth } : { glyphs, positions, advanceWidth };
 }
 const NEEDS_TOKEN_SPLIT = /[^\u0000-\u10FF]/;
 // Thai (U+0E00) is the first spaceless script and CJK_CLASS starts later still: below it,
