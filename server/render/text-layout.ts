@@ -496,9 +496,103 @@ type FragmentWriter = (text: string, x: number, y: number, options: PDFKit.Mixin
  * internals: if it is ever missing, text() draws the same operators.
  */
 function drawText(doc: Doc, text: string, x: number, y: number, options: PDFKit.Mixins.TextOptions): void {
+  if (writeFragment(doc, text, x, y, options)) return;
   const fragment = (doc as unknown as { _fragment?: FragmentWriter })._fragment;
   if (typeof fragment === 'function') fragment.call(doc, text, x, y, options);
   else doc.text(text, x, y, options);
+}
+
+interface FragmentInternals {
+  _font?: { id?: unknown; ref?: () => unknown; encode?: (text: string, features?: unknown) => [string[], GlyphPosition[]] };
+  _fontSize?: unknown;
+  page?: { height?: unknown; fonts?: Record<string, unknown> };
+  addContent?: (data: string) => unknown;
+}
+interface GlyphPosition {
+  xAdvance: number;
+  advanceWidth: number;
+  xOffset: number;
+  yOffset: number;
+}
+
+/** pdfkit's PDFObject.number: how every number in its operators is written. */
+const pdfNumber = (n: number): number => {
+  if (n > -1e21 && n < 1e21) return Math.round(n * 1e6) / 1e6;
+  throw new Error(`unsupported number: ${n}`);
+};
+
+/**
+ * pdfkit's `_fragment` for what we draw (left-aligned, a numeric baseline, no spacing,
+ * scaling or pdfkit decorations), writing the same operators in the same order and form
+ * as one content write instead of one per operator, without its save/transform/restore
+ * bookkeeping (balanced within the fragment, so the graphics state it tracks ends as it
+ * began). Tagging doubled the fragments a page has (one per styled run and table cell,
+ * each in its marked content). False when pdfkit's internals are not as expected; the
+ * caller then lets pdfkit draw it.
+ */
+function writeFragment(doc: Doc, text: string, x: number, y: number, options: PDFKit.Mixins.TextOptions): boolean {
+  const internals = doc as unknown as FragmentInternals;
+  const font = internals._font;
+  const size = internals._fontSize;
+  const page = internals.page;
+  if (!font || typeof font.encode !== 'function' || typeof font.ref !== 'function' || typeof font.id !== 'string') return false;
+  if (typeof size !== 'number' || !page || typeof page.height !== 'number' || !page.fonts || typeof internals.addContent !== 'function') return false;
+  if (typeof options.baseline !== 'number' || typeof options.oblique === 'number' || text.length === 0 || text.includes('\n')) return false;
+  const dy = -options.baseline;
+  const height = page.height;
+  let out = 'q';
+  if (options.oblique) {
+    // transform() leaves out an identity matrix, as the first and last are when x and y are 0.
+    if (x !== 0 || y !== 0) out += `\n1 0 0 1 ${pdfNumber(x)} ${pdfNumber(y)} cm`;
+    out += `\n1 0 -0.25 1 ${pdfNumber(0.25 * dy)} 0 cm`;
+    if (x !== 0 || y !== 0) out += `\n1 0 0 1 ${pdfNumber(-x)} ${pdfNumber(-y)} cm`;
+  }
+  out += `\n1 0 0 -1 0 ${pdfNumber(height)} cm`;
+  y = height - y - dy;
+  if (page.fonts[font.id] == null) page.fonts[font.id] = font.ref();
+  out += `\nBT\n1 0 0 1 ${pdfNumber(x)} ${pdfNumber(y)} Tm\n/${font.id} ${pdfNumber(size)} Tf`;
+  const [encoded, positions] = font.encode(text, options.features);
+  const scale = size / 1000;
+  let commands = '';
+  let last = 0;
+  let hadOffset = false;
+  const addSegment = (cur: number) => {
+    if (last < cur) {
+      let hex = '';
+      for (let k = last; k < cur; k++) hex += encoded[k]!;
+      const advance = positions[cur - 1]!.xAdvance - positions[cur - 1]!.advanceWidth;
+      commands += `${commands ? ' ' : ''}<${hex}> ${pdfNumber(-advance)}`;
+    }
+    last = cur;
+  };
+  const flush = (i: number) => {
+    addSegment(i);
+    if (commands) {
+      out += `\n[${commands}] TJ`;
+      commands = '';
+    }
+  };
+  let i = 0;
+  for (; i < positions.length; i++) {
+    const pos = positions[i]!;
+    if (pos.xOffset || pos.yOffset) {
+      flush(i);
+      out += `\n1 0 0 1 ${pdfNumber(x + pos.xOffset * scale)} ${pdfNumber(y + pos.yOffset * scale)} Tm`;
+      flush(i + 1);
+      hadOffset = true;
+    } else {
+      if (hadOffset) {
+        out += `\n1 0 0 1 ${pdfNumber(x)} ${pdfNumber(y)} Tm`;
+        hadOffset = false;
+      }
+      if (pos.xAdvance - pos.advanceWidth !== 0) addSegment(i + 1);
+    }
+    x += pos.xAdvance * scale;
+  }
+  flush(i);
+  out += '\nET\nQ';
+  internals.addContent.call(doc, out);
+  return true;
 }
 
 // A character with the combining marks that follow it.
