@@ -118,6 +118,8 @@ export class TextEngine {
   missingDrawn = 0;
   private segmenter: Intl.Segmenter | undefined;
   private readonly widthCache = new Map<FaceName, Map<string, number>>();
+  private lastWidthFace: FaceName | undefined;
+  private lastWidthCache: Map<string, number> | undefined;
   private readonly registered = new Set<FaceName>();
   private readonly prepared = new Set<FaceName>();
   private currentFace: FaceName | undefined;
@@ -165,11 +167,14 @@ export class TextEngine {
 
   /** Advance width at 1 pt, cached per face: pdfkit re-runs shaping on every call. */
   private unitWidth(face: FaceName, text: string): number {
-    let cache = this.widthCache.get(face);
+    // Consecutive tokens are nearly always in one face.
+    let cache = face === this.lastWidthFace ? this.lastWidthCache : this.widthCache.get(face);
     if (!cache) {
       cache = new Map();
       this.widthCache.set(face, cache);
     }
+    this.lastWidthFace = face;
+    this.lastWidthCache = cache;
     let width = cache.get(text);
     if (width === undefined) {
       width = this.useFace(face).fontSize(1).widthOfString(text);
