@@ -699,14 +699,36 @@ function boundLayoutCache(doc: Doc): void {
   font.layoutRun = function (this: PdfFontInternals, text: string, features?: unknown) {
     const direction = forcedDirection(features);
     if (!direction) return layoutRun.call(this, text, features);
-    const key = `${direction}\u0000${text}`;
-    let run = directed.get(key);
-    if (run === undefined) {
-      run = layoutRun.call(this, text, features);
-      if (directed.size >= LAYOUT_CACHE_LIMIT) directed.clear();
-      directed.set(key, run);
+    const shaped = (piece: string): WordRun => {
+      const key = `${direction}\u0000${piece}`;
+      let run = directed.get(key) as WordRun | undefined;
+      if (run === undefined) {
+        run = layoutRun.call(this, piece, features) as WordRun;
+        if (directed.size >= LAYOUT_CACHE_LIMIT) directed.clear();
+        directed.set(key, run);
+      }
+      return run;
+    };
+    if (direction !== 'rtl') return shaped(text);
+    // A right-to-left run is shaped word by word, as its tokens were measured: shaping never
+    // joins across a space, and fontkit reverses a run's glyphs after shaping it in logical
+    // order, so the run is its words' reversed glyphs, last word first. Whole, every line
+    // was shaped anew (lines rarely repeat); words repeat, and hit the cache.
+    const pieces: WordRun[] = [];
+    forEachPiece(text, (piece) => pieces.push(shaped(piece)));
+    if (pieces.length === 1) return pieces[0];
+    const glyphs: unknown[] = [];
+    const positions: unknown[] = [];
+    let advanceWidth = 0;
+    for (let p = pieces.length - 1; p >= 0; p--) {
+      const run = pieces[p]!;
+      for (let i = 0; i < run.glyphs.length; i++) {
+        glyphs.push(run.glyphs[i]);
+        positions.push(run.positions[i]);
+      }
+      advanceWidth += run.advanceWidth;
     }
-    return run;
+    return { glyphs, positions, advanceWidth };
   };
 }
 
