@@ -511,6 +511,7 @@ interface FragmentInternals {
   _font?: { id?: unknown; ref?: () => unknown; encode?: (text: string, features?: unknown) => [string[], GlyphPosition[]] };
   _fontSize?: unknown;
   page?: { height?: unknown; fonts?: Record<string, unknown> };
+  _ctm?: unknown;
   addContent?: (data: string) => unknown;
 }
 interface GlyphPosition {
@@ -528,12 +529,11 @@ const pdfNumber = (n: number): number => {
 
 /**
  * pdfkit's `_fragment` for what we draw (left-aligned, a numeric baseline, no spacing,
- * scaling or pdfkit decorations), writing the same operators in the same order and form
- * as one content write instead of one per operator, without its save/transform/restore
- * bookkeeping (balanced within the fragment, so the graphics state it tracks ends as it
- * began). Tagging doubled the fragments a page has (one per styled run and table cell,
- * each in its marked content). False when pdfkit's internals are not as expected; the
- * caller then lets pdfkit draw it.
+ * scaling or pdfkit decorations): its text operators as one content write instead of one
+ * per operator, without its save/transform/restore bookkeeping (balanced within the
+ * fragment, so the graphics state it tracks ends as it began). Tagging doubled the
+ * fragments a page has (one per styled run and table cell, each in its marked content).
+ * False when pdfkit's internals are not as expected; the caller then lets pdfkit draw it.
  */
 function writeFragment(doc: Doc, text: string, x: number, y: number, options: PDFKit.Mixins.TextOptions): boolean {
   const internals = doc as unknown as FragmentInternals;
@@ -545,17 +545,33 @@ function writeFragment(doc: Doc, text: string, x: number, y: number, options: PD
   if (typeof options.baseline !== 'number' || typeof options.oblique === 'number' || text.length === 0 || text.includes('\n')) return false;
   const dy = -options.baseline;
   const height = page.height;
-  let out = 'q';
-  if (options.oblique) {
-    // transform() leaves out an identity matrix, as the first and last are when x and y are 0.
-    if (x !== 0 || y !== 0) out += `\n1 0 0 1 ${pdfNumber(x)} ${pdfNumber(y)} cm`;
-    out += `\n1 0 -0.25 1 ${pdfNumber(0.25 * dy)} 0 cm`;
-    if (x !== 0 || y !== 0) out += `\n1 0 0 1 ${pdfNumber(-x)} ${pdfNumber(-y)} cm`;
+  // pdfkit flips the page's coordinates (y down) and, for each fragment, flips them back
+  // inside q ... Q for the text. Where the page's own matrix is in force (always, for what
+  // we draw), a text matrix with d = -1 does the same flip: the same glyphs in the same
+  // places, and three operators fewer for every fragment to write and compress.
+  const ctm = internals._ctm;
+  const flip = !options.oblique && Array.isArray(ctm) && ctm[0] === 1 && ctm[1] === 0 && ctm[2] === 0 && ctm[3] === -1 && ctm[4] === 0 && ctm[5] === height;
+  let out = '';
+  let d: string;
+  if (flip) {
+    d = '-1';
+    y = y + dy;
+  } else {
+    d = '1';
+    out = 'q\n';
+    if (options.oblique) {
+      // transform() leaves out an identity matrix, as the first and last are when x and y are 0.
+      if (x !== 0 || y !== 0) out += `1 0 0 1 ${pdfNumber(x)} ${pdfNumber(y)} cm\n`;
+      out += `1 0 -0.25 1 ${pdfNumber(0.25 * dy)} 0 cm\n`;
+      if (x !== 0 || y !== 0) out += `1 0 0 1 ${pdfNumber(-x)} ${pdfNumber(-y)} cm\n`;
+    }
+    out += `1 0 0 -1 0 ${pdfNumber(height)} cm\n`;
+    y = height - y - dy;
   }
-  out += `\n1 0 0 -1 0 ${pdfNumber(height)} cm`;
-  y = height - y - dy;
+  // A glyph's vertical offset is up, which is -y in the flipped text matrix.
+  const up = flip ? -1 : 1;
   if (page.fonts[font.id] == null) page.fonts[font.id] = font.ref();
-  out += `\nBT\n1 0 0 1 ${pdfNumber(x)} ${pdfNumber(y)} Tm\n/${font.id} ${pdfNumber(size)} Tf`;
+  out += `BT\n1 0 0 ${d} ${pdfNumber(x)} ${pdfNumber(y)} Tm\n/${font.id} ${pdfNumber(size)} Tf`;
   const [encoded, positions] = font.encode(text, options.features);
   const scale = size / 1000;
   let commands = '';
@@ -582,12 +598,12 @@ function writeFragment(doc: Doc, text: string, x: number, y: number, options: PD
     const pos = positions[i]!;
     if (pos.xOffset || pos.yOffset) {
       flush(i);
-      out += `\n1 0 0 1 ${pdfNumber(x + pos.xOffset * scale)} ${pdfNumber(y + pos.yOffset * scale)} Tm`;
+      out += `\n1 0 0 ${d} ${pdfNumber(x + pos.xOffset * scale)} ${pdfNumber(y + up * pos.yOffset * scale)} Tm`;
       flush(i + 1);
       hadOffset = true;
     } else {
       if (hadOffset) {
-        out += `\n1 0 0 1 ${pdfNumber(x)} ${pdfNumber(y)} Tm`;
+        out += `\n1 0 0 ${d} ${pdfNumber(x)} ${pdfNumber(y)} Tm`;
         hadOffset = false;
       }
       if (pos.xAdvance - pos.advanceWidth !== 0) addSegment(i + 1);
@@ -595,7 +611,7 @@ function writeFragment(doc: Doc, text: string, x: number, y: number, options: PD
     x += pos.xAdvance * scale;
   }
   flush(i);
-  out += '\nET\nQ';
+  out += flip ? '\nET' : '\nET\nQ';
   internals.addContent.call(doc, out);
   return true;
 }
