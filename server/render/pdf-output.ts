@@ -205,8 +205,8 @@ function sealPageContent(doc: Doc, page: unknown): void {
 
 /**
  * pdfkit turns every content-stream operator into its own Uint8Array as it is written (one
- * char code at a time), and joins them all when the stream ends; a tagged page has some
- * thousand operators (text, and the marked-content operators around it). Operators are
+ * char code at a time), and joins them all when the stream ends; tagging multiplied the
+ * operators on a page (the marked-content operators around every element's text). Operators are
  * gathered here as one string instead and turned into bytes once, when the stream ends or
  * before any bytes written as bytes, with pdfkit's own write: the same bytes in the same
  * order (Node's latin1 keeps the low byte of each char code, as pdfkit does). pdfkit

@@ -336,7 +336,7 @@ export class Structure {
    * marking record that endMarkedContent pops. Its first step, closing sequences still open
    * on the page, never has anything to do here (one sequence at a time, closed by
    * endMarked before the next), and it walked the page's records and converted a
-   * dictionary for each of a page's hundred-odd sequences. pdfkit internals: without the
+   * dictionary for every sequence on every page. pdfkit internals: without the
    * record list, pdfkit marks it.
    */
   private markContent(tag: string, properties: string, options: { mcid?: number; type?: string }): void {

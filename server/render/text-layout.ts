@@ -531,8 +531,8 @@ const pdfNumber = (n: number): number => {
  * pdfkit's `_fragment` for what we draw (left-aligned, a numeric baseline, no spacing,
  * scaling or pdfkit decorations): its text operators as one content write instead of one
  * per operator, without its save/transform/restore bookkeeping (balanced within the
- * fragment, so the graphics state it tracks ends as it began). Tagging doubled the
- * fragments a page has (one per styled run and table cell, each in its marked content).
+ * fragment, so the graphics state it tracks ends as it began). A tagged page has many
+ * fragments (one per styled run and table cell, each in its marked content).
  * False when pdfkit's internals are not as expected; the caller then lets pdfkit draw it.
  */
 function writeFragment(doc: Doc, text: string, x: number, y: number, options: PDFKit.Mixins.TextOptions): boolean {
@@ -548,7 +548,7 @@ function writeFragment(doc: Doc, text: string, x: number, y: number, options: PD
   // pdfkit flips the page's coordinates (y down) and, for each fragment, flips them back
   // inside q ... Q for the text. Where the page's own matrix is in force (always, for what
   // we draw), a text matrix with d = -1 does the same flip: the same glyphs in the same
-  // places, and three operators fewer for every fragment to write and compress.
+  // places, with fewer operators for every fragment to write and compress.
   const ctm = internals._ctm;
   const flip = !options.oblique && Array.isArray(ctm) && ctm[0] === 1 && ctm[1] === 0 && ctm[2] === 0 && ctm[3] === -1 && ctm[4] === 0 && ctm[5] === height;
   let out = '';
