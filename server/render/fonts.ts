@@ -240,6 +240,9 @@ const STICKY = /^[\s\p{M}\p{Default_Ignorable_Code_Point}]$/u;
  */
 export function segmentByFace(text: string, style: FontStyle, missing: Set<number>): FaceSegment[] {
   const chain = FALLBACK_CHAINS[style];
+  // Below U+007F every character is drawn in the style's first face (the loop below agrees;
+  // that face is never a right-to-left one), so most text needs no walk character by character.
+  if (ASCII_ONLY.test(text)) return text.length > 0 ? [{ text, face: chain[0]!, missing: 0 }] : [];
   const segments: FaceSegment[] = [];
   let current: FaceName | undefined;
   let currentRtl = false;
@@ -288,3 +291,4 @@ export const isRtlFace = (face: FaceName): boolean => RTL_FACES.has(face);
 const RTL_FACES: ReadonlySet<FaceName> = new Set(SCRIPT_FACES.filter((s) => s.rtl).flatMap((s) => [...s.regular, ...s.bold]));
 // ASCII characters of no direction of their own: punctuation and symbols, not letters or digits.
 const ASCII_NEUTRAL = /^[!-/:-@[-`{-~]$/;
+const ASCII_ONLY = /^[\u0000-\u007e]*$/;

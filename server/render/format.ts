@@ -48,7 +48,7 @@ export class InlineFormatter {
 
   dateTime(timestamp: number, style: DateTimeStyle = 'dateTime', zone?: string): string {
     const format = this.dateFormat(zone ?? this.timezone, style, DATE_TIME_OPTIONS[style], needsEra(timestamp));
-    return format.format(timestamp);
+    return formatted(format, timestamp);
   }
 
   exportedAt(timestamp: number): string {
@@ -59,7 +59,7 @@ export class InlineFormatter {
   calendarDate(value: string): string {
     const date = calendarDateOf(value);
     if (!date) return value;
-    return this.dateFormat('UTC', 'calendarDate', CALENDAR_DATE_OPTIONS, needsEra(date.getTime())).format(date);
+    return formatted(this.dateFormat('UTC', 'calendarDate', CALENDAR_DATE_OPTIONS, needsEra(date.getTime())), date.getTime());
   }
 
   number(value: number, maximumFractionDigits?: number): string {
@@ -68,7 +68,7 @@ export class InlineFormatter {
       format = new Intl.NumberFormat(this.locale, maximumFractionDigits === undefined ? {} : { maximumFractionDigits });
       this.numberFormats.set(maximumFractionDigits, format);
     }
-    return format.format(value);
+    return formatted(format, value);
   }
 
   private dateFormat(zone: string, style: string, baseOptions: Intl.DateTimeFormatOptions, era = false): Intl.DateTimeFormat {
@@ -86,6 +86,30 @@ export class InlineFormatter {
     }
     return format;
   }
+}
+
+/**
+ * What a formatter gave for a value, remembered per formatter (so per render): a
+ * document's tables repeat their dates and amounts, and an Intl format call costs
+ * microseconds each. Bounded like the layout caches, as a long document keeps meeting new values.
+ */
+const FORMATTED_LIMIT = 4096;
+const formattedBy = new WeakMap<Intl.DateTimeFormat | Intl.NumberFormat, Map<number, string>>();
+function formatted(format: Intl.DateTimeFormat | Intl.NumberFormat, value: number): string {
+  // A Map takes 0 and -0 for one key, and a number format shows them apart.
+  if (value === 0) return format.format(value);
+  let memo = formattedBy.get(format);
+  if (!memo) {
+    memo = new Map();
+    formattedBy.set(format, memo);
+  }
+  let text = memo.get(value);
+  if (text === undefined) {
+    text = format.format(value);
+    if (memo.size >= FORMATTED_LIMIT) memo.clear();
+    memo.set(value, text);
+  }
+  return text;
 }
 
 /** The first instant of the year 1 (UTC). */

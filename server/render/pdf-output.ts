@@ -47,6 +47,7 @@ export class PdfOutput {
       if (maxBytes !== undefined && output.byteCount > maxBytes) throw new ContentTooLargeError('bytes', maxBytes);
       if (output.previousPage) sealPageContent(doc, output.previousPage);
       output.previousPage = doc.page;
+      batchContentWrites((doc.page as unknown as { content?: unknown }).content);
     });
     return output;
   }
@@ -93,6 +94,8 @@ class ByteSink {
   private static readonly STEP = 1 << 20;
   /** The reservation when the render has no byte limit: address space, not memory. */
   private static readonly UNLIMITED = 2 ** 32;
+  /** Pending strings are written out at this length: long enough to batch many lines, short enough not to count in memory. */
+  private static readonly PENDING = 1 << 16;
   private readonly buffer: ResizableArrayBuffer;
   private bytes: Buffer;
   private used = 0;
@@ -104,7 +107,15 @@ class ByteSink {
     this.bytes = Buffer.from(this.buffer, 0, 0);
   }
 
+  /**
+   * Strings not yet copied into the buffer: pdfkit writes an object as several short lines,
+   * and a Buffer.write per line cost more than the copying; they are joined here and
+   * written in one go.
+   */
+  private pending = '';
+
   write(chunk: Uint8Array): void {
+    this.flush();
     this.reserve(chunk.length);
     this.bytes.set(chunk, this.used);
     this.used += chunk.length;
@@ -112,6 +123,14 @@ class ByteSink {
 
   /** A string of bytes, one per UTF-16 code unit (its low byte), as pdfkit writes them. */
   writeLatin1(text: string): void {
+    this.pending += text;
+    if (this.pending.length >= ByteSink.PENDING) this.flush();
+  }
+
+  private flush(): void {
+    const text = this.pending;
+    if (text.length === 0) return;
+    this.pending = '';
     this.reserve(text.length);
     this.used += this.bytes.write(text, this.used, 'latin1');
   }
@@ -124,6 +143,7 @@ class ByteSink {
   }
 
   toBytes(): Uint8Array {
+    this.flush();
     this.buffer.resize(this.used);
     return new Uint8Array(this.buffer);
   }
@@ -177,7 +197,43 @@ function sealPageContent(doc: Doc, page: unknown): void {
   const data = internals.dictionary?.data;
   if (!sealed || typeof sealed.end !== 'function' || !data || data.Contents !== sealed) return;
   const footer = doc.ref({});
+  batchContentWrites(footer);
   (sealed.end as () => void)();
   internals.content = footer as typeof sealed;
   data.Contents = [sealed, footer];
+}
+
+/**
+ * pdfkit turns every content-stream operator into its own Uint8Array as it is written (one
+ * char code at a time), and joins them all when the stream ends; tagging multiplied the
+ * operators on a page (the marked-content operators around every element's text). Operators are
+ * gathered here as one string instead and turned into bytes once, when the stream ends or
+ * before any bytes written as bytes, with pdfkit's own write: the same bytes in the same
+ * order (Node's latin1 keeps the low byte of each char code, as pdfkit does). pdfkit
+ * internals: if they ever change shape, streams are written as before.
+ */
+function batchContentWrites(stream: unknown): void {
+  const ref = stream as { write?: unknown; finalize?: unknown };
+  const write = ref.write;
+  const finalize = ref.finalize;
+  if (typeof write !== 'function' || typeof finalize !== 'function') return;
+  let pending = '';
+  const flush = () => {
+    if (pending.length === 0) return;
+    const bytes = Buffer.from(pending, 'latin1');
+    pending = '';
+    write.call(ref, bytes);
+  };
+  ref.write = (chunk: unknown) => {
+    if (chunk instanceof Uint8Array) {
+      flush();
+      write.call(ref, chunk);
+    } else {
+      pending += `${chunk as string}\n`;
+    }
+  };
+  ref.finalize = () => {
+    flush();
+    finalize.call(ref);
+  };
 }

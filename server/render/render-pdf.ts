@@ -442,7 +442,8 @@ class BlockRenderer implements TableFlow {
     for (const node of nodes) {
       switch (node.type) {
         case 'text':
-          runs.push({ text: node.text, style: this.markedStyle(node.marks, base) });
+          // Unmarked text is in the plain style (markedStyle would intern the same one).
+          runs.push({ text: node.text, style: node.marks && node.marks.length > 0 ? this.markedStyle(node.marks, base) : plain });
           break;
         case 'dateTime':
           runs.push({ text: this.format.dateTime(node.timestamp, node.style ?? 'dateTime', node.timezone), style: plain });

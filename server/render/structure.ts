@@ -315,7 +315,7 @@ export class Structure {
     if (this.link && target !== this.link.tag) this.closeLink();
     this.endMarked();
     if (target.kind === 'artifact') {
-      this.doc.markContent('Artifact', { type: target.type });
+      this.markContent('Artifact', `<<\n/Type /${target.type}\n>>`, { type: target.type });
     } else {
       const page = this.doc.page as unknown as PageInternals;
       if (this.pageKey === undefined) {
@@ -324,11 +324,30 @@ export class Structure {
       }
       const mcid = this.pageParents.length;
       this.pageParents.push(target.ref);
-      // pdfkit's MarkingOptions type lacks mcid, which markContent writes as /MCID.
-      this.doc.markContent(target.role, { mcid } as PDFKit.Mixins.MarkingOptions);
+      this.markContent(target.role, `<<\n/MCID ${mcid}\n>>`, { mcid });
       target.addContent(page.dictionary, mcid);
     }
     this.marked = target;
+  }
+
+  /**
+   * pdfkit's markContent(tag, options), as it writes it: the BDC operator with `properties`
+   * (the options' dictionary, as pdfkit's PDFObject.convert writes it) and the page's
+   * marking record that endMarkedContent pops. Its first step, closing sequences still open
+   * on the page, never has anything to do here (one sequence at a time, closed by
+   * endMarked before the next), and it walked the page's records and converted a
+   * dictionary for every sequence on every page. pdfkit internals: without the
+   * record list, pdfkit marks it.
+   */
+  private markContent(tag: string, properties: string, options: { mcid?: number; type?: string }): void {
+    const page = this.doc.page as unknown as { markings?: unknown };
+    if (!Array.isArray(page.markings)) {
+      // pdfkit's MarkingOptions type lacks mcid, which markContent writes as /MCID.
+      this.doc.markContent(tag, options as PDFKit.Mixins.MarkingOptions);
+      return;
+    }
+    page.markings.push({ tag, options });
+    this.doc.addContent(`/${tag} ${properties} BDC`);
   }
 
   private closeLink(): void {

@@ -118,6 +118,8 @@ export class TextEngine {
   missingDrawn = 0;
   private segmenter: Intl.Segmenter | undefined;
   private readonly widthCache = new Map<FaceName, Map<string, number>>();
+  private lastWidthFace: FaceName | undefined;
+  private lastWidthCache: Map<string, number> | undefined;
   private readonly registered = new Set<FaceName>();
   private readonly prepared = new Set<FaceName>();
   private currentFace: FaceName | undefined;
@@ -165,11 +167,14 @@ export class TextEngine {
 
   /** Advance width at 1 pt, cached per face: pdfkit re-runs shaping on every call. */
   private unitWidth(face: FaceName, text: string): number {
-    let cache = this.widthCache.get(face);
+    // Consecutive tokens are nearly always in one face.
+    let cache = face === this.lastWidthFace ? this.lastWidthCache : this.widthCache.get(face);
     if (!cache) {
       cache = new Map();
       this.widthCache.set(face, cache);
     }
+    this.lastWidthFace = face;
+    this.lastWidthCache = cache;
     let width = cache.get(text);
     if (width === undefined) {
       width = this.useFace(face).fontSize(1).widthOfString(text);
@@ -328,14 +333,18 @@ export class TextEngine {
         // line shares it, whatever its own ascender.
         baseline: -line.baseline,
         oblique: needsSyntheticOblique(style.font, fragment.face),
-      };
+        // pdfkit measures a fragment only for links and underlines of its own, which we
+        // never ask of it; given these, it does not lay the text out an extra time for them.
+        textWidth: 0,
+        wordCount: 0,
+      } as PDFKit.Mixins.TextOptions;
       if (fragment.level % 2 === 0) {
         // Arabic-Indic digits are Arabic script, which fontkit would lay out right to left.
         if ((fragment.level > 0 || isRtlFace(fragment.face)) && RTL_SCRIPT_CHAR.test(fragment.text)) options.features = LTR_RUN as PDFKit.Mixins.OpenTypeFeatures[];
-        doc.text(fragment.text, left + fragment.x, top, options);
+        drawText(doc, fragment.text, left + fragment.x, top, options);
       } else if (hasStrongRtl(fragment.text)) {
         // Shaped in logical order (Arabic joining needs it), glyphs then reversed by fontkit.
-        doc.text(mirrored(fragment.text), left + fragment.x, top, { ...options, features: RTL_RUN as PDFKit.Mixins.OpenTypeFeatures[] });
+        drawText(doc, mirrored(fragment.text), left + fragment.x, top, { ...options, features: RTL_RUN as PDFKit.Mixins.OpenTypeFeatures[] });
       } else {
         // Punctuation, spaces or digits only: nothing to shape, so each character is placed
         // from the right, which also keeps each one its own piece of text for extraction.
@@ -345,7 +354,7 @@ export class TextEngine {
         let right = fragment.x + fragment.width;
         for (const { cluster, width } of clusters) {
           right -= width;
-          doc.text(cluster, left + right, top, options);
+          drawText(doc, cluster, left + right, top, options);
         }
       }
       if (style.link) {
@@ -395,6 +404,11 @@ export class TextEngine {
       let segmentStart = runStart;
       for (const segment of segmentByFace(text, style.font, this.missing)) {
         const missing = segment.missing > 0 ? (text: string) => this.countMissing(text) : noneMissing;
+        if (!BEYOND_SIMPLE_TOKENS.test(segment.text)) {
+          this.pushSimple(tokens, segment.text, segment.face, style, segmentStart, bidi, missing);
+          segmentStart += segment.text.length;
+          continue;
+        }
         const spaceless = SPACELESS_SCRIPT.test(segment.text);
         for (const match of segment.text.matchAll(TOKEN)) {
           const piece = match[0];
@@ -417,6 +431,33 @@ export class TextEngine {
       runStart += text.length;
     }
     return { tokens, bidi };
+  }
+
+  /**
+   * Tokens of text with no CJK and no spaceless script (nothing from U+0E00 on): TOKEN's
+   * cuts, found by char codes instead of its Unicode-property classes. Most text is this.
+   */
+  private pushSimple(tokens: Token[], text: string, face: FaceName, style: RunStyle, start: number, bidi: BidiText | null, missing: (text: string) => number): void {
+    let from = 0;
+    while (from < text.length) {
+      const code = text.charCodeAt(from);
+      let to = from + 1;
+      let kind: TokenKind;
+      if (code === 0x0a) kind = 'newline';
+      else if (code === 0x20) {
+        while (to < text.length && text.charCodeAt(to) === 0x20) to++;
+        kind = 'space';
+      } else {
+        while (to < text.length) {
+          const next = text.charCodeAt(to);
+          if (next === 0x20 || next === 0x0a) break;
+          to++;
+        }
+        kind = 'word';
+      }
+      this.push(tokens, from === 0 && to === text.length ? text : text.slice(from, to), kind, face, style, start + from, bidi, missing);
+      from = to;
+    }
   }
 
   /** Adds a token, split where its bidi level changes (a number inside Hebrew text). */
@@ -450,6 +491,131 @@ export class TextEngine {
 
 const noneMissing = (): number => 0;
 
+type FragmentWriter = (text: string, x: number, y: number, options: PDFKit.Mixins.TextOptions) => void;
+
+/**
+ * Draws one positioned piece of text. pdfkit's text() with `lineBreak: false` ends in its
+ * `_fragment` (which writes the operators) after copying the options, splitting the text at
+ * newlines (ours has none) and, afterwards, measuring the text once more to advance its
+ * own cursor, which nothing of ours reads. So `_fragment` is called directly; pdfkit
+ * internals: if it is ever missing, text() draws the same operators.
+ */
+function drawText(doc: Doc, text: string, x: number, y: number, options: PDFKit.Mixins.TextOptions): void {
+  if (writeFragment(doc, text, x, y, options)) return;
+  const fragment = (doc as unknown as { _fragment?: FragmentWriter })._fragment;
+  if (typeof fragment === 'function') fragment.call(doc, text, x, y, options);
+  else doc.text(text, x, y, options);
+}
+
+interface FragmentInternals {
+  _font?: { id?: unknown; ref?: () => unknown; encode?: (text: string, features?: unknown) => [string[], GlyphPosition[]] };
+  _fontSize?: unknown;
+  page?: { height?: unknown; fonts?: Record<string, unknown> };
+  _ctm?: unknown;
+  addContent?: (data: string) => unknown;
+}
+interface GlyphPosition {
+  xAdvance: number;
+  advanceWidth: number;
+  xOffset: number;
+  yOffset: number;
+}
+
+/** pdfkit's PDFObject.number: how every number in its operators is written. */
+const pdfNumber = (n: number): number => {
+  if (n > -1e21 && n < 1e21) return Math.round(n * 1e6) / 1e6;
+  throw new Error(`unsupported number: ${n}`);
+};
+
+/**
+ * pdfkit's `_fragment` for what we draw (left-aligned, a numeric baseline, no spacing,
+ * scaling or pdfkit decorations): its text operators as one content write instead of one
+ * per operator, without its save/transform/restore bookkeeping (balanced within the
+ * fragment, so the graphics state it tracks ends as it began). A tagged page has many
+ * fragments (one per styled run and table cell, each in its marked content).
+ * False when pdfkit's internals are not as expected; the caller then lets pdfkit draw it.
+ */
+function writeFragment(doc: Doc, text: string, x: number, y: number, options: PDFKit.Mixins.TextOptions): boolean {
+  const internals = doc as unknown as FragmentInternals;
+  const font = internals._font;
+  const size = internals._fontSize;
+  const page = internals.page;
+  if (!font || typeof font.encode !== 'function' || typeof font.ref !== 'function' || typeof font.id !== 'string') return false;
+  if (typeof size !== 'number' || !page || typeof page.height !== 'number' || !page.fonts || typeof internals.addContent !== 'function') return false;
+  if (typeof options.baseline !== 'number' || typeof options.oblique === 'number' || text.length === 0 || text.includes('\n')) return false;
+  const dy = -options.baseline;
+  const height = page.height;
+  // pdfkit flips the page's coordinates (y down) and, for each fragment, flips them back
+  // inside q ... Q for the text. Where the page's own matrix is in force (always, for what
+  // we draw), a text matrix with d = -1 does the same flip: the same glyphs in the same
+  // places, with fewer operators for every fragment to write and compress.
+  const ctm = internals._ctm;
+  const flip = !options.oblique && Array.isArray(ctm) && ctm[0] === 1 && ctm[1] === 0 && ctm[2] === 0 && ctm[3] === -1 && ctm[4] === 0 && ctm[5] === height;
+  let out = '';
+  let d: string;
+  if (flip) {
+    d = '-1';
+    y = y + dy;
+  } else {
+    d = '1';
+    out = 'q\n';
+    if (options.oblique) {
+      // transform() leaves out an identity matrix, as the first and last are when x and y are 0.
+      if (x !== 0 || y !== 0) out += `1 0 0 1 ${pdfNumber(x)} ${pdfNumber(y)} cm\n`;
+      out += `1 0 -0.25 1 ${pdfNumber(0.25 * dy)} 0 cm\n`;
+      if (x !== 0 || y !== 0) out += `1 0 0 1 ${pdfNumber(-x)} ${pdfNumber(-y)} cm\n`;
+    }
+    out += `1 0 0 -1 0 ${pdfNumber(height)} cm\n`;
+    y = height - y - dy;
+  }
+  // A glyph's vertical offset is up, which is -y in the flipped text matrix.
+  const up = flip ? -1 : 1;
+  if (page.fonts[font.id] == null) page.fonts[font.id] = font.ref();
+  out += `BT\n1 0 0 ${d} ${pdfNumber(x)} ${pdfNumber(y)} Tm\n/${font.id} ${pdfNumber(size)} Tf`;
+  const [encoded, positions] = font.encode(text, options.features);
+  const scale = size / 1000;
+  let commands = '';
+  let last = 0;
+  let hadOffset = false;
+  const addSegment = (cur: number) => {
+    if (last < cur) {
+      let hex = '';
+      for (let k = last; k < cur; k++) hex += encoded[k]!;
+      const advance = positions[cur - 1]!.xAdvance - positions[cur - 1]!.advanceWidth;
+      commands += `${commands ? ' ' : ''}<${hex}> ${pdfNumber(-advance)}`;
+    }
+    last = cur;
+  };
+  const flush = (i: number) => {
+    addSegment(i);
+    if (commands) {
+      out += `\n[${commands}] TJ`;
+      commands = '';
+    }
+  };
+  let i = 0;
+  for (; i < positions.length; i++) {
+    const pos = positions[i]!;
+    if (pos.xOffset || pos.yOffset) {
+      flush(i);
+      out += `\n1 0 0 ${d} ${pdfNumber(x + pos.xOffset * scale)} ${pdfNumber(y + up * pos.yOffset * scale)} Tm`;
+      flush(i + 1);
+      hadOffset = true;
+    } else {
+      if (hadOffset) {
+        out += `\n1 0 0 ${d} ${pdfNumber(x)} ${pdfNumber(y)} Tm`;
+        hadOffset = false;
+      }
+      if (pos.xAdvance - pos.advanceWidth !== 0) addSegment(i + 1);
+    }
+    x += pos.xAdvance * scale;
+  }
+  flush(i);
+  out += flip ? '\nET' : '\nET\nQ';
+  internals.addContent.call(doc, out);
+  return true;
+}
+
 // A character with the combining marks that follow it.
 const CLUSTER = /\P{M}\p{M}*|\p{M}+/gu;
 
@@ -481,36 +647,159 @@ function boundLayoutCache(doc: Doc): void {
   interface PdfFontInternals {
     layoutCached?: (text: string) => unknown;
     layoutRun?: (text: string, features?: unknown) => unknown;
+    layout?: (text: string, features?: unknown, onlyWidth?: boolean) => unknown;
+    encode?: (text: string, features?: unknown) => [string[], unknown[]];
     layoutCache?: unknown;
+    subset?: { includeGlyph?: (id: number) => number };
+    widths?: unknown;
+    unicode?: unknown;
+    scale?: unknown;
   }
   const font = (doc as unknown as { _font?: PdfFontInternals })._font;
-  if (!font || typeof font.layoutCached !== 'function' || typeof font.layoutRun !== 'function' || typeof font.layoutCache !== 'object') return;
-  const runs = new Map<string, unknown>();
+  if (!font || typeof font.layoutCached !== 'function' || typeof font.layoutRun !== 'function' || typeof font.layout !== 'function' || typeof font.layoutCache !== 'object') return;
+  if (typeof font.encode !== 'function' || typeof font.subset?.includeGlyph !== 'function' || !Array.isArray(font.widths) || !Array.isArray(font.unicode) || typeof font.scale !== 'number') return;
+  const runs = new Map<string, WordRun>();
   font.layoutCache = null;
-  font.layoutCached = function (this: PdfFontInternals, text: string) {
+  const layoutCached = function (this: PdfFontInternals, text: string): WordRun {
     let run = runs.get(text);
     if (run === undefined) {
-      run = this.layoutRun!(text);
+      const shaped = this.layoutRun!(text) as WordRun;
+      // fontkit's advanceWidth is a getter summing every position; it is read on each use.
+      run = { glyphs: shaped.glyphs, positions: shaped.positions, advanceWidth: shaped.advanceWidth };
       if (runs.size >= LAYOUT_CACHE_LIMIT) runs.clear();
       runs.set(text, run);
     }
     return run;
+  };
+  font.layoutCached = layoutCached;
+  font.layout = function (this: PdfFontInternals, text: string, features?: unknown, onlyWidth?: boolean) {
+    if (features) return this.layoutRun!(text, features);
+    return layoutPieces(this, layoutCached, text, onlyWidth === true);
+  };
+  const encode = font.encode;
+  const subset = font.subset as { includeGlyph(id: number): number };
+  const widths = font.widths as (number | undefined)[];
+  const unicode = font.unicode as (unknown[] | undefined)[];
+  const scale = font.scale;
+  // pdfkit's encode(), with each word's glyph codes kept with its cached glyphs: the
+  // subset numbers a glyph when it first meets it and never again, so a word's codes stay
+  // what they were the first time, and a word is first encoded at the same point as
+  // before, so the subset numbers every glyph as it did. Widths and ToUnicode entries are
+  // only ever set for a new glyph, which happens at that first encoding too.
+  font.encode = function (this: PdfFontInternals, text: string, features?: unknown): [string[], unknown[]] {
+    if (features) return encode.call(this, text, features);
+    const codes: string[] = [];
+    const positions: unknown[] = [];
+    forEachPiece(text, (piece) => {
+      const run = layoutCached.call(this, piece);
+      let hex = run.hex;
+      if (hex === undefined) {
+        hex = [];
+        for (const glyph of run.glyphs as { id: number; advanceWidth: number; codePoints: unknown[] }[]) {
+          const gid = subset.includeGlyph(glyph.id);
+          hex.push(`0000${gid.toString(16)}`.slice(-4));
+          if (widths[gid] == null) widths[gid] = glyph.advanceWidth * scale;
+          if (unicode[gid] == null) unicode[gid] = glyph.codePoints;
+        }
+        run.hex = hex;
+      }
+      for (let i = 0; i < hex.length; i++) {
+        codes.push(hex[i]!);
+        positions.push(run.positions[i]);
+      }
+    });
+    return [codes, positions];
   };
   const directed = new Map<string, unknown>();
   const layoutRun = font.layoutRun;
   font.layoutRun = function (this: PdfFontInternals, text: string, features?: unknown) {
     const direction = forcedDirection(features);
     if (!direction) return layoutRun.call(this, text, features);
-    const key = `${direction}\u0000${text}`;
-    let run = directed.get(key);
-    if (run === undefined) {
-      run = layoutRun.call(this, text, features);
-      if (directed.size >= LAYOUT_CACHE_LIMIT) directed.clear();
-      directed.set(key, run);
+    const shaped = (piece: string): WordRun => {
+      const key = `${direction}\u0000${piece}`;
+      let run = directed.get(key) as WordRun | undefined;
+      if (run === undefined) {
+        run = layoutRun.call(this, piece, features) as WordRun;
+        if (directed.size >= LAYOUT_CACHE_LIMIT) directed.clear();
+        directed.set(key, run);
+      }
+      return run;
+    };
+    if (direction !== 'rtl') return shaped(text);
+    // A right-to-left run is shaped word by word, as its tokens were measured: shaping never
+    // joins across a space, and fontkit reverses a run's glyphs after shaping it in logical
+    // order, so the run is its words' reversed glyphs, last word first. Whole, every line
+    // was shaped anew (lines rarely repeat); words repeat, and hit the cache.
+    const pieces: WordRun[] = [];
+    forEachPiece(text, (piece) => pieces.push(shaped(piece)));
+    if (pieces.length === 1) return pieces[0];
+    const glyphs: unknown[] = [];
+    const positions: unknown[] = [];
+    let advanceWidth = 0;
+    for (let p = pieces.length - 1; p >= 0; p--) {
+      const run = pieces[p]!;
+      for (let i = 0; i < run.glyphs.length; i++) {
+        glyphs.push(run.glyphs[i]);
+        positions.push(run.positions[i]);
+      }
+      advanceWidth += run.advanceWidth;
     }
-    return run;
+    return { glyphs, positions, advanceWidth };
   };
 }
+
+/** A word's shaped glyphs, as pdfkit's layout() reads them (fontkit GlyphRun's fields). */
+interface WordRun {
+  glyphs: unknown[];
+  positions: unknown[];
+  advanceWidth: number;
+  /** Its glyphs' codes in this document's subset, once encoded (see font.encode). */
+  hex?: string[];
+}
+
+/**
+ * pdfkit's layout() without features, cut where the tokenizer cuts (TOKEN: runs of spaces,
+ * single CJK characters, the words between) instead of after each space as pdfkit cuts
+ * ("word " with its space). A token is measured through this same cache (unitWidth), so
+ * drawing a fragment finds every piece already shaped, and shows exactly the widths the
+ * line was laid out with; cut pdfkit's way, every word was shaped twice, once with its
+ * space and once without. Glyphs are gathered with push, not pdfkit's concat per word.
+ */
+function layoutPieces<F>(font: F, cached: (this: F, text: string) => WordRun, text: string, onlyWidth: boolean): WordRun {
+  const glyphs: unknown[] = [];
+  const positions: unknown[] = [];
+  let advanceWidth = 0;
+  forEachPiece(text, (piece) => {
+    const run = cached.call(font, piece);
+    advanceWidth += run.advanceWidth;
+    if (onlyWidth) return;
+    for (let i = 0; i < run.glyphs.length; i++) {
+      glyphs.push(run.glyphs[i]);
+      positions.push(run.positions[i]);
+    }
+  });
+  return onlyWidth ? { glyphs: null as unknown as unknown[], positions: null as unknown as unknown[], advanceWidth } : { glyphs, positions, advanceWidth };
+}
+
+/** Calls `add` with each piece of `text` as the tokenizer cuts it (TOKEN), in order. */
+function forEachPiece(text: string, add: (piece: string) => void): void {
+  if (NEEDS_TOKEN_SPLIT.test(text)) {
+    for (const match of text.matchAll(TOKEN)) add(match[0]);
+    return;
+  }
+  // Below U+1100 nothing is CJK or an ideographic space: only spaces separate tokens.
+  let from = 0;
+  for (let i = 1; i <= text.length; i++) {
+    if (i === text.length || (text.charCodeAt(i) === 0x20) !== (text.charCodeAt(from) === 0x20)) {
+      add(i === text.length && from === 0 ? text : text.slice(from, i));
+      from = i;
+    }
+  }
+}
+const NEEDS_TOKEN_SPLIT = /[^\u0000-\u10FF]/;
+// Thai (U+0E00) is the first spaceless script and CJK_CLASS starts later still: below it,
+// TOKEN cuts only at newlines and spaces (pushSimple).
+const BEYOND_SIMPLE_TOKENS = /[^\u0000-\u0DFF]/;
 
 function fixNotdefWidth(doc: Doc): void {
   const font = (doc as unknown as { _font?: { widths?: unknown; scale?: unknown; font?: { getGlyph?: (id: number) => { advanceWidth: number } } } })._font;
