@@ -117,6 +117,8 @@ export interface SpawnOptions {
    * side): without it a child inherits this process's own pinning, the load generator's core.
    */
   allCores?: boolean;
+  /** A niceness for the child (nice -n), as the service gives its render threads. */
+  niceness?: number;
   /** Directory for a V8 CPU profile of this child (written when it exits). */
   cpuProfDir?: string | undefined;
   extraNodeArgs?: string[];
@@ -132,9 +134,10 @@ function spawnTs(options: SpawnOptions): ChildProcess {
     join(ROOT, options.script),
     ...(options.args ?? []),
   ];
-  // taskset execs node in place, so the pid (and an IPC channel) stay the child's own.
   const cores = options.pinning ? options.pinning.servers : options.allCores ? `0-${availableParallelism() - 1}` : undefined;
-  const [command, args] = cores ? ['taskset', ['-c', cores, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+  // taskset and nice exec what follows in place, so the pid (and an IPC channel) stay the child's own.
+  const niced = options.niceness ? ['nice', '-n', String(options.niceness), process.execPath, ...nodeArgs] : [process.execPath, ...nodeArgs];
+  const [command, args] = cores ? ['taskset', ['-c', cores, ...niced]] : [niced[0]!, niced.slice(1)];
   const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, ...options.env },

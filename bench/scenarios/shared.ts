@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { DEMO_CONTENT } from '../../server/seed.js';
-import { RENDER_WORKER_LIMITS } from '../../server/render/pool.js';
+import { RENDER_NICENESS, RENDER_WORKER_LIMITS } from '../../server/render/pool.js';
 import { DEMO_TITLE, mixedDocument } from '../documents.js';
 import { runLoad, startServer, startWorker, type BenchContext, type Lease, type LoadOptions, type ServerHandle, type WorkerHandle } from '../harness.js';
 import { seedContentlessGenerationJob, seedDatabase, seedExportJobs, seedOtherUser, type Seed } from '../seed.js';
@@ -162,6 +162,10 @@ export function renderChild(ctx: BenchContext, name: string, options: { fresh?: 
       script: 'bench/render-child.ts',
       pinning: ctx.pinning,
       extraNodeArgs: RENDER_WORKER_NODE_ARGS,
+      // The service renders in threads at this niceness (below its API): the renders it is
+      // compared with run at the same priority, or other processes on the machine would
+      // slow only the service's.
+      niceness: RENDER_NICENESS.bulk,
       cpuProfDir: ctx.profileDir ? join(ctx.profileDir, name) : undefined,
     }),
     { fresh: options.fresh ?? false },
