@@ -273,12 +273,16 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
    * in another process) are kept; a lapsed attempt can never commit (isLeaseLive).
    */
   async function isOrphan(key: string, temp: boolean): Promise<boolean> {
-    if (!temp && (await deps.stores.jobs.fileRowExists(key))) return false;
     const parsed = parseStorageKey(key);
     if (!parsed) return true;
+    // The attempt's state first, the file row second: an attempt that commits between the
+    // two reads is seen live by the first or its row by the second. The other way round, a
+    // commit landing between them (no row yet, then the job no longer running) deleted the
+    // bytes of a file that had just succeeded.
     const job = await deps.stores.jobs.exportAttemptState(newRid('export-job', parsed.jobUuid));
     const live = job?.status === 'running' && job.attempts === parsed.attempt && isLeaseLive(job.leaseExpiresAt, deps.now());
-    return !live;
+    if (live) return false;
+    return temp || !(await deps.stores.jobs.fileRowExists(key));
   }
 
   const sweepTurn = async (): Promise<{ swept: true; result: SweepResult } | { swept: false }> =>
