@@ -6,7 +6,7 @@ import { newRid, uuidOfRid } from '../contract/rids.js';
 import { isContentTooLarge } from '../render/errors.js';
 import { failExportJob, runExportJob, type Renderer } from './export-job.js';
 import { failGenerationJob, runGenerationJob } from './generation-job.js';
-import { isOutOfSpace } from '../storage-health.js';
+import { isConnectionLost, isOutOfSpace } from '../storage-health.js';
 import { JobFailure } from './failure.js';
 import { attemptOf, claimNext, isLeaseLive, releaseLease, renewLease } from './lease.js';
 import type { ExportJobRow } from './store.js';
@@ -150,6 +150,12 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
         if (job.attempts > jobs.maxAttempts) await failGenerationJob(deps, job, `Abandoned after ${jobs.maxAttempts} attempts.`);
         else await runGenerationJob(deps, job);
       } catch (error) {
+        if (isConnectionLost(error)) {
+          // As for an export: the database went away, the job did nothing wrong. Its lease
+          // lapses and a later claim runs it again; this batch ends.
+          log.warn({ err: error, generationJobRid: job.rid }, 'generation job interrupted: the database connection was lost; it will be claimed again');
+          break;
+        }
         log.error({ err: error, generationJobRid: job.rid }, 'generation job failed');
         await failGenerationJob(deps, job, 'The generation failed because of an internal error.');
       }
@@ -216,6 +222,15 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
       if (stopping && !(signal.reason instanceof JobFailure)) {
         // Shutdown interrupted it: leave it for the next runner rather than failing it.
         await releaseLease(leases, 'export', attempt);
+        return;
+      }
+      if (isConnectionLost(error) && !(signal.reason instanceof JobFailure)) {
+        // The database or the file store went away mid-attempt (a restart, a failover): a
+        // fault of ours, not the job's, so it is not failed, or a client would see a good
+        // export fail for a blink of the database. Its lease is left to lapse, not given
+        // back: the next claim renders it again as a new attempt, so maxAttempts still
+        // bounds a job that takes the database down with it every time.
+        log.warn({ exportJobRid: job.rid, attempt: job.attempts, err: error }, 'export job interrupted: a store connection was lost; it will be claimed again');
         return;
       }
       const failure = classify(error, signal);
