@@ -1,8 +1,10 @@
 /**
  * A store connection lost in the middle of a job (a PostgreSQL restart or failover, a
  * terminated session): the job is not failed, since nothing was wrong with it (its lease
- * lapses and it runs again). On SQLite, with the connection loss injected at the commit.
- * test/multi-node.test.ts restarts a real PostgreSQL under load.
+ * lapses and it runs again), and bytes whose commit may have gone through are never
+ * deleted. On SQLite, with the connection loss injected at the commit: the one write whose
+ * outcome a lost answer leaves unknown. test/multi-node.test.ts restarts a real PostgreSQL
+ * under load.
  */
 import { readdirSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -12,6 +14,7 @@ import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
 import { renderPdf } from '../server/render/render-pdf.js';
 import { authenticate, type Principal } from '../server/services/auth.js';
 import { createExportJob, getExportJob } from '../server/services/export-jobs.js';
+import { getFile } from '../server/services/files.js';
 import { isConnectionLost } from '../server/storage-health.js';
 import { createTestEnv, seedDocument, seedUser, type TestEnv } from './helpers.js';
 
@@ -67,6 +70,25 @@ describe('a store connection lost during an export', () => {
     expect(lines.filter((line) => line.msg === 'export job failed')).toEqual([]);
     // The first attempt's bytes went with the second attempt's success: one file, one PDF.
     expect(storedPdfs()).toHaveLength(1);
+  });
+
+  it('with the commit done and only its answer lost: the bytes stay, so the file its row names can be read', async () => {
+    const jobs = env.deps.stores.jobs;
+    const commit = jobs.commitExportSuccess.bind(jobs);
+    vi.spyOn(jobs, 'commitExportSuccess').mockImplementationOnce(async (...args) => {
+      await commit(...args);
+      throw Object.assign(new Error('Connection terminated unexpectedly'));
+    });
+    const rid = await createAndDrain();
+
+    const status = (await getExportJob(env.deps, principal, rid)).status;
+    expect(status.type).toBe('succeeded');
+    if (status.type !== 'succeeded') return;
+    const file = await getFile(env.deps, principal, status.fileRid);
+    const chunks: Buffer[] = [];
+    for await (const chunk of await env.files.open(file.storageKey)) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).length).toBe(file.sizeBytes);
+    expect(attemptsOf(rid)).toBe(1);
   });
 });
 
