@@ -84,6 +84,8 @@ const CONNECTION_LOST_MESSAGES = [
   'Connection terminated',
   'Client has encountered a connection error and is not queryable',
   'timeout exceeded when trying to connect',
+  // A client's own connect timeout (connectionTimeoutMillis), e.g. the LISTEN client's.
+  'timeout expired',
 ];
 
 export function createStorageHealth(options: StorageHealthOptions): StorageHealth {

@@ -99,6 +99,8 @@ describe('isConnectionLost', () => {
     expect(isConnectionLost(Object.assign(new Error('connection failure'), { code: '08006' }))).toBe(true);
     expect(isConnectionLost(new Error('Connection terminated unexpectedly'))).toBe(true);
     expect(isConnectionLost(new Error('Client has encountered a connection error and is not queryable'))).toBe(true);
+    expect(isConnectionLost(new Error('timeout expired'))).toBe(true);
+    expect(isConnectionLost(new Error('timeout exceeded when trying to connect'))).toBe(true);
     expect(isConnectionLost(new AggregateError([Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })]))).toBe(true);
   });
 
