@@ -72,7 +72,12 @@ async function main(): Promise<void> {
   const keepAlive = app ? undefined : setInterval(() => {}, 2 ** 30);
 
   const db = config.database.kind === 'sqlite' ? config.database.path : redactUrl(config.database.url);
-  logger.info({ role: config.role, db, files: files.location, concurrency: config.jobs.concurrency, expressSlots: config.jobs.expressSlots }, 'notepad-export started');
+  // runner: the lease_owner this process writes on the jobs it claims, so an operator (or a
+  // test) can tell from the database which process holds which job.
+  logger.info(
+    { role: config.role, db, files: files.location, concurrency: config.jobs.concurrency, expressSlots: config.jobs.expressSlots, runner: runner?.owner },
+    'notepad-export started',
+  );
   if (app && seed) {
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

@@ -76,6 +76,34 @@ export function isOutOfSpace(error: unknown): boolean {
   return false;
 }
 
+/**
+ * Connection-level errors: the database or the file store could not be reached, or dropped
+ * the connection (a restart, a failover, a terminated session). A transient fault of the
+ * service, never of the job or request in hand. Codes of Node's sockets and PostgreSQL's
+ * connection classes (08: connection exception, 57P01-57P03: shutdown or startup), and the
+ * messages node-postgres gives a connection lost without a code. Wrappers (Drizzle's failed
+ * query, AggregateError of several addresses) are looked through.
+ */
+export function isConnectionLost(error: unknown): boolean {
+  for (let depth = 0, current = error; depth < 8 && typeof current === 'object' && current !== null; depth++) {
+    const { code, message, errors } = current as { code?: unknown; message?: unknown; errors?: unknown };
+    if (typeof code === 'string' && (CONNECTION_LOST_CODES.has(code) || code.startsWith('08'))) return true;
+    if (typeof message === 'string' && CONNECTION_LOST_MESSAGES.some((lost) => message.startsWith(lost))) return true;
+    if (Array.isArray(errors) && errors.some((inner) => isConnectionLost(inner))) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+const CONNECTION_LOST_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', '57P01', '57P02', '57P03']);
+const CONNECTION_LOST_MESSAGES = [
+  'Connection terminated',
+  'Client has encountered a connection error and is not queryable',
+  'timeout exceeded when trying to connect',
+  // A client's own connect timeout (connectionTimeoutMillis), e.g. the LISTEN client's.
+  'timeout expired',
+];
+
 export function createStorageHealth(options: StorageHealthOptions): StorageHealth {
   const { now, dirs = {}, minFreeBytes = 0, probeIntervalMs = 1_000, reportTtlMs = 10_000, statfs = statfsPromise } = options;
   const reported = new Map<StoreName, { reason: string; at: number }>();

@@ -301,6 +301,52 @@ describe('job runner', () => {
     expect(storedBytes()).toEqual([fileRows()[0]!.storageKey]);
   });
 
+  it('never sweeps the bytes of an attempt that commits while the sweep is looking at them', async () => {
+    const rid = await create();
+    // A store that stops after the bytes are in place, before the runner commits them.
+    let written!: () => void;
+    const bytesInPlace = new Promise<void>((resolve) => (written = resolve));
+    let resume!: () => void;
+    const resumed = new Promise<void>((resolve) => (resume = resolve));
+    const pausing: LocalFileStore = {
+      ...env.files,
+      dir: env.files.dir,
+      async write(key, bytes) {
+        const stored = await env.files.write(key, bytes);
+        written();
+        await resumed;
+        return stored;
+      },
+    };
+    const committing = createJobRunner({ deps: env.deps, files: pausing, render: inProcess, owner: 'committing-runner' });
+    runners.push(committing);
+    const committed = committing.drain();
+    await bytesInPlace;
+    // The sweep's first read about those bytes is answered as it stood; the attempt then
+    // commits before the sweep's next read (another process's runner, on a shared database).
+    const jobs = env.deps.stores.jobs;
+    let raced = false;
+    const commitAfter =
+      <A extends unknown[], R>(read: (...args: A) => Promise<R>) =>
+      async (...args: A): Promise<R> => {
+        const answer = await read(...args);
+        if (!raced) {
+          raced = true;
+          resume();
+          await committed;
+        }
+        return answer;
+      };
+    const [fileRowExists, exportAttemptState] = [jobs.fileRowExists.bind(jobs), jobs.exportAttemptState.bind(jobs)];
+    vi.spyOn(jobs, 'fileRowExists').mockImplementation(commitAfter(fileRowExists));
+    vi.spyOn(jobs, 'exportAttemptState').mockImplementation(commitAfter(exportAttemptState));
+    const swept = await runner().sweep();
+    expect(raced).toBe(true);
+    expect(swept.orphanBytes).toBe(0);
+    expect((await statusOf(rid)).type).toBe('succeeded');
+    expect(storedBytes()).toEqual([fileRows()[0]!.storageKey]);
+  });
+
   it("with one render slot, renders another user's one export right after the render in progress, not after the whole queue", async () => {
     env.deps.config.jobs.concurrency = 1;
     env.deps.config.jobs.expressSlots = 0;

@@ -96,4 +96,27 @@ describe('the backends process', () => {
     }
     expect(existsSync(second.backends.owner!.dir)).toBe(false);
   }, SLOW);
+
+  it('stops and starts PostgreSQL on command, on the same port with its data kept', async () => {
+    const running = await startBackendsProcess();
+    try {
+      const url = running.backends.postgresUrl;
+      const client = new pg.Client({ connectionString: url });
+      // The stop terminates this connection: its error is expected, not a crash.
+      client.on('error', () => {});
+      await client.connect();
+      await client.query('create table kept (n int); insert into kept values (7)');
+      await running.stopPostgres();
+      expect(await refusesConnections(url)).toBe(true);
+      await client.end().catch(() => {});
+      await running.startPostgres();
+      const again = new pg.Client({ connectionString: url });
+      await again.connect();
+      expect((await again.query<{ n: number }>('select n from kept')).rows).toEqual([{ n: 7 }]);
+      await again.end();
+    } finally {
+      await running.stop();
+    }
+    expect(existsSync(running.backends.owner!.dir)).toBe(false);
+  }, SLOW);
 });

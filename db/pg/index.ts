@@ -28,9 +28,23 @@ export interface OpenPostgresOptions {
   onIdleError?: (error: Error) => void;
 }
 
+/**
+ * Every connection this service opens to PostgreSQL (pools, the LISTEN client). Without a
+ * connect timeout a server that takes the TCP connection but never answers (a host gone
+ * mid-failover, a dropped route) leaves a request, or the listener's reconnect, waiting
+ * forever; the error it fails with instead is a connection error (isConnectionLost), so
+ * requests answer INTERNAL and runners retry. Keepalives find a peer that vanished under an
+ * established connection, which would otherwise wait on it as long.
+ */
+export const PG_CONNECTION_OPTIONS = {
+  connectionTimeoutMillis: 10_000,
+  keepAlive: true,
+  keepAliveInitialDelayMillis: 10_000,
+} as const satisfies pg.ClientConfig;
+
 /** Opens a pool on `url` and applies pending migrations (under the migrations lock). */
 export async function openPostgres(url: string, options: OpenPostgresOptions): Promise<PostgresDatabase> {
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize });
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize, ...PG_CONNECTION_OPTIONS });
   // Without a listener an idle connection's error (a server restart) would crash the process.
   pool.on('error', (error) => options.onIdleError?.(error));
   try {

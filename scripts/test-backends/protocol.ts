@@ -17,6 +17,9 @@ export interface TestBackends {
   owner?: { dir: string; postgresPid: number };
 }
 
+/** The answer to a control line on the backends process's stdin (`postgres stop`, `postgres start`). */
+export type ControlReply = { postgres: 'stopped' | 'started' } | { error: string };
+
 /** Where the launcher hands the backends to vitest (and globalSetup looks first). */
 export const ENV = {
   postgresUrl: 'NOTEPAD_TEST_PG_URL',
@@ -61,6 +64,10 @@ export interface RunningBackends {
   proc: ChildProcess;
   /** Closes its stdin (its signal to stop) and waits for it to exit. */
   stop(): Promise<void>;
+  /** Stops PostgreSQL (fast shutdown: clients are disconnected); its data and port stay for startPostgres. */
+  stopPostgres(): Promise<void>;
+  /** Starts PostgreSQL again on the same data directory and port; resolves once it accepts connections. */
+  startPostgres(): Promise<void>;
 }
 
 /**
@@ -72,25 +79,63 @@ export async function startBackendsProcess(timeoutMs = 120_000): Promise<Running
   let stderr = '';
   proc.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((done) => proc.once('exit', () => done()));
-  const backends = await new Promise<TestBackends>((resolveLine, reject) => {
-    let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`test backends not ready after ${timeoutMs} ms: ${stderr}`)), timeoutMs);
-    proc.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const newline = buffer.indexOf('\n');
-      if (newline < 0) return;
-      clearTimeout(timer);
-      try {
-        resolveLine(JSON.parse(buffer.slice(0, newline)) as TestBackends);
-      } catch (error) {
-        reject(new Error(`test backends printed no JSON line: ${buffer.slice(0, newline)}`, { cause: error }));
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`test backends exited with ${proc.exitCode ?? proc.signalCode} before they were ready: ${stderr}`));
-    });
+  // Its stdout, line by line: the first is the backends, each later one answers a control line.
+  const lineWaiters: Array<{ resolve: (line: string) => void; reject: (error: Error) => void }> = [];
+  const unclaimed: string[] = [];
+  let buffer = '';
+  proc.stdout!.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      const waiter = lineWaiters.shift();
+      if (waiter) waiter.resolve(line);
+      else unclaimed.push(line);
+    }
   });
+  void exited.then(() => {
+    for (const waiter of lineWaiters.splice(0)) {
+      waiter.reject(new Error(`test backends exited with ${proc.exitCode ?? proc.signalCode}: ${stderr}`));
+    }
+  });
+  const nextLine = (what: string, waitMs: number) =>
+    new Promise<string>((resolveLine, reject) => {
+      if (unclaimed.length) return resolveLine(unclaimed.shift()!);
+      if (proc.exitCode !== null || proc.signalCode !== null) return reject(new Error(`test backends exited before ${what}: ${stderr}`));
+      const timer = setTimeout(() => reject(new Error(`test backends: no ${what} after ${waitMs} ms: ${stderr}`)), waitMs);
+      lineWaiters.push({
+        resolve: (line) => (clearTimeout(timer), resolveLine(line)),
+        reject: (error) => (clearTimeout(timer), reject(error)),
+      });
+    });
+
+  const first = await nextLine('ready line', timeoutMs).catch((error: unknown) => {
+    // Never leave a half-started backends process behind: closing its stdin stops it.
+    proc.stdin!.end();
+    throw error;
+  });
+  let backends: TestBackends;
+  try {
+    backends = JSON.parse(first) as TestBackends;
+  } catch (error) {
+    proc.stdin!.end();
+    throw new Error(`test backends printed no JSON line: ${first}`, { cause: error });
+  }
+
+  // One control command at a time: each answer is the next line.
+  let control = Promise.resolve();
+  const command = (line: string, expected: 'stopped' | 'started') => {
+    const run = control.then(async () => {
+      proc.stdin!.write(`${line}\n`);
+      const reply = JSON.parse(await nextLine(`answer to "${line}"`, timeoutMs)) as ControlReply;
+      if ('error' in reply) throw new Error(`test backends: ${reply.error}`);
+      if (reply.postgres !== expected) throw new Error(`test backends answered ${JSON.stringify(reply)} to "${line}"`);
+    });
+    control = run.catch(() => {});
+    return run;
+  };
+
   return {
     backends,
     proc,
@@ -98,5 +143,7 @@ export async function startBackendsProcess(timeoutMs = 120_000): Promise<Running
       if (proc.exitCode === null && proc.signalCode === null) proc.stdin!.end();
       await exited;
     },
+    stopPostgres: () => command('postgres stop', 'stopped'),
+    startPostgres: () => command('postgres start', 'started'),
   };
 }

@@ -3,7 +3,7 @@ import type { Deps } from '../deps.js';
 import { safeFilename } from '../files/content-disposition.js';
 import { storageKeyFor, type FileStore } from '../files/store.js';
 import type { PagesRendered, RenderRequest, RenderResult } from '../render/render-pdf.js';
-import { isOutOfSpace } from '../storage-health.js';
+import { isConnectionLost, isOutOfSpace } from '../storage-health.js';
 import { JobFailure } from './failure.js';
 import { attemptOf } from './lease.js';
 import { createProgressWriter } from './progress.js';
@@ -69,12 +69,18 @@ export async function runExportJob(deps: Deps, job: ExportJobRow, io: { render: 
     sha256: stored.sha256,
     storageKey: stored.storageKey,
   };
-  let commit: CommitOutcome | undefined;
+  let commit: CommitOutcome;
   try {
     commit = await deps.stores.jobs.commitExportSuccess(job, attemptOf(job), now, file, (storedBytes) => storageAdmits(quotas, storedBytes, stored.sizeBytes));
-  } finally {
-    if (commit?.outcome !== 'committed') await io.files.remove(stored.storageKey);
+  } catch (error) {
+    // A connection lost during the commit leaves its outcome unknown: the COMMIT may have
+    // reached the server and only its answer been lost, and then a file row names these
+    // bytes. So they stay; if nothing names them, the sweep (the lease lapsed) or the next
+    // attempt's success removes them.
+    if (!isConnectionLost(error)) await io.files.remove(stored.storageKey);
+    throw error;
   }
+  if (commit.outcome !== 'committed') await io.files.remove(stored.storageKey);
   deps.storage.reportWrite('database');
   if (commit.outcome === 'refused') throw storageQuotaFailure(quotas, commit.storedBytes, stored.sizeBytes);
   if (commit.outcome === 'lease-lost') {

@@ -5,6 +5,7 @@
  * runner's periodic scan stays the guarantee and a wake-up only makes it sooner.
  */
 import pg from 'pg';
+import { PG_CONNECTION_OPTIONS } from '../../db/pg/index.js';
 import type { JobKind } from './store.js';
 
 /** The one channel of job wake-ups; the payload is the job kind. */
@@ -57,7 +58,7 @@ export function listenForJobs(options: JobListenerOptions): JobListener {
 
   async function connect(): Promise<void> {
     if (closed) return;
-    const next = new pg.Client({ connectionString: options.connectionString });
+    const next = new pg.Client({ connectionString: options.connectionString, ...PG_CONNECTION_OPTIONS });
     client = next;
     let lost = false;
     const onLost = (error?: Error) => {

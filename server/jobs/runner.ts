@@ -6,7 +6,7 @@ import { newRid, uuidOfRid } from '../contract/rids.js';
 import { isContentTooLarge } from '../render/errors.js';
 import { failExportJob, runExportJob, type Renderer } from './export-job.js';
 import { failGenerationJob, runGenerationJob } from './generation-job.js';
-import { isOutOfSpace } from '../storage-health.js';
+import { isConnectionLost, isOutOfSpace } from '../storage-health.js';
 import { JobFailure } from './failure.js';
 import { attemptOf, claimNext, isLeaseLive, releaseLease, renewLease } from './lease.js';
 import type { ExportJobRow } from './store.js';
@@ -150,6 +150,12 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
         if (job.attempts > jobs.maxAttempts) await failGenerationJob(deps, job, `Abandoned after ${jobs.maxAttempts} attempts.`);
         else await runGenerationJob(deps, job);
       } catch (error) {
+        if (isConnectionLost(error)) {
+          // As for an export: the database went away, the job did nothing wrong. Its lease
+          // lapses and a later claim runs it again; this batch ends.
+          log.warn({ err: error, generationJobRid: job.rid }, 'generation job interrupted: the database connection was lost; it will be claimed again');
+          break;
+        }
         log.error({ err: error, generationJobRid: job.rid }, 'generation job failed');
         await failGenerationJob(deps, job, 'The generation failed because of an internal error.');
       }
@@ -218,6 +224,15 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
         await releaseLease(leases, 'export', attempt);
         return;
       }
+      if (isConnectionLost(error) && !(signal.reason instanceof JobFailure)) {
+        // The database or the file store went away mid-attempt (a restart, a failover): a
+        // fault of ours, not the job's, so it is not failed, or a client would see a good
+        // export fail for a blink of the database. Its lease is left to lapse, not given
+        // back: the next claim renders it again as a new attempt, so maxAttempts still
+        // bounds a job that takes the database down with it every time.
+        log.warn({ exportJobRid: job.rid, attempt: job.attempts, err: error }, 'export job interrupted: a store connection was lost; it will be claimed again');
+        return;
+      }
       const failure = classify(error, signal);
       const fields = { exportJobRid: job.rid, errorInstanceId: failure.errorInstanceId, errorCode: failure.errorCode };
       if (failure.errorCode === 'INTERNAL') log.error({ ...fields, err: error }, 'export job failed');
@@ -273,12 +288,16 @@ export function createJobRunner({ deps, files, render, owner = `runner-${randomU
    * in another process) are kept; a lapsed attempt can never commit (isLeaseLive).
    */
   async function isOrphan(key: string, temp: boolean): Promise<boolean> {
-    if (!temp && (await deps.stores.jobs.fileRowExists(key))) return false;
     const parsed = parseStorageKey(key);
     if (!parsed) return true;
+    // The attempt's state first, the file row second: an attempt that commits between the
+    // two reads is seen live by the first or its row by the second. The other way round, a
+    // commit landing between them (no row yet, then the job no longer running) deleted the
+    // bytes of a file that had just succeeded.
     const job = await deps.stores.jobs.exportAttemptState(newRid('export-job', parsed.jobUuid));
     const live = job?.status === 'running' && job.attempts === parsed.attempt && isLeaseLive(job.leaseExpiresAt, deps.now());
-    return !live;
+    if (live) return false;
+    return temp || !(await deps.stores.jobs.fileRowExists(key));
   }
 
   const sweepTurn = async (): Promise<{ swept: true; result: SweepResult } | { swept: false }> =>

@@ -5,7 +5,7 @@
  * (jobs/pg-wakeups.ts).
  */
 import pg from 'pg';
-import { openPostgres, type PgDb } from '../../../db/pg/index.js';
+import { openPostgres, PG_CONNECTION_OPTIONS, type PgDb } from '../../../db/pg/index.js';
 import { createPgJobStore } from '../../jobs/pg-store.js';
 import { withSweeperLock } from '../../jobs/pg-sweeper-lock.js';
 import { listenForJobs } from '../../jobs/pg-wakeups.js';
@@ -40,7 +40,7 @@ export async function openPgBackend(url: string, options: PgBackendOptions): Pro
   // The sweeper lock is a session lock held on one connection for the whole sweep, while the
   // sweep's statements run on the main pool: taken from that pool, a pool of one
   // (NOTEPAD_DB_POOL=1) would wait for itself forever. So the lock has its own connection.
-  const lockPool = new pg.Pool({ connectionString: url, max: 1 });
+  const lockPool = new pg.Pool({ connectionString: url, max: 1, ...PG_CONNECTION_OPTIONS });
   lockPool.on('error', (error) => options.onIdleError?.(error));
   return {
     stores: createPgStores(database.db),
