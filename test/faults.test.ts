@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
@@ -44,9 +45,11 @@ beforeAll(async () => {
  * its assertions passed: a test that failed leaves no row, and the table says so instead of
  * reporting an outcome nobody checked.
  */
-const ALL_FAULTS = ['file store write fails (ENOSPC)', 'database locked past the busy timeout'] as const;
-/** The SQLite file locked by another connection is SQLite's own fault. */
-const FAULTS = ALL_FAULTS.filter((fault) => TEST_BACKEND === 'sqlite' || fault !== 'database locked past the busy timeout');
+const ALL_FAULTS = ['file store write fails (ENOSPC)', 'database locked past the busy timeout', 'tables locked past the lock timeout (PostgreSQL)'] as const;
+/** The locked database is each backend's own fault: the SQLite file's write lock, PostgreSQL's table locks. */
+const FAULTS = ALL_FAULTS.filter((fault) =>
+  TEST_BACKEND === 'sqlite' ? fault !== 'tables locked past the lock timeout (PostgreSQL)' : fault !== 'database locked past the busy timeout',
+);
 const rows = new Map<(typeof ALL_FAULTS)[number], { injected: number; outcome: string }>();
 
 afterAll(async () => {
@@ -145,6 +148,35 @@ if (TEST_BACKEND === 'sqlite') describe('storage faults (SQLite)', () => {
     rows.set('database locked past the busy timeout', {
       injected: 1,
       outcome: '500 Default:Internal with errorInstanceId in under 5 s, SQLITE_BUSY logged under it; the next create answered 200',
+    });
+  });
+});
+
+// PostgreSQL's counterpart: another session holds the tables a create writes, past the lock timeout.
+if (TEST_BACKEND === 'postgres') describe('storage faults (PostgreSQL)', () => {
+  it('tables locked past the lock timeout are a contract-shaped 500 INTERNAL, not a hang', async () => {
+    const locker = new pg.Client({ connectionString: env.postgresUrl });
+    await locker.connect();
+    try {
+      await locker.query('begin');
+      await locker.query('lock table export_jobs, user_usage in access exclusive mode');
+      const started = Date.now();
+      const response = await create();
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(response.statusCode).toBe(500);
+      const body = response.json<Record<string, unknown>>();
+      expect(body).toMatchObject({ errorCode: 'INTERNAL', errorName: 'Default:Internal', parameters: {} });
+      expect(body.errorInstanceId).toMatch(/^[0-9a-f-]{36}$/);
+      const logged = env.logLines().find((l) => l.errorInstanceId === body.errorInstanceId);
+      expect(JSON.stringify(logged)).toMatch(/lock timeout/);
+    } finally {
+      await locker.query('rollback');
+      await locker.end();
+    }
+    expect((await create()).statusCode).toBe(200); // and it recovers once the lock is gone
+    rows.set('tables locked past the lock timeout (PostgreSQL)', {
+      injected: 1,
+      outcome: '500 Default:Internal with errorInstanceId in under 5 s, the lock timeout logged under it; the next create answered 200',
     });
   });
 });

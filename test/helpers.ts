@@ -44,6 +44,8 @@ export interface TestEnv {
   rows: TestRows;
   /** The opened backend's coordination (PostgreSQL's), for a runner that needs it. */
   coordination: Backend['coordination'];
+  /** The PostgreSQL database's URL (PostgreSQL only), for a test that must hold a connection of its own. */
+  postgresUrl: string | undefined;
   /** The same database opened again, as another process would: stores over connections of their own. */
   connectAgain(): Promise<{ stores: Stores; close(): Promise<void> }>;
   logger: Logger;
@@ -107,6 +109,7 @@ export async function createSqliteTestEnv(options: TestEnvOptions = {}): Promise
     db: database.db,
     rows: sqliteRows(database.db),
     coordination: undefined,
+    postgresUrl: undefined,
     async connectAgain() {
       const again = openDatabase(join(dir, 'notepad.db'));
       return { stores: createSqliteStores(again.db), close: async () => again.close() };
@@ -126,7 +129,7 @@ export async function createSqliteTestEnv(options: TestEnvOptions = {}): Promise
 async function createPostgresTestEnv(options: TestEnvOptions): Promise<TestEnv> {
   const dir = mkdtempSync(join(tmpdir(), 'notepad-test-'));
   const database = await freshPostgresDatabase();
-  const backend = await openPgBackend(database.url, { pool: 4 });
+  const backend = await openPgBackend(database.url, { pool: 4, lockTimeoutMs: options.busyTimeoutMs ?? 5000 });
   // The rows' own connection: a test's look never waits for, or holds, a connection of the stores.
   const rowsDb = await openPostgres(database.url, { poolSize: 1 });
   const bucket = await freshBucket();
@@ -143,6 +146,7 @@ async function createPostgresTestEnv(options: TestEnvOptions): Promise<TestEnv> 
     dir,
     rows: pgRows(rowsDb.db),
     coordination: backend.coordination,
+    postgresUrl: database.url,
     async connectAgain() {
       const again = await openPgBackend(database.url, { pool: 2 });
       return { stores: again.stores, close: () => again.close() };
