@@ -32,7 +32,14 @@ export const SAMPLE_CONTENT: Content = {
 
 /** Which backend the storage suites run on: `NOTEPAD_TEST_BACKEND=postgres` (PostgreSQL and S3), SQLite otherwise. */
 export type TestBackend = 'sqlite' | 'postgres';
-export const TEST_BACKEND: TestBackend = process.env.NOTEPAD_TEST_BACKEND === 'postgres' ? 'postgres' : 'sqlite';
+export const TEST_BACKEND: TestBackend = testBackendFrom(process.env.NOTEPAD_TEST_BACKEND);
+
+function testBackendFrom(value: string | undefined): TestBackend {
+  if (value === undefined || value === '' || value === 'sqlite') return 'sqlite';
+  if (value === 'postgres') return 'postgres';
+  // A misspelt backend must not quietly run the suites on SQLite a second time.
+  throw new Error(`NOTEPAD_TEST_BACKEND must be sqlite or postgres, not ${JSON.stringify(value)}`);
+}
 
 export interface TestEnv {
   backend: TestBackend;
