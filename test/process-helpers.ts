@@ -88,17 +88,21 @@ export function openForSeeding(dbPath: string): { deps: Deps; close(): void; db:
 export async function seedExporter(dbPath: string, opts: { name: string; title: string; text: string }): Promise<{ userId: string; token: string; documentRid: string }> {
   const seed = openForSeeding(dbPath);
   try {
-    const { userId } = await admin.createUser(seed.deps, { name: opts.name });
-    const { token } = await admin.createToken(seed.deps, { userId, scopes: ['api:notepad-export'] });
-    const { documentRid } = await admin.createDocument(seed.deps, {
-      title: opts.title,
-      content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: opts.text }] }] },
-      ownerId: userId,
-    });
-    return { userId, token, documentRid };
+    return await seedExporterWith(seed.deps, opts);
   } finally {
     seed.close();
   }
+}
+
+async function seedExporterWith(deps: Deps, opts: { name: string; title: string; text: string }): Promise<{ userId: string; token: string; documentRid: string }> {
+  const { userId } = await admin.createUser(deps, { name: opts.name });
+  const { token } = await admin.createToken(deps, { userId, scopes: ['api:notepad-export'] });
+  const { documentRid } = await admin.createDocument(deps, {
+    title: opts.title,
+    content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: opts.text }] }] },
+    ownerId: userId,
+  });
+  return { userId, token, documentRid };
 }
 
 export async function postJson(url: string, token: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -208,6 +212,15 @@ export function backendWorkspace(prefix: string) {
           await backend.close();
         },
       };
+    },
+    /** A user with an export token and one one-paragraph document, written before a server starts. */
+    async seedExporter(opts: { name: string; title: string; text: string }): Promise<{ userId: string; token: string; documentRid: string }> {
+      const seed = await this.open();
+      try {
+        return await seedExporterWith(seed.deps, opts);
+      } finally {
+        await seed.close();
+      }
     },
     /** SQLite's own checks of the file (integrity_check), for the tests that end with them. */
     sqlitePath: dbPath,

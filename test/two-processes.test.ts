@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import * as admin from '../server/services/admin.js';
 import { backendWorkspace, postJson, sleep, type ServerProcess } from './process-helpers.js';
 import { recordReliability } from './reliability-record.js';
 
@@ -11,15 +10,7 @@ const { start } = workspace;
 
 describe('two server processes, one database', () => {
   it('serve creates under load and run jobs without SQLITE_BUSY, losses or double renders', { timeout: 240_000 }, async () => {
-    const seed = await workspace.open();
-    const { userId } = await admin.createUser(seed.deps, { name: 'Load' });
-    const { token } = await admin.createToken(seed.deps, { userId, scopes: ['api:notepad-export'] });
-    const { documentRid } = await admin.createDocument(seed.deps, {
-      title: 'Small',
-      content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'Hello from two processes' }] }] },
-      ownerId: userId,
-    });
-    await seed.close();
+    const { token, documentRid } = await workspace.seedExporter({ name: 'Load', title: 'Small', text: 'Hello from two processes' });
 
     const env = { NOTEPAD_JOB_CONCURRENCY: '1', LOG_LEVEL: 'info' };
     const [a, b] = await Promise.all([start(env), start(env)]);

@@ -13,5 +13,6 @@ export const BOTH_BACKEND_SUITES = [
   'test/lease.test.ts',
   'test/crash-recovery.test.ts',
   'test/two-processes.test.ts',
+  'test/roles.test.ts',
   'test/faults.test.ts',
 ] as const;
