@@ -5,13 +5,13 @@ import type { Content } from '../server/contract/content.js';
 import { NotepadError } from '../server/contract/errors.js';
 import { createCaller } from '../server/routers/index.js';
 import { createContextInner } from '../server/trpc.js';
-import { callerError, createTestEnv, seedUser, type TestEnv } from './helpers.js';
+import { callerError, createSqliteTestEnv, seedUser, type SqliteTestEnv } from './helpers.js';
 
-let env: TestEnv;
+let env: SqliteTestEnv;
 let adminToken: string;
 
 beforeAll(async () => {
-  env = await createTestEnv();
+  env = await createSqliteTestEnv();
   adminToken = (await seedUser(env.deps, { scopes: ['notepad:admin'] })).token;
 });
 afterAll(() => env.cleanup());

@@ -7,7 +7,7 @@ import type { ErrorName } from '../server/contract/errors.js';
 import * as admin from '../server/services/admin.js';
 import { authenticate, hashToken } from '../server/services/auth.js';
 import { ADMIN_PROCEDURES, OPERATIONS, UUID_V4, type Operation } from './contract-routes.js';
-import { createTestEnv, seedDocument, seedGenerationJob, seedGrant, seedTemplate, seedUser } from './helpers.js';
+import { createSqliteTestEnv, seedDocument, seedGenerationJob, seedGrant, seedTemplate, seedUser, TEST_BACKEND } from './helpers.js';
 import { startLiveServer, type LiveServer } from './live-server.js';
 
 /**
@@ -106,8 +106,8 @@ beforeAll(async () => {
   const viewTemplate = await seedTemplate(deps, other.userId);
   await seedGrant(deps, owner.userId, viewTemplate, 'view');
   const hiddenTemplate = await seedTemplate(deps, other.userId);
-  const ownerGen = seedGenerationJob(server.env, { creatorId: owner.userId, templateRid: ownerTemplate, status: 'succeeded' });
-  const othersGen = seedGenerationJob(server.env, { creatorId: other.userId, templateRid: ownerTemplate, status: 'succeeded' });
+  const ownerGen = await seedGenerationJob(server.env, { creatorId: owner.userId, templateRid: ownerTemplate, status: 'succeeded' });
+  const othersGen = await seedGenerationJob(server.env, { creatorId: other.userId, templateRid: ownerTemplate, status: 'succeeded' });
   const ownerFolder = (await admin.createFolder(deps, { name: 'Mine', ownerId: owner.userId })).folderRid;
   const viewFolder = (await admin.createFolder(deps, { name: 'Theirs, visible', ownerId: other.userId })).folderRid;
   await seedGrant(deps, owner.userId, viewFolder, 'view');
@@ -576,9 +576,10 @@ function filesOf(dbPath: string): Array<{ name: string; bytes: Buffer }> {
   return [dbPath, `${dbPath}-wal`, `${dbPath}-journal`].filter((path) => existsSync(path)).map((name) => ({ name, bytes: readFileSync(name) }));
 }
 
-describe('tokens at rest', () => {
+// The database file and its WAL are SQLite's; PostgreSQL's tokens at rest are checked row by row below.
+if (TEST_BACKEND === 'sqlite') describe('tokens at rest', () => {
   it('only the sha256 of a token reaches the database file and its WAL, before and after a checkpoint', async () => {
-    const env = await createTestEnv();
+    const env = await createSqliteTestEnv();
     try {
       const dbPath = join(env.dir, 'notepad.db');
       const { userId } = await admin.createUser(env.deps, { name: 'Ada' });
@@ -600,7 +601,7 @@ describe('tokens at rest', () => {
         expect(closed.find((f) => f.name === dbPath)!.bytes.includes(Buffer.from(hashToken(t)))).toBe(true);
       }
     } finally {
-      env.cleanup();
+      await env.cleanup();
     }
   });
 
@@ -616,6 +617,24 @@ describe('tokens at rest', () => {
   });
 });
 
+// PostgreSQL keeps its files to itself: what it holds at rest is read back row by row, every table.
+if (TEST_BACKEND === 'postgres') describe('tokens at rest (PostgreSQL)', () => {
+  it('no row of any table holds a token issued or sent, over the operator API or in process; their digests are there', async () => {
+    expect(issuedOverApi).toBeDefined();
+    const { token } = await admin.createToken(server.env.deps, { userId: w.owner.userId, scopes: [SCOPES.export] });
+    const { token: revoked } = await admin.createToken(server.env.deps, { userId: w.owner.userId, scopes: [SCOPES.write] });
+    await admin.revokeToken(server.env.deps, { token: revoked });
+    tokensSeen.push(token, revoked);
+    const text = await server.env.rows.everyRowAsText();
+    for (const t of tokensSeen) {
+      // The token, its secret, and the secret's bytes as a bytea column would print them (hex).
+      const secret = t.slice('np_'.length);
+      for (const pattern of [t, secret, Buffer.from(secret, 'base64url').toString('hex')]) expect(text.includes(pattern), 'a row holds a token').toBe(false);
+    }
+    for (const t of [token, revoked, issuedOverApi!]) expect(text.includes(hashToken(t))).toBe(true);
+  });
+});
+
 describe('tokens are compared as digests', () => {
   it('hashToken is the hex sha256 of the token text', () => {
     for (const token of ['np_abc', `np_${randomBytes(32).toString('base64url')}`, 'ünïcödé', '']) {
@@ -626,8 +645,8 @@ describe('tokens are compared as digests', () => {
   it('the stored column is that digest, and no column holds the token', async () => {
     const { token, tokenId } = await admin.createToken(server.env.deps, { userId: w.owner.userId, scopes: [SCOPES.export] });
     tokensSeen.push(token);
-    const row = server.env.database.sqlite.prepare('select * from tokens where id = ?').get(tokenId) as Record<string, unknown>;
-    expect(row.token_hash).toBe(createHash('sha256').update(token).digest('hex'));
+    const row = (await server.env.rows.token(tokenId))!;
+    expect(row.tokenHash).toBe(createHash('sha256').update(token).digest('hex'));
     for (const value of Object.values(row)) expect(String(value)).not.toContain(token.slice(3));
   });
 
@@ -646,16 +665,15 @@ describe('tokens are compared as digests', () => {
       expect((await authenticate(env.deps, `Bearer ${token}`)).userId).toBe(w.owner.userId);
       expect(seen).toEqual([hashToken(token)]);
 
-      const sqlite = env.database.sqlite;
-      const setHash = sqlite.prepare('update tokens set token_hash = ? where id = ?');
+      const setHash = (tokenHash: string) => env.rows.set('tokens', tokenId, { tokenHash });
       // With the plaintext in the column the token no longer authenticates: nothing compares plaintext.
-      setHash.run(token, tokenId);
+      await setHash(token);
       expect(await authenticate(env.deps, `Bearer ${token}`).catch((error: { errorName?: unknown }) => error.errorName)).toBe('InvalidCredentials');
       // Any string whose digest is stored authenticates: the digest is the whole comparison.
       const planted = `np_${randomBytes(8).toString('hex')}`;
-      setHash.run(hashToken(planted), tokenId);
+      await setHash(hashToken(planted));
       expect((await authenticate(env.deps, `Bearer ${planted}`)).userId).toBe(w.owner.userId);
-      sqlite.prepare('delete from tokens where id = ?').run(tokenId);
+      await env.rows.delete('tokens', tokenId);
     } finally {
       store.principalByTokenHash = original;
     }

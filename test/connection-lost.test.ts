@@ -4,7 +4,7 @@
  * lapses and it runs again), and bytes whose commit may have gone through are never
  * deleted. On SQLite, with the connection loss injected at the commit: the one write whose
  * outcome a lost answer leaves unknown. test/multi-node.test.ts restarts a real PostgreSQL
- * under load.
+ * under load. On SQLite only: the fault is injected, not a backend's own (createSqliteTestEnv).
  */
 import { readdirSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -16,9 +16,9 @@ import { authenticate, type Principal } from '../server/services/auth.js';
 import { createExportJob, getExportJob } from '../server/services/export-jobs.js';
 import { getFile } from '../server/services/files.js';
 import { isConnectionLost } from '../server/storage-health.js';
-import { createTestEnv, seedDocument, seedUser, type TestEnv } from './helpers.js';
+import { createSqliteTestEnv, seedDocument, seedUser, type SqliteTestEnv } from './helpers.js';
 
-let env: TestEnv;
+let env: SqliteTestEnv;
 let principal: Principal;
 let documentRid: string;
 let runner: JobRunner | undefined;
@@ -28,7 +28,7 @@ const adminShutdown = () =>
   new Error('Failed query: commit', { cause: Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }) });
 
 beforeEach(async () => {
-  env = await createTestEnv({ config: { jobs: { leaseMs: 1_000, deadlineMs: 20_000, concurrency: 1 } } });
+  env = await createSqliteTestEnv({ config: { jobs: { leaseMs: 1_000, deadlineMs: 20_000, concurrency: 1 } } });
   const user = await seedUser(env.deps);
   principal = await authenticate(env.deps, `Bearer ${user.token}`);
   documentRid = await seedDocument(env.deps, user.userId);
@@ -38,7 +38,7 @@ afterEach(async () => {
   await runner?.stop(0);
   runner = undefined;
   vi.restoreAllMocks();
-  env.cleanup();
+  await env.cleanup();
 });
 
 async function createAndDrain(): Promise<string> {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { and, eq } from 'drizzle-orm';
 import { permissions } from '../db/schema.js';
+import { permissions as pgPermissions } from '../db/pg/schema.js';
 import { ALL_SCOPES, GenerateTemplateRequest, SCOPES, ScopeSchema, TemplateParameterDeclaration } from '../server/contract/api.js';
 import { TemplateContent } from '../server/contract/content.js';
 import { NotepadError } from '../server/contract/errors.js';
@@ -74,14 +74,8 @@ describe('the scopes (contract/api.ts)', () => {
 });
 
 describe('the grant actions (contract/grants.ts)', () => {
-  const actionsHeld = (userId: string, rid: string) =>
-    env.db
-      .select({ action: permissions.action })
-      .from(permissions)
-      .where(and(eq(permissions.principalId, userId), eq(permissions.resourceRid, rid)))
-      .all()
-      .map((row) => row.action)
-      .sort();
+  const actionsHeld = async (userId: string, rid: string) =>
+    (await env.rows.permissions({ principalId: userId, resourceRid: rid })).map((row) => row.action).sort();
 
   async function create(kind: ResourceKind, ownerId: string): Promise<string> {
     switch (kind) {
@@ -96,6 +90,7 @@ describe('the grant actions (contract/grants.ts)', () => {
 
   it('are the permissions column, and every kind takes only actions from the list', async () => {
     expect(permissions.action.enumValues).toEqual([...GRANT_ACTIONS]);
+    expect(pgPermissions.action.enumValues).toEqual([...GRANT_ACTIONS]);
     expect(new Set(Object.values(ACTIONS_BY_KIND).flat())).toEqual(new Set(GRANT_ACTIONS));
   });
 
@@ -104,7 +99,7 @@ describe('the grant actions (contract/grants.ts)', () => {
     const { userId } = await admin.createUser(env.deps, { name: 'Grantee' });
     const rid = await create(kind, ownerId);
     const allowed: readonly GrantAction[] = ACTIONS_BY_KIND[kind];
-    expect(actionsHeld(ownerId, rid)).toEqual([...allowed].sort());
+    expect(await actionsHeld(ownerId, rid)).toEqual([...allowed].sort());
     for (const action of GRANT_ACTIONS) {
       if (allowed.includes(action)) {
         expect(await admin.grant(env.deps, { userId, resourceRid: rid, action })).toEqual({ granted: true });
@@ -114,7 +109,7 @@ describe('the grant actions (contract/grants.ts)', () => {
         expect(error).toMatchObject({ errorName: 'Default:InvalidArgument', parameters: { parameter: 'action' } });
       }
     }
-    expect(actionsHeld(userId, rid)).toEqual([...allowed].sort());
+    expect(await actionsHeld(userId, rid)).toEqual([...allowed].sort());
   });
 });
 

@@ -9,7 +9,7 @@ import type { Renderer } from '../server/jobs/export-job.js';
 import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
 import { PassThrough } from 'node:stream';
 import { runCli } from '../client/cli.js';
-import { seedDocument, seedUser } from './helpers.js';
+import { createSqliteTestEnv, seedDocument, seedUser, type SqliteTestEnv } from './helpers.js';
 import { startApiServer, startLiveServer, type ApiServer, type LiveServer } from './live-server.js';
 
 /**
@@ -111,11 +111,11 @@ describe('notepad-export export, against a live server', () => {
 });
 
 describe('Ctrl-C', () => {
-  let server: ApiServer;
+  let server: ApiServer<SqliteTestEnv>;
   let runner: JobRunner;
   let started = false;
   beforeAll(async () => {
-    server = await startApiServer({ now: Date.now, config: { events: { pollMs: 20 } } });
+    server = await startApiServer({ now: Date.now, config: { events: { pollMs: 20 } } }, createSqliteTestEnv);
     // A render that lasts until it is aborted: the CLI is interrupted mid-render.
     const held: Renderer = (_request, options) => {
       started = true;

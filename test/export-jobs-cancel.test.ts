@@ -16,11 +16,11 @@ import { renderPdf } from '../server/render/render-pdf.js';
 import { createCaller } from '../server/routers/index.js';
 import { CANCELLED_MESSAGE } from '../server/services/export-jobs.js';
 import { createContextInner } from '../server/trpc.js';
-import { callerError, createTestEnv, seedDocument, seedUser, type TestEnv } from './helpers.js';
+import { callerError, createSqliteTestEnv, seedDocument, seedUser, type SqliteTestEnv } from './helpers.js';
 
 /** exportJobs.cancel, an extension (docs/api.md, "Extensions"), over REST and tRPC, and what it does to a render. */
 
-let env: TestEnv;
+let env: SqliteTestEnv;
 let app: FastifyInstance;
 let owner: { userId: string; token: string };
 let other: { userId: string; token: string };
@@ -32,7 +32,7 @@ const target = { type: 'pdf', userLocale: 'en-GB', userTimezone: 'Europe/London'
 const CANCELLED = { type: 'failed', errorMessage: CANCELLED_MESSAGE, errorCode: 'CANCELLED' };
 
 beforeEach(async () => {
-  env = await createTestEnv({ config: { jobs: { leaseMs: 300, deadlineMs: 20_000, concurrency: 1 } } });
+  env = await createSqliteTestEnv({ config: { jobs: { leaseMs: 300, deadlineMs: 20_000, concurrency: 1 } } });
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
   owner = await seedUser(env.deps, { name: 'Owner' });
   other = await seedUser(env.deps, { name: 'Other' });

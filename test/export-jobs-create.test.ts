@@ -9,9 +9,9 @@ import { createContextInner } from '../server/trpc.js';
 import * as admin from '../server/services/admin.js';
 import { authenticate } from '../server/services/auth.js';
 import { createExportJob } from '../server/services/export-jobs.js';
-import { callerError, createTestEnv, seedDocument, seedGenerationJob, seedGrant, seedTemplate, seedUser, type TestEnv } from './helpers.js';
+import { callerError, createSqliteTestEnv, seedDocument, seedGenerationJob, seedGrant, seedTemplate, seedUser, type SqliteTestEnv } from './helpers.js';
 
-let env: TestEnv;
+let env: SqliteTestEnv;
 let app: FastifyInstance;
 let owner: { userId: string; token: string };
 let other: { userId: string; token: string };
@@ -24,7 +24,7 @@ const target = { type: 'pdf', userLocale: 'en-US', userTimezone: 'America/New_Yo
 const bodyFor = (source: object, t: object = target) => ({ exportJobSource: source, exportJobTarget: t });
 
 beforeAll(async () => {
-  env = await createTestEnv();
+  env = await createSqliteTestEnv();
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
   owner = await seedUser(env.deps, { name: 'Owner' });
   other = await seedUser(env.deps, { name: 'Other' });
@@ -180,20 +180,20 @@ describe('REST exportJobs.create', () => {
     const unknown = 'ri.notepad.main.generation-job.00000000-0000-4000-8000-000000000000';
     expectError(await rest({ body: gen(unknown) }), 'GenerationJobNotFound', 404, { generationJobRid: unknown, templateRid });
 
-    const succeeded = seedGenerationJob(env, { creatorId: owner.userId, templateRid, status: 'succeeded' });
+    const succeeded = await seedGenerationJob(env, { creatorId: owner.userId, templateRid, status: 'succeeded' });
     const otherTemplate = await seedTemplate(env.deps, owner.userId);
     expectError(await rest({ body: gen(succeeded, otherTemplate) }), 'GenerationJobNotFound', 404, { generationJobRid: succeeded, templateRid: otherTemplate });
 
-    const expired = seedGenerationJob(env, { creatorId: owner.userId, templateRid, status: 'succeeded', expiresAt: env.clock.now });
+    const expired = await seedGenerationJob(env, { creatorId: owner.userId, templateRid, status: 'succeeded', expiresAt: env.clock.now });
     expectError(await rest({ body: gen(expired) }), 'GenerationJobNotFound', 404);
 
-    const othersJob = seedGenerationJob(env, { creatorId: other.userId, templateRid, status: 'running' });
+    const othersJob = await seedGenerationJob(env, { creatorId: other.userId, templateRid, status: 'running' });
     expectError(await rest({ body: gen(othersJob) }), 'ExportGenerationJobPermissionDenied', 403, { generationJobRid: othersJob });
 
-    const running = seedGenerationJob(env, { creatorId: owner.userId, templateRid, status: 'running' });
+    const running = await seedGenerationJob(env, { creatorId: owner.userId, templateRid, status: 'running' });
     expectError(await rest({ body: gen(running) }), 'GenerationJobStatusRunning', 500, { generationJobRid: running });
 
-    const failed = seedGenerationJob(env, { creatorId: owner.userId, templateRid, status: 'failed' });
+    const failed = await seedGenerationJob(env, { creatorId: owner.userId, templateRid, status: 'failed' });
     expectError(await rest({ body: gen(failed) }), 'GenerationJobStatusFailed', 500, { generationJobRid: failed });
 
     const ok = await rest({ body: gen(succeeded) });

@@ -10,7 +10,7 @@ import type { Renderer } from '../server/jobs/export-job.js';
 import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
 import { openEventStreams } from '../server/http/export-job-events.js';
 import { renderPdf, type PagesRendered } from '../server/render/render-pdf.js';
-import { createTestEnv, seedDocument, seedUser, type TestEnv } from './helpers.js';
+import { createSqliteTestEnv, seedDocument, seedUser, type SqliteTestEnv } from './helpers.js';
 import { openSse, type SseConnection, type SseFrame } from './sse-client.js';
 
 /**
@@ -19,7 +19,7 @@ import { openSse, type SseConnection, type SseFrame } from './sse-client.js';
  */
 
 const HEARTBEAT_MS = 100;
-let env: TestEnv;
+let env: SqliteTestEnv;
 let app: FastifyInstance;
 let base: string;
 let owner: { userId: string; token: string };
@@ -31,7 +31,7 @@ const cleanups: Array<() => void> = [];
 const target = { type: 'pdf', userLocale: 'en-GB', userTimezone: 'Europe/London' } as const;
 
 async function setUp(events: { heartbeatMs?: number; maxStreamMs?: number; pollMs?: number } = {}) {
-  env = await createTestEnv({
+  env = await createSqliteTestEnv({
     config: { jobs: { leaseMs: 30_000, deadlineMs: 20_000, concurrency: 1, progressIntervalMs: 250 }, events: { heartbeatMs: HEARTBEAT_MS, pollMs: 50, ...events } },
   });
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });

@@ -7,17 +7,17 @@ import { encodePageToken } from '../server/contract/page-token.js';
 import { newRid } from '../server/contract/rids.js';
 import { createCaller } from '../server/routers/index.js';
 import { createContextInner } from '../server/trpc.js';
-import { callerError, createTestEnv, seedDocument, seedUser, type TestEnv } from './helpers.js';
+import { callerError, createSqliteTestEnv, seedDocument, seedUser, type SqliteTestEnv } from './helpers.js';
 
 /** exportJobs.list, an extension (docs/api.md, "Extensions"), over REST and tRPC. */
 
-let env: TestEnv;
+let env: SqliteTestEnv;
 let app: FastifyInstance;
 
 const target = { type: 'pdf', userLocale: 'en-GB', userTimezone: 'Europe/London' } as const;
 
 beforeAll(async () => {
-  env = await createTestEnv();
+  env = await createSqliteTestEnv();
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
 });
 afterAll(async () => {

@@ -12,7 +12,7 @@ import { createRenderPool } from '../server/render/pool.js';
 import { renderPdf, type PagesRendered } from '../server/render/render-pdf.js';
 import { createCaller } from '../server/routers/index.js';
 import { createContextInner } from '../server/trpc.js';
-import { createTestEnv, seedDocument, seedUser, type TestEnv } from './helpers.js';
+import { createSqliteTestEnv, seedDocument, seedUser, type SqliteTestEnv } from './helpers.js';
 
 /**
  * ExportJob.progress, an extension (docs/api.md, "Extensions"): queued, rendering with the
@@ -21,7 +21,7 @@ import { createTestEnv, seedDocument, seedUser, type TestEnv } from './helpers.j
  */
 
 const INTERVAL_MS = 250;
-let env: TestEnv;
+let env: SqliteTestEnv;
 let app: FastifyInstance;
 let owner: { userId: string; token: string };
 let documentRid: string;
@@ -30,7 +30,7 @@ const runners: JobRunner[] = [];
 const target = { type: 'pdf', userLocale: 'en-GB', userTimezone: 'Europe/London' } as const;
 
 beforeEach(async () => {
-  env = await createTestEnv({ config: { jobs: { leaseMs: 30_000, deadlineMs: 20_000, concurrency: 1, progressIntervalMs: INTERVAL_MS } } });
+  env = await createSqliteTestEnv({ config: { jobs: { leaseMs: 30_000, deadlineMs: 20_000, concurrency: 1, progressIntervalMs: INTERVAL_MS } } });
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
   owner = await seedUser(env.deps, { name: 'Owner' });
   documentRid = await seedDocument(env.deps, owner.userId);

@@ -11,11 +11,11 @@ import type { Renderer } from '../server/jobs/export-job.js';
 import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
 import { renderPdf } from '../server/render/render-pdf.js';
 import { activeExportJobWaits, waitPreferenceOf } from '../server/services/export-job-wait.js';
-import { createTestEnv, seedDocument, seedUser, type TestEnv } from './helpers.js';
+import { createSqliteTestEnv, seedDocument, seedUser, type SqliteTestEnv } from './helpers.js';
 
 /** `Prefer: wait=N` on exportJobs.get, an extension (docs/api.md, "Extensions"). */
 
-let env: TestEnv;
+let env: SqliteTestEnv;
 let app: FastifyInstance;
 let owner: { userId: string; token: string };
 let documentRid: string;
@@ -24,7 +24,7 @@ const cleanups: Array<() => void | Promise<void>> = [];
 const target = { type: 'pdf', userLocale: 'en-GB', userTimezone: 'Europe/London' } as const;
 
 beforeEach(async () => {
-  env = await createTestEnv({ config: { jobs: { leaseMs: 300, deadlineMs: 20_000, concurrency: 1 } } });
+  env = await createSqliteTestEnv({ config: { jobs: { leaseMs: 300, deadlineMs: 20_000, concurrency: 1 } } });
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
   owner = await seedUser(env.deps, { name: 'Owner' });
   documentRid = await seedDocument(env.deps, owner.userId);

@@ -4,7 +4,7 @@ import { createNotepadClient, errorDataOf, type ExportJob, type NotepadClient } 
 import { exportJobs } from '../db/schema.js';
 import type { Content } from '../server/contract/content.js';
 import * as admin from '../server/services/admin.js';
-import { seedDocument, seedUser } from './helpers.js';
+import { createSqliteTestEnv, seedDocument, seedUser, type SqliteTestEnv } from './helpers.js';
 import { startApiServer, type ApiServer } from './live-server.js';
 import { openForSeeding, serverWorkspace } from './process-helpers.js';
 
@@ -93,12 +93,12 @@ describe('watch through the typed client, with the runner in another process (NO
 });
 
 describe('watch: reconnects, errors and cleanup (API in this process)', () => {
-  let server: ApiServer;
+  let server: ApiServer<SqliteTestEnv>;
   let owner: { userId: string; token: string };
   let documentRid: string;
 
   beforeAll(async () => {
-    server = await startApiServer({ config: { events: { pollMs: 20 } } });
+    server = await startApiServer({ config: { events: { pollMs: 20 } } }, createSqliteTestEnv);
     owner = await seedUser(server.env.deps, { name: 'Owner' });
     documentRid = await seedDocument(server.env.deps, owner.userId);
   });

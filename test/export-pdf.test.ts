@@ -5,7 +5,7 @@ import { exportJobs } from '../db/schema.js';
 import type { Renderer } from '../server/jobs/export-job.js';
 import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
 import { renderPdf, type PagesRendered } from '../server/render/render-pdf.js';
-import { seedDocument, seedUser } from './helpers.js';
+import { createSqliteTestEnv, seedDocument, seedUser, type SqliteTestEnv } from './helpers.js';
 import { startApiServer, type ApiServer } from './live-server.js';
 
 /**
@@ -14,7 +14,7 @@ import { startApiServer, type ApiServer } from './live-server.js';
  */
 
 const target = { type: 'pdf', userLocale: 'en-GB', userTimezone: 'Europe/London' } as const;
-let server: ApiServer;
+let server: ApiServer<SqliteTestEnv>;
 let runner: JobRunner;
 let owner: { userId: string; token: string };
 let documentRid: string;
@@ -33,7 +33,7 @@ const steppedRender: Renderer = (request, options) => {
 
 beforeEach(async () => {
   render = { started: false };
-  server = await startApiServer({ now: Date.now, config: { jobs: { progressIntervalMs: 0, concurrency: 1 }, events: { pollMs: 20 } } });
+  server = await startApiServer({ now: Date.now, config: { jobs: { progressIntervalMs: 0, concurrency: 1 }, events: { pollMs: 20 } } }, createSqliteTestEnv);
   runner = createJobRunner({ deps: server.env.deps, files: server.env.files, render: steppedRender });
   runner.start();
   server.env.deps.jobEvents.subscribe((event) => {

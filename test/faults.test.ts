@@ -1,12 +1,13 @@
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../server/app.js';
-import type { LocalFileStore } from '../server/files/store.js';
+import type { FileStore } from '../server/files/store.js';
 import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
 import { renderPdf } from '../server/render/render-pdf.js';
-import { createTestEnv, seedDocument, seedUser, type TestEnv } from './helpers.js';
+import { createTestEnv, seedDocument, seedUser, TEST_BACKEND, type TestEnv } from './helpers.js';
 import { recordReliability } from './reliability-record.js';
 
 let env: TestEnv;
@@ -18,10 +19,9 @@ let diskFull = false;
 let faultsInjected = 0;
 
 /** The real store, with writes that fail like a full disk while `diskFull` is set. */
-function faultyStore(store: LocalFileStore): LocalFileStore {
+function faultyStore(store: FileStore): FileStore {
   return {
     ...store,
-    dir: store.dir,
     async write(key, bytes) {
       if (diskFull) {
         faultsInjected++;
@@ -45,13 +45,17 @@ beforeAll(async () => {
  * its assertions passed: a test that failed leaves no row, and the table says so instead of
  * reporting an outcome nobody checked.
  */
-const FAULTS = ['file store write fails (ENOSPC)', 'database locked past the busy timeout'] as const;
-const rows = new Map<(typeof FAULTS)[number], { injected: number; outcome: string }>();
+const ALL_FAULTS = ['file store write fails (ENOSPC)', 'database locked past the busy timeout', 'tables locked past the lock timeout (PostgreSQL)'] as const;
+/** The locked database is each backend's own fault: the SQLite file's write lock, PostgreSQL's table locks. */
+const FAULTS = ALL_FAULTS.filter((fault) =>
+  TEST_BACKEND === 'sqlite' ? fault !== 'tables locked past the lock timeout (PostgreSQL)' : fault !== 'database locked past the busy timeout',
+);
+const rows = new Map<(typeof ALL_FAULTS)[number], { injected: number; outcome: string }>();
 
 afterAll(async () => {
   await app.close();
   await runner.stop(0);
-  env.cleanup();
+  await env.cleanup();
   await recordReliability('faults', [
     `Last run: ${new Date().toISOString()}`,
     '',
@@ -119,7 +123,10 @@ describe('storage faults', () => {
         'job failed INTERNAL with the ENOSPC cause logged under its errorInstanceId; server kept serving and refused new work with 503 StorageFull while the store was full; the job created after the fault cleared succeeded and its PDF downloads; the next job succeeded',
     });
   });
+});
 
+// Another connection holding the SQLite file's write lock, and the busy timeout, are SQLite's.
+if (TEST_BACKEND === 'sqlite') describe('storage faults (SQLite)', () => {
   it('a database locked past the busy timeout is a contract-shaped 500 INTERNAL, not a hang', async () => {
     const locker = new Database(join(env.dir, 'notepad.db'));
     locker.exec('BEGIN EXCLUSIVE');
@@ -141,6 +148,35 @@ describe('storage faults', () => {
     rows.set('database locked past the busy timeout', {
       injected: 1,
       outcome: '500 Default:Internal with errorInstanceId in under 5 s, SQLITE_BUSY logged under it; the next create answered 200',
+    });
+  });
+});
+
+// PostgreSQL's counterpart: another session holds the tables a create writes, past the lock timeout.
+if (TEST_BACKEND === 'postgres') describe('storage faults (PostgreSQL)', () => {
+  it('tables locked past the lock timeout are a contract-shaped 500 INTERNAL, not a hang', async () => {
+    const locker = new pg.Client({ connectionString: env.postgresUrl });
+    await locker.connect();
+    try {
+      await locker.query('begin');
+      await locker.query('lock table export_jobs, user_usage in access exclusive mode');
+      const started = Date.now();
+      const response = await create();
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(response.statusCode).toBe(500);
+      const body = response.json<Record<string, unknown>>();
+      expect(body).toMatchObject({ errorCode: 'INTERNAL', errorName: 'Default:Internal', parameters: {} });
+      expect(body.errorInstanceId).toMatch(/^[0-9a-f-]{36}$/);
+      const logged = env.logLines().find((l) => l.errorInstanceId === body.errorInstanceId);
+      expect(JSON.stringify(logged)).toMatch(/lock timeout/);
+    } finally {
+      await locker.query('rollback');
+      await locker.end();
+    }
+    expect((await create()).statusCode).toBe(200); // and it recovers once the lock is gone
+    rows.set('tables locked past the lock timeout (PostgreSQL)', {
+      injected: 1,
+      outcome: '500 Default:Internal with errorInstanceId in under 5 s, the lock timeout logged under it; the next create answered 200',
     });
   });
 });

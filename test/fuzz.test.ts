@@ -48,7 +48,7 @@ import {
   type Method,
 } from './fuzz-arbitraries.js';
 import { fuzzConfig, splitRuns } from './fuzz-config.js';
-import { createTestEnv, SAMPLE_CONTENT, seedDocument, seedGenerationJob, seedGrant, seedUser, type TestEnv } from './helpers.js';
+import { createSqliteTestEnv, SAMPLE_CONTENT, seedDocument, seedGenerationJob, seedGrant, seedUser, type SqliteTestEnv } from './helpers.js';
 import { recordReliability } from './reliability-record.js';
 
 /**
@@ -104,7 +104,7 @@ interface World {
   takenName: string;
 }
 
-let env: TestEnv;
+let env: SqliteTestEnv;
 /** The seeded database file every copy is made from; closed, so it never changes. */
 let seedFile: string;
 let world: World;
@@ -151,7 +151,7 @@ beforeAll(async () => {
     },
   });
   // An event stream of a job that keeps running ends after maxStreamMs: each case gets its whole answer.
-  env = await createTestEnv({ logger: pino({ level: 'info' }, sink), config: { events: { maxStreamMs: 20, heartbeatMs: 5 } } });
+  env = await createSqliteTestEnv({ logger: pino({ level: 'info' }, sink), config: { events: { maxStreamMs: 20, heartbeatMs: 5 } } });
   const { deps } = env;
   hugeBytes = deps.config.bodyLimit + 1;
 
@@ -180,10 +180,10 @@ beforeAll(async () => {
   const job = (creatorId: string, status: 'running' | 'succeeded' | 'failed', expiresAt?: number) =>
     seedGenerationJob(env, { creatorId, templateRid: ownerTemplate, status, ...(expiresAt !== undefined ? { expiresAt } : {}) });
   const generationJobs = [
-    job(owner.userId, 'succeeded'),
-    job(owner.userId, 'failed'),
-    job(owner.userId, 'succeeded', env.clock.now),
-    job(other.userId, 'succeeded'),
+    await job(owner.userId, 'succeeded'),
+    await job(owner.userId, 'failed'),
+    await job(owner.userId, 'succeeded', env.clock.now),
+    await job(other.userId, 'succeeded'),
   ];
 
   const ownerFolder = (await admin.createFolder(deps, { name: 'Mine', ownerId: owner.userId })).folderRid;
@@ -212,7 +212,7 @@ beforeAll(async () => {
   await runner.stop(0);
   const runningJob = await create(owner.token, ownerDoc);
   // After the drain, which would have run it: the GenerationJobStatusRunning paths need one that stays running.
-  generationJobs.splice(1, 0, job(owner.userId, 'running'));
+  generationJobs.splice(1, 0, await job(owner.userId, 'running'));
   const fileOf = (rid: string) => {
     const row = env.database.sqlite.prepare('select file_rid from export_jobs where rid = ?').pluck().get(rid);
     if (typeof row !== 'string') throw new Error(`export ${rid} did not finish`);

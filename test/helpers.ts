@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { openDatabase, type Db, type NotepadDatabase } from '../db/index.js';
-import { generationJobs } from '../db/schema.js';
+import { sql } from 'drizzle-orm';
+import { openPostgres, type PgDb } from '../db/pg/index.js';
 import type { Scope, TemplateParameterValue } from '../server/contract/api.js';
 import type { Content } from '../server/contract/content.js';
 import { newRid } from '../server/contract/rids.js';
@@ -12,9 +13,14 @@ import { createDeps, type Deps, type DepsOptions } from '../server/deps.js';
 import { TRPCError } from '@trpc/server';
 import { ERROR_CODES, type NotepadError } from '../server/contract/errors.js';
 import { toNotepadError } from '../server/errors.js';
-import { createFileStore, type LocalFileStore } from '../server/files/store.js';
+import { createS3FileStore } from '../server/files/s3-store.js';
+import { createFileStore, type FileStore, type LocalFileStore } from '../server/files/store.js';
 import * as admin from '../server/services/admin.js';
+import type { Backend, Stores } from '../server/stores/index.js';
+import { openPgBackend } from '../server/stores/pg/index.js';
 import { createSqliteStores } from '../server/stores/sqlite/index.js';
+import { freshBucket, freshPostgresDatabase, testBackends, testS3Client } from './backends.js';
+import { pgRows, sqliteRows, type TestRows } from './rows.js';
 import type { GrantAction } from '../server/contract/grants.js';
 
 export const SAMPLE_CONTENT: Content = {
@@ -24,25 +30,53 @@ export const SAMPLE_CONTENT: Content = {
   ],
 };
 
+/** Which backend the storage suites run on: `NOTEPAD_TEST_BACKEND=postgres` (PostgreSQL and S3), SQLite otherwise. */
+export type TestBackend = 'sqlite' | 'postgres';
+export const TEST_BACKEND: TestBackend = testBackendFrom(process.env.NOTEPAD_TEST_BACKEND);
+
+function testBackendFrom(value: string | undefined): TestBackend {
+  if (value === undefined || value === '' || value === 'sqlite') return 'sqlite';
+  if (value === 'postgres') return 'postgres';
+  // A misspelt backend must not quietly run the suites on SQLite a second time.
+  throw new Error(`NOTEPAD_TEST_BACKEND must be sqlite or postgres, not ${JSON.stringify(value)}`);
+}
+
 export interface TestEnv {
+  backend: TestBackend;
+  /** A temporary folder of the test's own (the SQLite file and files directory live here on SQLite). */
   dir: string;
-  database: NotepadDatabase;
-  /** The database itself, for a test to look at rows or set up states no API makes (the services see only deps.stores). */
-  db: Db;
   deps: Deps;
-  files: LocalFileStore;
+  /** The file store: a directory on SQLite, a fresh S3 bucket on PostgreSQL. */
+  files: FileStore;
+  /** Rows, for a test to look at them or set up states no API makes (the services see only deps.stores). */
+  rows: TestRows;
+  /** The opened backend's coordination (PostgreSQL's), for a runner that needs it. */
+  coordination: Backend['coordination'];
+  /** The PostgreSQL database's URL (PostgreSQL only), for a test that must hold a connection of its own. */
+  postgresUrl: string | undefined;
+  /** The same database opened again, as another process would: stores over connections of their own. */
+  connectAgain(): Promise<{ stores: Stores; close(): Promise<void> }>;
   logger: Logger;
   /** Every log line written so far, parsed. */
   logLines: () => Array<Record<string, unknown>>;
   /** Controllable clock: starts at a fixed instant; advance with `clock.advance(ms)`. */
   clock: { now: number; advance(ms: number): void };
-  cleanup(): void;
+  /** Closes the backend and removes what it made (on SQLite, synchronously, before the promise). */
+  cleanup(): Promise<void>;
 }
 
-/** A fresh SQLite database (real migrations) and file store in a temp folder. */
-export async function createTestEnv(options: Omit<DepsOptions, 'stores'> & { busyTimeoutMs?: number } = {}): Promise<TestEnv> {
-  const dir = mkdtempSync(join(tmpdir(), 'notepad-test-'));
-  const database = openDatabase(join(dir, 'notepad.db'), { busyTimeoutMs: options.busyTimeoutMs ?? 5000 });
+/** A SQLite test environment: the database itself too, for suites about SQLite alone. */
+export interface SqliteTestEnv extends TestEnv {
+  backend: 'sqlite';
+  database: NotepadDatabase;
+  /** The database itself, for a test to look at rows or set up states no API makes. */
+  db: Db;
+  files: LocalFileStore;
+}
+
+export type TestEnvOptions = Omit<DepsOptions, 'stores'> & { busyTimeoutMs?: number };
+
+function testLogAndClock(options: TestEnvOptions) {
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -57,19 +91,103 @@ export async function createTestEnv(options: Omit<DepsOptions, 'stores'> & { bus
       clock.now += ms;
     },
   };
+  return { logger, clock, logLines: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
+}
+
+/**
+ * A fresh database and file store on the backend `NOTEPAD_TEST_BACKEND` names: SQLite (real
+ * migrations) and a directory in a temp folder, or a fresh PostgreSQL database and S3 bucket on
+ * the test servers (test/backends.ts).
+ */
+export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestEnv> {
+  return TEST_BACKEND === 'postgres' ? createPostgresTestEnv(options) : createSqliteTestEnv(options);
+}
+
+/** A fresh SQLite database (real migrations) and file store in a temp folder, whatever NOTEPAD_TEST_BACKEND says. */
+export async function createSqliteTestEnv(options: TestEnvOptions = {}): Promise<SqliteTestEnv> {
+  const dir = mkdtempSync(join(tmpdir(), 'notepad-test-'));
+  const database = openDatabase(join(dir, 'notepad.db'), { busyTimeoutMs: options.busyTimeoutMs ?? 5000 });
+  const { logger, clock, logLines } = testLogAndClock(options);
   const deps = createDeps({ now: () => clock.now, ...options, stores: createSqliteStores(database.db), logger });
   const files = await createFileStore(join(dir, 'files'));
   return {
+    backend: 'sqlite',
     dir,
     database,
     db: database.db,
+    rows: sqliteRows(database.db),
+    coordination: undefined,
+    postgresUrl: undefined,
+    async connectAgain() {
+      const again = openDatabase(join(dir, 'notepad.db'));
+      return { stores: createSqliteStores(again.db), close: async () => again.close() };
+    },
     deps,
     files,
     logger,
-    logLines: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
+    logLines,
     clock,
-    cleanup() {
+    async cleanup() {
       database.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+type PostgresDatabase = Awaited<ReturnType<typeof freshPostgresDatabase>>;
+/**
+ * A database an earlier environment of this test file migrated and then emptied, for the next
+ * one: creating and migrating a database costs a second, emptying it a few milliseconds. The
+ * last one is left to the throwaway cluster.
+ */
+let emptied: PostgresDatabase | undefined;
+
+/** Empties every table of the application's schema (the migrations' bookkeeping stays): as fresh as a new database. */
+async function emptyTables(rows: PgDb): Promise<void> {
+  const tables = await rows.execute<{ name: string }>(sql`select tablename as name from pg_tables where schemaname = 'public'`);
+  if (tables.rows.length === 0) return;
+  await rows.execute(sql`truncate table ${sql.join(tables.rows.map((t) => sql.identifier(t.name)), sql`, `)} restart identity cascade`);
+}
+
+async function createPostgresTestEnv(options: TestEnvOptions): Promise<TestEnv> {
+  const dir = mkdtempSync(join(tmpdir(), 'notepad-test-'));
+  const database = emptied ?? (await freshPostgresDatabase());
+  emptied = undefined;
+  const backend = await openPgBackend(database.url, { pool: 4, lockTimeoutMs: options.busyTimeoutMs ?? 5000 });
+  // The rows' own connection: a test's look never waits for, or holds, a connection of the stores.
+  const rowsDb = await openPostgres(database.url, { poolSize: 1 });
+  const bucket = await freshBucket();
+  const s3 = testS3Client();
+  const { endpoint, region, accessKeyId, secretAccessKey } = testBackends().s3;
+  const files = createS3FileStore(
+    { kind: 's3', bucket, prefix: '', region, endpoint, forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } },
+    s3,
+  );
+  const { logger, clock, logLines } = testLogAndClock(options);
+  const deps = createDeps({ now: () => clock.now, ...options, stores: backend.stores, logger });
+  return {
+    backend: 'postgres',
+    dir,
+    rows: pgRows(rowsDb.db),
+    coordination: backend.coordination,
+    postgresUrl: database.url,
+    async connectAgain() {
+      const again = await openPgBackend(database.url, { pool: 2 });
+      return { stores: again.stores, close: () => again.close() };
+    },
+    deps,
+    files,
+    logger,
+    logLines,
+    clock,
+    async cleanup() {
+      s3.destroy();
+      await backend.close();
+      // Emptied for the next environment only if nothing else holds it (the lock timeout says so); dropped otherwise.
+      const reusable = !emptied && (await emptyTables(rowsDb.db).then(() => true, () => false));
+      await rowsDb.close();
+      if (reusable) emptied = database;
+      else await database.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -99,8 +217,8 @@ export async function seedTemplate(deps: Deps, ownerId: string, content: Content
 }
 
 /** A generation job in any state, written straight to the database (no API makes a finished one at will). */
-export function seedGenerationJob(
-  { db, deps }: { db: Db; deps: Deps },
+export async function seedGenerationJob(
+  { rows, deps }: { rows: TestRows; deps: Deps },
   opts: {
     creatorId: string;
     templateRid: string;
@@ -109,25 +227,22 @@ export function seedGenerationJob(
     parameters?: Record<string, TemplateParameterValue>;
     expiresAt?: number;
   },
-): string {
+): Promise<string> {
   const rid = newRid('generation-job', deps.uuid());
   const now = deps.now();
-  db
-    .insert(generationJobs)
-    .values({
-      rid,
-      templateRid: opts.templateRid,
-      templateVersion: 1,
-      creatorId: opts.creatorId,
-      parameters: opts.parameters ?? {},
-      status: opts.status,
-      content: opts.status === 'succeeded' ? (opts.content ?? SAMPLE_CONTENT) : null,
-      errorMessage: opts.status === 'failed' ? 'boom' : null,
-      createdAt: now,
-      finishedAt: opts.status === 'running' ? null : now,
-      expiresAt: opts.expiresAt ?? now + deps.config.generationJobTtlMs,
-    })
-    .run();
+  await rows.insertGenerationJob({
+    rid,
+    templateRid: opts.templateRid,
+    templateVersion: 1,
+    creatorId: opts.creatorId,
+    parameters: opts.parameters ?? {},
+    status: opts.status,
+    content: opts.status === 'succeeded' ? (opts.content ?? SAMPLE_CONTENT) : null,
+    errorMessage: opts.status === 'failed' ? 'boom' : null,
+    createdAt: now,
+    finishedAt: opts.status === 'running' ? null : now,
+    expiresAt: opts.expiresAt ?? now + deps.config.generationJobTtlMs,
+  });
   return rid;
 }
 

@@ -12,11 +12,11 @@ import { createSqliteStores } from '../server/stores/sqlite/index.js';
 import { createJobRunner } from '../server/jobs/runner.js';
 import { createCaller } from '../server/routers/index.js';
 import { createContextInner } from '../server/trpc.js';
-import { callerError, createTestEnv, seedDocument, seedGrant, seedTemplate, seedUser, type TestEnv } from './helpers.js';
+import { callerError, createSqliteTestEnv, seedDocument, seedGrant, seedTemplate, seedUser, type SqliteTestEnv } from './helpers.js';
 
 /** The Idempotency-Key extension (docs/api.md, "Extensions"): exportJobs.create and templates.generate. */
 
-let env: TestEnv;
+let env: SqliteTestEnv;
 let app: FastifyInstance;
 let owner: { userId: string; token: string };
 let other: { userId: string; token: string };
@@ -34,7 +34,7 @@ let keys = 0;
 const freshKey = () => `key-${++keys}-${Date.now()}`;
 
 beforeAll(async () => {
-  env = await createTestEnv();
+  env = await createSqliteTestEnv();
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
   owner = await seedUser(env.deps, { name: 'Owner' });
   other = await seedUser(env.deps, { name: 'Other' });

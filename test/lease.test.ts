@@ -1,13 +1,8 @@
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { eq } from 'drizzle-orm';
-import { openDatabase } from '../db/index.js';
-import { exportJobs, generationJobs } from '../db/schema.js';
 import { failExportJob } from '../server/jobs/export-job.js';
 import { failGenerationJob } from '../server/jobs/generation-job.js';
 import { JobFailure } from '../server/jobs/failure.js';
 import { createDeps, leasesOf, type Deps } from '../server/deps.js';
-import { createSqliteStores } from '../server/stores/sqlite/index.js';
 import { attemptOf, claimGenerationJob, claimNext, releaseLease, renewLease } from '../server/jobs/lease.js';
 import { authenticate, type Principal } from '../server/services/auth.js';
 import { createExportJob } from '../server/services/export-jobs.js';
@@ -33,7 +28,7 @@ async function createAt(offsetMs: number, as: { principal: Principal; documentRi
   return (await createExportJob(env.deps, as.principal, { exportJobSource: source, exportJobTarget: target })).rid;
 }
 
-const row = (rid: string) => env.db.select().from(exportJobs).where(eq(exportJobs.rid, rid)).get()!;
+const row = async (rid: string) => (await env.rows.exportJob(rid))!;
 
 describe('job leases (prepared claim statements)', () => {
   it('claims running export jobs oldest first, one per call, and none once all are held', async () => {
@@ -59,7 +54,7 @@ describe('job leases (prepared claim statements)', () => {
     env.clock.advance(2);
     const retried = (await claimNext(leasesOf(env.deps), 'export', 'b'))!;
     expect(retried).toMatchObject({ rid, leaseOwner: 'b', leaseExpiresAt: env.clock.now + LEASE_MS, attempts: 2, startedAt: firstClaimAt });
-    expect(row(rid)).toMatchObject({ leaseOwner: 'b', attempts: 2 });
+    expect(await row(rid)).toMatchObject({ leaseOwner: 'b', attempts: 2 });
   });
 
   it('claims nothing from an empty table', async () => {
@@ -87,7 +82,7 @@ describe('job leases (prepared claim statements)', () => {
 
   it('never claims a finished job', async () => {
     const rid = await createAt(0);
-    env.db.update(exportJobs).set({ status: 'failed' }).where(eq(exportJobs.rid, rid)).run();
+    await env.rows.set('exportJobs', rid, { status: 'failed' });
     expect(await claimNext(leasesOf(env.deps), 'export', 'a')).toBeUndefined();
   });
 
@@ -97,11 +92,11 @@ describe('job leases (prepared claim statements)', () => {
     env.clock.advance(500);
     expect(await renewLease(leasesOf(env.deps), 'export', { rid, owner: 'b', attempt: 1 })).toBe(false);
     expect(await renewLease(leasesOf(env.deps), 'export', { rid, owner: 'a', attempt: 1 })).toBe(true);
-    expect(row(rid).leaseExpiresAt).toBe(env.clock.now + LEASE_MS);
+    expect((await row(rid)).leaseExpiresAt).toBe(env.clock.now + LEASE_MS);
     await releaseLease(leasesOf(env.deps), 'export', { rid, owner: 'b', attempt: 1 });
-    expect(row(rid).leaseOwner).toBe('a');
+    expect((await row(rid)).leaseOwner).toBe('a');
     await releaseLease(leasesOf(env.deps), 'export', { rid, owner: 'a', attempt: 1 });
-    expect(row(rid)).toMatchObject({ leaseOwner: null, leaseExpiresAt: null, attempts: 0 });
+    expect(await row(rid)).toMatchObject({ leaseOwner: null, leaseExpiresAt: null, attempts: 0 });
     expect((await claimNext(leasesOf(env.deps), 'export', 'b'))?.rid).toBe(rid);
   });
 
@@ -113,9 +108,9 @@ describe('job leases (prepared claim statements)', () => {
     env.clock.advance(LEASE_MS + 1); // lapsed
     expect(await renewLease(leasesOf(env.deps), 'export', { rid, owner: 'a', attempt: 1 })).toBe(false);
     await releaseLease(leasesOf(env.deps), 'export', { rid, owner: 'a', attempt: 1 });
-    expect(row(rid)).toMatchObject({ leaseOwner: 'a', attempts: 1 });
+    expect(await row(rid)).toMatchObject({ leaseOwner: 'a', attempts: 1 });
     expect(await failExportJob(env.deps, { rid, owner: 'a', attempt: 1 }, new JobFailure('INTERNAL', 'too late'))).toBe(false);
-    expect(row(rid).status).toBe('running');
+    expect((await row(rid)).status).toBe('running');
     expect(await claimNext(leasesOf(env.deps), 'export', 'b')).toMatchObject({ rid, leaseOwner: 'b', attempts: 2 });
   });
 
@@ -128,18 +123,18 @@ describe('job leases (prepared claim statements)', () => {
     expect(await renewLease(leasesOf(env.deps), 'export', stale)).toBe(false);
     expect(await failExportJob(env.deps, stale, new JobFailure('INTERNAL', 'stale'))).toBe(false);
     expect(await releaseLease(leasesOf(env.deps), 'export', stale)).toBe(false);
-    expect(row(rid)).toMatchObject({ status: 'running', leaseOwner: 'a', attempts: 2 });
+    expect(await row(rid)).toMatchObject({ status: 'running', leaseOwner: 'a', attempts: 2 });
     expect(await renewLease(leasesOf(env.deps), 'export', { ...stale, attempt: 2 })).toBe(true);
   });
 
   it('claims generation jobs oldest first too, and a given one by rid', async () => {
     const templateRid = await seedTemplate(env.deps, principal.userId);
-    const older = seedGenerationJob(env, { creatorId: principal.userId, templateRid, status: 'running' });
+    const older = await seedGenerationJob(env, { creatorId: principal.userId, templateRid, status: 'running' });
     env.clock.advance(10);
-    const newer = seedGenerationJob(env, { creatorId: principal.userId, templateRid, status: 'running' });
+    const newer = await seedGenerationJob(env, { creatorId: principal.userId, templateRid, status: 'running' });
     env.clock.advance(10);
-    const newest = seedGenerationJob(env, { creatorId: principal.userId, templateRid, status: 'running' });
-    seedGenerationJob(env, { creatorId: principal.userId, templateRid, status: 'succeeded' });
+    const newest = await seedGenerationJob(env, { creatorId: principal.userId, templateRid, status: 'running' });
+    await seedGenerationJob(env, { creatorId: principal.userId, templateRid, status: 'succeeded' });
     expect(await claimGenerationJob(leasesOf(env.deps), newest, 'cli')).toMatchObject({ rid: newest, leaseOwner: 'cli', attempts: 1 });
     expect(await claimGenerationJob(leasesOf(env.deps), newest, 'other')).toBeUndefined();
     expect((await claimNext(leasesOf(env.deps), 'generation', 'a'))?.rid).toBe(older);
@@ -228,26 +223,27 @@ describe('fair claims between users', () => {
   });
 
   it('holds between processes sharing the database: a lease taken through one connection counts for the other', async () => {
-    const second = openDatabase(join(env.dir, 'notepad.db'));
+    const second = await env.connectAgain();
     try {
-      const elsewhere = createDeps({ stores: createSqliteStores(second.db), now: () => env.clock.now, config: { jobs: { leaseMs: LEASE_MS } } });
+      const elsewhere = createDeps({ stores: second.stores, now: () => env.clock.now, config: { jobs: { leaseMs: LEASE_MS } } });
       const floods = await queue(flooder(), 5);
       const [single] = await queue(other, 1);
       expect((await claim('process-1'))?.rid).toBe(floods[0]);
       expect((await claim('process-2', elsewhere))?.rid).toBe(single);
     } finally {
-      second.close();
+      await second.close();
     }
   });
 
   it('claims generation jobs fairly too: a user served a moment ago waits for the one who was not', async () => {
     const templateRid = await seedTemplate(env.deps, principal.userId);
-    const seed = (creatorId: string) => {
+    const seed = async (creatorId: string) => {
       env.clock.advance(1);
       return seedGenerationJob(env, { creatorId, templateRid, status: 'running' });
     };
-    const floods = Array.from({ length: 20 }, () => seed(principal.userId));
-    const single = seed(other.principal.userId);
+    const floods: string[] = [];
+    for (let i = 0; i < 20; i++) floods.push(await seed(principal.userId));
+    const single = await seed(other.principal.userId);
     const generation = async () => await claimNext(leasesOf(env.deps), 'generation', 'runner');
     const first = (await generation())!;
     expect(first.rid).toBe(floods[0]);

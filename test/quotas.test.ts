@@ -12,12 +12,12 @@ import { createJobRunner } from '../server/jobs/runner.js';
 import { renderPdf } from '../server/render/render-pdf.js';
 import { authenticate } from '../server/services/auth.js';
 import { createExportJob, getExportJob } from '../server/services/export-jobs.js';
-import { createTestEnv, seedDocument, seedGenerationJob, seedTemplate, seedUser, type TestEnv } from './helpers.js';
+import { createSqliteTestEnv, seedDocument, seedGenerationJob, seedTemplate, seedUser, type SqliteTestEnv } from './helpers.js';
 
 const LIMIT = 2;
 const target = { type: 'pdf', userLocale: 'en-US', userTimezone: 'Europe/Paris' } as const;
 
-let env: TestEnv;
+let env: SqliteTestEnv;
 let app: FastifyInstance;
 let ada: { userId: string; token: string };
 let bea: { userId: string; token: string };
@@ -25,7 +25,7 @@ let documentRid: string;
 let templateRid: string;
 
 beforeEach(async () => {
-  env = await createTestEnv({ config: { quotas: { maxActiveExportJobsPerUser: LIMIT, maxActiveGenerationJobsPerUser: LIMIT } } });
+  env = await createSqliteTestEnv({ config: { quotas: { maxActiveExportJobsPerUser: LIMIT, maxActiveGenerationJobsPerUser: LIMIT } } });
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
   ada = await seedUser(env.deps, { name: 'Ada' });
   bea = await seedUser(env.deps, { name: 'Bea' });

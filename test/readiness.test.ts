@@ -7,14 +7,14 @@ import { buildApp } from '../server/app.js';
 import type { DepsOptions } from '../server/deps.js';
 import { checkReadiness, type CheckName, type CheckResult } from '../server/operating/readiness.js';
 import { createStorageHealth } from '../server/storage-health.js';
-import { createTestEnv, type TestEnv } from './helpers.js';
+import { createSqliteTestEnv, type SqliteTestEnv } from './helpers.js';
 
-let env: TestEnv | undefined;
+let env: SqliteTestEnv | undefined;
 let app: Awaited<ReturnType<typeof buildApp>> | undefined;
 const temporary: string[] = [];
 
 async function start(options: Omit<DepsOptions, 'stores'> = {}) {
-  env = await createTestEnv(options);
+  env = await createSqliteTestEnv(options);
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
   return env;
 }

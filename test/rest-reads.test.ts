@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { eq } from 'drizzle-orm';
-import { documents } from '../db/schema.js';
 import { z } from 'zod';
 import { buildApp } from '../server/app.js';
 import { contentDisposition } from '../server/files/content-disposition.js';
@@ -23,7 +21,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app.close();
   await runner.stop(0);
-  env.cleanup();
+  await env.cleanup();
 });
 
 const get = (url: string, token = user.token, contentType = true) =>
@@ -33,7 +31,7 @@ async function exported(title: string): Promise<{ jobRid: string; fileRid: strin
   const documentRid = await seedDocument(env.deps, user.userId, { title: 'Placeholder' });
   // Written past the display-name rule: a title stored before the rule, or by another tool,
   // must still never reach a header unescaped.
-  env.db.update(documents).set({ title }).where(eq(documents.rid, documentRid)).run();
+  await env.rows.set('documents', documentRid, { title });
   const created = await app.inject({
     method: 'POST',
     url: '/api/v2/notepad/exportJobs/create?preview=true',

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { postJson, seedExporter, serverWorkspace, sleep } from './process-helpers.js';
+import { backendWorkspace, postJson, sleep } from './process-helpers.js';
 
-const { dbPath, start } = serverWorkspace('notepad-roles-');
+const workspace = backendWorkspace('notepad-roles-');
+const { start } = workspace;
 
 describe('NOTEPAD_ROLE: api and runner in separate processes on one database', () => {
   it('a runner-only process stays up and renders what an api-only process accepted, until told to stop', { timeout: 120_000 }, async () => {
-    const { token, documentRid } = await seedExporter(dbPath, { name: 'Roles', title: 'Split roles', text: 'Rendered by the runner process' });
+    const { token, documentRid } = await workspace.seedExporter({ name: 'Roles', title: 'Split roles', text: 'Rendered by the runner process' });
 
     const api = await start({ NOTEPAD_ROLE: 'api' });
     const runner = await start({ NOTEPAD_ROLE: 'runner', NOTEPAD_JOB_CONCURRENCY: '1' });

@@ -8,9 +8,9 @@ import type { LocalFileStore } from '../server/files/store.js';
 import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
 import { renderPdf } from '../server/render/render-pdf.js';
 import { createStorageHealth, isOutOfSpace } from '../server/storage-health.js';
-import { createTestEnv, seedDocument, seedTemplate, seedUser, type TestEnv } from './helpers.js';
+import { createSqliteTestEnv, seedDocument, seedTemplate, seedUser, type SqliteTestEnv } from './helpers.js';
 
-let env: TestEnv;
+let env: SqliteTestEnv;
 let app: FastifyInstance;
 let runner: JobRunner;
 let user: { userId: string; token: string };
@@ -34,7 +34,7 @@ beforeEach(async () => {
   freeBytes = { database: 10 * MIN_FREE, files: 10 * MIN_FREE };
   storeFull = false;
   let clock!: () => number;
-  env = await createTestEnv({
+  env = await createSqliteTestEnv({
     storage: createStorageHealth({
       now: () => clock(),
       dirs: { database: 'db-dir', files: 'files-dir' },

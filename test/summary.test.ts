@@ -6,7 +6,7 @@ import { renderPdf } from '../server/render/render-pdf.js';
 import { authenticate } from '../server/services/auth.js';
 import { createExportJob } from '../server/services/export-jobs.js';
 import { startRunnerSummary, type SummaryTimer } from '../server/operating/summary.js';
-import { createTestEnv, seedDocument, seedUser, type TestEnv } from './helpers.js';
+import { createSqliteTestEnv, seedDocument, seedUser, type SqliteTestEnv } from './helpers.js';
 
 /** A timer the test fires by hand: every callback set, and whether it was cleared. */
 function manualTimer() {
@@ -30,14 +30,14 @@ function manualTimer() {
 }
 
 const target = { type: 'pdf', userLocale: 'en-US', userTimezone: 'America/New_York' } as const;
-let env: TestEnv;
+let env: SqliteTestEnv;
 afterEach(() => env.cleanup());
 
 const linesOf = (msg: string) => env.logLines().filter((line) => line.msg === msg);
 
 describe('the api summary line', () => {
   it('every interval: requests by status class and jobs created since the last line', async () => {
-    env = await createTestEnv({ config: { summaryIntervalMs: 60_000 } });
+    env = await createSqliteTestEnv({ config: { summaryIntervalMs: 60_000 } });
     const { timer, intervals, fire } = manualTimer();
     const app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger, summaryTimer: timer });
     try {
@@ -73,7 +73,7 @@ describe('the api summary line', () => {
   });
 
   it('NOTEPAD_SUMMARY_INTERVAL_MS=0: no timer, no line', async () => {
-    env = await createTestEnv({ config: { summaryIntervalMs: 0 } });
+    env = await createSqliteTestEnv({ config: { summaryIntervalMs: 0 } });
     const { timer, intervals } = manualTimer();
     const app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger, summaryTimer: timer });
     await app.close();
@@ -84,7 +84,7 @@ describe('the api summary line', () => {
 
 describe('the runner summary line', () => {
   it('every interval: jobs done, failed by errorCode, and the queue now', async () => {
-    env = await createTestEnv({ config: { jobs: { concurrency: 1 } } });
+    env = await createSqliteTestEnv({ config: { jobs: { concurrency: 1 } } });
     const { timer, fire } = manualTimer();
     const summary = startRunnerSummary({ deps: env.deps, log: env.logger, intervalMs: 60_000, now: env.deps.now, timer });
     const user = await seedUser(env.deps);
@@ -118,7 +118,7 @@ describe('the runner summary line', () => {
   });
 
   it('says so when the queue cannot be read, and still writes the line', async () => {
-    env = await createTestEnv();
+    env = await createSqliteTestEnv();
     const { timer, fire } = manualTimer();
     const summary = startRunnerSummary({ deps: env.deps, log: env.logger, intervalMs: 60_000, now: env.deps.now, timer });
     env.database.close();

@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { eq } from 'drizzle-orm';
-import { documents, generationJobs, permissions } from '../db/schema.js';
 import { buildApp } from '../server/app.js';
 import type { TemplateParameterDeclaration } from '../server/contract/api.js';
 import type { Content } from '../server/contract/content.js';
@@ -65,7 +63,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app.close();
   await runner.stop(0);
-  env.cleanup();
+  await env.cleanup();
 });
 
 async function call(method: 'GET' | 'POST', url: string, body?: unknown, token = owner.token) {
@@ -103,7 +101,7 @@ describe('templates.generate', () => {
     expect((await call('GET', `/templates/${templateRid}/generationJobs/${rid}`)).body).toEqual({ rid, status: { type: 'running' } });
     await runner.drain();
     expect((await call('GET', `/templates/${templateRid}/generationJobs/${rid}`)).body).toEqual({ rid, status: { type: 'succeeded' } });
-    const row = env.db.select().from(generationJobs).where(eq(generationJobs.rid, rid)).get();
+    const row = await env.rows.generationJob(rid);
     expect(row?.content?.blocks[1]).toEqual({
       type: 'paragraph',
       content: [
@@ -119,7 +117,7 @@ describe('templates.generate', () => {
     await admin.publishTemplateVersion(env.deps, { templateRid, content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'v2' }] }] }, parameters: [] });
     const latestResult = await generate({ templateParameters: {} });
     const latest = latestResult.body as string;
-    expect(env.db.select().from(generationJobs).where(eq(generationJobs.rid, latest)).get()?.templateVersion).toBe(2);
+    expect((await env.rows.generationJob(latest))?.templateVersion).toBe(2);
     const first = await generate({ templateVersion: 1, templateParameters: VALID });
     expect(first.status).toBe(200);
     expectError(await generate({ templateVersion: 3, templateParameters: {} }), 'InvalidGenerationJobTemplateVersion', 400, { templateVersion: 3 });
@@ -131,7 +129,7 @@ describe('templates.generate', () => {
     expectError(await generate({ templateParameters: VALID }, undefined, unknown), 'TemplateNotFound', 404, { templateRid: unknown });
     await seedGrant(env.deps, other.userId, templateRid, 'view');
     expectError(await generate({ templateVersion: 1, templateParameters: VALID }, other.token), 'GenerateTemplatePermissionDenied', 403, { templateRid });
-    env.db.delete(permissions).where(eq(permissions.principalId, other.userId)).run();
+    await env.rows.deletePermissions({ principalId: other.userId });
   });
 
   it('MissingGenerationJobTemplateParameters lists every missing name, sorted', async () => {
@@ -177,7 +175,7 @@ describe('templates.generate', () => {
     const result = await raw(`{"templateParameters":${all}}`);
     expect(result.status).toBe(200);
     await runner.drain();
-    const row = env.db.select().from(generationJobs).where(eq(generationJobs.rid, result.body as string)).get();
+    const row = await env.rows.generationJob(result.body as string);
     expect(row?.status).toBe('succeeded');
     expect(row?.content?.blocks).toEqual(
       names.map((name) => ({ type: 'paragraph', content: [{ type: 'text', text: `${name}=` }, { type: 'text', text: `v-${name}` }] })),
@@ -186,7 +184,7 @@ describe('templates.generate', () => {
 
   it('a date in the years 1-99 is that date, not one in the 1900s', async () => {
     const rid = await generated({ ...VALID, due: { type: 'date', value: '0099-12-31' } });
-    const row = env.db.select().from(generationJobs).where(eq(generationJobs.rid, rid)).get();
+    const row = await env.rows.generationJob(rid);
     expect(row?.status).toBe('succeeded');
     expect(row?.content?.blocks[1]).toMatchObject({ content: [{ type: 'number' }, { type: 'date', value: '0099-12-31' }] });
     const pdf = await renderPdf({ title: 'Old', content: row!.content!, locale: 'en-US', timezone: 'Etc/UTC', exportedAt: 0 });
@@ -197,7 +195,7 @@ describe('templates.generate', () => {
   it("a dateTime parameter is shown in its own zone, in the export's locale; a dateTime without a zone in the export's zone", async () => {
     const instant = Date.UTC(2026, 0, 15, 23, 30);
     const rid = await generated({ ...VALID, at: { type: 'dateTime', timestamp: instant, timezone: 'Asia/Tokyo' } });
-    const row = env.db.select().from(generationJobs).where(eq(generationJobs.rid, rid)).get();
+    const row = await env.rows.generationJob(rid);
     const content: Content = { blocks: [...row!.content!.blocks, { type: 'paragraph', content: [{ type: 'text', text: 'own zone: ' }, { type: 'dateTime', timestamp: instant }] }] };
     const pdf = await renderPdf({ title: 'Zones', content, locale: 'de-DE', timezone: 'Europe/Berlin', exportedAt: 0 });
     const page = squash((await readPdf(pdf.pdf)).pages.join('\n'));
@@ -230,14 +228,14 @@ describe('generationJobs.get', () => {
     env.clock.advance(env.deps.config.generationJobTtlMs);
     expectError(await call('GET', `/templates/${templateRid}/generationJobs/${rid}`), 'GenerationJobNotFound', 404);
     expect((await runner.sweep()).generationJobs).toBeGreaterThan(0);
-    expect(env.db.select().from(generationJobs).where(eq(generationJobs.rid, rid)).get()).toBeUndefined();
+    expect(await env.rows.generationJob(rid)).toBeUndefined();
   });
 
   it('reports a failed generation with its message', async () => {
     const result = await generate({ templateParameters: {} });
     const rid = result.body as string;
     // Make generation fail: the version it names disappears before the runner gets to it.
-    env.db.update(generationJobs).set({ templateVersion: 99 }).where(eq(generationJobs.rid, rid)).run();
+    await env.rows.set('generationJobs', rid, { templateVersion: 99 });
     await runner.drain();
     expect((await call('GET', `/templates/${templateRid}/generationJobs/${rid}`)).body).toEqual({
       rid,
@@ -255,9 +253,9 @@ describe('generationJobs.saveDocument', () => {
     const saved = await save(result.body as string, { parentFolderRid: folderRid, documentName: 'Letter to Ada' });
     expect(saved.status).toBe(200);
     const documentRid = (saved.body as { documentRid: string }).documentRid;
-    const doc = env.db.select().from(documents).where(eq(documents.rid, documentRid)).get();
+    const doc = await env.rows.document(documentRid);
     expect(doc).toMatchObject({ title: 'Letter to Ada', ownerId: owner.userId, parentFolderRid: folderRid });
-    const grants = env.db.select({ action: permissions.action }).from(permissions).where(eq(permissions.resourceRid, documentRid)).all();
+    const grants = await env.rows.permissions({ resourceRid: documentRid });
     expect(grants.map((g) => g.action).sort()).toEqual(['export', 'view']);
     const exported = await call('POST', '/exportJobs/create', { exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' } });
     expect(exported.status).toBe(200);
@@ -272,7 +270,7 @@ describe('generationJobs.saveDocument', () => {
 
     const running = (await generate({ templateVersion: 1, templateParameters: VALID })).body as string;
     expectError(await save(running, { parentFolderRid: folderRid }), 'GenerationJobStatusRunning', 500, { generationJobRid: running });
-    env.db.update(generationJobs).set({ status: 'failed', errorMessage: 'x' }).where(eq(generationJobs.rid, running)).run();
+    await env.rows.set('generationJobs', running, { status: 'failed', errorMessage: 'x' });
     expectError(await save(running, { parentFolderRid: folderRid }), 'GenerationJobStatusFailed', 500, { generationJobRid: running });
 
     expectError(await save(ok, { parentFolderRid: templateRid }), 'InvalidFolder', 400, { resourceRid: templateRid });

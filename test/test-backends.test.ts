@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ENV, startBackendsProcess } from '../scripts/test-backends/protocol.js';
+import { BOTH_BACKEND_SUITES } from '../scripts/test-backends/suites.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -119,4 +120,17 @@ describe('the backends process', () => {
     }
     expect(existsSync(running.backends.owner!.dir)).toBe(false);
   }, SLOW);
+});
+
+describe("the launcher's second run (scripts/test-backends/suites.ts)", () => {
+  it('names suites that exist and reach storage through the test backend, never a SQLite-only environment', () => {
+    for (const suite of BOTH_BACKEND_SUITES) {
+      const text = readFileSync(join(ROOT, suite), 'utf8');
+      // A suite on createSqliteTestEnv, serverWorkspace or openForSeeding would run on SQLite
+      // a second time and call it PostgreSQL; its SQLite-only cases say so with TEST_BACKEND.
+      expect(text, suite).toMatch(/createTestEnv|startLiveServer|backendWorkspace/);
+      const outsideSqliteOnly = text.replace(/^import .*$/gm, '').replace(/if \(TEST_BACKEND === 'sqlite'\) describe\([\s\S]*?\n\}\);/g, '');
+      expect(outsideSqliteOnly, suite).not.toMatch(/createSqliteTestEnv|serverWorkspace|openForSeeding|env\.db\b|\.database\./);
+    }
+  });
 });

@@ -17,7 +17,8 @@ import { createJobRunner } from '../server/jobs/runner.js';
 import { renderPdf } from '../server/render/render-pdf.js';
 import { authenticate, type Principal } from '../server/services/auth.js';
 import { createExportJob } from '../server/services/export-jobs.js';
-import { createTestEnv, seedDocument, seedGenerationJob, seedTemplate, seedUser, type TestEnv } from './helpers.js';
+import { createSqliteTestEnv, seedDocument, seedGenerationJob, seedTemplate, seedUser, type SqliteTestEnv } from './helpers.js';
+import { sqliteRows } from './rows.js';
 
 /** What user_usage must say, counted from the rows themselves. */
 function recount(db: Db): Record<string, { activeExportJobs: number; activeGenerationJobs: number; storedBytes: number }> {
@@ -51,7 +52,7 @@ const nonZero = (usage: ReturnType<typeof recount>) =>
   Object.fromEntries(Object.entries(usage).filter(([, u]) => u.activeExportJobs || u.activeGenerationJobs || u.storedBytes));
 
 describe('user_usage, kept by triggers', () => {
-  let env: TestEnv;
+  let env: SqliteTestEnv;
   let ada: Principal;
   let bea: Principal;
   let adaDoc: string;
@@ -59,7 +60,7 @@ describe('user_usage, kept by triggers', () => {
   const target = { type: 'pdf', userLocale: 'en-US', userTimezone: 'Europe/Paris' } as const;
 
   beforeEach(async () => {
-    env = await createTestEnv();
+    env = await createSqliteTestEnv();
     const a = await seedUser(env.deps, { name: 'Ada' });
     const b = await seedUser(env.deps, { name: 'Bea' });
     ada = await authenticate(env.deps, `Bearer ${a.token}`);
@@ -149,8 +150,8 @@ describe('the user_usage migration', () => {
       const templateRid = newRid('notepad-template');
       db.insert(templates).values({ rid: templateRid, title: 'Template', ownerId: userId, createdAt: now }).run();
       db.insert(templateVersions).values({ templateRid, version: 1, content: { blocks: [] }, parameters: [], publishedAt: now }).run();
-      seedGenerationJob({ db, deps }, { creatorId: userId, templateRid, status: 'running' });
-      seedGenerationJob({ db, deps }, { creatorId: userId, templateRid, status: 'succeeded' });
+      await seedGenerationJob({ rows: sqliteRows(db), deps }, { creatorId: userId, templateRid, status: 'running' });
+      await seedGenerationJob({ rows: sqliteRows(db), deps }, { creatorId: userId, templateRid, status: 'succeeded' });
       const jobRid = newRid('export-job');
       // In SQL: today's schema names columns that later migrations add (progress, version).
       sqlite

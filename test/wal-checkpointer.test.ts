@@ -6,16 +6,16 @@ import { openDatabase } from '../db/index.js';
 import { createExportJob } from '../server/services/export-jobs.js';
 import { authenticate } from '../server/services/auth.js';
 import { startWalCheckpointer, type CheckpointResult, type WalCheckpointer } from '../server/threads/wal-checkpointer.js';
-import { createTestEnv, seedDocument, seedUser, type TestEnv } from './helpers.js';
+import { createSqliteTestEnv, seedDocument, seedUser, type SqliteTestEnv } from './helpers.js';
 
-const autocheckpoint = (env: TestEnv) => env.database.sqlite.pragma('wal_autocheckpoint', { simple: true }) as number;
+const autocheckpoint = (env: SqliteTestEnv) => env.database.sqlite.pragma('wal_autocheckpoint', { simple: true }) as number;
 
 describe('background WAL checkpointer', () => {
-  let env: TestEnv;
+  let env: SqliteTestEnv;
   let checkpointer: WalCheckpointer | undefined;
 
   beforeEach(async () => {
-    env = await createTestEnv();
+    env = await createSqliteTestEnv();
   });
   afterEach(async () => {
     await checkpointer?.stop();

@@ -4,16 +4,16 @@ import { count } from 'drizzle-orm';
 import { documents, generationJobs } from '../db/schema.js';
 import { buildApp } from '../server/app.js';
 import * as admin from '../server/services/admin.js';
-import { createTestEnv, seedUser, type TestEnv } from './helpers.js';
+import { createSqliteTestEnv, seedUser, type SqliteTestEnv } from './helpers.js';
 
-let env: TestEnv;
+let env: SqliteTestEnv;
 let app: FastifyInstance;
 let user: { userId: string; token: string };
 let adminToken: string;
 let templateRid: string;
 
 beforeAll(async () => {
-  env = await createTestEnv();
+  env = await createSqliteTestEnv();
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
   user = await seedUser(env.deps);
   adminToken = (await seedUser(env.deps, { scopes: ['notepad:admin'] })).token;

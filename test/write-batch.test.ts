@@ -1,17 +1,17 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createWriteBatcher, type WriteBatcher } from '../server/stores/sqlite/write-batch.js';
-import { createTestEnv, type TestEnv } from './helpers.js';
+import { createSqliteTestEnv, type SqliteTestEnv } from './helpers.js';
 
 describe('write batcher (group commit)', () => {
-  let env: TestEnv;
+  let env: SqliteTestEnv;
   let writes: WriteBatcher;
   const insertUser = (id: string) => () =>
     env.database.sqlite.prepare('insert into users (id, name, created_at) values (?, ?, 0)').run(id, id).changes;
   const userIds = () => (env.database.sqlite.prepare('select id from users order by id').all() as { id: string }[]).map((r) => r.id);
 
   beforeEach(async () => {
-    env = await createTestEnv();
+    env = await createSqliteTestEnv();
     writes = createWriteBatcher(env.database.sqlite);
   });
   afterEach(() => env.cleanup());

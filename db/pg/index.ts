@@ -26,6 +26,12 @@ export interface OpenPostgresOptions {
   poolSize: number;
   /** An idle pooled connection failed (e.g. the server restarted); the pool replaces it. */
   onIdleError?: (error: Error) => void;
+  /**
+   * How long a statement waits for another session's lock before it fails (PostgreSQL's
+   * lock_timeout), as SQLite's busy timeout bounds a writer's wait: a table held by another
+   * session makes a request fail, not hang. Default 5000, SQLite's.
+   */
+  lockTimeoutMs?: number;
 }
 
 /**
@@ -42,9 +48,16 @@ export const PG_CONNECTION_OPTIONS = {
   keepAliveInitialDelayMillis: 10_000,
 } as const satisfies pg.ClientConfig;
 
+export const DEFAULT_LOCK_TIMEOUT_MS = 5000;
+
 /** Opens a pool on `url` and applies pending migrations (under the migrations lock). */
 export async function openPostgres(url: string, options: OpenPostgresOptions): Promise<PostgresDatabase> {
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize, ...PG_CONNECTION_OPTIONS });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize,
+    ...PG_CONNECTION_OPTIONS,
+    lock_timeout: Math.max(0, Math.floor(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS)),
+  });
   // Without a listener an idle connection's error (a server restart) would crash the process.
   pool.on('error', (error) => options.onIdleError?.(error));
   try {
@@ -67,11 +80,15 @@ export async function migratePostgres(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
   let broken = false;
   try {
+    // Waiting for another process's migrations is not a stuck lock: as long as they take.
+    await client.query('set lock_timeout = 0');
     await client.query('select pg_advisory_lock($1)', [ADVISORY_LOCKS.migrations]);
     try {
       await migrate(drizzle({ client, schema }), { migrationsFolder: PG_MIGRATIONS_FOLDER });
     } finally {
       await client.query('select pg_advisory_unlock($1)', [ADVISORY_LOCKS.migrations]);
+      // Back to the pool's lock timeout (the connection's own setting) before the pool reuses it.
+      await client.query('reset lock_timeout');
     }
   } catch (error) {
     // A session-level lock lives as long as the connection: one that failed midway is not reused.

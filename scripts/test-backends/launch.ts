@@ -1,31 +1,52 @@
 /**
  * `npm test`'s runner: starts the test backends (main.ts) in their own process, runs
- * `vitest run` with their URLs in the environment (protocol.ts ENV), stops them, and exits
- * with vitest's exit code, explicitly: nothing in this process may decide it otherwise.
- * Arguments are passed on to vitest (`npm test -- test/foo.test.ts`).
+ * `vitest run` with their URLs in the environment (protocol.ts ENV), then runs the storage
+ * suites again on PostgreSQL and S3 (suites.ts, NOTEPAD_TEST_BACKEND=postgres) against the same
+ * backends, stops them, and exits non-zero if either run failed, explicitly: nothing in this
+ * process may decide it otherwise. Arguments are passed on to vitest and make it one run
+ * (`npm test -- test/foo.test.ts`; with NOTEPAD_TEST_BACKEND=postgres for PostgreSQL), as does
+ * a NOTEPAD_TEST_BACKEND already set.
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { backendsToEnv, startBackendsProcess } from './protocol.js';
+import { BOTH_BACKEND_SUITES } from './suites.js';
 
 const vitestCli = join(dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');
 
-async function main(): Promise<number> {
-  const running = await startBackendsProcess();
+/** One `vitest run`; resolves with its exit code (128 + the signal's number if killed by one) and whether a signal ended it. */
+async function vitestRun(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; signalled: boolean }> {
+  const vitest = spawn(process.execPath, [vitestCli, 'run', ...args], { stdio: 'inherit', env });
+  // Ctrl-C reaches vitest from the terminal too; a SIGTERM to us is passed on.
+  const forward = (signal: NodeJS.Signals) => vitest.kill(signal);
+  process.on('SIGTERM', forward);
   try {
-    const vitest = spawn(process.execPath, [vitestCli, 'run', ...process.argv.slice(2)], {
-      stdio: 'inherit',
-      env: { ...process.env, ...backendsToEnv(running.backends) },
-    });
-    // Ctrl-C reaches vitest from the terminal too; a SIGTERM to us is passed on.
-    const forward = (signal: NodeJS.Signals) => vitest.kill(signal);
-    process.on('SIGTERM', forward);
-    process.on('SIGINT', () => {});
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done) => vitest.once('exit', (c, s) => done([c, s])));
     // Killed by a signal: the shell's convention, 128 + its number.
-    return code ?? 128 + (signal ? constants.signals[signal] : 0);
+    return { code: code ?? 128 + (signal ? constants.signals[signal] : 0), signalled: code === null };
+  } finally {
+    process.off('SIGTERM', forward);
+  }
+}
+
+/** A SIGTERM (or Ctrl-C) came: no further run starts. */
+let stopRequested = false;
+
+async function main(): Promise<number> {
+  process.on('SIGINT', () => (stopRequested = true));
+  process.on('SIGTERM', () => (stopRequested = true));
+  const args = process.argv.slice(2);
+  const running = await startBackendsProcess();
+  try {
+    const env = { ...process.env, ...backendsToEnv(running.backends) };
+    const first = await vitestRun(args, env);
+    if (args.length > 0 || process.env.NOTEPAD_TEST_BACKEND || first.signalled || stopRequested) return first.code;
+    process.stdout.write(`\nThe storage suites again, on PostgreSQL and S3 (NOTEPAD_TEST_BACKEND=postgres):\n`);
+    const second = await vitestRun([...BOTH_BACKEND_SUITES], { ...env, NOTEPAD_TEST_BACKEND: 'postgres' });
+    // Either run failing fails the whole: the first's code if it failed, else the second's.
+    return first.code !== 0 ? first.code : second.code;
   } finally {
     await running.stop();
   }

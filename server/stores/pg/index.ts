@@ -32,11 +32,17 @@ export interface PgBackendOptions {
   pool: number;
   /** An idle pooled connection failed (the server restarted); the pool replaces it. */
   onIdleError?: (error: Error) => void;
+  /** How long a statement waits for another session's lock (db/pg/index.ts; default SQLite's busy timeout). */
+  lockTimeoutMs?: number;
 }
 
 /** Opens a pool on `url`, applies pending migrations (one process at a time), and builds the stores. */
 export async function openPgBackend(url: string, options: PgBackendOptions): Promise<Backend> {
-  const database = await openPostgres(url, { poolSize: options.pool, onIdleError: options.onIdleError });
+  const database = await openPostgres(url, {
+    poolSize: options.pool,
+    onIdleError: options.onIdleError,
+    ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {}),
+  });
   // The sweeper lock is a session lock held on one connection for the whole sweep, while the
   // sweep's statements run on the main pool: taken from that pool, a pool of one
   // (NOTEPAD_DB_POOL=1) would wait for itself forever. So the lock has its own connection.
