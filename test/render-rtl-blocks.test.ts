@@ -56,9 +56,9 @@ const right = (items: TextItem[]) => Math.max(...items.map((i) => i.x + i.width)
 const bare = (s: string) => s.replace(/[\s\u200e\u200f]/g, '');
 
 /** Quote bars: pdfkit writes each as `x y 3 h re` under a y-down transform (render-pdf.ts drawBar). */
-function quoteBars(pdf: Uint8Array): { x: number; top: number; bottom: number }[] {
+function quoteBars(pdf: Uint8Array, pageIndex = 0): { x: number; top: number; bottom: number }[] {
   const objects = readObjects(pdf);
-  const page = objects.ofType('Page')[0]!;
+  const page = objects.ofType('Page')[pageIndex]!;
   const bars: { x: number; top: number; bottom: number }[] = [];
   for (const m of pageContent(objects, page).matchAll(/^([\d.]+) ([\d.]+) 3 ([\d.]+) re$/gm)) {
     const top = Number(m[2]);
@@ -206,6 +206,18 @@ describe('right-to-left quotes', () => {
     // Tagged as before: each quote a BlockQuote around its paragraph, the bars artifacts.
     const { pages } = await readTags(pdf);
     expect(roles(pages[0]!.tree)).toEqual(['Root', ['Document', 'H1', ['BlockQuote', 'P'], ['BlockQuote', 'P']]]);
+  });
+
+  it('draw a right-to-left quote\'s bar on the right of every page it spans', async () => {
+    const words = 'ציטוט ארוך מאוד שממשיך מעמוד לעמוד ';
+    const pdf = await render({ blocks: [{ type: 'quote', content: Array.from({ length: 60 }, () => para(words.repeat(6))) }] });
+    const { numPages } = await readPdf(pdf);
+    expect(numPages).toBeGreaterThan(1);
+    for (let page = 0; page < numPages; page++) {
+      const bars = quoteBars(pdf, page);
+      expect(bars, `page ${page + 1}`).toHaveLength(1);
+      expect(bars[0]!.x + 3, `page ${page + 1}`).toBeCloseTo(RIGHT_MARGIN - 2, 5);
+    }
   });
 
   it('mirror a right-to-left list inside a right-to-left quote: the bar outermost on the right, the bullet inside it', async () => {
