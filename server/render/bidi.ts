@@ -21,12 +21,23 @@ export interface BidiText {
 
 /**
  * Levels of `text`, each paragraph (split at `\n`) taking its direction from its first
- * strong character. Null for text without right-to-left characters or bidi controls, the
+ * strong character, or all of them `direction` when given (a list marker takes its item's).
+ * Null for text without right-to-left characters or bidi controls and no direction, the
  * common case, which then skips the algorithm entirely.
  */
-export function resolveLevels(text: string): BidiText | null {
-  if (!RTL_SCRIPT_CHAR.test(text) && !BIDI_CONTROLS.test(text)) return null;
-  return { text, levels: bidi.getEmbeddingLevels(text) };
+export function resolveLevels(text: string, direction?: 'rtl'): BidiText | null {
+  if (direction === undefined && !RTL_SCRIPT_CHAR.test(text) && !BIDI_CONTROLS.test(text)) return null;
+  return { text, levels: bidi.getEmbeddingLevels(text, direction) };
+}
+
+/**
+ * True when the first strong character of `text` is right to left: the rule that makes a
+ * paragraph right-aligned (its base level, as resolveLevels and paragraphLevel give the
+ * layout), over text that may hold several of them, so a newline is only a space here.
+ */
+export function startsRightToLeft(text: string): boolean {
+  const resolved = resolveLevels(text.replace(/\n/g, ' '));
+  return resolved !== null && paragraphLevel(resolved, 0) % 2 === 1;
 }
 
 /** The base level of the paragraph holding `offset`: odd for a right-to-left paragraph. */

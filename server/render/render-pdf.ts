@@ -8,7 +8,8 @@
  * laid out in table-layout.ts, and the output bytes and their limits are in pdf-output.ts.
  */
 import PDFDocument from 'pdfkit';
-import type { Block, Content, InlineNode, ListItem, Mark } from '../contract/content.js';
+import { inlineNodesOf, type Block, type Content, type InlineNode, type ListItem, type Mark } from '../contract/content.js';
+import { startsRightToLeft } from './bidi.js';
 import { conformanceOf, declareConformance, PDFA_SUBSET } from './conformance.js';
 import type { FontStyle } from './fonts.js';
 import { exportedLabel } from './footer-labels.js';
@@ -151,8 +152,8 @@ interface BaseStyle {
 
 interface PendingMarker {
   line: Line;
-  /** x of the marker's right edge. */
-  right: number;
+  /** x of the marker's edge next to the item's text: its right edge, or its left one in a right-to-left item. */
+  edge: number;
   /** The list item's Lbl element. */
   tag: Tag;
 }
@@ -164,7 +165,7 @@ class BlockRenderer implements TableFlow {
   private started = false;
   /** Pages begun so far. */
   pages = 0;
-  /** Left bars of the quotes we are inside, with where each began on the current page. */
+  /** Bars of the quotes we are inside (left or right), with where each began on the current page. */
   private readonly bars: { x: number; startY: number }[] = [];
   /** List markers waiting for their item's first line, so they share its baseline. */
   private markers: PendingMarker[] = [];
@@ -264,7 +265,8 @@ class BlockRenderer implements TableFlow {
   flushMarkers(baselineY: number): void {
     if (this.markers.length === 0) return;
     for (const marker of this.markers) {
-      this.tags.within(marker.tag, () => this.text.drawLine(marker.line, marker.right - marker.line.width, baselineY - marker.line.baseline));
+      const x = marker.line.rtl ? marker.edge : marker.edge - marker.line.width;
+      this.tags.within(marker.tag, () => this.text.drawLine(marker.line, x, baselineY - marker.line.baseline));
       this.tags.finish(marker.tag);
     }
     this.markers = [];
@@ -342,21 +344,27 @@ class BlockRenderer implements TableFlow {
     let indent = Math.max(LIST_INDENT, widest + 8);
     if (box.width - indent < MIN_BOX_WIDTH) indent = Math.max(0, box.width - MIN_BOX_WIDTH);
     const inner: Box = { ...box, left: box.left + indent, width: box.width - indent, gap: LIST_GAP, listDepth: box.listDepth + 1 };
+    // A right-to-left item is the mirror image: indented from the right, its marker right of it.
+    const innerRtl: Box = { ...inner, left: box.left };
     let n = start ?? 0;
     let first = true;
     for (const item of items) {
       if (!first) this.gap(LIST_GAP);
       first = false;
       this.tags.begin('LI');
-      const [line] = this.text.layout([{ text: markerText(n), style: markerStyle }], Infinity, { baseSize: BODY_SIZE });
+      const rtl = this.startsRightToLeft(item.content);
+      const body = rtl ? innerRtl : inner;
+      const marker = [{ text: markerText(n), style: markerStyle }];
+      // Given the item's direction, bidi orders the marker as a browser shows <ol dir=rtl>'s: ".1".
+      const [line] = this.text.layout(rtl ? this.text.tokens(marker, 'rtl') : marker, Infinity, { baseSize: BODY_SIZE });
       // The label is drawn with the item's first line, whatever element that line is in.
-      if (line) this.markers.push({ line, right: inner.left - 5, tag: this.tags.child('Lbl') });
+      if (line) this.markers.push({ line, edge: rtl ? body.left + body.width + 5 : inner.left - 5, tag: this.tags.child('Lbl') });
       if (item.content.length === 0) {
         this.ensure(BODY_SIZE * 1.35);
         this.flushMarkers(this.bodyBaseline());
         this.y += BODY_SIZE * 1.35;
       } else {
-        this.tagged('LBody', () => this.blocks(item.content, inner));
+        this.tagged('LBody', () => this.blocks(item.content, body));
       }
       this.tags.end();
       n++;
@@ -365,9 +373,14 @@ class BlockRenderer implements TableFlow {
 
   private quote(content: Block[], box: Box): void {
     if (content.length === 0) return;
-    const inner: Box = { ...box, left: box.left + QUOTE_INDENT, width: Math.max(box.width - QUOTE_INDENT, MIN_BOX_WIDTH), color: QUOTE_COLOR };
+    const width = Math.max(box.width - QUOTE_INDENT, MIN_BOX_WIDTH);
+    // Quoting right-to-left text, the bar is on the right and the text indented from it
+    // (a box too narrow for MIN_BOX_WIDTH then overflows to the left, not the right).
+    const rtl = this.startsRightToLeft(content);
+    const right = box.left + box.width;
+    const inner: Box = { ...box, left: rtl ? right - QUOTE_INDENT - width : box.left + QUOTE_INDENT, width, color: QUOTE_COLOR };
     this.ensure(BODY_SIZE * 1.35);
-    this.bars.push({ x: box.left + 2, startY: this.y });
+    this.bars.push({ x: rtl ? right - 5 : box.left + 2, startY: this.y });
     this.blocks(content, inner);
     const bar = this.bars.pop()!;
     this.drawBar(bar.x, bar.startY, this.y);
@@ -423,6 +436,15 @@ class BlockRenderer implements TableFlow {
       i = end;
       if (i < lines.length) this.newPage();
     }
+  }
+
+  /**
+   * Whether these blocks (a list item's, a quote's) read right to left: their first strong
+   * character decides, as a paragraph's does. Code blocks are left out, as the renderer
+   * always sets them left to right.
+   */
+  private startsRightToLeft(blocks: Block[]): boolean {
+    return startsRightToLeft(this.plainText([...inlineNodesOf(blocks)]));
   }
 
   // ---- inline content -------------------------------------------------------------------

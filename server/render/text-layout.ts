@@ -226,9 +226,13 @@ export class TextEngine {
     return { min, max: Math.max(max, lineContent) };
   }
 
-  /** Runs split into measured tokens, for callers that both measure and lay out the same runs (tables). */
-  tokens(runs: Run[]): Tokens {
-    return this.tokenize(runs);
+  /**
+   * Runs split into measured tokens, for callers that both measure and lay out the same
+   * runs (tables), or that give the text a direction instead of its first strong character
+   * deciding it (a right-to-left item's marker: "1." then shows as ".1").
+   */
+  tokens(runs: Run[], direction?: 'rtl'): Tokens {
+    return this.tokenize(runs, direction);
   }
 
   layout(runs: Run[] | Tokens, maxWidth: number, options: LayoutOptions): Line[] {
@@ -392,10 +396,10 @@ export class TextEngine {
     return [fragment.x + leadWidth, Math.max(fragment.width - leadWidth - trailWidth, 0)];
   }
 
-  private tokenize(runs: Run[]): Tokens {
+  private tokenize(runs: Run[], direction?: 'rtl'): Tokens {
     const texts = runs.map((run) => normalizeText(run.text, run.style.font === 'mono'));
     // Bidi levels are resolved over the whole paragraph, before it is broken into lines.
-    const bidi = resolveLevels(texts.join(''));
+    const bidi = resolveLevels(texts.join(''), direction);
     const tokens: Token[] = [];
     let runStart = 0;
     for (let r = 0; r < runs.length; r++) {
