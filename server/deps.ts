@@ -66,7 +66,7 @@ export function createDeps(options: DepsOptions): Deps {
     uuid: options.uuid ?? randomUUID,
     jobEvents,
     watchers: createExportJobWatchers({
-      source: { read: (rid, at) => options.stores.exports.change(rid, at) },
+      source: { read: (rids, at) => options.stores.exports.changes(rids, at) },
       jobEvents,
       now,
       pollMs: config.events.pollMs,

@@ -2,7 +2,7 @@
  * Who follows an export job as it changes (the event stream, tRPC's watch): ONE watcher per
  * job, however many clients listen. A watcher learns of changes from the database, so a job
  * run by a runner in another process (NOTEPAD_ROLE=runner) is seen as one run here: while any
- * job has listeners, one timer reads each watched job's row once per `events.pollMs`; a
+ * job has listeners, one timer reads every watched job's row in one read per `events.pollMs`; a
  * runner in this process wakes the job's watcher at once through the job-event bus
  * (job-events.ts). Each row carries a version that every change moves on, so a listener is
  * told each version it has not seen, and nothing when nothing changed.
@@ -25,9 +25,9 @@ export interface ExportJobSnapshot {
   ended: boolean;
 }
 
-/** Where watchers read a job's row: its answer columns and version, or undefined once it has expired or gone. */
+/** Where watchers read jobs' rows: the answer columns and version of those that exist and have not expired, in one read. */
 export interface ExportJobChangeSource {
-  read(rid: string, now: number): Promise<(ExportJobAnswerRow & { version: number }) | undefined>;
+  read(rids: readonly string[], now: number): Promise<Array<ExportJobAnswerRow & { version: number }>>;
 }
 
 export interface WatchListener {
@@ -81,16 +81,23 @@ export function createExportJobWatchers({ source, jobEvents, now, pollMs, log }:
   const woken = new Set<string>();
   let wakeScheduled = false;
 
-  async function refresh(rid: string): Promise<void> {
-    if (!watched.has(rid)) return;
-    let row: Awaited<ReturnType<ExportJobChangeSource['read']>>;
+  /** Reads the jobs (one read for all of them) and tells each one's listeners what is new. */
+  async function refresh(rids: readonly string[]): Promise<void> {
+    const asked = rids.filter((rid) => watched.has(rid));
+    if (asked.length === 0) return;
+    let rows: Awaited<ReturnType<ExportJobChangeSource['read']>>;
     try {
-      row = await source.read(rid, now());
+      rows = await source.read(asked, now());
     } catch (error) {
       // A busy database: the next poll tries again.
-      log.warn({ err: error, exportJobRid: rid }, 'could not read a watched export job');
+      log.warn({ err: error, exportJobRids: asked.length <= 10 ? asked : asked.length }, 'could not read watched export jobs');
       return;
     }
+    const byRid = new Map(rows.map((row) => [row.rid, row]));
+    for (const rid of asked) apply(rid, byRid.get(rid));
+  }
+
+  function apply(rid: string, row: (ExportJobAnswerRow & { version: number }) | undefined): void {
     // The job may have lost its last listener while the row was read.
     const watcher = watched.get(rid);
     if (!watcher) return;
@@ -114,7 +121,7 @@ export function createExportJobWatchers({ source, jobEvents, now, pollMs, log }:
   }
 
   function poll(): void {
-    for (const rid of [...watched.keys()]) void refresh(rid);
+    void refresh([...watched.keys()]);
   }
 
   function wake(rid: string): void {
@@ -127,7 +134,7 @@ export function createExportJobWatchers({ source, jobEvents, now, pollMs, log }:
       wakeScheduled = false;
       const rids = [...woken];
       woken.clear();
-      for (const r of rids) void refresh(r);
+      void refresh(rids);
     });
   }
 
@@ -161,7 +168,7 @@ export function createExportJobWatchers({ source, jobEvents, now, pollMs, log }:
         stopIfIdle();
       };
       // The state now, for this listener (the others have seen this version already).
-      void refresh(rid).then(() => {
+      void refresh([rid]).then(() => {
         const last = watched.get(rid)?.last;
         if (watched.get(rid)?.entries.has(entry) && last?.ended && entry.after >= last.version) {
           stop();

@@ -96,8 +96,11 @@ export interface ExportJobStore {
   create<Answer>(request: ExportCreateRequest, decide: Decide<ExportCreateFacts, Answer, ExportCreateWrite>): Promise<Answer>;
   /** The job if `creatorId` made it and it has not expired at `now`. */
   get(rid: string, creatorId: string, now: number): Promise<ExportJobAnswerRow | undefined>;
-  /** The job whoever made it, if it has not expired at `now`: what its watchers read (services/export-job-watchers.ts). */
-  change(rid: string, now: number): Promise<ExportJobAnswerRow | undefined>;
+  /**
+   * Those of the jobs that exist and have not expired at `now`, whoever made them, in any
+   * order: what their watchers read, every watched job in one read (services/export-job-watchers.ts).
+   */
+  changes(rids: readonly string[], now: number): Promise<ExportJobAnswerRow[]>;
   /** A page of a user's unexpired jobs, newest first. */
   page(query: ExportPageQuery): Promise<ExportJobPageRow[]>;
   /**

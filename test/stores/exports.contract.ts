@@ -225,14 +225,22 @@ export function exportJobStoreContract(name: string, open: BackendFactory): void
       expect(await stores.exports.get(newRid('export-job'), ada, T0)).toBeUndefined();
     });
 
-    it('change: the job whoever made it (what its watchers read), until it expires', async () => {
+    it('changes: the jobs asked for whoever made them (what their watchers read), until each expires; unknown ones are left out', async () => {
       const ada = await addUser(stores);
-      const rid = await addExportJob(stores, ada, await addDocument(stores, ada));
-      expect(await stores.exports.change(rid, T0)).toEqual(await stores.exports.get(rid, ada, T0));
-      await stores.jobs.claimNext('export', { owner: 'runner', now: T0, leaseMs: 60_000 });
-      expect(await stores.exports.change(rid, T0 + 1)).toMatchObject({ rid, status: 'running', progressStage: 'rendering', version: 1 });
-      expect(await stores.exports.change(rid, T0 + WEEK)).toBeUndefined();
-      expect(await stores.exports.change(newRid('export-job'), T0)).toBeUndefined();
+      const bea = await addUser(stores, 'Bea');
+      const first = await addExportJob(stores, ada, await addDocument(stores, ada));
+      const second = await addExportJob(stores, bea, await addDocument(stores, bea), T0 + 1);
+      const unknown = newRid('export-job');
+      const byRid = async (rids: string[], now: number) => new Map((await stores.exports.changes(rids, now)).map((row) => [row.rid, row]));
+      const read = await byRid([first, unknown, second], T0 + 1);
+      expect([...read.keys()].sort()).toEqual([first, second].sort());
+      expect(read.get(first)).toEqual(await stores.exports.get(first, ada, T0 + 1));
+      expect(read.get(second)).toEqual(await stores.exports.get(second, bea, T0 + 1));
+      await stores.jobs.claimNext('export', { owner: 'runner', now: T0 + 1, leaseMs: 60_000 });
+      expect((await byRid([first], T0 + 2)).get(first)).toMatchObject({ rid: first, status: 'running', progressStage: 'rendering', version: 1 });
+      // The first expires a millisecond before the second.
+      expect([...(await byRid([first, second], T0 + WEEK)).keys()]).toEqual([second]);
+      expect(await stores.exports.changes([], T0)).toEqual([]);
     });
 
     it('page: the creator’s unexpired jobs, newest first, strictly before the position, of one status or any, at most limit', async () => {

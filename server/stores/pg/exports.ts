@@ -21,12 +21,11 @@ export function createPgExportJobStore(db: PgDb): ExportJobStore {
     get(rid, creatorId, now) {
       return exportJobOf(db, rid, creatorId, now);
     },
-    async change(rid, now) {
-      const [row] = await db
+    changes(rids, now) {
+      return db
         .select(EXPORT_JOB_ANSWER)
         .from(exportJobs)
-        .where(and(eq(exportJobs.rid, rid), gt(exportJobs.expiresAt, now)));
-      return row;
+        .where(and(sql`${exportJobs.rid} = any(${sql.param(rids)}::text[])`, gt(exportJobs.expiresAt, now)));
     },
     async page({ creatorId, before, now, status, limit }) {
       return db

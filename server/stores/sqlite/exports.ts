@@ -86,10 +86,11 @@ export function createSqliteExportJobStore(db: Db, shared: SharedStatements, wri
     .where(and(eq(exportJobs.rid, p('rid')), eq(exportJobs.creatorId, p('creatorId')), sql`${exportJobs.status} = 'running'`, gt(exportJobs.expiresAt, p('now'))))
     .prepare();
   /** What an export job's watchers read (services/export-job-watchers.ts): any unexpired job, whoever made it. */
-  const exportJobChange = db
+  // The rids as one JSON array parameter, so one prepared statement reads any number of them.
+  const exportJobChanges = db
     .select(EXPORT_JOB_ANSWER)
     .from(exportJobs)
-    .where(and(eq(exportJobs.rid, p('rid')), gt(exportJobs.expiresAt, p('now'))))
+    .where(and(sql`${exportJobs.rid} in (select value from json_each(${p('rids')}))`, gt(exportJobs.expiresAt, p('now'))))
     .prepare();
   const fileByRid = db
     .select()
@@ -135,8 +136,8 @@ export function createSqliteExportJobStore(db: Db, shared: SharedStatements, wri
     async get(rid, creatorId, now) {
       return exportJobOf.get({ rid, creatorId, now });
     },
-    async change(rid, now) {
-      return exportJobChange.get({ rid, now });
+    async changes(rids, now) {
+      return exportJobChanges.all({ rids: JSON.stringify(rids), now });
     },
     async page({ creatorId, before, now, status, limit }) {
       return exportJobsPage.all({ creatorId, beforeCreatedAt: before.createdAt, beforeRid: before.rid, now, status: status ?? null, limit });
