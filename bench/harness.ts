@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
@@ -134,7 +134,8 @@ function spawnTs(options: SpawnOptions): ChildProcess {
     join(ROOT, options.script),
     ...(options.args ?? []),
   ];
-  const cores = options.pinning ? options.pinning.servers : options.allCores ? `0-${availableParallelism() - 1}` : undefined;
+  // cpus(), not availableParallelism(): the latter counts only the cores this process is pinned to.
+  const cores = options.pinning ? options.pinning.servers : options.allCores ? `0-${cpus().length - 1}` : undefined;
   // taskset and nice exec what follows in place, so the pid (and an IPC channel) stay the child's own.
   const niced = options.niceness ? ['nice', '-n', String(options.niceness), process.execPath, ...nodeArgs] : [process.execPath, ...nodeArgs];
   const [command, args] = cores ? ['taskset', ['-c', cores, ...niced]] : [niced[0]!, niced.slice(1)];

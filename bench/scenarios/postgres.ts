@@ -18,6 +18,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { count, eq, sql } from 'drizzle-orm';
@@ -33,7 +34,7 @@ import { DEMO_CONTENT } from '../../server/seed.js';
 import * as admin from '../../server/services/admin.js';
 import { openPgBackend } from '../../server/stores/pg/index.js';
 import { DEMO_TITLE } from '../documents.js';
-import { entry, interleave, median, runLoad, sleep, startServer, type BenchContext, type Entry, type Lease, type ServerHandle } from '../harness.js';
+import { cpuSpent, entry, interleave, median, readCpu, runLoad, sleep, startServer, type BenchContext, type Entry, type Lease, type ServerHandle } from '../harness.js';
 import type { Seed } from '../seed.js';
 import { apiService, checkAndWarm, restCreate, startNotepad } from './shared.js';
 
@@ -121,12 +122,17 @@ export async function restCreatePgScenario(ctx: BenchContext): Promise<Entry[]> 
     ctx.log(`rest-create-pg: ${settings.rounds} rounds of ${settings.loadSeconds}s at ${settings.connections} connections`);
     const wal = new pg.Pool({ connectionString: seed.dbPath, max: 1 });
     const walPerCreate: number[] = [];
+    const cpuPerCreate: Array<{ apiMs: number; postgresMs: number }> = [];
     const rounds = await interleave(
       settings.rounds,
       async () => {
         const before = await walSince(wal);
+        const apiBefore = readCpu(subject!.pid);
+        const postgresBefore = postgresCpuMs();
         const result = await runLoad(subjectLoad);
-        walPerCreate.push((await walSince(wal, before.lsn)).bytes / Math.max(1, result.ok));
+        const creates = Math.max(1, result.ok);
+        walPerCreate.push((await walSince(wal, before.lsn)).bytes / creates);
+        cpuPerCreate.push({ apiMs: (cpuSpent(apiBefore, readCpu(subject!.pid))?.totalMs ?? NaN) / creates, postgresMs: (postgresCpuMs() - postgresBefore) / creates });
         return result;
       },
       () => runLoad(baselineLoad),
@@ -140,6 +146,9 @@ export async function restCreatePgScenario(ctx: BenchContext): Promise<Entry[]> 
       requests: rounds.map((r) => [r.subject.ok, r.baseline.ok]),
       // What one create writes to PostgreSQL's log (the row, its indexes, the usage row), for docs/SCALING.md.
       walBytesPerCreate: Math.round(median(walPerCreate)),
+      // CPU per create of the API process and of every PostgreSQL process (Linux), for docs/SCALING.md.
+      apiCpuMsPerCreate: Math.round(median(cpuPerCreate.map((c) => c.apiMs)) * 1000) / 1000,
+      postgresCpuMsPerCreate: Math.round(median(cpuPerCreate.map((c) => c.postgresMs)) * 1000) / 1000,
     };
     return [
       entry({
@@ -167,6 +176,25 @@ export async function restCreatePgScenario(ctx: BenchContext): Promise<Entry[]> 
     await seed.drop();
     await cluster.release();
   }
+}
+
+/** CPU time of every PostgreSQL process on the machine so far, in ms (Linux: /proc/<pid>/stat, 100 ticks a second). */
+function postgresCpuMs(): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue;
+      const fields = stat.slice(close + 2).split(' ');
+      // utime and stime: fields 14 and 15 of the line, 12 and 13 after the name.
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended while we read.
+    }
+  }
+  return ticks * 10;
 }
 
 /** Runner processes on one seeded database, and how to queue exports for them and wait until they are done. */
@@ -219,6 +247,8 @@ async function runnerGroup(ctx: BenchContext, backends: TestBackends, name: stri
   const documentRid = seed.documents[DEMO_TITLE]!;
   /** WAL bytes per export of each round (its insert, claim, progress, commit and file row; no sweep). */
   const walPerExport: number[] = [];
+  /** CPU per export of each round: the runner processes (all threads, and their event loops) and every PostgreSQL process. */
+  const cpuPerExport: Array<{ runnerMs: number; runnerMainMs: number; postgresMs: number }> = [];
   /** Queues `exports` exports and answers how many finished per second (all must succeed). */
   async function round(exports: number): Promise<number> {
     const now = Date.now();
@@ -234,6 +264,8 @@ async function runnerGroup(ctx: BenchContext, backends: TestBackends, name: stri
       expiresAt: now + 86_400_000,
     }));
     const wal = await walSince(database.pool);
+    const cpuBefore = processes.map((runner) => readCpu(runner.pid));
+    const postgresBefore = postgresCpuMs();
     const start = performance.now();
     await db.transaction(async (tx) => {
       await tx.insert(exportJobs).values(rows);
@@ -248,13 +280,28 @@ async function runnerGroup(ctx: BenchContext, backends: TestBackends, name: stri
     const [failed] = await db.select({ n: count() }).from(exportJobs).where(eq(exportJobs.status, 'failed'));
     if (failed!.n > 0) throw new Error(`${name}: ${failed!.n} exports failed`);
     walPerExport.push((await walSince(database.pool, wal.lsn)).bytes / exports);
+    const spent = processes.map((runner, i) => cpuSpent(cpuBefore[i], readCpu(runner.pid)));
+    cpuPerExport.push({
+      runnerMs: spent.reduce((sum, cpu) => sum + (cpu?.totalMs ?? NaN), 0) / exports,
+      runnerMainMs: spent.reduce((sum, cpu) => sum + (cpu?.mainMs ?? NaN), 0) / exports,
+      postgresMs: (postgresCpuMs() - postgresBefore) / exports,
+    });
     return exports / seconds;
   }
   /** Medians of the runners' render and store times since the last call. */
-  function takeTimings(): { renderMs: number; storeMs: number; walBytesPerExport: number } {
+  function takeTimings() {
     const taken = timings.splice(0);
     const wal = walPerExport.splice(0);
-    return { renderMs: median(taken.map((t) => t.renderMs)), storeMs: median(taken.map((t) => t.storeMs)), walBytesPerExport: Math.round(median(wal)) };
+    const cpu = cpuPerExport.splice(0);
+    const ms = (values: number[]) => Math.round(median(values) * 10) / 10;
+    return {
+      renderMs: median(taken.map((t) => t.renderMs)),
+      storeMs: median(taken.map((t) => t.storeMs)),
+      walBytesPerExport: Math.round(median(wal)),
+      runnerCpuMsPerExport: ms(cpu.map((c) => c.runnerMs)),
+      runnerEventLoopCpuMsPerExport: ms(cpu.map((c) => c.runnerMainMs)),
+      postgresCpuMsPerExport: ms(cpu.map((c) => c.postgresMs)),
+    };
   }
   return { round, stop, takeTimings };
 }

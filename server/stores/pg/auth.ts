@@ -1,25 +1,29 @@
 /** Bearer tokens on PostgreSQL (the lookup by digest is on every request: one indexed join). */
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { PgDb } from '../../../db/pg/index.js';
 import { tokens, users } from '../../../db/pg/schema.js';
 import type { AuthStore } from '../auth.js';
 import { userById } from './shared.js';
 
 export function createPgAuthStore(db: PgDb): AuthStore {
+  // A named prepared statement: every request runs it, and PostgreSQL then parses and plans
+  // it once per connection instead of on every request.
+  const principalByDigest = db
+    .select({
+      userId: users.id,
+      name: users.name,
+      canCreateExportJobs: users.canCreateExportJobs,
+      scopes: tokens.scopes,
+      expiresAt: tokens.expiresAt,
+      revokedAt: tokens.revokedAt,
+    })
+    .from(tokens)
+    .innerJoin(users, eq(users.id, tokens.userId))
+    .where(eq(tokens.tokenHash, sql.placeholder('tokenHash')))
+    .prepare('notepad_principal_by_token_hash');
   return {
     async principalByTokenHash(tokenHash) {
-      const [row] = await db
-        .select({
-          userId: users.id,
-          name: users.name,
-          canCreateExportJobs: users.canCreateExportJobs,
-          scopes: tokens.scopes,
-          expiresAt: tokens.expiresAt,
-          revokedAt: tokens.revokedAt,
-        })
-        .from(tokens)
-        .innerJoin(users, eq(users.id, tokens.userId))
-        .where(eq(tokens.tokenHash, tokenHash));
+      const [row] = await principalByDigest.execute({ tokenHash });
       return row;
     },
     createToken(userId, decide) {
