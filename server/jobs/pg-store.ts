@@ -12,7 +12,7 @@
  *   this from BEGIN IMMEDIATE), and the lock order (job, then usage) is the one every other
  *   job write takes through the user_usage triggers, so they cannot deadlock.
  */
-import { and, eq, gte, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import { and, eq, gte, inArray, lte, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { PgDb } from '../../db/pg/index.js';
 import { documents, exportJobs, files, generationJobs, idempotencyKeys, templates, templateVersions, userUsage } from '../../db/pg/schema.js';
 import type { Attempt, ClaimScope, CommitOutcome, JobKind, JobRowOf, JobStore } from './store.js';
@@ -42,7 +42,7 @@ const EXPORT_RELEASED = { progressStage: sql`null`, pagesRendered: sql`0`, versi
 const NEXT_VERSION = { version: sql`${exportJobs.version} + 1` };
 
 /** Running, and nobody's lease is live (the complement of isLeaseLive in lease.ts). */
-const claimable = (table: JobTable, now: number): SQL => sql`${table.status} = 'running' and (${table.leaseExpiresAt} is null or ${table.leaseExpiresAt} < ${now})`;
+const claimable = (table: JobTable, now: number | Placeholder): SQL => sql`${table.status} = 'running' and (${table.leaseExpiresAt} is null or ${table.leaseExpiresAt} < ${now})`;
 
 /** The WHERE of every lease and outcome write: only the attempt holding a live lease, only once. */
 const ownedLive = (table: JobTable, attempt: Attempt, now: number): SQL =>
@@ -62,7 +62,7 @@ const ownedLive = (table: JobTable, attempt: Attempt, now: number): SQL =>
  * HEADS_PER_USER claimable jobs are ordered: the cost grows with the users, not the queue.
  * `now` is compared as bigint: the lease columns are epoch milliseconds.
  */
-const fairPick = (table: JobTable, now: number, scope: ClaimScope): SQL => {
+const fairPick = (table: JobTable, now: number | Placeholder, scope: ClaimScope): SQL => {
   // 'idle-users' (a runner's express slot): only users with nothing rendering, as sqlite-store.ts.
   const onlyIdle = scope === 'idle-users' ? sql` and heads.rendering = 0` : sql``;
   const running = sql`${table.status} = 'running'`;
@@ -100,33 +100,49 @@ const fairPick = (table: JobTable, now: number, scope: ClaimScope): SQL => {
 
 export function createPgJobStore(db: PgDb): JobStore {
   /** Leases the row `which` selects, if nobody holds a live lease on it (checked again on the locked row). */
-  async function claimWhere<K extends JobKind>(kind: K, which: SQL, owner: string, now: number, leaseMs: number): Promise<JobRowOf<K> | undefined> {
-    const table = tableOf(kind);
+  function claimUpdate(table: JobTable, which: SQL, now: number | Placeholder) {
     // Both job tables share the lease columns; drizzle cannot see that through the union.
-    const rows = await db
+    return db
       .update(table as typeof exportJobs)
       .set({
-        leaseOwner: owner,
-        leaseExpiresAt: now + leaseMs,
+        leaseOwner: sql`${sql.placeholder('owner')}`,
+        leaseExpiresAt: sql`${sql.placeholder('leaseExpiresAt')}::bigint`,
         attempts: sql`${table.attempts} + 1`,
         startedAt: sql`coalesce(${table.startedAt}, ${now}::bigint)`,
         ...(table === exportJobs ? EXPORT_CLAIMED : {}),
       })
       .where(and(which, claimable(table, now)))
       .returning();
-    return rows[0] as JobRowOf<K> | undefined;
   }
+
+  // The fair claim, per kind and scope, as named prepared statements: every runner runs them
+  // over and over, and the statement is long, so PostgreSQL parses and plans it once per
+  // connection instead of at every claim.
+  const now = sql.placeholder('now');
+  const fairClaims = new Map<string, ReturnType<ReturnType<typeof claimUpdate>['prepare']>>();
+  const fairClaim = (kind: JobKind, scope: ClaimScope) => {
+    const name = `notepad_claim_${kind}_${scope.replace('-', '_')}`;
+    let statement = fairClaims.get(name);
+    if (!statement) {
+      const table = tableOf(kind);
+      statement = claimUpdate(table, sql`${table.rid} = ${fairPick(table, now, scope)}`, now).prepare(name);
+      fairClaims.set(name, statement);
+    }
+    return statement;
+  };
+  const generationClaim = claimUpdate(generationJobs, eq(generationJobs.rid, sql.placeholder('rid')), now).prepare('notepad_claim_generation_by_rid');
 
   const storedBytes = async (userId: string): Promise<number> =>
     (await db.select({ storedBytes: userUsage.storedBytes }).from(userUsage).where(eq(userUsage.userId, userId)))[0]?.storedBytes ?? 0;
 
   return {
-    claimNext(kind, { owner, now, leaseMs }, scope = 'anyone') {
-      const table = tableOf(kind);
-      return claimWhere(kind, sql`${table.rid} = ${fairPick(table, now, scope)}`, owner, now, leaseMs);
+    async claimNext(kind, { owner, now, leaseMs }, scope = 'anyone') {
+      const [row] = await fairClaim(kind, scope).execute({ owner, now, leaseExpiresAt: now + leaseMs });
+      return row as JobRowOf<typeof kind> | undefined;
     },
-    claimGeneration(rid, { owner, now, leaseMs }) {
-      return claimWhere('generation', eq(generationJobs.rid, rid), owner, now, leaseMs);
+    async claimGeneration(rid, { owner, now, leaseMs }) {
+      const [row] = await generationClaim.execute({ rid, owner, now, leaseExpiresAt: now + leaseMs });
+      return row as JobRowOf<'generation'> | undefined;
     },
     async renew(kind, attempt, now, leaseMs) {
       const table = tableOf(kind);
