@@ -17,6 +17,7 @@ import { createCaller } from '../server/routers/index.js';
 import { CANCELLED_MESSAGE } from '../server/services/export-jobs.js';
 import { createContextInner } from '../server/trpc.js';
 import { callerError, createSqliteTestEnv, seedDocument, seedUser, type SqliteTestEnv } from './helpers.js';
+import { waitFor } from './stepped-render.js';
 
 /** exportJobs.cancel, an extension (docs/api.md, "Extensions"), over REST and tRPC, and what it does to a render. */
 
@@ -103,11 +104,6 @@ function blockingFirstRender() {
     });
   };
   return { render, started: startedPromise, aborted: abortedPromise };
-}
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 1_000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  if (!condition()) throw new Error(`never happened: ${what}`);
 }
 
 describe('REST POST exportJobs/{exportJobRid}/cancel', () => {

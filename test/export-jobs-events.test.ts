@@ -9,9 +9,9 @@ import { newRid } from '../server/contract/rids.js';
 import type { Renderer } from '../server/jobs/export-job.js';
 import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
 import { openEventStreams } from '../server/http/export-job-events.js';
-import { renderPdf, type PagesRendered } from '../server/render/render-pdf.js';
 import { createSqliteTestEnv, seedDocument, seedUser, type SqliteTestEnv } from './helpers.js';
 import { openSse, type SseConnection, type SseFrame } from './sse-client.js';
+import { steppedRender, waitFor } from './stepped-render.js';
 
 /**
  * GET exportJobs/{exportJobRid}/events, an extension (docs/api.md, "Extensions"): the job's
@@ -84,24 +84,6 @@ async function nextEvent(stream: SseConnection): Promise<SseFrame | undefined> {
 }
 
 const dataOf = (frame: SseFrame | undefined) => JSON.parse(frame?.data ?? 'null') as Record<string, unknown>;
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2_000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
-  if (!condition()) throw new Error(`never happened: ${what}`);
-}
-
-/** A renderer the test steps by hand. */
-function steppedRender() {
-  let onPages: PagesRendered | undefined;
-  let finish: (() => void) | undefined;
-  const render: Renderer = (request, options) => {
-    onPages = options.onPages;
-    return new Promise((resolve, reject) => {
-      finish = () => renderPdf(request).then(resolve, reject);
-    });
-  };
-  return { render, started: () => finish !== undefined, pages: (n: number) => onPages!(n), finish: () => finish!() };
-}
 
 function startRunner(render: Renderer): JobRunner {
   const runner = createJobRunner({ deps: env.deps, files: env.files, render });

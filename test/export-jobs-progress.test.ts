@@ -9,10 +9,10 @@ import type { Renderer } from '../server/jobs/export-job.js';
 import { attemptOf, claimNext } from '../server/jobs/lease.js';
 import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
 import { createRenderPool } from '../server/render/pool.js';
-import { renderPdf, type PagesRendered } from '../server/render/render-pdf.js';
 import { createCaller } from '../server/routers/index.js';
 import { createContextInner } from '../server/trpc.js';
 import { createSqliteTestEnv, seedDocument, seedUser, type SqliteTestEnv } from './helpers.js';
+import { steppedRender, waitFor } from './stepped-render.js';
 
 /**
  * ExportJob.progress, an extension (docs/api.md, "Extensions"): queued, rendering with the
@@ -63,29 +63,6 @@ async function get(rid: string) {
 
 const caller = () => createCaller(createContextInner({ deps: env.deps, authorization: `Bearer ${owner.token}` }));
 const row = (rid: string) => env.db.select().from(exportJobs).where(eq(exportJobs.rid, rid)).get()!;
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2_000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
-  if (!condition()) throw new Error(`never happened: ${what}`);
-}
-
-/** A renderer the test steps by hand: it reports pages when told, and finishes when told. */
-function steppedRender() {
-  let onPages: PagesRendered | undefined;
-  let finish: (() => void) | undefined;
-  const render: Renderer = (request, options) => {
-    onPages = options.onPages;
-    return new Promise((resolve, reject) => {
-      finish = () => renderPdf(request).then(resolve, reject);
-    });
-  };
-  return {
-    render,
-    started: () => finish !== undefined,
-    pages: (n: number) => onPages!(n),
-    finish: () => finish!(),
-  };
-}
 
 function startRunner(render: Renderer): JobRunner {
   const runner = createJobRunner({ deps: env.deps, files: env.files, render });

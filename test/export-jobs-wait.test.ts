@@ -12,6 +12,7 @@ import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
 import { renderPdf } from '../server/render/render-pdf.js';
 import { activeExportJobWaits, waitPreferenceOf } from '../server/services/export-job-wait.js';
 import { createSqliteTestEnv, seedDocument, seedUser, type SqliteTestEnv } from './helpers.js';
+import { waitFor } from './stepped-render.js';
 
 /** `Prefer: wait=N` on exportJobs.get, an extension (docs/api.md, "Extensions"). */
 
@@ -58,11 +59,6 @@ async function get(rid: string, prefer?: string, opts: { token?: string; preview
     applied: response.headers['preference-applied'],
     elapsedMs: performance.now() - started,
   };
-}
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 1_000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  if (!condition()) throw new Error(`never happened: ${what}`);
 }
 
 /** A renderer that holds every render until `release()`. */
