@@ -18,16 +18,16 @@
  * outcome; a `decide` is pure (decide.ts), and nothing of the failed attempt was answered or
  * committed.
  */
-import { and, eq, gt, inArray, sql } from 'drizzle-orm';
+import { and, eq, gt, sql } from 'drizzle-orm';
 import type { PgDb } from '../../../db/pg/index.js';
-import { exportJobs, files, generationJobs, idempotencyKeys, users, userUsage } from '../../../db/pg/schema.js';
+import { documents, exportJobs, idempotencyKeys, permissions } from '../../../db/pg/schema.js';
+import type { GrantAction } from '../../contract/grants.js';
 import { JOBS_CHANNEL } from '../../jobs/pg-wakeups.js';
 import type { Decide } from '../decide.js';
-import type { ExportCreateFacts, ExportCreateRequest, ExportCreateWrite, ExportJobAnswerRow } from '../exports.js';
+import type { ExportCreateFacts, ExportCreateRequest, ExportCreateWrite, ExportJobAnswerRow, NewExportJob } from '../exports.js';
 import type { NewKey, StoredKey } from '../idempotency.js';
-import type { Usage, UsageFacts } from '../usage.js';
-import { documentFactsOf, EXPORT_JOB_ANSWER, liveGenerationJob, newExportJobRow, pairKey } from './export-rows.js';
-import { keyInsert, type PgTx } from './shared.js';
+import { EXPORT_JOB_ANSWER, liveGenerationJob } from './export-rows.js';
+import { keyInsert, lockUsages, usageOf, type PgQueryable, type PgTx } from './shared.js';
 
 /** Creates in one batch at most: a bound on one transaction's statements' size. */
 const MAX_BATCH = 256;
@@ -43,12 +43,18 @@ interface Pending {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-const NO_USAGE: UsageFacts = { usage: { activeExportJobs: 0, activeGenerationJobs: 0, storedBytes: 0 }, storageFreesAt: undefined };
-
 /** A job just inserted, as its answer reads before anything else happens to it. */
 const NEW_JOB_ANSWER = { status: 'running', fileRid: null, errorMessage: null, errorCode: null, errorInstanceId: null, progressStage: null, pagesRendered: 0, version: 0 } as const;
 
-export function createExportCreateBatcher(db: PgDb, single: RunCreate): RunCreate {
+/** One create in its own transaction (a batch of one): what a failed batch's creates run again as. */
+export async function createOneExport<Answer>(db: PgDb, request: ExportCreateRequest, decide: Decide<ExportCreateFacts, Answer, ExportCreateWrite>): Promise<Answer> {
+  const item: Pending = { request, decide, resolve: () => {}, reject: () => {} };
+  const [outcome] = await db.transaction((tx) => decideAndWrite(tx, [item]));
+  if (!outcome!.ok) throw outcome!.error;
+  return outcome!.value as Answer;
+}
+
+export function createExportCreateBatcher(db: PgDb, single: RunCreate = (request, decide) => createOneExport(db, request, decide)): RunCreate {
   let queue: Pending[] = [];
   let inFlight = false;
 
@@ -100,7 +106,7 @@ async function decideAndWrite(tx: PgTx, batch: Pending[]): Promise<Outcome[]> {
     if (source.type === 'generationJobSource') generationFacts.set(item, await liveGenerationJob(tx, source.generationJobRid, source.templateRid, now));
   }
   // Then the locks, and what must be read after them.
-  const usage = await lockUsages(tx, [...new Set(batch.map((item) => item.request.userId))]);
+  const usage = await lockUsages(tx, batch.map((item) => item.request.userId));
   const stored = await storedKeysOf(tx, batch);
 
   const outcomes: Outcome[] = [];
@@ -109,7 +115,7 @@ async function decideAndWrite(tx: PgTx, batch: Pending[]): Promise<Outcome[]> {
   const keysOfBatch = new Map<string, StoredKey & { job: ExportJobAnswerRow }>();
   for (const item of batch) {
     const { userId, source, keyed, now } = item.request;
-    const held = usage.get(userId) ?? NO_USAGE;
+    const held = usageOf(usage, userId);
     const keyId = keyed && pairKey(keyed.userId, keyed.key);
     const earlierRow = keyId === undefined ? undefined : (keysOfBatch.get(keyId) ?? storedAt(stored.get(keyId), now));
     const facts: ExportCreateFacts = {
@@ -143,42 +149,6 @@ async function decideAndWrite(tx: PgTx, batch: Pending[]): Promise<Outcome[]> {
     await tx.execute(sql`with inserted_jobs as (${insertJobs.getSQL()})${keys.length ? sql`, inserted_keys as (${keyInsert(tx, keys).getSQL()})` : sql``} select pg_notify(${JOBS_CHANNEL}, 'export')`);
   }
   return outcomes;
-}
-
-/**
- * Locks every user's usage row, in user order, and answers their usage facts (shared.ts
- * usageFacts says what they are and why the expiries may be read before the lock). Users
- * without a row get one first; a user id that names no user gets none, and zero usage.
- */
-async function lockUsages(tx: PgTx, userIds: string[]): Promise<Map<string, UsageFacts>> {
-  const sorted = [...userIds].sort();
-  const read = () =>
-    tx
-      .select({
-        userId: userUsage.userId,
-        activeExportJobs: userUsage.activeExportJobs,
-        activeGenerationJobs: userUsage.activeGenerationJobs,
-        storedBytes: userUsage.storedBytes,
-        fileExpiresAt: sql`(select min(${files.expiresAt}) from ${files} where ${files.ownerId} = ${userUsage.userId})`.mapWith(Number),
-        contentExpiresAt: sql`(select min(${generationJobs.expiresAt}) from ${generationJobs} where ${generationJobs.creatorId} = ${userUsage.userId} and ${generationJobs.content} is not null)`.mapWith(Number),
-      })
-      .from(userUsage)
-      .where(inArray(userUsage.userId, sorted))
-      .orderBy(userUsage.userId)
-      .for('update', { of: userUsage });
-  let rows = await read();
-  if (rows.length < sorted.length) {
-    const found = new Set(rows.map((row) => row.userId));
-    const missing = sorted.filter((id) => !found.has(id));
-    await tx.execute(sql`insert into ${userUsage} (user_id) select ${users.id} from ${users} where ${users.id} in ${missing} order by ${users.id} on conflict (user_id) do nothing`);
-    rows = await read();
-  }
-  const usage = new Map<string, UsageFacts>();
-  for (const { userId, fileExpiresAt, contentExpiresAt, ...held } of rows) {
-    const expiries = [fileExpiresAt, contentExpiresAt].filter((at): at is number => typeof at === 'number');
-    usage.set(userId, { usage: held satisfies Usage, storageFreesAt: expiries.length ? Math.min(...expiries) : undefined });
-  }
-  return usage;
 }
 
 interface StoredKeyRow extends StoredKey {
@@ -217,4 +187,37 @@ function storedAt(row: StoredKeyRow | undefined, now: number): (StoredKey & { jo
   if (!row || row.expiresAt <= now) return undefined;
   const job = row.job && row.job.expiresAt > now ? (({ expiresAt: _expiresAt, ...answer }) => answer)(row.job) : undefined;
   return { requestHash: row.requestHash, jobRid: row.jobRid, job };
+}
+
+/** A job's row as a create inserts it. */
+function newExportJobRow(job: NewExportJob): typeof exportJobs.$inferInsert {
+  return {
+    rid: job.rid,
+    creatorId: job.creatorId,
+    sourceType: job.source.type,
+    documentRid: job.source.type === 'documentSource' ? job.source.documentRid : null,
+    generationJobRid: job.source.type === 'generationJobSource' ? job.source.generationJobRid : null,
+    templateRid: job.source.type === 'generationJobSource' ? job.source.templateRid : null,
+    userLocale: job.userLocale,
+    userTimezone: job.userTimezone,
+    status: 'running',
+    createdAt: job.createdAt,
+    expiresAt: job.expiresAt,
+  };
+}
+
+/** A map key of two ids. */
+const pairKey = (a: string, b: string): string => `${a}\u0000${b}`;
+
+/** Each (user, document)'s stored grants and whether the document exists, in one statement (by pairKey). */
+async function documentFactsOf(q: PgQueryable, pairs: Array<{ userId: string; documentRid: string }>): Promise<Map<string, { grants: GrantAction[]; exists: boolean }>> {
+  const facts = new Map<string, { grants: GrantAction[]; exists: boolean }>();
+  if (pairs.length === 0) return facts;
+  const { rows } = await q.execute<{ user_id: string; document_rid: string; grants: GrantAction[]; exists: boolean }>(sql`
+    select asked.user_id, asked.document_rid,
+      array(select ${permissions.action} from ${permissions} where ${permissions.principalId} = asked.user_id and ${permissions.resourceRid} = asked.document_rid) as grants,
+      exists(select 1 from ${documents} where ${documents.rid} = asked.document_rid) as "exists"
+    from unnest(${sql.param(pairs.map((p) => p.userId))}::text[], ${sql.param(pairs.map((p) => p.documentRid))}::text[]) as asked(user_id, document_rid)`);
+  for (const row of rows) facts.set(pairKey(row.user_id, row.document_rid), { grants: row.grants, exists: row.exists });
+  return facts;
 }

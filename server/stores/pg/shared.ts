@@ -21,7 +21,7 @@
  *   NOTHING), and a version published twice at once to the template row's lock (directory.ts).
  * Users, folders, documents and templates are never deleted, so "exists" read once stays true.
  */
-import { and, eq, gt, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { PgDb } from '../../../db/pg/index.js';
 import { documents, files, generationJobs, idempotencyKeys, permissions, users, userUsage } from '../../../db/pg/schema.js';
 import type { GrantAction } from '../../contract/grants.js';
@@ -46,41 +46,56 @@ export function isUniqueViolation(error: unknown, index: string): boolean {
 }
 
 /**
- * Locks `userId`'s user_usage row for the rest of the transaction and answers the usage
- * facts of a create, in one statement (a create of one user waits for the one before it
- * to commit, so every round trip inside the lock is paid by the user's next create too).
- * The expiries are read from the statement's snapshot, which may predate the lock: they
- * only say when storage may free up, and a create that committed meanwhile added nothing
- * that expires sooner. What must be read after the lock (the user's Idempotency-Keys) is
- * read by a later statement.
- * A user with no row yet gets one, all zero, inserted and then locked: two first creates
- * at once both find no row, one inserts, the other's insert waits for it to commit and
- * then does nothing, and each then locks the committed row. A user id that names no user
- * locks nothing and answers zero usage (the insert selects no user).
+ * Locks the users' user_usage rows for the rest of the transaction, in user order (so two
+ * transactions locking several never deadlock), and answers each one's usage facts, in one
+ * statement (a create of one user waits for the one before it to commit, so every round trip
+ * inside the lock is paid by the user's next create too). The expiries are read from the
+ * statement's snapshot, which may predate the lock: they only say when storage may free up,
+ * and a create that committed meanwhile added nothing that expires sooner. What must be read
+ * after the lock (the users' Idempotency-Keys) is read by a later statement.
+ * A user with no row yet gets one, all zero, inserted and then locked: two first creates at
+ * once both find no row, one inserts, the other's insert waits for it to commit and then does
+ * nothing, and each then locks the committed row. A user id that names no user locks nothing
+ * and has no entry (its usage is zero: usageOf).
  */
-export async function usageFacts(tx: PgTx, userId: string): Promise<UsageFacts> {
+export async function lockUsages(tx: PgTx, userIds: readonly string[]): Promise<Map<string, UsageFacts>> {
+  const sorted = [...new Set(userIds)].sort();
   const read = () =>
     tx
       .select({
+        userId: userUsage.userId,
         activeExportJobs: userUsage.activeExportJobs,
         activeGenerationJobs: userUsage.activeGenerationJobs,
         storedBytes: userUsage.storedBytes,
-        fileExpiresAt: sql`(select min(${files.expiresAt}) from ${files} where ${files.ownerId} = ${userId})`.mapWith(Number),
-        contentExpiresAt: sql`(select min(${generationJobs.expiresAt}) from ${generationJobs} where ${generationJobs.creatorId} = ${userId} and ${generationJobs.content} is not null)`.mapWith(Number),
+        fileExpiresAt: sql`(select min(${files.expiresAt}) from ${files} where ${files.ownerId} = ${userUsage.userId})`.mapWith(Number),
+        contentExpiresAt: sql`(select min(${generationJobs.expiresAt}) from ${generationJobs} where ${generationJobs.creatorId} = ${userUsage.userId} and ${generationJobs.content} is not null)`.mapWith(Number),
       })
       .from(userUsage)
-      .where(eq(userUsage.userId, userId))
+      .where(inArray(userUsage.userId, sorted))
+      .orderBy(userUsage.userId)
       .for('update', { of: userUsage });
-  let [row] = await read();
-  if (!row) {
-    await tx.execute(sql`insert into ${userUsage} (user_id) select ${users.id} from ${users} where ${users.id} = ${userId} on conflict (user_id) do nothing`);
-    [row] = await read();
+  let rows = await read();
+  if (rows.length < sorted.length) {
+    const found = new Set(rows.map((row) => row.userId));
+    const missing = sorted.filter((id) => !found.has(id));
+    await tx.execute(sql`insert into ${userUsage} (user_id) select ${users.id} from ${users} where ${users.id} in ${missing} order by ${users.id} on conflict (user_id) do nothing`);
+    rows = await read();
   }
-  if (!row) return { usage: NOTHING, storageFreesAt: undefined };
-  const { fileExpiresAt, contentExpiresAt, ...usage } = row;
-  // mapWith is not applied to a SQL null: both are numbers or null here.
-  const expiries = [fileExpiresAt, contentExpiresAt].filter((at): at is number => typeof at === 'number');
-  return { usage, storageFreesAt: expiries.length ? Math.min(...expiries) : undefined };
+  const usage = new Map<string, UsageFacts>();
+  for (const { userId, fileExpiresAt, contentExpiresAt, ...held } of rows) {
+    // mapWith is not applied to a SQL null: both are numbers or null here.
+    const expiries = [fileExpiresAt, contentExpiresAt].filter((at): at is number => typeof at === 'number');
+    usage.set(userId, { usage: held, storageFreesAt: expiries.length ? Math.min(...expiries) : undefined });
+  }
+  return usage;
+}
+
+/** A user's facts from lockUsages: zero usage for one it has no row of. */
+export const usageOf = (locked: Map<string, UsageFacts>, userId: string): UsageFacts => locked.get(userId) ?? { usage: NOTHING, storageFreesAt: undefined };
+
+/** lockUsages for one user. */
+export async function usageFacts(tx: PgTx, userId: string): Promise<UsageFacts> {
+  return usageOf(await lockUsages(tx, [userId]), userId);
 }
 
 export async function grantsOn(q: PgQueryable, principalId: string, resourceRid: string): Promise<GrantAction[]> {
