@@ -383,7 +383,9 @@ describe('two api and two runner processes on one PostgreSQL database and one bu
       await sleep(1_000);
     }
     // Nobody died of it.
-    for (const server of [...apis, ...runners.map((r) => r.server)]) expect(server.proc.exitCode).toBeNull();
+    for (const server of [...apis, ...runners.map((r) => r.server)]) {
+      expect(server.proc.exitCode, `a ${server.baseUrl ? 'api' : 'runner'} process exited: ${server.stderr()}\n${JSON.stringify(server.logs.slice(-5))}`).toBeNull();
+    }
     await backends!.startPostgres();
     const outageMs = Date.now() - outageStart;
 

@@ -28,6 +28,8 @@ export interface ServerProcess {
   baseUrl: string;
   /** Every stdout line that parsed as a JSON log record. */
   logs: Array<Record<string, unknown>>;
+  /** What it wrote to stderr so far (a crash's stack). */
+  stderr(): string;
   exited: Promise<number | null>;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -70,6 +72,7 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
     proc,
     baseUrl,
     logs,
+    stderr: () => stderr,
     exited,
     kill(signal = 'SIGKILL') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);

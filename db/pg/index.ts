@@ -50,6 +50,19 @@ export const PG_CONNECTION_OPTIONS = {
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 5000;
 
+/**
+ * A connection's error (the server restarted or ended the session) is an 'error' event, and
+ * an event nobody listens to crashes the process. pg-pool listens on idle connections only,
+ * and takes its listener off a connection it hands out: one that fails while checked out
+ * between two statements (a transaction running its JavaScript, the sweeper holding its
+ * lock) would take the process down. So every connection gets a listener of its own for its
+ * whole life; the statement that next uses it fails instead, and the pool discards it.
+ */
+export function guardPool(pool: pg.Pool, onError: ((error: Error) => void) | undefined): void {
+  pool.on('error', (error) => onError?.(error));
+  pool.on('connect', (client) => client.on('error', (error) => onError?.(error)));
+}
+
 /** Opens a pool on `url` and applies pending migrations (under the migrations lock). */
 export async function openPostgres(url: string, options: OpenPostgresOptions): Promise<PostgresDatabase> {
   const pool = new pg.Pool({
@@ -58,8 +71,7 @@ export async function openPostgres(url: string, options: OpenPostgresOptions): P
     ...PG_CONNECTION_OPTIONS,
     lock_timeout: Math.max(0, Math.floor(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS)),
   });
-  // Without a listener an idle connection's error (a server restart) would crash the process.
-  pool.on('error', (error) => options.onIdleError?.(error));
+  guardPool(pool, options.onIdleError);
   try {
     await migratePostgres(pool);
   } catch (error) {

@@ -5,7 +5,7 @@
  * (jobs/pg-wakeups.ts).
  */
 import pg from 'pg';
-import { openPostgres, PG_CONNECTION_OPTIONS, type PgDb } from '../../../db/pg/index.js';
+import { guardPool, openPostgres, PG_CONNECTION_OPTIONS, type PgDb } from '../../../db/pg/index.js';
 import { createPgJobStore } from '../../jobs/pg-store.js';
 import { withSweeperLock } from '../../jobs/pg-sweeper-lock.js';
 import { listenForJobs } from '../../jobs/pg-wakeups.js';
@@ -47,7 +47,7 @@ export async function openPgBackend(url: string, options: PgBackendOptions): Pro
   // sweep's statements run on the main pool: taken from that pool, a pool of one
   // (NOTEPAD_DB_POOL=1) would wait for itself forever. So the lock has its own connection.
   const lockPool = new pg.Pool({ connectionString: url, max: 1, ...PG_CONNECTION_OPTIONS });
-  lockPool.on('error', (error) => options.onIdleError?.(error));
+  guardPool(lockPool, options.onIdleError);
   return {
     stores: createPgStores(database.db),
     coordination: {
