@@ -45,5 +45,29 @@ export function authStoreContract(name: string, open: BackendFactory): void {
       expect(await stores.auth.principalByTokenHash('digest-r')).toMatchObject({ revokedAt: T0 + 5 });
       expect(await stores.auth.revokeToken('unknown', T0)).toBe(false);
     });
+
+    it('lookups made together each get their own token (a backend may read them in one statement)', async () => {
+      const ada = await addUser(stores, 'Ada');
+      const grace = await addUser(stores, 'Grace');
+      await token(ada, 'digest-a');
+      await token(grace, 'digest-g', T0 + HOUR);
+      const digests = ['digest-a', 'digest-none', 'digest-g', 'digest-a', ...Array.from({ length: 600 }, (_, i) => `unknown-${i}`), 'digest-g'];
+      const rows = await Promise.all(digests.map((digest) => stores.auth.principalByTokenHash(digest)));
+      expect(rows.slice(0, 4).map((row) => row?.name)).toEqual(['Ada', undefined, 'Grace', 'Ada']);
+      expect(rows[2]).toMatchObject({ userId: grace, expiresAt: T0 + HOUR });
+      expect(rows.slice(4, -1).every((row) => row === undefined)).toBe(true);
+      expect(rows.at(-1)).toMatchObject({ userId: grace });
+    });
+
+    it('a lookup made after a revocation sees it, even while other lookups are in flight', async () => {
+      const ada = await addUser(stores);
+      await token(ada, 'digest-live');
+      const before = stores.auth.principalByTokenHash('digest-live');
+      await stores.auth.revokeToken('digest-live', T0 + 7);
+      const after = await stores.auth.principalByTokenHash('digest-live');
+      expect(after).toMatchObject({ revokedAt: T0 + 7 });
+      // The lookup made before may have read the token either way; it still answers.
+      expect(await before).toMatchObject({ userId: ada });
+    });
   });
 }

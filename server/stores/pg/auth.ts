@@ -2,14 +2,17 @@
 import { eq, sql } from 'drizzle-orm';
 import type { PgDb } from '../../../db/pg/index.js';
 import { tokens, users } from '../../../db/pg/schema.js';
-import type { AuthStore } from '../auth.js';
+import type { AuthStore, TokenPrincipalRow } from '../auth.js';
+import { createReadBatcher } from './read-batch.js';
 import { userById } from './shared.js';
 
 export function createPgAuthStore(db: PgDb): AuthStore {
-  // A named prepared statement: every request runs it, and PostgreSQL then parses and plans
-  // it once per connection instead of on every request.
-  const principalByDigest = db
+  // A named prepared statement: it runs for every burst of requests, and PostgreSQL then
+  // parses and plans it once per connection instead of every time. The lookups of a burst
+  // share it (read-batch.ts).
+  const principalsByDigests = db
     .select({
+      tokenHash: tokens.tokenHash,
       userId: users.id,
       name: users.name,
       canCreateExportJobs: users.canCreateExportJobs,
@@ -19,13 +22,14 @@ export function createPgAuthStore(db: PgDb): AuthStore {
     })
     .from(tokens)
     .innerJoin(users, eq(users.id, tokens.userId))
-    .where(eq(tokens.tokenHash, sql.placeholder('tokenHash')))
-    .prepare('notepad_principal_by_token_hash');
+    .where(sql`${tokens.tokenHash} = any(${sql.placeholder('tokenHashes')}::text[])`)
+    .prepare('notepad_principals_by_token_hashes');
+  const principalByTokenHash = createReadBatcher<TokenPrincipalRow>(async (tokenHashes) => {
+    const rows = await principalsByDigests.execute({ tokenHashes });
+    return new Map(rows.map(({ tokenHash, ...row }) => [tokenHash, row]));
+  });
   return {
-    async principalByTokenHash(tokenHash) {
-      const [row] = await principalByDigest.execute({ tokenHash });
-      return row;
-    },
+    principalByTokenHash,
     createToken(userId, decide) {
       // Users are never deleted: the fact read here holds at commit (the foreign key checks it too).
       return db.transaction(async (tx) => {
