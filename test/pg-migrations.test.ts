@@ -60,7 +60,7 @@ describe('PostgreSQL migrations', () => {
       expect(Number(applied.rows[0]!.n)).toBe(journal.entries.length);
       // Each trigger exists once (a second application of 0001 would have failed, not doubled).
       const triggers = await pools[0]!.query<{ tgname: string }>("select tgname from pg_trigger where not tgisinternal order by tgname");
-      expect(triggers.rows.map((r) => r.tgname)).toEqual(['export_jobs_usage', 'files_usage', 'generation_jobs_usage']);
+      expect(triggers.rows.map((r) => r.tgname)).toEqual(['export_jobs_inserted_usage', 'export_jobs_usage', 'files_usage', 'generation_jobs_usage']);
     } finally {
       await Promise.all(pools.map((pool) => pool.end()));
     }
@@ -95,13 +95,19 @@ describe('PostgreSQL migrations', () => {
     const { db, close } = await openPostgres(url, { poolSize: 2 });
     try {
       const { users, templates, templateVersions, generationJobs, exportJobs, files, userUsage } = pgSchema;
-      await db.insert(users).values({ id: 'u1', name: 'Ada', createdAt: 1 });
+      await db.insert(users).values([
+        { id: 'u1', name: 'Ada', createdAt: 1 },
+        { id: 'u2', name: 'Grace', createdAt: 1 },
+      ]);
       await db.insert(templates).values({ rid: 't1', title: 'T', ownerId: 'u1', createdAt: 1 });
       await db.insert(templateVersions).values({ templateRid: 't1', version: 1, content: EMPTY, parameters: [], publishedAt: 1 });
       const usage = async () => (await db.select().from(userUsage).where(eq(userUsage.userId, 'u1')))[0];
       const job = { creatorId: 'u1', sourceType: 'documentSource' as const, userLocale: 'en', userTimezone: 'UTC', status: 'running' as const, createdAt: 1, expiresAt: 10 };
-      await db.insert(exportJobs).values([{ rid: 'e1', ...job }, { rid: 'e2', ...job }, { rid: 'e3', ...job, status: 'failed' }]);
+      // One statement of jobs of two users (each counted once per statement: 0003), neither with a usage row yet.
+      await db.insert(exportJobs).values([{ rid: 'e1', ...job }, { rid: 'e2', ...job }, { rid: 'e3', ...job, status: 'failed' }, { rid: 'e4', ...job, creatorId: 'u2' }]);
       expect(await usage()).toMatchObject({ activeExportJobs: 2, storedBytes: 0 });
+      await db.insert(exportJobs).values([{ rid: 'e5', ...job, creatorId: 'u2' }]);
+      expect((await db.select().from(userUsage).where(eq(userUsage.userId, 'u2')))[0]).toMatchObject({ activeExportJobs: 2 });
       await db.update(exportJobs).set({ status: 'succeeded' }).where(eq(exportJobs.rid, 'e1'));
       await db.insert(files).values({ rid: 'f1', exportJobRid: 'e1', ownerId: 'u1', mediaType: 'application/pdf', filename: 'a.pdf', sizeBytes: 1234, sha256: 'x', storageKey: 'k', createdAt: 1, expiresAt: 10 });
       expect(await usage()).toMatchObject({ activeExportJobs: 1, storedBytes: 1234 });
