@@ -212,12 +212,14 @@ const pairKey = (a: string, b: string): string => `${a}\u0000${b}`;
 /** Each (user, document)'s stored grants and whether the document exists, in one statement (by pairKey). */
 async function documentFactsOf(q: PgQueryable, pairs: Array<{ userId: string; documentRid: string }>): Promise<Map<string, { grants: GrantAction[]; exists: boolean }>> {
   const facts = new Map<string, { grants: GrantAction[]; exists: boolean }>();
-  if (pairs.length === 0) return facts;
+  // A burst is mostly a few users exporting a few documents: each pair is read once.
+  const distinct = [...new Map(pairs.map((pair) => [pairKey(pair.userId, pair.documentRid), pair])).values()];
+  if (distinct.length === 0) return facts;
   const { rows } = await q.execute<{ user_id: string; document_rid: string; grants: GrantAction[]; exists: boolean }>(sql`
     select asked.user_id, asked.document_rid,
       array(select ${permissions.action} from ${permissions} where ${permissions.principalId} = asked.user_id and ${permissions.resourceRid} = asked.document_rid) as grants,
       exists(select 1 from ${documents} where ${documents.rid} = asked.document_rid) as "exists"
-    from unnest(${sql.param(pairs.map((p) => p.userId))}::text[], ${sql.param(pairs.map((p) => p.documentRid))}::text[]) as asked(user_id, document_rid)`);
+    from unnest(${sql.param(distinct.map((p) => p.userId))}::text[], ${sql.param(distinct.map((p) => p.documentRid))}::text[]) as asked(user_id, document_rid)`);
   for (const row of rows) facts.set(pairKey(row.user_id, row.document_rid), { grants: row.grants, exists: row.exists });
   return facts;
 }
