@@ -14,7 +14,9 @@
  * its own database, not pinned (two runners need both cores). A round queues exports of the
  * demo document straight into export_jobs, NOTIFYs the runners as a create would, and times
  * until none is running. The document is small, so the claim path (claim, lease, commit,
- * wake-ups) weighs as much as the render: what this measures.
+ * wake-ups) weighs as much as the render: what this measures. Its details carry the ceiling
+ * of the ratio on the machine it ran on (renderOnlyCeiling): the same renders by two bare
+ * render processes against one.
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -34,9 +36,11 @@ import { DEMO_CONTENT } from '../../server/seed.js';
 import * as admin from '../../server/services/admin.js';
 import { openPgBackend } from '../../server/stores/pg/index.js';
 import { DEMO_TITLE } from '../documents.js';
-import { cpuSpent, entry, interleave, median, readCpu, runLoad, sleep, startServer, type BenchContext, type Entry, type Lease, type ServerHandle } from '../harness.js';
+import { cpuSpent, entry, interleave, median, readCpu, runLoad, sleep, startServer, startWorker, type BenchContext, type Entry, type Lease, type ServerHandle } from '../harness.js';
+import type { RenderTiming } from '../render-child.js';
 import type { Seed } from '../seed.js';
-import { apiService, checkAndWarm, restCreate, startNotepad } from './shared.js';
+import { RENDER_NICENESS } from '../../server/render/pool.js';
+import { apiService, checkAndWarm, RENDER_WORKER_NODE_ARGS, restCreate, startNotepad } from './shared.js';
 
 interface Postgres {
   backends: TestBackends;
@@ -306,6 +310,45 @@ async function runnerGroup(ctx: BenchContext, backends: TestBackends, name: stri
   return { round, stop, takeTimings };
 }
 
+/**
+ * The ceiling of runners-pg's ratio on this machine: renders of the demo document per second
+ * by two processes that do nothing else (bench/render-child.ts, placed like the runners: any
+ * core, the render threads' niceness and heap limits) against one. No claim, no database, no
+ * file: what two cores give two renderers here, which a shared or uneven pair of virtual
+ * cores can keep well below 2.
+ */
+async function renderOnlyCeiling(ctx: BenchContext, rendersPerProcess: number, rounds: number) {
+  const children = [0, 1].map((i) =>
+    startWorker({
+      name: `runners-pg-ceiling-${i}`,
+      script: 'bench/render-child.ts',
+      allCores: ctx.pinning !== undefined,
+      extraNodeArgs: RENDER_WORKER_NODE_ARGS,
+      niceness: RENDER_NICENESS.bulk,
+    }),
+  );
+  try {
+    const renders = async (child: (typeof children)[number]) => {
+      for (let i = 0; i < rendersPerProcess; i++) await child.request<RenderTiming>({ op: 'renderDemo' });
+    };
+    const perSecond = async (processes: typeof children) => {
+      const start = performance.now();
+      await Promise.all(processes.map(renders));
+      return (processes.length * rendersPerProcess * 1000) / (performance.now() - start);
+    };
+    if (ctx.settings.warmup) await perSecond(children);
+    const measured = await interleave(rounds, () => perSecond(children), () => perSecond(children.slice(0, 1)));
+    const round1 = (value: number) => Math.round(value * 10) / 10;
+    return {
+      rendersPerSecondTwoProcesses: round1(median(measured.map((r) => r.subject))),
+      rendersPerSecondOneProcess: round1(median(measured.map((r) => r.baseline))),
+      ratio: Math.round(median(measured.map((r) => r.subject / r.baseline)) * 100) / 100,
+    };
+  } finally {
+    await Promise.all(children.map((child) => child.stop()));
+  }
+}
+
 export async function runnersPgScenario(ctx: BenchContext): Promise<Entry[]> {
   const { settings } = ctx;
   const exports = settings.runnerExports;
@@ -324,6 +367,10 @@ export async function runnersPgScenario(ctx: BenchContext): Promise<Entry[]> {
     two.takeTimings();
     one.takeTimings();
     const rounds = await interleave(settings.renderRounds, () => two.round(exports), () => one.round(exports));
+    const twoTimings = two.takeTimings();
+    const oneTimings = one.takeTimings();
+    ctx.log('runners-pg: the same renders by two bare render processes against one (the ceiling)');
+    const ceiling = await renderOnlyCeiling(ctx, Math.max(1, Math.round(exports / 2)), settings.renderRounds);
     return [
       entry({
         name: 'runners-pg-throughput',
@@ -333,7 +380,8 @@ export async function runnersPgScenario(ctx: BenchContext): Promise<Entry[]> {
         baseline: rounds.map((r) => r.baseline),
         target: { on: 'ratio', op: '>=', value: 1.7 },
         // Per export, as the runners measured it: a claim path costing little leaves the rate near 1000 / renderMs per runner.
-        details: { exports, runnerThreads: 1, expressSlots: 0, twoRunners: two.takeTimings(), oneRunner: one.takeTimings() },
+        // renderOnlyCeiling: the ratio two processes that only render get here; the runners' can only be lower.
+        details: { exports, runnerThreads: 1, expressSlots: 0, twoRunners: twoTimings, oneRunner: oneTimings, renderOnlyCeiling: ceiling },
       }),
     ];
   } finally {

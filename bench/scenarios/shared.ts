@@ -147,7 +147,7 @@ export function fairnessService(ctx: BenchContext, name: string): Promise<Lease<
  * quarter of RAM, up to 4 GB) would let its heap, and so its RSS, grow far more than a
  * real render worker's. V8's young generation is three semi-spaces.
  */
-const RENDER_WORKER_NODE_ARGS = [
+export const RENDER_WORKER_NODE_ARGS = [
   `--max-old-space-size=${RENDER_WORKER_LIMITS.maxOldGenerationSizeMb}`,
   `--max-semi-space-size=${RENDER_WORKER_LIMITS.maxYoungGenerationSizeMb / 3}`,
 ];
