@@ -18,7 +18,7 @@
  * outcome; a `decide` is pure (decide.ts), and nothing of the failed attempt was answered or
  * committed.
  */
-import { and, eq, gt, sql } from 'drizzle-orm';
+import { and, eq, gt, sql, type SQL } from 'drizzle-orm';
 import type { PgDb } from '../../../db/pg/index.js';
 import { documents, exportJobs, idempotencyKeys, permissions } from '../../../db/pg/schema.js';
 import type { GrantAction } from '../../contract/grants.js';
@@ -27,7 +27,7 @@ import type { Decide } from '../decide.js';
 import type { ExportCreateFacts, ExportCreateRequest, ExportCreateWrite, ExportJobAnswerRow, NewExportJob } from '../exports.js';
 import type { NewKey, StoredKey } from '../idempotency.js';
 import { EXPORT_JOB_ANSWER, liveGenerationJob } from './export-rows.js';
-import { keyInsert, lockUsages, usageOf, type PgQueryable, type PgTx } from './shared.js';
+import { lockUsages, usageOf, type PgQueryable, type PgTx } from './shared.js';
 
 /** Creates in one batch at most: a bound on one transaction's statements' size. */
 const MAX_BATCH = 256;
@@ -110,7 +110,7 @@ async function decideAndWrite(tx: PgTx, batch: Pending[]): Promise<Outcome[]> {
   const stored = await storedKeysOf(tx, batch);
 
   const outcomes: Outcome[] = [];
-  const jobs: Array<ReturnType<typeof newExportJobRow>> = [];
+  const jobs: NewExportJob[] = [];
   const keys: NewKey[] = [];
   const keysOfBatch = new Map<string, StoredKey & { job: ExportJobAnswerRow }>();
   for (const item of batch) {
@@ -135,7 +135,7 @@ async function decideAndWrite(tx: PgTx, batch: Pending[]): Promise<Outcome[]> {
     outcomes.push({ ok: true, value: decision.answer });
     const write = decision.write;
     if (!write) continue;
-    jobs.push(newExportJobRow(write.job));
+    jobs.push(write.job);
     // What the next creates of this user in the batch see: one more active job, this key.
     usage.set(userId, { ...held, usage: { ...held.usage, activeExportJobs: held.usage.activeExportJobs + 1 } });
     if (write.key) {
@@ -143,12 +143,54 @@ async function decideAndWrite(tx: PgTx, batch: Pending[]): Promise<Outcome[]> {
       keysOfBatch.set(pairKey(write.key.userId, write.key.key), { requestHash: write.key.requestHash, jobRid: write.job.rid, job: { rid: write.job.rid, ...NEW_JOB_ANSWER } });
     }
   }
-  if (jobs.length > 0) {
-    const insertJobs = tx.insert(exportJobs).values(jobs);
-    // One statement: every job, every key, and one hint for the runners (delivered only if this commits).
-    await tx.execute(sql`with inserted_jobs as (${insertJobs.getSQL()})${keys.length ? sql`, inserted_keys as (${keyInsert(tx, keys).getSQL()})` : sql``} select pg_notify(${JOBS_CHANNEL}, 'export')`);
-  }
+  if (jobs.length > 0) await insertBatch(tx, jobs, keys);
   return outcomes;
+}
+
+/**
+ * One statement: every job, every key, and one hint for the runners (delivered only if this
+ * commits). Its shape is the same for any number of rows (one array per column, unnest), so
+ * building it costs the same for a batch of 200 as for one, where a VALUES list built by
+ * drizzle cost the API process a walk over every value of every row. The batch never holds
+ * two keys of one (user, key): a create whose key an earlier one in the batch wrote replays
+ * or conflicts with it, and writes nothing.
+ */
+async function insertBatch(tx: PgTx, jobs: NewExportJob[], keys: NewKey[]): Promise<void> {
+  const jobRows = unnestOf([
+    ['rid', 'text', jobs.map((job) => job.rid)],
+    ['creator_id', 'text', jobs.map((job) => job.creatorId)],
+    ['source_type', 'text', jobs.map((job) => job.source.type)],
+    ['document_rid', 'text', jobs.map((job) => (job.source.type === 'documentSource' ? job.source.documentRid : null))],
+    ['generation_job_rid', 'text', jobs.map((job) => (job.source.type === 'generationJobSource' ? job.source.generationJobRid : null))],
+    ['template_rid', 'text', jobs.map((job) => (job.source.type === 'generationJobSource' ? job.source.templateRid : null))],
+    ['user_locale', 'text', jobs.map((job) => job.userLocale)],
+    ['user_timezone', 'text', jobs.map((job) => job.userTimezone)],
+    ['created_at', 'bigint', jobs.map((job) => job.createdAt)],
+    ['expires_at', 'bigint', jobs.map((job) => job.expiresAt)],
+  ]);
+  const insertJobs = sql`insert into ${exportJobs} (${jobRows.columns}, status) select ${jobRows.columns}, 'running' from ${jobRows.from}`;
+  const keyRows = unnestOf([
+    ['user_id', 'text', keys.map((key) => key.userId)],
+    ['key', 'text', keys.map((key) => key.key)],
+    ['request_hash', 'text', keys.map((key) => key.requestHash)],
+    ['job_rid', 'text', keys.map((key) => key.jobRid)],
+    ['created_at', 'bigint', keys.map((key) => key.createdAt)],
+    ['expires_at', 'bigint', keys.map((key) => key.expiresAt)],
+  ]);
+  // As keyInsert (shared.ts): an expired row of the same key, not yet swept, is replaced.
+  const insertKeys = sql`insert into ${idempotencyKeys} (${keyRows.columns}) select ${keyRows.columns} from ${keyRows.from}
+    on conflict (user_id, key) do update set request_hash = excluded.request_hash, job_rid = excluded.job_rid, created_at = excluded.created_at, expires_at = excluded.expires_at`;
+  await tx.execute(sql`with inserted_jobs as (${insertJobs})${keys.length ? sql`, inserted_keys as (${insertKeys})` : sql``} select pg_notify(${JOBS_CHANNEL}, 'export')`);
+}
+
+/** Rows given column by column, as a FROM item (`unnest($1::text[], …) as rows(a, …)`, one array parameter per column) and its column list. */
+function unnestOf(columns: ReadonlyArray<readonly [name: string, type: 'text' | 'bigint', values: unknown[]]>): { from: SQL; columns: SQL } {
+  const names = sql.raw(columns.map(([name]) => name).join(', '));
+  const arrays = sql.join(
+    columns.map(([, type, values]) => sql`${sql.param(values)}::${sql.raw(type)}[]`),
+    sql`, `,
+  );
+  return { from: sql`unnest(${arrays}) as rows(${names})`, columns: names };
 }
 
 interface StoredKeyRow extends StoredKey {
@@ -187,23 +229,6 @@ function storedAt(row: StoredKeyRow | undefined, now: number): (StoredKey & { jo
   if (!row || row.expiresAt <= now) return undefined;
   const job = row.job && row.job.expiresAt > now ? (({ expiresAt: _expiresAt, ...answer }) => answer)(row.job) : undefined;
   return { requestHash: row.requestHash, jobRid: row.jobRid, job };
-}
-
-/** A job's row as a create inserts it. */
-function newExportJobRow(job: NewExportJob): typeof exportJobs.$inferInsert {
-  return {
-    rid: job.rid,
-    creatorId: job.creatorId,
-    sourceType: job.source.type,
-    documentRid: job.source.type === 'documentSource' ? job.source.documentRid : null,
-    generationJobRid: job.source.type === 'generationJobSource' ? job.source.generationJobRid : null,
-    templateRid: job.source.type === 'generationJobSource' ? job.source.templateRid : null,
-    userLocale: job.userLocale,
-    userTimezone: job.userTimezone,
-    status: 'running',
-    createdAt: job.createdAt,
-    expiresAt: job.expiresAt,
-  };
 }
 
 /** A map key of two ids. */
