@@ -4,7 +4,7 @@ import { defaultConfig, type Config } from './config.js';
 import { createJobEvents, type JobEvents, type JobKind } from './job-events.js';
 import type { Leases } from './jobs/lease.js';
 import { createStorageHealth, type StorageHealth } from './storage-health.js';
-import type { Stores } from './stores/index.js';
+import type { ExportJobChangeHints, Stores } from './stores/index.js';
 import { createExportJobWatchers, type ExportJobWatchers } from './services/export-job-watchers.js';
 
 /**
@@ -42,6 +42,8 @@ export interface DepsOptions {
   uuid?: () => string;
   /** Default: no free-space probe, only what writes report. */
   storage?: StorageHealth;
+  /** Other processes' changes of export jobs as they commit (the backend's coordination, PostgreSQL), for the watchers. */
+  exportJobChangeHints?: ExportJobChangeHints | undefined;
 }
 
 export function createDeps(options: DepsOptions): Deps {
@@ -71,6 +73,7 @@ export function createDeps(options: DepsOptions): Deps {
       now,
       pollMs: config.events.pollMs,
       log: logger,
+      hints: options.exportJobChangeHints,
     }),
     onJobCreated: (kind) => jobEvents.emit({ type: 'created', kind }),
   };

@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     },
     minFreeBytes: config.minFreeBytes,
   });
-  const deps = createDeps({ stores: backend.stores, config, logger, storage });
+  const deps = createDeps({ stores: backend.stores, config, logger, storage, exportJobChangeHints: backend.coordination?.listenForExportJobChanges });
   const files = await openFiles(config.files);
   await storage.start();
   const seed = await seedDemoIfEmpty(deps);

@@ -164,7 +164,7 @@ async function createPostgresTestEnv(options: TestEnvOptions): Promise<TestEnv> 
     s3,
   );
   const { logger, clock, logLines } = testLogAndClock(options);
-  const deps = createDeps({ now: () => clock.now, ...options, stores: backend.stores, logger });
+  const deps = createDeps({ now: () => clock.now, ...options, stores: backend.stores, logger, exportJobChangeHints: backend.coordination?.listenForExportJobChanges });
   return {
     backend: 'postgres',
     dir,
@@ -182,6 +182,8 @@ async function createPostgresTestEnv(options: TestEnvOptions): Promise<TestEnv> 
     clock,
     async cleanup() {
       s3.destroy();
+      // Its change listener's connection, if a test watched a job without an app to close it.
+      deps.watchers.close();
       await backend.close();
       // Emptied for the next environment only if nothing else holds it (the lock timeout says so); dropped otherwise.
       const reusable = !emptied && (await emptyTables(rowsDb.db).then(() => true, () => false));

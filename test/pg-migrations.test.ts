@@ -60,7 +60,7 @@ describe('PostgreSQL migrations', () => {
       expect(Number(applied.rows[0]!.n)).toBe(journal.entries.length);
       // Each trigger exists once (a second application of 0001 would have failed, not doubled).
       const triggers = await pools[0]!.query<{ tgname: string }>("select tgname from pg_trigger where not tgisinternal order by tgname");
-      expect(triggers.rows.map((r) => r.tgname)).toEqual(['export_jobs_inserted_usage', 'export_jobs_usage', 'files_usage', 'generation_jobs_usage']);
+      expect(triggers.rows.map((r) => r.tgname)).toEqual(['export_jobs_changed', 'export_jobs_inserted_usage', 'export_jobs_usage', 'files_usage', 'generation_jobs_usage']);
     } finally {
       await Promise.all(pools.map((pool) => pool.end()));
     }

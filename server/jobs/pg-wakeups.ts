@@ -1,8 +1,9 @@
 /**
  * Wake-ups between processes on PostgreSQL: a create NOTIFYs, every runner LISTENs and
- * claims at once instead of at its next scan. A hint only: a notification can be lost (the
- * listener was reconnecting, the sender's transaction rolled back after all), so the
- * runner's periodic scan stays the guarantee and a wake-up only makes it sooner.
+ * claims at once instead of at its next scan; a change of an export job NOTIFYs (a trigger,
+ * migrations-pg/0004), and an API node whose clients follow it reads it at once instead of
+ * at its next poll. Hints only: a notification can be lost (the listener was reconnecting),
+ * so the runner's periodic scan and the watchers' poll stay the guarantee.
  */
 import pg from 'pg';
 import { PG_CONNECTION_OPTIONS } from '../../db/pg/index.js';
@@ -15,6 +16,9 @@ export const JOBS_CHANNEL = 'notepad_jobs';
 export async function notifyJobs(queryable: Pick<pg.Pool | pg.PoolClient, 'query'>, kind: JobKind): Promise<void> {
   await queryable.query('select pg_notify($1, $2)', [JOBS_CHANNEL, kind]);
 }
+
+/** The channel of export jobs' changes (migrations-pg/0004): the payload is "rid:version". */
+export const EXPORT_JOB_CHANGES_CHANNEL = 'notepad_export_job_changes';
 
 export interface JobListenerOptions {
   connectionString: string;
@@ -35,11 +39,50 @@ export interface JobListener {
   close(): Promise<void>;
 }
 
+/** Wakes a runner for creates of other processes (JOBS_CHANNEL). */
+export function listenForJobs(options: JobListenerOptions): JobListener {
+  return listenOnChannel({
+    ...options,
+    channel: JOBS_CHANNEL,
+    onMessage: (payload) => options.onWake(payload === 'export' || payload === 'generation' ? payload : undefined),
+  });
+}
+
+export interface ExportJobChangeListenerOptions {
+  connectionString: string;
+  /** Export job `rid` changed to `version`; undefined: any job may have (after a (re)connect). */
+  onChange(change: { rid: string; version: number } | undefined): void;
+  onError?(error: Error): void;
+  retryMs?: number;
+}
+
+/** Tells an API node of export jobs' changes made by any process (EXPORT_JOB_CHANGES_CHANNEL). */
+export function listenForExportJobChanges(options: ExportJobChangeListenerOptions): JobListener {
+  return listenOnChannel({
+    ...options,
+    channel: EXPORT_JOB_CHANGES_CHANNEL,
+    onMessage(payload) {
+      const at = payload?.lastIndexOf(':') ?? -1;
+      const version = at > 0 ? Number(payload!.slice(at + 1)) : NaN;
+      options.onChange(Number.isInteger(version) ? { rid: payload!.slice(0, at), version } : undefined);
+    },
+  });
+}
+
+interface ChannelListenerOptions {
+  connectionString: string;
+  channel: string;
+  /** A notification's payload; undefined after each (re)connect: what was sent meanwhile is lost. */
+  onMessage(payload: string | undefined): void;
+  onError?(error: Error): void;
+  retryMs?: number;
+}
+
 /**
  * LISTENs on a dedicated connection (never a pooled one: a pool would hand it to a query,
  * or close it when idle), and reconnects whenever it is lost, for as long as it is open.
  */
-export function listenForJobs(options: JobListenerOptions): JobListener {
+function listenOnChannel(options: ChannelListenerOptions): JobListener {
   const retryMs = options.retryMs ?? 1_000;
   let closed = false;
   let client: pg.Client | undefined;
@@ -70,14 +113,13 @@ export function listenForJobs(options: JobListenerOptions): JobListener {
       scheduleReconnect(error);
     };
     next.on('error', (error) => onLost(error));
-    next.on('end', () => onLost(closed ? undefined : new Error('the job listener connection ended')));
+    next.on('end', () => onLost(closed ? undefined : new Error(`the ${options.channel} listener connection ended`)));
     next.on('notification', (message) => {
-      if (message.channel !== JOBS_CHANNEL) return;
-      options.onWake(message.payload === 'export' || message.payload === 'generation' ? message.payload : undefined);
+      if (message.channel === options.channel) options.onMessage(message.payload);
     });
     try {
       await next.connect();
-      await next.query(`LISTEN ${JOBS_CHANNEL}`);
+      await next.query(`LISTEN ${options.channel}`);
     } catch (error) {
       onLost(error as Error);
       return;
@@ -88,7 +130,7 @@ export function listenForJobs(options: JobListenerOptions): JobListener {
     }
     markReady();
     // Whatever was sent while we were not listening is lost: look once now.
-    options.onWake(undefined);
+    options.onMessage(undefined);
   }
 
   void connect();

@@ -7,14 +7,19 @@
  * (job-events.ts). Each row carries a version that every change moves on, so a listener is
  * told each version it has not seen, and nothing when nothing changed.
  *
- * The read is behind ExportJobChangeSource: a PostgreSQL backend can replace the poll with
- * LISTEN/NOTIFY without touching the listeners. Nothing lives on without a listener: the last
- * one to leave stops the job's watcher, and the last watcher stops the timer and the bus
- * subscription.
+ * The read is behind ExportJobChangeSource. On PostgreSQL, `hints` also tells of changes made
+ * by any process (a NOTIFY per change, stores/index.ts listenForExportJobChanges): a job
+ * rendered on another node is read when it changes, not at the next poll, which stays the
+ * guarantee for a hint lost while the listener reconnects. The hint names the new version,
+ * so a change this process has already read (its own runner's, through the bus) costs
+ * nothing more. Nothing lives on without a listener: the last one to leave stops the job's
+ * watcher, and the last watcher stops the timer and the bus subscription; the hints'
+ * connection, opened with the first watcher, stays until close().
  */
 import type { ExportJob } from '../contract/api.js';
 import type { JobEvents } from '../job-events.js';
 import type { Log } from '../log.js';
+import type { ExportJobChangeHints } from '../stores/index.js';
 import { exportJobAnswerOf, type ExportJobAnswerRow } from './export-job-answer.js';
 
 /** A job as its watchers see it: the answer and the version of the row it was read from. */
@@ -70,9 +75,11 @@ export interface WatcherOptions {
   now: () => number;
   pollMs: number;
   log: Log;
+  /** Changes made by any process, as they commit (PostgreSQL); without it, other processes' changes are seen at the poll. */
+  hints?: ExportJobChangeHints | undefined;
 }
 
-export function createExportJobWatchers({ source, jobEvents, now, pollMs, log }: WatcherOptions): ExportJobWatchers {
+export function createExportJobWatchers({ source, jobEvents, now, pollMs, log, hints }: WatcherOptions): ExportJobWatchers {
   /** rid -> its listeners: the watcher of that job. */
   const watched = new Map<string, Watcher>();
   let timer: NodeJS.Timeout | undefined;
@@ -138,7 +145,16 @@ export function createExportJobWatchers({ source, jobEvents, now, pollMs, log }:
     });
   }
 
+  let hinted: { close(): Promise<void> } | undefined;
+  let closed = false;
+  function onHint(change: { rid: string; version: number } | undefined): void {
+    if (!change) return poll();
+    const last = watched.get(change.rid)?.last;
+    if (!last || last.version < change.version) wake(change.rid);
+  }
+
   function startIfNeeded(): void {
+    if (hints && !hinted && !closed) hinted = hints(onHint, (error) => log.warn({ err: error }, 'export job change listener lost its connection; reconnecting'));
     if (timer) return;
     timer = setInterval(poll, pollMs).unref();
     unsubscribe = jobEvents.subscribe((event) => {
@@ -183,6 +199,9 @@ export function createExportJobWatchers({ source, jobEvents, now, pollMs, log }:
       return { jobs: watched.size, listeners };
     },
     close() {
+      closed = true;
+      void hinted?.close();
+      hinted = undefined;
       const all = [...watched.values()].flatMap((watcher) => [...watcher.entries]);
       watched.clear();
       stopIfIdle();

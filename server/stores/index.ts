@@ -34,7 +34,16 @@ export interface RunnerCoordination {
    * the guarantee); keeps listening across lost connections until closed.
    */
   listenForJobs(onWake: () => void, onError: (error: Error) => void): { close(): Promise<void> };
+  /**
+   * Calls `onChange` when an export job changed in any process (its rid and new version;
+   * undefined: any may have, after a lost connection): what the watchers of an API node read
+   * at once instead of at their next poll. A hint, as listenForJobs.
+   */
+  listenForExportJobChanges: ExportJobChangeHints;
 }
+
+/** Subscribes to hints of export jobs' changes until closed (RunnerCoordination.listenForExportJobChanges). */
+export type ExportJobChangeHints = (onChange: (change: { rid: string; version: number } | undefined) => void, onError: (error: Error) => void) => { close(): Promise<void> };
 
 /** A backend opened for a process: its stores, and what the process must start and stop with it. */
 export interface Backend {

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { guardPool, openPostgres, PG_CONNECTION_OPTIONS, type PgDb } from '../../../db/pg/index.js';
 import { createPgJobStore } from '../../jobs/pg-store.js';
 import { withSweeperLock } from '../../jobs/pg-sweeper-lock.js';
-import { listenForJobs } from '../../jobs/pg-wakeups.js';
+import { listenForExportJobChanges, listenForJobs } from '../../jobs/pg-wakeups.js';
 import type { Backend, Stores } from '../index.js';
 import { createPgAuthStore } from './auth.js';
 import { createPgDirectoryStore } from './directory.js';
@@ -54,6 +54,10 @@ export async function openPgBackend(url: string, options: PgBackendOptions): Pro
       exclusiveSweep: (sweep) => withSweeperLock(lockPool, sweep),
       listenForJobs(onWake, onError) {
         const listener = listenForJobs({ connectionString: url, onWake: () => onWake(), onError });
+        return { close: () => listener.close() };
+      },
+      listenForExportJobChanges(onChange, onError) {
+        const listener = listenForExportJobChanges({ connectionString: url, onChange, onError });
         return { close: () => listener.close() };
       },
     },
