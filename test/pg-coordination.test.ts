@@ -1,10 +1,13 @@
 /**
  * How runners on many machines coordinate through PostgreSQL: one sweeper at a time (an
- * advisory lock), and LISTEN/NOTIFY wake-ups on a connection that comes back after the
- * server drops it. No sleeps: every wait is for an event.
+ * advisory lock), LISTEN/NOTIFY wake-ups on a connection that comes back after the server
+ * drops it, and one setup (the demo seed) at a time. Every wait is for an event, except the
+ * one that shows a setup is not running while another holds the lock.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADVISORY_LOCKS } from '../db/pg/advisory-locks.js';
+import { withAdvisoryLock } from '../db/pg/index.js';
 import { withSweeperLock } from '../server/jobs/pg-sweeper-lock.js';
 import { listenForJobs, notifyJobs, JOBS_CHANNEL } from '../server/jobs/pg-wakeups.js';
 import type { JobKind } from '../server/jobs/store.js';
@@ -115,5 +118,38 @@ describe('job wake-ups (LISTEN/NOTIFY)', () => {
     } finally {
       await listener.close();
     }
+  });
+});
+
+describe('the setup lock', () => {
+  it('runs one process’s setup at a time: a second waits until the first is done, then runs', async () => {
+    const order: string[] = [];
+    let finishA: () => void = () => {};
+    const aHolds = new Promise<void>((resolve) => (finishA = resolve));
+    let aStarted: () => void = () => {};
+    const started = new Promise<void>((resolve) => (aStarted = resolve));
+    const a = withAdvisoryLock(poolA, ADVISORY_LOCKS.setup, async () => {
+      order.push('a starts');
+      aStarted();
+      await aHolds;
+      order.push('a ends');
+      return 'a';
+    });
+    await started;
+    const b = withAdvisoryLock(poolB, ADVISORY_LOCKS.setup, async () => {
+      order.push('b starts');
+      return 'b';
+    });
+    // b is waiting for the lock, not running: give it time to run if it could.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(order).toEqual(['a starts']);
+    finishA();
+    expect(await Promise.all([a, b])).toEqual(['a', 'b']);
+    expect(order).toEqual(['a starts', 'a ends', 'b starts']);
+  });
+
+  it('a setup that throws frees the lock', async () => {
+    await expect(withAdvisoryLock(poolA, ADVISORY_LOCKS.setup, async () => Promise.reject(new Error('seed failed')))).rejects.toThrow('seed failed');
+    expect(await withAdvisoryLock(poolB, ADVISORY_LOCKS.setup, async () => 'b')).toBe('b');
   });
 });

@@ -89,16 +89,25 @@ export async function openPostgres(url: string, options: OpenPostgresOptions): P
  * it two of them race on drizzle's `CREATE SCHEMA IF NOT EXISTS` and on the migrations.)
  */
 export async function migratePostgres(pool: pg.Pool): Promise<void> {
+  await withAdvisoryLock(pool, ADVISORY_LOCKS.migrations, (client) => migrate(drizzle({ client, schema }), { migrationsFolder: PG_MIGRATIONS_FOLDER }));
+}
+
+/**
+ * Runs `work` while holding advisory lock `key` on a connection of `pool` (handed to it),
+ * waiting for another process that holds it for as long as that takes: a one-at-a-time
+ * step of processes starting together (migrations, the demo seed).
+ */
+export async function withAdvisoryLock<T>(pool: pg.Pool, key: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken = false;
   try {
-    // Waiting for another process's migrations is not a stuck lock: as long as they take.
+    // Waiting for another process's step is not a stuck lock: as long as it takes.
     await client.query('set lock_timeout = 0');
-    await client.query('select pg_advisory_lock($1)', [ADVISORY_LOCKS.migrations]);
+    await client.query('select pg_advisory_lock($1)', [key]);
     try {
-      await migrate(drizzle({ client, schema }), { migrationsFolder: PG_MIGRATIONS_FOLDER });
+      return await work(client);
     } finally {
-      await client.query('select pg_advisory_unlock($1)', [ADVISORY_LOCKS.migrations]);
+      await client.query('select pg_advisory_unlock($1)', [key]);
       // Back to the pool's lock timeout (the connection's own setting) before the pool reuses it.
       await client.query('reset lock_timeout');
     }
