@@ -95,8 +95,12 @@ export async function buildApp({ deps, files, logger, onRoute, renderPool, metri
   // Event streams and watch subscriptions last until their job ends: end them, or closing
   // would wait for every followed job. Clients resume with their last event id.
   app.addHook('preClose', (done) => {
-    deps.watchers.close();
+    // Listeners end now; the hints' connection (PostgreSQL) closes in the background.
+    void deps.watchers.close();
     done();
+  });
+  app.addHook('onClose', async () => {
+    await deps.watchers.close();
   });
 
   app.addHook('onResponse', (request, reply, done) => {

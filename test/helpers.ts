@@ -183,7 +183,7 @@ async function createPostgresTestEnv(options: TestEnvOptions): Promise<TestEnv> 
     async cleanup() {
       s3.destroy();
       // Its change listener's connection, if a test watched a job without an app to close it.
-      deps.watchers.close();
+      await deps.watchers.close();
       await backend.close();
       // Emptied for the next environment only if nothing else holds it (the lock timeout says so); dropped otherwise.
       const reusable = !emptied && (await emptyTables(rowsDb.db).then(() => true, () => false));

@@ -25,16 +25,21 @@ let apiNode: Backend;
 let runnerNode: Backend;
 let api: Deps;
 let look: pg.Pool;
+let watcherReads = 0;
 
 beforeAll(async () => {
   ({ url, drop } = await freshPostgresDatabase());
   apiNode = await openPgBackend(url, { pool: 2 });
   runnerNode = await openPgBackend(url, { pool: 2 });
-  api = createDeps({ stores: apiNode.stores, config: { events: { pollMs: TEN_MINUTES } }, exportJobChangeHints: apiNode.coordination!.listenForExportJobChanges });
+  // The watchers' reads, counted: the test claims only after the reads it knows of are done,
+  // so a later snapshot can only come from a read a hint asked for.
+  const stores = apiNode.stores;
+  const exports = { ...stores.exports, changes: async (rids: readonly string[], now: number) => stores.exports.changes(rids, now).finally(() => watcherReads++) };
+  api = createDeps({ stores: { ...stores, exports }, config: { events: { pollMs: TEN_MINUTES } }, exportJobChangeHints: apiNode.coordination!.listenForExportJobChanges });
   look = new pg.Pool({ connectionString: url, max: 1 });
 });
 afterAll(async () => {
-  api.watchers.close();
+  await api.watchers.close();
   await look.end();
   await Promise.all([apiNode.close(), runnerNode.close()]);
   await drop();
@@ -53,10 +58,12 @@ async function newJob(): Promise<{ rid: string; creatorId: string }> {
   return { rid, creatorId: userId };
 }
 
-/** Resolves once some session LISTENs on the changes channel (the watchers' connection is up). */
+/** Resolves once a session of this database LISTENs on the changes channel (the watchers' connection is up). */
 async function listening(): Promise<void> {
   for (;;) {
-    const { rows } = await look.query<{ n: string }>('select count(*) as n from pg_stat_activity where query = $1', [`LISTEN ${EXPORT_JOB_CHANGES_CHANNEL}`]);
+    const { rows } = await look.query<{ n: string }>('select count(*) as n from pg_stat_activity where datname = current_database() and query = $1', [
+      `LISTEN ${EXPORT_JOB_CHANGES_CHANNEL}`,
+    ]);
     if (Number(rows[0]!.n) > 0) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -72,6 +79,8 @@ describe('watchers on PostgreSQL', () => {
       await expect.poll(() => snapshots.length).toBe(1);
       expect(snapshots[0]!.job.status.type).toBe('running');
       await listening();
+      // Two reads, and no more until a hint: the watch's first, and the one after the listener connected.
+      await expect.poll(() => watcherReads).toBe(2);
 
       // The runner node claims it: the watchers of the API node are told by the database alone.
       const owner = 'runner-on-another-node';
@@ -79,6 +88,7 @@ describe('watchers on PostgreSQL', () => {
       expect(claimed?.rid).toBe(rid);
       await expect.poll(() => snapshots.length, { timeout: 10_000 }).toBe(2);
       expect(snapshots[1]!.job.progress).toMatchObject({ stage: 'rendering' });
+      expect(watcherReads).toBe(3);
 
       const attempt = { rid, owner, attempt: claimed!.attempts };
       expect(await runnerNode.stores.jobs.failExport(attempt, Date.now(), { errorCode: 'INTERNAL', message: 'The render failed.', errorInstanceId: 'instance-1' })).toBe(true);
@@ -141,7 +151,7 @@ describe('watchers and change hints', () => {
     await expect.poll(() => h.reads.length).toBe(4);
     expect(h.reads.at(-1)?.sort()).toEqual(['job-a', 'job-b']);
 
-    h.watchers.close();
+    await h.watchers.close();
     expect(h.counts()).toEqual({ opened: 1, closed: 1 });
   });
 });

@@ -11,8 +11,9 @@
  * by any process (a NOTIFY per change, stores/index.ts listenForExportJobChanges): a job
  * rendered on another node is read when it changes, not at the next poll, which stays the
  * guarantee for a hint lost while the listener reconnects. The hint names the new version,
- * so a change this process has already read (its own runner's, through the bus) costs
- * nothing more. Nothing lives on without a listener: the last one to leave stops the job's
+ * so a change this process has already read (its own runner's, through the bus) is not read
+ * again; one whose read is still under way may be, once (an extra read, never an extra
+ * event). Nothing lives on without a listener: the last one to leave stops the job's
  * watcher, and the last watcher stops the timer and the bus subscription; the hints'
  * connection, opened with the first watcher, stays until close().
  */
@@ -54,8 +55,8 @@ export interface ExportJobWatchers {
   watch(rid: string, after: number, listener: WatchListener): () => void;
   /** Jobs watched now (one watcher each), and listeners in all: for tests and metrics. */
   stats(): { jobs: number; listeners: number };
-  /** Stops every watcher and ends every listener (onEnd): the server is closing. */
-  close(): void;
+  /** Stops every watcher and ends every listener (onEnd) at once: the server is closing. Resolves once the hints' connection is closed. */
+  close(): Promise<void>;
 }
 
 interface Entry {
@@ -146,6 +147,7 @@ export function createExportJobWatchers({ source, jobEvents, now, pollMs, log, h
   }
 
   let hinted: { close(): Promise<void> } | undefined;
+  let hintsClosed: Promise<void> | undefined;
   let closed = false;
   function onHint(change: { rid: string; version: number } | undefined): void {
     if (!change) return poll();
@@ -198,14 +200,16 @@ export function createExportJobWatchers({ source, jobEvents, now, pollMs, log, h
       for (const watcher of watched.values()) listeners += watcher.entries.size;
       return { jobs: watched.size, listeners };
     },
-    close() {
+    async close() {
       closed = true;
-      void hinted?.close();
+      // A second close (preClose, then onClose) waits for the same connection.
+      hintsClosed ??= hinted?.close() ?? Promise.resolve();
       hinted = undefined;
       const all = [...watched.values()].flatMap((watcher) => [...watcher.entries]);
       watched.clear();
       stopIfIdle();
       for (const entry of all) entry.listener.onEnd();
+      await hintsClosed;
     },
   };
 }

@@ -11,12 +11,13 @@
  *
  * What a caller sees is never older than its own call: its key is read by a statement that
  * starts after the call was made (a revocation committed before a request arrives is seen
- * by it, as with a lookup of its own). A failed statement rejects every caller of its batch,
- * as it would have rejected each of them alone.
+ * by it, as with a lookup of its own). A failed statement would fail every caller of its
+ * batch where alone it failed one, so it is run once more (a read: running it again changes
+ * nothing) before the batch's callers are rejected.
  */
 
 /** Keys read by one statement at most: a bound on its array parameter. */
-const MAX_KEYS = 512;
+export const MAX_KEYS = 512;
 
 interface Waiting<Row> {
   key: string;
@@ -31,24 +32,28 @@ export function createReadBatcher<Row>(readMany: (keys: string[]) => Promise<Map
 
   function flush(): void {
     if (inFlight || queue.length === 0) return;
-    // A batch ends after MAX_KEYS distinct keys; the callers of a key in it all get its row.
+    // In the order asked, up to MAX_KEYS distinct keys (a repeat of one of them rides along).
     const keys = new Set<string>();
     let taken = 0;
     while (taken < queue.length && (keys.size < MAX_KEYS || keys.has(queue[taken]!.key))) keys.add(queue[taken++]!.key);
     const batch = queue.slice(0, taken);
     queue = queue.slice(taken);
     inFlight = true;
-    readMany([...keys]).then(
-      (rows) => {
-        for (const waiting of batch) waiting.resolve(rows.get(waiting.key));
-      },
-      (error: unknown) => {
-        for (const waiting of batch) waiting.reject(error);
-      },
-    ).finally(() => {
-      inFlight = false;
-      flush();
-    });
+    const asked = [...keys];
+    readMany(asked)
+      .catch(() => readMany(asked))
+      .then(
+        (rows) => {
+          for (const waiting of batch) waiting.resolve(rows.get(waiting.key));
+        },
+        (error: unknown) => {
+          for (const waiting of batch) waiting.reject(error);
+        },
+      )
+      .finally(() => {
+        inFlight = false;
+        flush();
+      });
   }
 
   return (key) =>

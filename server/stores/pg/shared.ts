@@ -147,11 +147,11 @@ export async function insertKey(tx: PgTx, key: NewKey): Promise<void> {
   await keyInsert(tx, key);
 }
 
-/** insertKey's statement, unrun: for a create that writes its job and key in one statement. */
-export function keyInsert(tx: PgTx, keys: NewKey | NewKey[]) {
+/** insertKey's statement, unrun: for a create that writes its job and key in one statement. The create batch's key insert (export-create-batch.ts) does the same to an expired row. */
+export function keyInsert(tx: PgTx, key: NewKey) {
   return tx
     .insert(idempotencyKeys)
-    .values(Array.isArray(keys) ? keys : [keys])
+    .values([key])
     .onConflictDoUpdate({
       target: [idempotencyKeys.userId, idempotencyKeys.key],
       set: {
