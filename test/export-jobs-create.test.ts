@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { eq } from 'drizzle-orm';
-import { exportJobs } from '../db/schema.js';
 import { buildApp } from '../server/app.js';
 import { ERRORS, NotepadError } from '../server/contract/errors.js';
 import { createCaller } from '../server/routers/index.js';
@@ -9,9 +7,9 @@ import { createContextInner } from '../server/trpc.js';
 import * as admin from '../server/services/admin.js';
 import { authenticate } from '../server/services/auth.js';
 import { createExportJob } from '../server/services/export-jobs.js';
-import { callerError, createSqliteTestEnv, seedDocument, seedGenerationJob, seedGrant, seedTemplate, seedUser, type SqliteTestEnv } from './helpers.js';
+import { callerError, createTestEnv, seedDocument, seedGenerationJob, seedGrant, seedTemplate, seedUser, type TestEnv } from './helpers.js';
 
-let env: SqliteTestEnv;
+let env: TestEnv;
 let app: FastifyInstance;
 let owner: { userId: string; token: string };
 let other: { userId: string; token: string };
@@ -24,7 +22,7 @@ const target = { type: 'pdf', userLocale: 'en-US', userTimezone: 'America/New_Yo
 const bodyFor = (source: object, t: object = target) => ({ exportJobSource: source, exportJobTarget: t });
 
 beforeAll(async () => {
-  env = await createSqliteTestEnv();
+  env = await createTestEnv();
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
   owner = await seedUser(env.deps, { name: 'Owner' });
   other = await seedUser(env.deps, { name: 'Other' });
@@ -35,10 +33,10 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app.close();
-  env.cleanup();
+  await env.cleanup();
 });
 
-const countJobs = () => env.db.select().from(exportJobs).all().length;
+const countJobs = async () => (await env.rows.exportJobs()).length;
 
 async function rest(opts: { token?: string | null; authorization?: string; url?: string; body?: unknown; rawBody?: string; contentType?: string }) {
   const headers: Record<string, string> = {};
@@ -61,12 +59,12 @@ function expectError(result: { status: number; body: Record<string, unknown> }, 
 
 describe('REST exportJobs.create', () => {
   it('creates a running job and stores exactly one row', async () => {
-    const before = countJobs();
+    const before = await countJobs();
     const result = await rest({ body: bodyFor({ type: 'documentSource', documentRid }) });
     expect(result.status).toBe(200);
     expect(result.body).toEqual({ rid: expect.stringMatching(/^ri\.notepad\.main\.export-job\.[0-9a-f-]{36}$/), status: { type: 'running' } });
-    expect(countJobs()).toBe(before + 1);
-    const row = env.db.select().from(exportJobs).where(eq(exportJobs.rid, result.body.rid as string)).get();
+    expect(await countJobs()).toBe(before + 1);
+    const row = await env.rows.exportJob(result.body.rid as string);
     expect(row).toMatchObject({ status: 'running', creatorId: owner.userId, documentRid, userLocale: 'en-US', userTimezone: 'America/New_York' });
   });
 
@@ -198,16 +196,16 @@ describe('REST exportJobs.create', () => {
 
     const ok = await rest({ body: gen(succeeded) });
     expect(ok.status).toBe(200);
-    const row = env.db.select().from(exportJobs).where(eq(exportJobs.rid, ok.body.rid as string)).get();
+    const row = await env.rows.exportJob(ok.body.rid as string);
     expect(row).toMatchObject({ sourceType: 'generationJobSource', generationJobRid: succeeded, templateRid });
   });
 
   it('changes nothing on any error', async () => {
-    const before = countJobs();
+    const before = await countJobs();
     await rest({ body: bodyFor({ type: 'documentSource', documentRid: viewOnlyDocumentRid }) });
     await rest({ rawBody: '{' });
     await rest({ token: 'nope', body: bodyFor({ type: 'documentSource', documentRid }) });
-    expect(countJobs()).toBe(before);
+    expect(await countJobs()).toBe(before);
   });
 
   it('logs the errorInstanceId of each error response', async () => {
@@ -261,12 +259,12 @@ describe('exportJobs.create checks and insert as one step', () => {
   it('a grant revoked after the request arrived but before its batch commits is honoured: no job', async () => {
     const sharedRid = await seedDocument(env.deps, other.userId, { title: 'Shared, then not' });
     await seedGrant(env.deps, owner.userId, sharedRid, 'export');
-    const before = countJobs();
+    const before = await countJobs();
     const principal = await authenticate(env.deps, `Bearer ${owner.token}`);
     const pending = createExportJob(env.deps, principal, { exportJobSource: { type: 'documentSource', documentRid: sharedRid }, exportJobTarget: target });
     // The revocation commits in the same turn, after the create was called and before its batch runs.
     await admin.revokeGrant(env.deps, { userId: owner.userId, resourceRid: sharedRid, action: 'export' });
     await expect(pending).rejects.toMatchObject({ errorName: 'DocumentNotFound' });
-    expect(countJobs()).toBe(before);
+    expect(await countJobs()).toBe(before);
   });
 });

@@ -1,28 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { eq } from 'drizzle-orm';
-import { exportJobs } from '../db/schema.js';
 import { buildApp } from '../server/app.js';
 import { encodePageToken } from '../server/contract/page-token.js';
 import { newRid } from '../server/contract/rids.js';
 import { createCaller } from '../server/routers/index.js';
 import { createContextInner } from '../server/trpc.js';
-import { callerError, createSqliteTestEnv, seedDocument, seedUser, type SqliteTestEnv } from './helpers.js';
+import { callerError, createTestEnv, seedDocument, seedUser, type TestEnv } from './helpers.js';
 
 /** exportJobs.list, an extension (docs/api.md, "Extensions"), over REST and tRPC. */
 
-let env: SqliteTestEnv;
+let env: TestEnv;
 let app: FastifyInstance;
 
 const target = { type: 'pdf', userLocale: 'en-GB', userTimezone: 'Europe/London' } as const;
 
 beforeAll(async () => {
-  env = await createSqliteTestEnv();
+  env = await createTestEnv();
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
 });
 afterAll(async () => {
   await app.close();
-  env.cleanup();
+  await env.cleanup();
 });
 
 interface Page {
@@ -69,7 +67,7 @@ describe('REST GET exportJobs', () => {
     expect(result.raw).not.toContain('nextPageToken');
 
     // An expired job is gone from the list as from exportJobs.get.
-    env.db.update(exportJobs).set({ expiresAt: env.clock.now }).where(eq(exportJobs.rid, mine[1]!)).run();
+    await env.rows.set('exportJobs', mine[1]!, { expiresAt: env.clock.now });
     expect((await list(me.token)).body.data.map((j) => j.rid)).toEqual([mine[2], mine[0]]);
   });
 
@@ -80,9 +78,9 @@ describe('REST GET exportJobs', () => {
   it('filters by status and shows each job as exportJobs.get does', async () => {
     const me = await freshUser('Filter');
     const [a, b, c] = [await createJob(me), await createJob(me), await createJob(me)];
-    env.db.update(exportJobs).set({ status: 'failed', errorMessage: 'broke', errorCode: 'INTERNAL' }).where(eq(exportJobs.rid, a)).run();
+    await env.rows.set('exportJobs', a, { status: 'failed', errorMessage: 'broke', errorCode: 'INTERNAL' });
     const fileRid = newRid('file');
-    env.db.update(exportJobs).set({ status: 'succeeded', fileRid }).where(eq(exportJobs.rid, b)).run();
+    await env.rows.set('exportJobs', b, { status: 'succeeded', fileRid });
     expect((await list(me.token, '&status=failed')).body.data).toEqual([{ rid: a, status: { type: 'failed', errorMessage: 'broke', errorCode: 'INTERNAL' } }]);
     expect((await list(me.token, '&status=succeeded')).body.data).toEqual([{ rid: b, status: { type: 'succeeded', fileRid } }]);
     expect((await list(me.token, '&status=running')).body.data).toEqual([{ rid: c, status: { type: 'running' }, progress: QUEUED }]);
@@ -114,7 +112,8 @@ describe('REST GET exportJobs', () => {
     const me = await freshUser('Same instant');
     const rids: string[] = [];
     for (let i = 0; i < 5; i++) rids.push(await createJob(me));
-    env.db.update(exportJobs).set({ createdAt: env.clock.now }).where(eq(exportJobs.creatorId, me.userId)).run();
+    // Every job of this user (all of them are the five): the same instant.
+    for (const rid of rids) await env.rows.set('exportJobs', rid, { createdAt: env.clock.now });
     const first = await list(me.token, '&pageSize=2');
     const second = await list(me.token, `&pageSize=2&pageToken=${first.body.nextPageToken!}`);
     const third = await list(me.token, `&pageSize=2&pageToken=${second.body.nextPageToken!}`);

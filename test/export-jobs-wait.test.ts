@@ -1,22 +1,19 @@
 import { request as httpRequest } from 'node:http';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { eq } from 'drizzle-orm';
-import { openDatabase } from '../db/index.js';
-import { exportJobs } from '../db/schema.js';
 import { buildApp } from '../server/app.js';
 import { newRid } from '../server/contract/rids.js';
 import type { Renderer } from '../server/jobs/export-job.js';
+import { attemptOf, claimNext } from '../server/jobs/lease.js';
 import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
 import { renderPdf } from '../server/render/render-pdf.js';
 import { activeExportJobWaits, waitPreferenceOf } from '../server/services/export-job-wait.js';
-import { createSqliteTestEnv, seedDocument, seedUser, type SqliteTestEnv } from './helpers.js';
+import { createTestEnv, seedDocument, seedUser, type TestEnv } from './helpers.js';
 import { waitFor } from './stepped-render.js';
 
 /** `Prefer: wait=N` on exportJobs.get, an extension (docs/api.md, "Extensions"). */
 
-let env: SqliteTestEnv;
+let env: TestEnv;
 let app: FastifyInstance;
 let owner: { userId: string; token: string };
 let documentRid: string;
@@ -25,7 +22,7 @@ const cleanups: Array<() => void | Promise<void>> = [];
 const target = { type: 'pdf', userLocale: 'en-GB', userTimezone: 'Europe/London' } as const;
 
 beforeEach(async () => {
-  env = await createSqliteTestEnv({ config: { jobs: { leaseMs: 300, deadlineMs: 20_000, concurrency: 1 } } });
+  env = await createTestEnv({ config: { jobs: { leaseMs: 300, deadlineMs: 20_000, concurrency: 1 } } });
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
   owner = await seedUser(env.deps, { name: 'Owner' });
   documentRid = await seedDocument(env.deps, owner.userId);
@@ -33,7 +30,7 @@ beforeEach(async () => {
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   await app.close();
-  env.cleanup();
+  await env.cleanup();
 });
 
 async function create(): Promise<string> {
@@ -117,11 +114,15 @@ describe('REST GET exportJobs/{exportJobRid} with Prefer: wait', () => {
 
   it('answers as soon as another process ends the job (seen only by the poll)', async () => {
     const rid = await create();
-    const elsewhere = openDatabase(join(env.dir, 'notepad.db'));
+    // The database opened again, as another process would: no job event here tells of what it does.
+    const elsewhere = await env.connectAgain();
     cleanups.push(() => elsewhere.close());
+    const leases = { store: elsewhere.stores.jobs, now: () => env.clock.now, leaseMs: () => env.deps.config.jobs.leaseMs };
+    const claimed = (await claimNext(leases, 'export', 'elsewhere'))!;
+    expect(claimed.rid).toBe(rid);
     const answer = get(rid, 'wait=30');
     await waitFor(() => activeExportJobWaits() === 1, 'the request waits');
-    elsewhere.db.update(exportJobs).set({ status: 'failed', errorMessage: 'too big', errorCode: 'CONTENT_TOO_LARGE' }).where(eq(exportJobs.rid, rid)).run();
+    expect(await elsewhere.stores.jobs.failExport(attemptOf(claimed), env.clock.now, { errorCode: 'CONTENT_TOO_LARGE', message: 'too big', errorInstanceId: 'elsewhere' })).toBe(true);
     const result = await answer;
     expect(result).toMatchObject({
       status: 200,
@@ -143,7 +144,7 @@ describe('REST GET exportJobs/{exportJobRid} with Prefer: wait', () => {
   it('answers a finished job at once and echoes the wait capped at 60', async () => {
     const rid = await create();
     const fileRid = newRid('file');
-    env.db.update(exportJobs).set({ status: 'succeeded', fileRid }).where(eq(exportJobs.rid, rid)).run();
+    await env.rows.set('exportJobs', rid, { status: 'succeeded', fileRid });
     const result = await get(rid, 'wait=3600');
     expect(result).toMatchObject({ status: 200, body: { rid, status: { type: 'succeeded', fileRid } }, applied: 'wait=60' });
   });
