@@ -1,14 +1,8 @@
-import { readdirSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { eq } from 'drizzle-orm';
-import { openDatabase } from '../db/index.js';
-import { exportJobs, files, userUsage } from '../db/schema.js';
-import { join } from 'node:path';
 import { buildApp } from '../server/app.js';
 import { newRid } from '../server/contract/rids.js';
 import { createDeps, leasesOf } from '../server/deps.js';
-import { createSqliteStores } from '../server/stores/sqlite/index.js';
 import type { Renderer } from '../server/jobs/export-job.js';
 import { attemptOf, claimNext } from '../server/jobs/lease.js';
 import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
@@ -16,12 +10,11 @@ import { renderPdf } from '../server/render/render-pdf.js';
 import { createCaller } from '../server/routers/index.js';
 import { CANCELLED_MESSAGE } from '../server/services/export-jobs.js';
 import { createContextInner } from '../server/trpc.js';
-import { callerError, createSqliteTestEnv, seedDocument, seedUser, type SqliteTestEnv } from './helpers.js';
-import { waitFor } from './stepped-render.js';
+import { callerError, createTestEnv, seedDocument, seedUser, type TestEnv } from './helpers.js';
 
 /** exportJobs.cancel, an extension (docs/api.md, "Extensions"), over REST and tRPC, and what it does to a render. */
 
-let env: SqliteTestEnv;
+let env: TestEnv;
 let app: FastifyInstance;
 let owner: { userId: string; token: string };
 let other: { userId: string; token: string };
@@ -33,7 +26,7 @@ const target = { type: 'pdf', userLocale: 'en-GB', userTimezone: 'Europe/London'
 const CANCELLED = { type: 'failed', errorMessage: CANCELLED_MESSAGE, errorCode: 'CANCELLED' };
 
 beforeEach(async () => {
-  env = await createSqliteTestEnv({ config: { jobs: { leaseMs: 300, deadlineMs: 20_000, concurrency: 1 } } });
+  env = await createTestEnv({ config: { jobs: { leaseMs: 300, deadlineMs: 20_000, concurrency: 1 } } });
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
   owner = await seedUser(env.deps, { name: 'Owner' });
   other = await seedUser(env.deps, { name: 'Other' });
@@ -43,7 +36,7 @@ afterEach(async () => {
   for (const r of runners.splice(0)) await r.stop(0);
   for (const cleanup of cleanups.splice(0)) await cleanup();
   await app.close();
-  env.cleanup();
+  await env.cleanup();
 });
 
 async function create(token = owner.token, doc = documentRid): Promise<string> {
@@ -75,8 +68,10 @@ async function get(rid: string) {
   return response.json() as Record<string, unknown>;
 }
 
-const activeExports = (userId: string) => env.db.select().from(userUsage).where(eq(userUsage.userId, userId)).get()?.activeExportJobs;
-const storedPdfs = () => readdirSync(env.files.dir).filter((name) => name.endsWith('.pdf'));
+const activeExports = async (userId: string) => (await env.rows.userUsage(userId))?.activeExportJobs;
+/** Every key the file store holds; a write not yet in place (a local temp file) says so. */
+const storedPdfs = async () => (await env.files.list()).map(({ storageKey, temp }) => (temp ? `(temp) ${storageKey}` : storageKey));
+const exportJob = async (rid: string) => (await env.rows.exportJob(rid))!;
 
 /** A renderer whose first call waits until aborted (as the render pool does); later calls render. */
 function blockingFirstRender() {
@@ -109,11 +104,11 @@ function blockingFirstRender() {
 describe('REST POST exportJobs/{exportJobRid}/cancel', () => {
   it('ends a running job failed with errorCode CANCELLED, without a body, and frees its quota slot', async () => {
     const rid = await create();
-    expect(activeExports(owner.userId)).toBe(1);
+    expect(await activeExports(owner.userId)).toBe(1);
     const result = await cancel(rid);
     expect(result).toEqual({ status: 200, body: { rid, status: CANCELLED } });
     expect(await get(rid)).toEqual({ rid, status: CANCELLED });
-    expect(activeExports(owner.userId)).toBe(0);
+    expect(await activeExports(owner.userId)).toBe(0);
   });
 
   it('ignores a body, whatever it is', async () => {
@@ -124,20 +119,20 @@ describe('REST POST exportJobs/{exportJobRid}/cancel', () => {
   it('answers a finished job unchanged, and a second cancel the same as the first', async () => {
     const succeeded = await create();
     const fileRid = newRid('file');
-    env.db.update(exportJobs).set({ status: 'succeeded', fileRid }).where(eq(exportJobs.rid, succeeded)).run();
+    await env.rows.set('exportJobs', succeeded, { status: 'succeeded', fileRid });
     expect(await cancel(succeeded)).toEqual({ status: 200, body: { rid: succeeded, status: { type: 'succeeded', fileRid } } });
     expect(await get(succeeded)).toEqual({ rid: succeeded, status: { type: 'succeeded', fileRid } });
 
     const failed = await create();
-    env.db.update(exportJobs).set({ status: 'failed', errorMessage: 'too big', errorCode: 'CONTENT_TOO_LARGE' }).where(eq(exportJobs.rid, failed)).run();
+    await env.rows.set('exportJobs', failed, { status: 'failed', errorMessage: 'too big', errorCode: 'CONTENT_TOO_LARGE' });
     expect((await cancel(failed)).body).toEqual({ rid: failed, status: { type: 'failed', errorMessage: 'too big', errorCode: 'CONTENT_TOO_LARGE' } });
 
     const cancelled = await create();
     const first = await cancel(cancelled);
-    const finishedAt = env.db.select().from(exportJobs).where(eq(exportJobs.rid, cancelled)).get()!.finishedAt;
+    const finishedAt = (await exportJob(cancelled)).finishedAt;
     env.clock.advance(1_000);
     expect(await cancel(cancelled)).toEqual(first);
-    expect(env.db.select().from(exportJobs).where(eq(exportJobs.rid, cancelled)).get()!.finishedAt).toBe(finishedAt);
+    expect((await exportJob(cancelled)).finishedAt).toBe(finishedAt);
   });
 
   it("answers ExportJobNotFound for another user's job and leaves it running; 400 for a malformed rid", async () => {
@@ -145,7 +140,7 @@ describe('REST POST exportJobs/{exportJobRid}/cancel', () => {
     const result = await cancel(theirs);
     expect(result.status).toBe(404);
     expect(result.body).toMatchObject({ errorCode: 'NOT_FOUND', errorName: 'ExportJobNotFound', parameters: { exportJobRid: theirs } });
-    expect(env.db.select().from(exportJobs).where(eq(exportJobs.rid, theirs)).get()!.status).toBe('running');
+    expect((await exportJob(theirs)).status).toBe('running');
     expect((await cancel(newRid('export-job'))).body).toMatchObject({ errorName: 'ExportJobNotFound' });
     expect((await cancel('not-a-rid')).body).toMatchObject({ errorName: 'Default:InvalidArgument', parameters: { parameter: 'exportJobRid' } });
   });
@@ -165,7 +160,7 @@ describe('tRPC notepad.exportJobs.cancel', () => {
 describe('cancelling a job being rendered', () => {
   it('in this process: the render stops at once, its slot renders the next job, and no file or bytes are kept', async () => {
     const renderer = blockingFirstRender();
-    const runner = createJobRunner({ deps: env.deps, files: env.files, render: renderer.render });
+    const runner = createJobRunner({ deps: env.deps, files: env.files, render: renderer.render, coordination: env.coordination });
     runners.push(runner);
     const first = await create();
     const second = await create();
@@ -178,17 +173,17 @@ describe('cancelling a job being rendered', () => {
     expect(await get(first)).toEqual({ rid: first, status: CANCELLED });
     // One render slot: the second job could only render once the first one's slot was freed.
     expect(((await get(second)).status as { type: string }).type).toBe('succeeded');
-    const fileRows = env.db.select().from(files).all();
+    const fileRows = await env.rows.files();
     expect(fileRows.map((f) => f.exportJobRid)).toEqual([second]);
-    expect(storedPdfs()).toEqual([fileRows[0]!.storageKey]);
+    expect(await storedPdfs()).toEqual([fileRows[0]!.storageKey]);
     expect(env.logLines().some((line) => line.msg === 'export job cancelled; render stopped' && line.exportJobRid === first)).toBe(true);
   });
 
   it('in another process: its runner stops the render at its next lease renewal', async () => {
     // A second connection and its own deps: its runner hears nothing of this process's job events.
-    const database = openDatabase(join(env.dir, 'notepad.db'));
+    const database = await env.connectAgain();
     cleanups.push(() => database.close());
-    const elsewhere = createDeps({ stores: createSqliteStores(database.db), now: () => env.clock.now, logger: env.logger, config: { jobs: { leaseMs: 300, deadlineMs: 20_000, concurrency: 1 } } });
+    const elsewhere = createDeps({ stores: database.stores, now: () => env.clock.now, logger: env.logger, config: { jobs: { leaseMs: 300, deadlineMs: 20_000, concurrency: 1 } } });
     const renderer = blockingFirstRender();
     const runner = createJobRunner({ deps: elsewhere, files: env.files, render: renderer.render });
     runners.push(runner);
@@ -199,8 +194,8 @@ describe('cancelling a job being rendered', () => {
     expect(((await renderer.aborted) as Error).message).toBe('lease lost');
     await runner.drain();
     expect(await get(rid)).toEqual({ rid, status: CANCELLED });
-    expect(env.db.select().from(files).all()).toEqual([]);
-    await waitFor(() => storedPdfs().length === 0, 'no bytes stored');
+    expect(await env.rows.files()).toEqual([]);
+    await vi.waitFor(async () => expect(await storedPdfs(), 'no bytes stored').toEqual([]), { timeout: 10_000, interval: 5 });
   });
 
   it('a success commit after the cancel fails: the attempt no longer holds the job', async () => {
@@ -211,7 +206,7 @@ describe('cancelling a job being rendered', () => {
     const file = { rid: newRid('file'), mediaType: 'application/pdf', filename: 'a.pdf', sizeBytes: 3, sha256: '0', storageKey: 'k.pdf' };
     expect(await env.deps.stores.jobs.commitExportSuccess(job, attemptOf(job), env.clock.now, file, () => true)).toEqual({ outcome: 'lease-lost' });
     expect(await env.deps.stores.jobs.renew('export', attemptOf(job), env.clock.now, 300)).toBe(false);
-    expect(env.db.select().from(files).all()).toEqual([]);
+    expect(await env.rows.files()).toEqual([]);
     expect(await get(rid)).toEqual({ rid, status: CANCELLED });
   });
 });

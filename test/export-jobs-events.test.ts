@@ -1,15 +1,12 @@
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { eq, sql } from 'drizzle-orm';
-import { openDatabase } from '../db/index.js';
-import { exportJobs } from '../db/schema.js';
 import { buildApp } from '../server/app.js';
 import { newRid } from '../server/contract/rids.js';
 import type { Renderer } from '../server/jobs/export-job.js';
 import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
 import { openEventStreams } from '../server/http/export-job-events.js';
-import { createSqliteTestEnv, seedDocument, seedUser, type SqliteTestEnv } from './helpers.js';
+import { createTestEnv, seedDocument, seedUser, type TestEnv } from './helpers.js';
+import type { Keyed } from './rows.js';
 import { openSse, type SseConnection, type SseFrame } from './sse-client.js';
 import { steppedRender, waitFor } from './stepped-render.js';
 
@@ -19,19 +16,20 @@ import { steppedRender, waitFor } from './stepped-render.js';
  */
 
 const HEARTBEAT_MS = 100;
-let env: SqliteTestEnv;
+let env: TestEnv;
 let app: FastifyInstance;
 let base: string;
 let owner: { userId: string; token: string };
 let documentRid: string;
 const runners: JobRunner[] = [];
 const streams: SseConnection[] = [];
-const cleanups: Array<() => void> = [];
 
 const target = { type: 'pdf', userLocale: 'en-GB', userTimezone: 'Europe/London' } as const;
 
-async function setUp(events: { heartbeatMs?: number; maxStreamMs?: number; pollMs?: number } = {}) {
-  env = await createSqliteTestEnv({
+/** `hints: false`: no PostgreSQL change hints, so other processes' changes are seen at the poll only (SQLite has none). */
+async function setUp(events: { heartbeatMs?: number; maxStreamMs?: number; pollMs?: number } = {}, { hints = true } = {}) {
+  env = await createTestEnv({
+    ...(hints ? {} : { exportJobChangeHints: undefined }),
     config: { jobs: { leaseMs: 30_000, deadlineMs: 20_000, concurrency: 1, progressIntervalMs: 250 }, events: { heartbeatMs: HEARTBEAT_MS, pollMs: 50, ...events } },
   });
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
@@ -43,17 +41,20 @@ async function setUp(events: { heartbeatMs?: number; maxStreamMs?: number; pollM
   documentRid = await seedDocument(env.deps, owner.userId);
 }
 
+async function tearDown() {
+  // A connection the client aborted mid-stream must not hold the close up.
+  app.server.closeAllConnections();
+  await app.close();
+  await env.cleanup();
+}
+
 beforeEach(async () => {
   await setUp();
 });
 afterEach(async () => {
   for (const stream of streams.splice(0)) stream.close();
   for (const r of runners.splice(0)) await r.stop(0);
-  for (const cleanup of cleanups.splice(0)) cleanup();
-  // A connection the client aborted mid-stream must not hold the close up.
-  app.server.closeAllConnections();
-  await app.close();
-  env.cleanup();
+  await tearDown();
 });
 
 async function create(): Promise<string> {
@@ -85,8 +86,17 @@ async function nextEvent(stream: SseConnection): Promise<SseFrame | undefined> {
 
 const dataOf = (frame: SseFrame | undefined) => JSON.parse(frame?.data ?? 'null') as Record<string, unknown>;
 
+/**
+ * Changes a job's row past the services, as another process would (the job-event bus of this
+ * one hears nothing of it), moving its version on as every change does.
+ */
+async function changeElsewhere(rid: string, values: Partial<Keyed['exportJobs']>): Promise<void> {
+  const { version } = (await env.rows.exportJob(rid))!;
+  await env.rows.set('exportJobs', rid, { ...values, version: version + 1 });
+}
+
 function startRunner(render: Renderer): JobRunner {
-  const runner = createJobRunner({ deps: env.deps, files: env.files, render });
+  const runner = createJobRunner({ deps: env.deps, files: env.files, render, coordination: env.coordination });
   runner.start();
   runners.push(runner);
   return runner;
@@ -140,7 +150,7 @@ describe('REST GET exportJobs/{exportJobRid}/events', () => {
 
     // The job ends while the client is away.
     stepped.finish();
-    await waitFor(() => env.db.select().from(exportJobs).where(eq(exportJobs.rid, rid)).get()!.status === 'succeeded', 'the job ended');
+    await vi.waitFor(async () => expect((await env.rows.exportJob(rid))!.status, 'the job ended').toBe('succeeded'), { timeout: 10_000, interval: 5 });
 
     const again = await events(rid, { lastEventId: seen!.id! });
     const frames = (await again.rest()).filter((frame) => frame.event);
@@ -165,16 +175,13 @@ describe('REST GET exportJobs/{exportJobRid}/events', () => {
   });
 
   it('sees a change another process made, through the poll of the job\'s row', async () => {
+    // Without PostgreSQL's change hints (test/pg-watch-hints.test.ts has those), as on SQLite: the poll alone must see it.
+    await tearDown();
+    await setUp({}, { hints: false });
     const rid = await create();
     const stream = await events(rid);
     expect((await nextEvent(stream))?.event).toBe('progress');
-    const elsewhere = openDatabase(join(env.dir, 'notepad.db'));
-    cleanups.push(() => elsewhere.close());
-    elsewhere.db
-      .update(exportJobs)
-      .set({ status: 'failed', errorMessage: 'too big', errorCode: 'CONTENT_TOO_LARGE', version: sql`${exportJobs.version} + 1` })
-      .where(eq(exportJobs.rid, rid))
-      .run();
+    await changeElsewhere(rid, { status: 'failed', errorMessage: 'too big', errorCode: 'CONTENT_TOO_LARGE' });
     const end = await nextEvent(stream);
     expect(end?.event).toBe('failed');
     expect(dataOf(end)).toEqual({ rid, status: { type: 'failed', errorMessage: 'too big', errorCode: 'CONTENT_TOO_LARGE' } });
@@ -247,23 +254,21 @@ describe('a closing server', () => {
     expect(await nextEvent(stream)).toBeUndefined();
     expect(deps.watchers.stats()).toEqual({ jobs: 0, listeners: 0 });
     expect(openEventStreams()).toBe(0);
-    env.cleanup();
+    await env.cleanup();
     await setUp();
   });
 });
 
 describe('a stream past events.maxStreamMs', () => {
   it('is closed by the server; a reconnect with Last-Event-ID picks up where it was', async () => {
-    app.server.closeAllConnections();
-    await app.close();
-    env.cleanup();
+    await tearDown();
     await setUp({ maxStreamMs: 200, heartbeatMs: 60_000 });
     const rid = await create();
     const stream = await events(rid);
     const seen = await nextEvent(stream);
     expect(await nextEvent(stream)).toBeUndefined();
     expect(openEventStreams()).toBe(0);
-    env.db.update(exportJobs).set({ status: 'failed', errorMessage: 'x', version: sql`${exportJobs.version} + 1` }).where(eq(exportJobs.rid, rid)).run();
+    await changeElsewhere(rid, { status: 'failed', errorMessage: 'x' });
     const again = await events(rid, { lastEventId: seen!.id! });
     expect((await again.rest()).map((frame) => frame.event)).toEqual(['failed']);
   });

@@ -164,7 +164,9 @@ async function createPostgresTestEnv(options: TestEnvOptions): Promise<TestEnv> 
     s3,
   );
   const { logger, clock, logLines } = testLogAndClock(options);
-  const deps = createDeps({ now: () => clock.now, ...options, stores: backend.stores, logger, exportJobChangeHints: backend.coordination?.listenForExportJobChanges });
+  // The backend's change hints unless the test says otherwise (undefined: its watchers see other processes' changes at the poll only).
+  const exportJobChangeHints = 'exportJobChangeHints' in options ? options.exportJobChangeHints : backend.coordination?.listenForExportJobChanges;
+  const deps = createDeps({ now: () => clock.now, ...options, stores: backend.stores, logger, exportJobChangeHints });
   return {
     backend: 'postgres',
     dir,

@@ -1,22 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { eq } from 'drizzle-orm';
-import { openDatabase } from '../db/index.js';
-import { exportJobs, generationJobs, idempotencyKeys } from '../db/schema.js';
 import { buildApp } from '../server/app.js';
 import { newRid } from '../server/contract/rids.js';
 import { createDeps } from '../server/deps.js';
-import { createSqliteStores } from '../server/stores/sqlite/index.js';
 import { createJobRunner } from '../server/jobs/runner.js';
 import { createCaller } from '../server/routers/index.js';
 import { createContextInner } from '../server/trpc.js';
-import { callerError, createSqliteTestEnv, seedDocument, seedGrant, seedTemplate, seedUser, type SqliteTestEnv } from './helpers.js';
+import { callerError, createTestEnv, seedDocument, seedGrant, seedTemplate, seedUser, type TestEnv } from './helpers.js';
 
 /** The Idempotency-Key extension (docs/api.md, "Extensions"): exportJobs.create and templates.generate. */
 
-let env: SqliteTestEnv;
+let env: TestEnv;
 let app: FastifyInstance;
 let owner: { userId: string; token: string };
 let other: { userId: string; token: string };
@@ -34,7 +29,7 @@ let keys = 0;
 const freshKey = () => `key-${++keys}-${Date.now()}`;
 
 beforeAll(async () => {
-  env = await createSqliteTestEnv();
+  env = await createTestEnv();
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
   owner = await seedUser(env.deps, { name: 'Owner' });
   other = await seedUser(env.deps, { name: 'Other' });
@@ -45,12 +40,12 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app.close();
-  env.cleanup();
+  await env.cleanup();
 });
 
-const countJobs = () => env.db.select().from(exportJobs).all().length;
-const countGenerations = () => env.db.select().from(generationJobs).all().length;
-const countKeys = () => env.db.select().from(idempotencyKeys).all().length;
+const countJobs = async () => (await env.rows.exportJobs()).length;
+const countGenerations = async () => (await env.rows.generationJobs()).length;
+const countKeys = async () => (await env.rows.idempotencyKeys()).length;
 
 async function post(url: string, body: unknown, opts: { key?: string; token?: string; on?: FastifyInstance } = {}) {
   const headers: Record<string, string> = { authorization: `Bearer ${opts.token ?? owner.token}`, 'content-type': 'application/json' };
@@ -69,8 +64,8 @@ describe('REST exportJobs.create with an Idempotency-Key', () => {
     const first = await create(bodyFor(documentRid), { key });
     expect(first.status).toBe(200);
     expect(first.replayed).toBeUndefined();
-    const before = countJobs();
-    env.db.update(exportJobs).set({ status: 'failed', errorMessage: 'stopped', errorCode: 'INTERNAL' }).where(eq(exportJobs.rid, ridOf(first))).run();
+    const before = await countJobs();
+    await env.rows.set('exportJobs', ridOf(first), { status: 'failed', errorMessage: 'stopped', errorCode: 'INTERNAL' });
     // The same request in another spelling: short names, other key order, an unknown member.
     const again = await create(
       { target: { userTimezone: target.userTimezone, type: 'pdf', userLocale: target.userLocale }, source: { documentRid, type: 'documentSource' }, extra: 1 },
@@ -79,42 +74,42 @@ describe('REST exportJobs.create with an Idempotency-Key', () => {
     expect(again.status).toBe(200);
     expect(again.replayed).toBe('true');
     expect(again.body).toEqual({ rid: ridOf(first), status: { type: 'failed', errorMessage: 'stopped', errorCode: 'INTERNAL' } });
-    expect(countJobs()).toBe(before);
+    expect(await countJobs()).toBe(before);
   });
 
   it('answers 409 IdempotencyKeyReused for the same key with another request, and makes nothing', async () => {
     const key = freshKey();
     expect((await create(bodyFor(documentRid), { key })).status).toBe(200);
-    const before = countJobs();
+    const before = await countJobs();
     const reused = await create({ ...bodyFor(documentRid), exportJobTarget: { ...target, userLocale: 'de-DE' } }, { key });
     expect(reused.status).toBe(409);
     expect(reused.body).toMatchObject({ errorCode: 'CONFLICT', errorName: 'IdempotencyKeyReused', parameters: { idempotencyKey: key } });
-    expect(countJobs()).toBe(before);
+    expect(await countJobs()).toBe(before);
   });
 
   it('stores nothing for a request that fails: the same key may be retried and then makes the job', async () => {
     const key = freshKey();
-    const keysBefore = countKeys();
+    const keysBefore = await countKeys();
     const denied = await create(bodyFor(hiddenDocumentRid), { key });
     expect(denied.status).toBe(404);
     expect((denied.body as { errorName: string }).errorName).toBe('DocumentNotFound');
-    expect(countKeys()).toBe(keysBefore);
+    expect(await countKeys()).toBe(keysBefore);
     await seedGrant(env.deps, owner.userId, hiddenDocumentRid, 'view');
     await seedGrant(env.deps, owner.userId, hiddenDocumentRid, 'export');
     const retried = await create(bodyFor(hiddenDocumentRid), { key });
     expect(retried.status).toBe(200);
     expect(retried.replayed).toBeUndefined();
-    expect(countKeys()).toBe(keysBefore + 1);
+    expect(await countKeys()).toBe(keysBefore + 1);
   });
 
   it('makes one job for two identical requests racing with one key; both are answered it', async () => {
     const key = freshKey();
-    const before = countJobs();
+    const before = await countJobs();
     const [a, b] = await Promise.all([create(bodyFor(documentRid), { key }), create(bodyFor(documentRid), { key })]);
     expect([a.status, b.status]).toEqual([200, 200]);
     expect(ridOf(a)).toBe(ridOf(b));
     expect([a.replayed, b.replayed].filter((r) => r === 'true')).toHaveLength(1);
-    expect(countJobs()).toBe(before + 1);
+    expect(await countJobs()).toBe(before + 1);
   });
 
   it('scopes keys to the user: another user with the same key gets a job of their own', async () => {
@@ -127,14 +122,14 @@ describe('REST exportJobs.create with an Idempotency-Key', () => {
   });
 
   it('without the header, creates a job per request and sends no Idempotent-Replayed; a body member idempotencyKey is ignored', async () => {
-    const before = countJobs();
+    const before = await countJobs();
     const body = { ...bodyFor(documentRid), idempotencyKey: 'in-the-body' };
     const a = await create(body);
     const b = await create(body);
     expect([a.status, b.status]).toEqual([200, 200]);
     expect(ridOf(a)).not.toBe(ridOf(b));
     expect([a.replayed, b.replayed]).toEqual([undefined, undefined]);
-    expect(countJobs()).toBe(before + 2);
+    expect(await countJobs()).toBe(before + 2);
   });
 
   it.each([
@@ -142,11 +137,11 @@ describe('REST exportJobs.create with an Idempotency-Key', () => {
     ['256 characters', 'k'.repeat(256)],
     ['a control character', 'a\tb'],
   ])('refuses a key that is %s: 400 Default:InvalidArgument naming the header, nothing made', async (_, key) => {
-    const before = countJobs();
+    const before = await countJobs();
     const result = await create(bodyFor(documentRid), { key });
     expect(result.status).toBe(400);
     expect(result.body).toMatchObject({ errorName: 'Default:InvalidArgument', parameters: { parameter: 'Idempotency-Key' } });
-    expect(countJobs()).toBe(before);
+    expect(await countJobs()).toBe(before);
   });
 
   it('accepts a key of 255 printable characters, spaces and symbols included', async () => {
@@ -162,8 +157,8 @@ describe('REST exportJobs.create with an Idempotency-Key', () => {
   it('replays after a restart: a new app on the reopened database answers the same job', async () => {
     const key = freshKey();
     const first = await create(bodyFor(documentRid), { key });
-    const database = openDatabase(join(env.dir, 'notepad.db'));
-    const restarted = await buildApp({ deps: createDeps({ stores: createSqliteStores(database.db), now: () => env.clock.now, logger: env.logger }), files: env.files, logger: env.logger });
+    const database = await env.connectAgain();
+    const restarted = await buildApp({ deps: createDeps({ stores: database.stores, now: () => env.clock.now, logger: env.logger }), files: env.files, logger: env.logger });
     try {
       const again = await create(bodyFor(documentRid), { key, on: restarted });
       expect(again.status).toBe(200);
@@ -172,7 +167,7 @@ describe('REST exportJobs.create with an Idempotency-Key', () => {
       expect((await create({ ...bodyFor(documentRid), exportJobTarget: { ...target, userTimezone: 'UTC' } }, { key, on: restarted })).status).toBe(409);
     } finally {
       await restarted.close();
-      database.close();
+      await database.close();
     }
   });
 
@@ -184,10 +179,10 @@ describe('REST exportJobs.create with an Idempotency-Key', () => {
     expect(later.status).toBe(200);
     expect(later.replayed).toBeUndefined();
     expect(ridOf(later)).not.toBe(ridOf(first));
-    const expired = countKeys() - 1; // every key but the one just made has expired
-    const runner = createJobRunner({ deps: env.deps, files: env.files, render: () => Promise.reject(new Error('no rendering here')) });
+    const expired = (await countKeys()) - 1; // every key but the one just made has expired
+    const runner = createJobRunner({ deps: env.deps, files: env.files, render: () => Promise.reject(new Error('no rendering here')), coordination: env.coordination });
     expect((await runner.sweep()).idempotencyKeys).toBe(expired);
-    expect(env.db.select().from(idempotencyKeys).all()).toEqual([expect.objectContaining({ key, jobRid: ridOf(later) })]);
+    expect(await env.rows.idempotencyKeys()).toEqual([expect.objectContaining({ key, jobRid: ridOf(later) })]);
   });
 });
 
@@ -195,15 +190,15 @@ describe('tRPC notepad.exportJobs.create with idempotencyKey', () => {
   it('replays the same request, refuses another with IdempotencyKeyReused, and checks the key', async () => {
     const key = freshKey();
     const first = await trpc().notepad.exportJobs.create({ ...bodyFor(documentRid), idempotencyKey: key });
-    const before = countJobs();
+    const before = await countJobs();
     const again = await trpc().notepad.exportJobs.create({ exportJobTarget: target, exportJobSource: { type: 'documentSource' as const, documentRid }, idempotencyKey: key });
     expect(again).toEqual(first);
-    expect(countJobs()).toBe(before);
+    expect(await countJobs()).toBe(before);
     const reused = await callerError(trpc().notepad.exportJobs.create({ ...bodyFor(documentRid), exportJobTarget: { ...target, userLocale: 'ja-JP' }, idempotencyKey: key }));
     expect(reused).toMatchObject({ errorName: 'IdempotencyKeyReused', parameters: { idempotencyKey: key } });
     const invalid = await callerError(trpc().notepad.exportJobs.create({ ...bodyFor(documentRid), idempotencyKey: '' }));
     expect(invalid).toMatchObject({ errorName: 'Default:InvalidArgument', parameters: { parameter: 'idempotencyKey' } });
-    expect(countJobs()).toBe(before);
+    expect(await countJobs()).toBe(before);
   });
 
   it('shares the key with REST: a REST replay of a tRPC create answers the same job', async () => {
@@ -223,7 +218,7 @@ describe('templates.generate with an Idempotency-Key', () => {
     const first = await post(generateUrl(), { templateVersion: 1, templateParameters: {} }, { key });
     expect(first.status).toBe(200);
     expect(first.body).toMatch(/^ri\.notepad\.main\.generation-job\./);
-    const before = countGenerations();
+    const before = await countGenerations();
     // The same request: a version as a string of digits is the same version.
     const again = await post(generateUrl(), { templateParameters: {}, templateVersion: '1' }, { key });
     expect(again).toEqual({ status: 200, body: first.body, replayed: 'true' });
@@ -231,7 +226,7 @@ describe('templates.generate with an Idempotency-Key', () => {
     const reused = await post(generateUrl(), request, { key });
     expect(reused.status).toBe(409);
     expect(reused.body).toMatchObject({ errorName: 'IdempotencyKeyReused', parameters: { idempotencyKey: key } });
-    expect(countGenerations()).toBe(before);
+    expect(await countGenerations()).toBe(before);
   });
 
   it('REST: a key used by a create is another request for generate (409)', async () => {
@@ -242,11 +237,11 @@ describe('templates.generate with an Idempotency-Key', () => {
 
   it('REST: a failed generate stores nothing; a bad key is 400 naming the header', async () => {
     const key = freshKey();
-    const keysBefore = countKeys();
+    const keysBefore = await countKeys();
     const missing = await post(`/api/v2/notepad/templates/${newRid('notepad-template', randomUUID())}/generate?preview=true`, request, { key });
     expect(missing.body).toMatchObject({ errorName: 'TemplateNotFound' });
     expect(missing.status).toBe(404);
-    expect(countKeys()).toBe(keysBefore);
+    expect(await countKeys()).toBe(keysBefore);
     const bad = await post(generateUrl(), request, { key: 'x'.repeat(256) });
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({ errorName: 'Default:InvalidArgument', parameters: { parameter: 'Idempotency-Key' } });
@@ -254,11 +249,11 @@ describe('templates.generate with an Idempotency-Key', () => {
 
   it('REST: two identical generates racing with one key make one job', async () => {
     const key = freshKey();
-    const before = countGenerations();
+    const before = await countGenerations();
     const [a, b] = await Promise.all([post(generateUrl(), request, { key }), post(generateUrl(), request, { key })]);
     expect([a.status, b.status]).toEqual([200, 200]);
     expect(a.body).toBe(b.body);
-    expect(countGenerations()).toBe(before + 1);
+    expect(await countGenerations()).toBe(before + 1);
   });
 
   it('tRPC: replays the same GenerationJobRid and refuses another request', async () => {

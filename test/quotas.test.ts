@@ -1,23 +1,18 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { openDatabase } from '../db/index.js';
-import { exportJobs, files, generationJobs } from '../db/schema.js';
 import { buildApp } from '../server/app.js';
 import { ERRORS, type ErrorName } from '../server/contract/errors.js';
 import { createDeps, type Deps } from '../server/deps.js';
-import { createSqliteStores } from '../server/stores/sqlite/index.js';
 import { createJobRunner } from '../server/jobs/runner.js';
 import { renderPdf } from '../server/render/render-pdf.js';
 import { authenticate } from '../server/services/auth.js';
 import { createExportJob, getExportJob } from '../server/services/export-jobs.js';
-import { createSqliteTestEnv, seedDocument, seedGenerationJob, seedTemplate, seedUser, type SqliteTestEnv } from './helpers.js';
+import { createTestEnv, seedDocument, seedGenerationJob, seedTemplate, seedUser, type TestEnv } from './helpers.js';
 
 const LIMIT = 2;
 const target = { type: 'pdf', userLocale: 'en-US', userTimezone: 'Europe/Paris' } as const;
 
-let env: SqliteTestEnv;
+let env: TestEnv;
 let app: FastifyInstance;
 let ada: { userId: string; token: string };
 let bea: { userId: string; token: string };
@@ -25,7 +20,7 @@ let documentRid: string;
 let templateRid: string;
 
 beforeEach(async () => {
-  env = await createSqliteTestEnv({ config: { quotas: { maxActiveExportJobsPerUser: LIMIT, maxActiveGenerationJobsPerUser: LIMIT } } });
+  env = await createTestEnv({ config: { quotas: { maxActiveExportJobsPerUser: LIMIT, maxActiveGenerationJobsPerUser: LIMIT } } });
   app = await buildApp({ deps: env.deps, files: env.files, logger: env.logger });
   ada = await seedUser(env.deps, { name: 'Ada' });
   bea = await seedUser(env.deps, { name: 'Bea' });
@@ -34,7 +29,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await app.close();
-  env.cleanup();
+  await env.cleanup();
 });
 
 interface Answer {
@@ -81,15 +76,15 @@ function expectRefusal(answer: Answer, errorName: ErrorName, parameters: object)
   expect(answer.body.errorInstanceId).toMatch(/^[0-9a-f-]{36}$/);
 }
 
-const rows = () => ({ exports: env.db.select().from(exportJobs).all().length, generations: env.db.select().from(generationJobs).all().length });
-const runner = () => createJobRunner({ deps: env.deps, files: env.files, render: (request) => renderPdf(request) });
+const rows = async () => ({ exports: (await env.rows.exportJobs()).length, generations: (await env.rows.generationJobs()).length });
+const runner = () => createJobRunner({ deps: env.deps, files: env.files, render: (request) => renderPdf(request), coordination: env.coordination });
 
 describe.each(TRANSPORTS)('quotas on active jobs over $name', (transport) => {
   it('refuses an export beyond the limit with 429 TooManyActiveExportJobs, writes nothing, and takes the next once a job has finished', async () => {
     for (let i = 0; i < LIMIT; i++) expect((await transport.createExport()).status).toBe(200);
-    const before = rows();
+    const before = await rows();
     expectRefusal(await transport.createExport(), 'TooManyActiveExportJobs', { limit: LIMIT });
-    expect(rows()).toEqual(before);
+    expect(await rows()).toEqual(before);
     // Another user's quota is their own.
     expect((await transport.createExport(bea.token, exportBody(await seedDocument(env.deps, bea.userId)))).status).toBe(200);
     // A finished job frees its slot.
@@ -110,9 +105,9 @@ describe.each(TRANSPORTS)('quotas on active jobs over $name', (transport) => {
 
   it('refuses a generation beyond the limit with 429 TooManyActiveGenerationJobs, writes nothing, and takes the next once one has finished', async () => {
     for (let i = 0; i < LIMIT; i++) expect((await transport.generate()).status).toBe(200);
-    const before = rows();
+    const before = await rows();
     expectRefusal(await transport.generate(), 'TooManyActiveGenerationJobs', { limit: LIMIT });
-    expect(rows()).toEqual(before);
+    expect(await rows()).toEqual(before);
     const r = runner();
     await r.drain();
     await r.stop(0);
@@ -132,15 +127,15 @@ describe('active-job quotas under concurrent creates', () => {
     );
 
   it('never overshoots, within one group commit or between processes sharing the database', async () => {
-    const second = openDatabase(join(env.dir, 'notepad.db'));
+    const second = await env.connectAgain();
     try {
-      const elsewhere = createDeps({ stores: createSqliteStores(second.db), now: () => env.clock.now, config: { quotas: { maxActiveExportJobsPerUser: LIMIT } } });
+      const elsewhere = createDeps({ stores: second.stores, now: () => env.clock.now, config: { quotas: { maxActiveExportJobsPerUser: LIMIT } } });
       const outcomes = await Promise.all([...Array.from({ length: 5 }, () => create(env.deps, ada.token)), ...Array.from({ length: 5 }, () => create(elsewhere, ada.token))]);
       expect(outcomes.filter((o) => o === 'created')).toHaveLength(LIMIT);
       expect(outcomes.filter((o) => o === 'TooManyActiveExportJobs')).toHaveLength(10 - LIMIT);
-      expect(rows().exports).toBe(LIMIT);
+      expect((await rows()).exports).toBe(LIMIT);
     } finally {
-      second.close();
+      await second.close();
     }
   });
 });
@@ -151,17 +146,17 @@ describe.each(TRANSPORTS)('the storage quota over $name', (transport) => {
   const storedBytes = (userId = ada.userId) => env.deps.stores.jobs.storedBytes(userId);
 
   it('refuses exports and generations while the user holds the limit, with Retry-After until the first of it expires, and writes nothing', async () => {
-    seedGenerated();
+    await seedGenerated();
     env.deps.config.quotas.maxStoredBytesPerUser = await storedBytes();
     env.clock.advance(600_000);
-    const before = rows();
+    const before = await rows();
     for (const answer of [await transport.createExport(), await transport.generate()]) {
       expect(answer.status).toBe(429);
       expect(answer.body).toMatchObject({ errorCode: 'TOO_MANY_REQUESTS', errorName: 'StorageQuotaExceeded', errorDescription: ERRORS.StorageQuotaExceeded.description });
       expect(answer.body.parameters).toEqual({ limitBytes: await storedBytes() });
       expect(answer.retryAfter).toBe(String(3_600 - 600));
     }
-    expect(rows()).toEqual(before);
+    expect(await rows()).toEqual(before);
     env.deps.config.quotas.maxStoredBytesPerUser = await storedBytes() + 1; // room for one more byte: work may start
     expect((await transport.createExport()).status).toBe(200);
     expect((await transport.generate()).status).toBe(200);
@@ -174,6 +169,7 @@ describe('the storage quota while rendering', () => {
     createJobRunner({
       deps: env.deps,
       files: env.files,
+      coordination: env.coordination,
       render: (request) => {
         rendered++;
         return renderPdf(request);
@@ -196,14 +192,15 @@ describe('the storage quota while rendering', () => {
     const status = await statusOf(rid);
     expect(status).toMatchObject({ type: 'failed', errorCode: 'STORAGE_QUOTA_EXCEEDED' });
     expect(status.type === 'failed' && status.errorMessage).toMatch(/past the limit of 1000 bytes/);
-    expect(env.db.select().from(files).all()).toEqual([]);
-    expect(readdirSync(env.files.dir).filter((name) => name.endsWith('.pdf'))).toEqual([]);
+    expect(await env.rows.files()).toEqual([]);
+    // Every key the store holds, finished or a write not yet in place.
+    expect(await env.files.list()).toEqual([]);
     expect(await env.deps.stores.jobs.storedBytes(ada.userId)).toBe(0);
   });
 
   it('fails an export queued before the user ran out of storage without rendering it', async () => {
     const { rid } = await create();
-    seedGenerationJob(env, { creatorId: ada.userId, templateRid, status: 'succeeded' });
+    await seedGenerationJob(env, { creatorId: ada.userId, templateRid, status: 'succeeded' });
     env.deps.config.quotas.maxStoredBytesPerUser = await env.deps.stores.jobs.storedBytes(ada.userId);
     const r = counting();
     await r.drain();
@@ -218,7 +215,7 @@ describe('the storage quota while rendering', () => {
     await r.drain();
     const size = await env.deps.stores.jobs.storedBytes(ada.userId);
     expect((await statusOf(first.rid)).type).toBe('succeeded');
-    expect(size).toBe(env.db.select().from(files).all()[0]!.sizeBytes);
+    expect(size).toBe((await env.rows.files())[0]!.sizeBytes);
     env.deps.config.quotas.maxStoredBytesPerUser = 2 * size; // exactly one more of the same size
     env.clock.advance(1);
     const second = await create();

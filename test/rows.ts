@@ -43,6 +43,9 @@ export interface TestRows {
   insertGenerationJob(row: Keyed['generationJobs']): Promise<void>;
   /** Every row of every table of the database, as text: what the database holds at rest, for a search. */
   everyRowAsText(): Promise<string>;
+  /** A user's counters (active jobs, stored bytes), kept by the database's triggers; undefined if it has none. */
+  userUsage(userId: string): Promise<typeof sqlite.userUsage.$inferSelect | undefined>;
+  idempotencyKeys(): Promise<Array<typeof sqlite.idempotencyKeys.$inferSelect>>;
 }
 
 type Where = { principalId?: string; resourceRid?: string };
@@ -90,6 +93,8 @@ export function sqliteRows(db: Db): TestRows {
       const tables = db.$client.prepare("select name from sqlite_master where type = 'table'").pluck().all() as string[];
       return tables.map((table) => JSON.stringify(db.$client.prepare(`select * from "${table}"`).all())).join('\n');
     },
+    userUsage: async (userId) => db.select().from(sqlite.userUsage).where(eq(sqlite.userUsage.userId, userId)).get(),
+    idempotencyKeys: async () => db.select().from(sqlite.idempotencyKeys).all(),
   };
 }
 
@@ -143,5 +148,7 @@ export function pgRows(db: PgDb): TestRows {
       }
       return texts.join('\n');
     },
+    userUsage: async (userId) => first(await db.select().from(pg.userUsage).where(eq(pg.userUsage.userId, userId))),
+    idempotencyKeys: async () => db.select().from(pg.idempotencyKeys),
   };
 }
