@@ -15,4 +15,13 @@ export const BOTH_BACKEND_SUITES = [
   'test/two-processes.test.ts',
   'test/roles.test.ts',
   'test/faults.test.ts',
+  // Issue 12's extensions and the quotas, through every path a create or a job change takes.
+  'test/export-jobs-create.test.ts',
+  'test/export-jobs-list.test.ts',
+  'test/export-jobs-cancel.test.ts',
+  'test/export-jobs-progress.test.ts',
+  'test/export-jobs-wait.test.ts',
+  'test/export-jobs-events.test.ts',
+  'test/idempotency.test.ts',
+  'test/quotas.test.ts',
 ] as const;
