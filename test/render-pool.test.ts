@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Block, Content } from '../server/contract/content.js';
 import { ContentTooLargeError, createRenderPool, isContentTooLarge, RENDER_NICENESS, type RenderPool } from '../server/render/pool.js';
 import type { RenderRequest } from '../server/render/render-pdf.js';
@@ -84,15 +84,22 @@ describe('render pool', () => {
     expect(isContentTooLarge(err)).toBe(false);
   });
 
-  it('cancels a running render when the signal aborts, and stays usable', async () => {
+  it('cancels a running render when the signal aborts, at its next page break, keeping its worker, and stays usable', async () => {
     const controller = new AbortController();
     expect(pool.busy).toBe(0);
-    const pending = pool.render(request(bigContent(200)), { signal: controller.signal });
+    const stoppedBefore = pool.workersStopped;
+    const pages: number[] = [];
+    const pending = pool.render(request(bigContent(200)), { signal: controller.signal, onPages: (n) => pages.push(n) });
     // One worker busy while it renders (a metric: notepad_render_workers_busy), none once it stopped.
     expect(pool.busy).toBe(1);
-    setTimeout(() => controller.abort(), 50);
-    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    // Cancelled once it has rendered a page or two: mid-render, far from its end.
+    await vi.waitFor(() => expect(pages.length).toBeGreaterThan(0), { timeout: 10_000, interval: 2 });
+    controller.abort(new Error('the job was cancelled'));
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError', cause: { message: 'the job was cancelled' } });
     expect(pool.busy).toBe(0);
+    // Stopped by the render itself, not by terminating its worker (which can abort the process: pool.ts).
+    expect(pool.workersStopped).toBe(stoppedBefore);
+    expect(Math.max(...pages)).toBeLessThan(50);
     const after = await pool.render(request({ blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'still here' }] }] }));
     expect(after.pageCount).toBe(1);
   });

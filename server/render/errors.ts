@@ -4,6 +4,9 @@ const LIMIT_NAMES: Record<ContentLimit, string> = { pages: 'page limit', bytes: 
 
 export const CONTENT_TOO_LARGE = 'CONTENT_TOO_LARGE';
 
+/** The code of what a render stopped on request throws across the worker boundary (pool.ts answers it as an AbortError). */
+export const RENDER_STOPPED = 'RENDER_STOPPED';
+
 /** The rendered document would exceed a configured page or byte limit. */
 export class ContentTooLargeError extends Error {
   override readonly name = 'ContentTooLargeError';

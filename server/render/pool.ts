@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { workerEntry, workerExecArgv } from '../threads/worker-exec-argv.js';
-import { reviveRenderError } from './errors.js';
+import { RENDER_STOPPED, reviveRenderError } from './errors.js';
 import type { PagesRendered, RenderRequest, RenderResult } from './render-pdf.js';
 import type { RenderWorkerData } from './worker-data.js';
 import type { RenderTask } from './worker.js';
@@ -37,9 +37,24 @@ export interface RenderPool {
   readonly threads: number;
   /** Workers rendering now: the renders in progress, at most `threads` (each worker renders one at a time). */
   readonly busy: number;
+  /** Workers that have stopped so far: idle ones, and those a render ran out of memory or a cancel had to terminate. */
+  readonly workersStopped: number;
+}
+
+/** What a cancelled render rejects with, as piscina's own abort did: an AbortError, its cause the signal's reason. */
+function renderAborted(reason: unknown): Error {
+  return new DOMException('The render was cancelled.', { name: 'AbortError', cause: reason });
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+/**
+ * How long a cancelled render may take to reach its next page break before its worker is
+ * terminated instead. Stopping at a page break keeps the worker: terminating one can abort
+ * the whole process (Node 20 asserts when a worker is torn down between creating a zlib
+ * handle and initialising it, which pdfkit does for every stream), so it is kept for a
+ * render stuck inside one page, within the second a cancel promises.
+ */
+const STOP_GRACE_MS = 500;
 /**
  * Heap limits of each render worker. A runaway render takes down its own worker (which
  * Piscina replaces), not the process. V8 sizes its heap by these limits, so they also set
@@ -77,10 +92,15 @@ export function createRenderPool(
   const threads = bulkThreads + expressThreads;
 
   let inProgress = 0;
+  let workersStopped = 0;
+  for (const piscina of [bulk, express]) piscina?.on('workerDestroy', () => workersStopped++);
   return {
     threads,
     get busy() {
       return Math.min(inProgress, threads);
+    },
+    get workersStopped() {
+      return workersStopped;
     },
     async render(req, options) {
       inProgress++;
@@ -88,13 +108,31 @@ export function createRenderPool(
       const channel = options?.onPages ? new MessageChannel() : undefined;
       const onPages = options?.onPages;
       if (channel && onPages) channel.port1.on('message', (pages: number) => onPages(pages));
+      // Cancelling asks the render to stop at its next page break (the flag), and terminates
+      // its worker only if that takes longer than STOP_GRACE_MS (`terminate`).
+      const signal = options?.signal;
+      const stop = signal ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
+      const terminate = new AbortController();
+      let grace: NodeJS.Timeout | undefined;
+      const onAbort = () => {
+        if (stop) Atomics.store(stop, 0, 1);
+        grace = setTimeout(() => terminate.abort(signal?.reason), STOP_GRACE_MS);
+      };
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
       try {
         const piscina = options?.express && express ? express : bulk;
-        const task: RenderTask = channel ? { request: req, progress: channel.port2 } : { request: req };
-        return await piscina.run(task, { ...(options?.signal ? { signal: options.signal } : {}), ...(channel ? { transferList: [channel.port2] } : {}) });
+        const task: RenderTask = { request: req, ...(channel ? { progress: channel.port2 } : {}), ...(stop ? { stop } : {}) };
+        const result = await piscina.run(task, { ...(signal ? { signal: terminate.signal } : {}), ...(channel ? { transferList: [channel.port2] } : {}) });
+        // Finished after all, past its last page break: a cancelled render still answers as cancelled.
+        if (signal?.aborted) throw renderAborted(signal.reason);
+        return result;
       } catch (err) {
+        if ((err as { code?: unknown } | null)?.code === RENDER_STOPPED) throw renderAborted(signal?.reason);
         throw reviveRenderError(err, limits.maxOldGenerationSizeMb);
       } finally {
+        clearTimeout(grace);
+        signal?.removeEventListener('abort', onAbort);
         inProgress--;
         channel?.port1.close();
       }

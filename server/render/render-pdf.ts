@@ -44,6 +44,17 @@ export interface RenderResult {
 /** Told as the render goes (ExportJob.progress): the pages laid out so far, each time one is complete. */
 export type PagesRendered = (pages: number) => void;
 
+/** Whether the render should stop now: asked at every page break (a stop there leaves nothing behind). */
+export type StopRequested = () => boolean;
+
+/** The render stopped because it was asked to (StopRequested), at a page break. */
+export class RenderStopped extends Error {
+  override readonly name = 'RenderStopped';
+  constructor() {
+    super('the render was stopped at a page break, as asked');
+  }
+}
+
 type Doc = InstanceType<typeof PDFDocument>;
 
 const PRODUCER = 'notepad-export';
@@ -82,7 +93,7 @@ const BULLETS = ['•', '◦', '▪'] as const;
 // Only schemes a reader can safely follow become clickable links.
 const LINKABLE = /^(https?:|mailto:)/i;
 
-export async function renderPdf(req: RenderRequest, onPages?: PagesRendered): Promise<RenderResult> {
+export async function renderPdf(req: RenderRequest, onPages?: PagesRendered, stopRequested?: StopRequested): Promise<RenderResult> {
   const createdAt = new Date(req.exportedAt);
   const lang = documentLanguage(req.locale);
   const doc: Doc = new PDFDocument({
@@ -108,9 +119,10 @@ export async function renderPdf(req: RenderRequest, onPages?: PagesRendered): Pr
   const text = new TextEngine(doc, format.locale);
   const tags = new Structure(doc);
   text.marks = tags;
-  const renderer = new BlockRenderer(doc, text, format, tags, onPages);
+  const renderer = new BlockRenderer(doc, text, format, tags, onPages, stopRequested);
   renderer.render(req.title, req.content);
   onPages?.(renderer.pages);
+  if (stopRequested?.()) throw new RenderStopped();
   // The locale the date is formatted in (en-US for one Intl cannot use), so words and date agree.
   renderer.footers(exportedLabel(format.locale), req.exportedAt);
   declareConformance(doc, { title: req.title, createdAt, lang, producer: PRODUCER }, conformanceOf(lang, text.missing.size > 0));
@@ -178,6 +190,7 @@ class BlockRenderer implements TableFlow {
     private readonly format: InlineFormatter,
     readonly tags: Structure,
     private readonly onPages?: PagesRendered,
+    private readonly stopRequested?: StopRequested,
   ) {
     this.outline = new Outline(doc, PAGE_HEIGHT);
   }
@@ -230,6 +243,7 @@ class BlockRenderer implements TableFlow {
     this.started = true;
     // The page before this one is complete.
     if (this.pages > 0) this.onPages?.(this.pages);
+    if (this.stopRequested?.()) throw new RenderStopped();
     this.pages++;
     this.doc.addPage();
     // Each page's content stream starts from the default graphics state.

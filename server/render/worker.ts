@@ -5,8 +5,8 @@ import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { ContentTooLargeError, serializeContentTooLarge } from './errors.js';
-import { renderPdf, type RenderRequest, type RenderResult } from './render-pdf.js';
+import { ContentTooLargeError, RENDER_STOPPED, serializeContentTooLarge } from './errors.js';
+import { renderPdf, RenderStopped, type RenderRequest, type RenderResult } from './render-pdf.js';
 import type { RenderWorkerData } from './worker-data.js';
 
 /**
@@ -25,18 +25,25 @@ function lowerThisThreadsPriority(niceness: number): void {
 }
 lowerThisThreadsPriority((workerData as RenderWorkerData | undefined)?.niceness ?? 10);
 
-/** One render: the request and, if the caller follows its progress, a port told the pages rendered so far. */
+/**
+ * One render: the request; if the caller follows its progress, a port told the pages rendered
+ * so far; if it may cancel, a flag it sets (shared memory: read at each page break while the
+ * render runs, when no message could be received).
+ */
 export interface RenderTask {
   request: RenderRequest;
   progress?: MessagePort;
+  stop?: Int32Array;
 }
 
-export default async function renderTask({ request, progress }: RenderTask): Promise<RenderResult> {
+
+export default async function renderTask({ request, progress, stop }: RenderTask): Promise<RenderResult> {
   let result: RenderResult;
   try {
     // A message per page is a few microseconds; the runner decides how often it is written down.
-    result = await renderPdf(request, progress ? (pages) => progress.postMessage(pages) : undefined);
+    result = await renderPdf(request, progress ? (pages) => progress.postMessage(pages) : undefined, stop ? () => Atomics.load(stop, 0) === 1 : undefined);
   } catch (err) {
+    if (err instanceof RenderStopped) throw { code: RENDER_STOPPED, message: err.message };
     // Structured clone would strip the class and every field but the message; a plain
     // object survives intact, and pool.ts turns it back into a ContentTooLargeError.
     if (err instanceof ContentTooLargeError) throw serializeContentTooLarge(err);
