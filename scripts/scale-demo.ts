@@ -13,6 +13,7 @@ import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { redactUrl } from '../server/config.js';
@@ -54,24 +55,17 @@ function spawnNode(name: string, env: Record<string, string>, logDir: string): N
   proc.stderr!.pipe(log, { end: false });
   const exited = new Promise<number | null>((done) => proc.once('exit', (code) => done(code)));
   const ready = new Promise<string | undefined>((resolveReady, fail) => {
-    let buffer = '';
-    proc.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        if (!line.startsWith('{')) continue;
-        let record: { msg?: unknown; role?: unknown };
-        try {
-          record = JSON.parse(line) as typeof record;
-        } catch {
-          continue;
-        }
-        const listening = typeof record.msg === 'string' ? /^Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(record.msg) : null;
-        if (listening) resolveReady(listening[1]!);
-        if (record.msg === 'notepad-export started' && record.role === 'runner') resolveReady(undefined);
+    createInterface({ input: proc.stdout!, crlfDelay: Infinity }).on('line', (line) => {
+      if (!line.startsWith('{')) return;
+      let record: { msg?: unknown; role?: unknown };
+      try {
+        record = JSON.parse(line) as typeof record;
+      } catch {
+        return;
       }
+      const listening = typeof record.msg === 'string' ? /^Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(record.msg) : null;
+      if (listening) resolveReady(listening[1]!);
+      if (record.msg === 'notepad-export started' && record.role === 'runner') resolveReady(undefined);
     });
     void exited.then((code) => fail(new Error(`${name} exited with ${code} while starting; see ${logFile}`)));
     setTimeout(() => fail(new Error(`${name} did not start within ${START_TIMEOUT_MS} ms; see ${logFile}`)), START_TIMEOUT_MS).unref();

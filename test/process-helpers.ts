@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll } from 'vitest';
 import { pathToFileURL } from 'node:url';
 import { openDatabase, type Db } from '../db/index.js';
@@ -45,23 +46,16 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
   proc.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolveExit) => proc.on('exit', (code) => resolveExit(code)));
   const ready = new Promise<string>((resolveReady, reject) => {
-    let buffer = '';
-    proc.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        if (!line.startsWith('{')) continue;
-        try {
-          const record = JSON.parse(line) as Record<string, unknown>;
-          logs.push(record);
-          const match = typeof record.msg === 'string' ? /^Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(record.msg) : null;
-          if (match) resolveReady(match[1]!);
-          if (record.msg === 'notepad-export started' && record.role === 'runner') resolveReady('');
-        } catch {
-          // not a log line
-        }
+    createInterface({ input: proc.stdout!, crlfDelay: Infinity }).on('line', (line) => {
+      if (!line.startsWith('{')) return;
+      try {
+        const record = JSON.parse(line) as Record<string, unknown>;
+        logs.push(record);
+        const match = typeof record.msg === 'string' ? /^Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(record.msg) : null;
+        if (match) resolveReady(match[1]!);
+        if (record.msg === 'notepad-export started' && record.role === 'runner') resolveReady('');
+      } catch {
+        // not a log line
       }
     });
     void exited.then((code) => reject(new Error(`server exited with ${code} before it was ready: ${stderr}`)));

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 
 export interface TestBackends {
@@ -82,17 +83,10 @@ export async function startBackendsProcess(timeoutMs = 120_000): Promise<Running
   // Its stdout, line by line: the first is the backends, each later one answers a control line.
   const lineWaiters: Array<{ resolve: (line: string) => void; reject: (error: Error) => void }> = [];
   const unclaimed: string[] = [];
-  let buffer = '';
-  proc.stdout!.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    let newline: number;
-    while ((newline = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-      const waiter = lineWaiters.shift();
-      if (waiter) waiter.resolve(line);
-      else unclaimed.push(line);
-    }
+  createInterface({ input: proc.stdout!, crlfDelay: Infinity }).on('line', (line) => {
+    const waiter = lineWaiters.shift();
+    if (waiter) waiter.resolve(line);
+    else unclaimed.push(line);
   });
   void exited.then(() => {
     for (const waiter of lineWaiters.splice(0)) {
