@@ -1,16 +1,17 @@
 /**
  * The test backends process and `npm test`'s launcher (scripts/test-backends/): the
- * launcher exits with vitest's code and stops the backends; a backends process killed by
- * SIGKILL leaves a postmaster behind that the next start reaps.
+ * launcher exits with vitest's code, stops the backends and repeats what failed at the end;
+ * a backends process killed by SIGKILL leaves a postmaster behind that the next start reaps.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { failureSummary } from '../scripts/test-backends/failures.js';
 import { ENV, startBackendsProcess } from '../scripts/test-backends/protocol.js';
 import { BOTH_BACKEND_SUITES } from '../scripts/test-backends/suites.js';
 
@@ -28,18 +29,20 @@ const isAlive = (pid: number) => {
   }
 };
 
-/** Runs the launcher on the fixture config; resolves with its exit code and the PostgreSQL URL the check saw. */
-async function runLauncher(outcome: 'pass' | 'fail'): Promise<{ code: number | null; postgresUrl: string }> {
+/** Runs the launcher on the fixture config; resolves with its exit code, its output and the PostgreSQL URL the check saw. */
+async function runLauncher(outcome: 'pass' | 'fail'): Promise<{ code: number | null; stdout: string; postgresUrl: string }> {
   const report = join(work, `${outcome}.url`);
   const env: NodeJS.ProcessEnv = { ...process.env, LAUNCHER_FIXTURE_OUTCOME: outcome, LAUNCHER_FIXTURE_REPORT: report };
   for (const name of Object.values(ENV)) delete env[name];
   const child = spawn(process.execPath, ['--import', tsxLoader, 'scripts/test-backends/launch.ts', '--config', 'test/fixtures/launcher/vitest.config.ts'], {
     cwd: ROOT,
     env,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const code = await new Promise<number | null>((done) => child.once('exit', (c) => done(c)));
-  return { code, postgresUrl: readFileSync(report, 'utf8') };
+  let stdout = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const code = await new Promise<number | null>((done) => child.once('close', (c) => done(c)));
+  return { code, stdout, postgresUrl: readFileSync(report, 'utf8') };
 }
 
 async function refusesConnections(url: string): Promise<boolean> {
@@ -59,18 +62,60 @@ async function refusesConnections(url: string): Promise<boolean> {
 const SLOW = 180_000;
 
 describe('the test launcher', () => {
-  it('exits non-zero when vitest fails, and stops the backends', async () => {
-    const { code, postgresUrl } = await runLauncher('fail');
+  it('exits non-zero when vitest fails, stops the backends, and repeats what failed at the very end', async () => {
+    const { code, stdout, postgresUrl } = await runLauncher('fail');
     expect(code).not.toBe(0);
+    const summary = stdout.slice(stdout.lastIndexOf('what failed'));
+    expect(summary).toContain(`The run: FAILED (exit code ${code})`);
+    expect(summary).toContain('✗ test/fixtures/launcher/outcome.check.ts › sees the backends and ends as told');
+    expect(summary).toContain("expected 'fail' to be 'pass'");
     expect(postgresUrl).toMatch(/^postgres:\/\/postgres:[^@]+@127\.0\.0\.1:\d+\/postgres$/);
     expect(await refusesConnections(postgresUrl)).toBe(true);
   }, SLOW);
 
   it('exits 0 when vitest passes, and stops the backends', async () => {
-    const { code, postgresUrl } = await runLauncher('pass');
+    const { code, stdout, postgresUrl } = await runLauncher('pass');
     expect(code).toBe(0);
+    expect(stdout).not.toContain('what failed');
     expect(await refusesConnections(postgresUrl)).toBe(true);
   }, SLOW);
+});
+
+describe("the launcher's closing summary (failureSummary)", () => {
+  const reportAt = (name: string, report: unknown) => {
+    const path = join(work, name);
+    writeFileSync(path, JSON.stringify(report));
+    return path;
+  };
+
+  it('names each failed test by file and name, with its message but not the frames inside node_modules', () => {
+    const path = reportAt('failed-test.json', {
+      testResults: [
+        {
+          name: join(ROOT, 'test/a.test.ts'),
+          status: 'failed',
+          message: '',
+          assertionResults: [
+            { fullName: 'group passes', status: 'passed', failureMessages: [] },
+            { fullName: 'group fails', status: 'failed', failureMessages: [`AssertionError: expected 2 to be 3\n    at ${ROOT}/test/a.test.ts:3:37\n    at file:///x/node_modules/@vitest/runner/dist/a.js:1:1`] },
+          ],
+        },
+      ],
+    });
+    const summary = failureSummary('The first run (SQLite)', 1, path, ROOT);
+    expect(summary.split('\n')).toEqual(['The first run (SQLite): FAILED (exit code 1)', '  ✗ test/a.test.ts › group fails', '      AssertionError: expected 2 to be 3', '      at test/a.test.ts:3:37']);
+  });
+
+  it('names a file that failed outside any test, such as an import error', () => {
+    const path = reportAt('failed-file.json', { testResults: [{ name: join(ROOT, 'test/b.test.ts'), status: 'failed', message: 'Error: Cannot find module x', assertionResults: [] }] });
+    expect(failureSummary('The run', 1, path, ROOT)).toContain('  ✗ test/b.test.ts (outside any test)\n      Error: Cannot find module x');
+  });
+
+  it('says so when the report names no failure, or when there is no report', () => {
+    const clean = reportAt('clean.json', { testResults: [{ name: join(ROOT, 'test/c.test.ts'), status: 'passed', message: '', assertionResults: [{ fullName: 'ok', status: 'passed' }] }] });
+    expect(failureSummary('The run', 1, clean, ROOT)).toContain('no failed test in its report');
+    expect(failureSummary('The run', 137, join(work, 'never-written.json'), ROOT)).toContain('The run: FAILED (exit code 137)\n  it wrote no report');
+  });
 });
 
 describe('the backends process', () => {

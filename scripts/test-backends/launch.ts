@@ -5,12 +5,16 @@
  * backends, stops them, and exits non-zero if either run failed, explicitly: nothing in this
  * process may decide it otherwise. Arguments are passed on to vitest and make it one run
  * (`npm test -- test/foo.test.ts`; with NOTEPAD_TEST_BACKEND=postgres for PostgreSQL), as does
- * a NOTEPAD_TEST_BACKEND already set.
+ * a NOTEPAD_TEST_BACKEND already set. Each run also writes a JSON report, and the failures of
+ * every run that failed are repeated at the very end (failures.ts): the first run's would
+ * otherwise scroll out of sight behind the second's output.
  */
 import { spawn } from 'node:child_process';
-import { constants } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { failureSummary } from './failures.js';
 import { backendsToEnv, startBackendsProcess } from './protocol.js';
 import { BOTH_BACKEND_SUITES } from './suites.js';
 
@@ -34,21 +38,43 @@ async function vitestRun(args: string[], env: NodeJS.ProcessEnv): Promise<{ code
 /** A SIGTERM (or Ctrl-C) came: no further run starts. */
 let stopRequested = false;
 
+const ROOT = resolve(import.meta.dirname, '../..');
+
+interface Run {
+  label: string;
+  code: number;
+  report: string;
+}
+
 async function main(): Promise<number> {
   process.on('SIGINT', () => (stopRequested = true));
   process.on('SIGTERM', () => (stopRequested = true));
   const args = process.argv.slice(2);
+  const reports = mkdtempSync(join(tmpdir(), 'notepad-test-reports-'));
+  // A JSON report beside the usual output, unless the caller chose its own reporters.
+  const reporting = (name: string) => (args.some((arg) => arg.startsWith('--reporter')) ? [] : ['--reporter=default', '--reporter=json', `--outputFile.json=${join(reports, `${name}.json`)}`]);
+  const runs: Run[] = [];
   const running = await startBackendsProcess();
   try {
     const env = { ...process.env, ...backendsToEnv(running.backends) };
-    const first = await vitestRun(args, env);
-    if (args.length > 0 || process.env.NOTEPAD_TEST_BACKEND || first.signalled || stopRequested) return first.code;
+    const oneRun = args.length > 0 || Boolean(process.env.NOTEPAD_TEST_BACKEND);
+    const firstLabel = !oneRun ? 'The first run (SQLite)' : process.env.NOTEPAD_TEST_BACKEND === 'postgres' ? 'The run on PostgreSQL and S3' : 'The run';
+    const first = await vitestRun([...args, ...reporting('first')], env);
+    runs.push({ label: firstLabel, code: first.code, report: join(reports, 'first.json') });
+    if (oneRun || first.signalled || stopRequested) return first.code;
     process.stdout.write(`\nThe storage suites again, on PostgreSQL and S3 (NOTEPAD_TEST_BACKEND=postgres):\n`);
-    const second = await vitestRun([...BOTH_BACKEND_SUITES], { ...env, NOTEPAD_TEST_BACKEND: 'postgres' });
+    const second = await vitestRun([...BOTH_BACKEND_SUITES, ...reporting('second')], { ...env, NOTEPAD_TEST_BACKEND: 'postgres' });
+    runs.push({ label: 'The second run (PostgreSQL and S3)', code: second.code, report: join(reports, 'second.json') });
     // Either run failing fails the whole: the first's code if it failed, else the second's.
     return first.code !== 0 ? first.code : second.code;
   } finally {
     await running.stop();
+    const failed = runs.filter((run) => run.code !== 0);
+    if (failed.length > 0) {
+      process.stdout.write(`\n${'='.repeat(30)} what failed ${'='.repeat(30)}\n`);
+      for (const run of failed) process.stdout.write(`${failureSummary(run.label, run.code, run.report, ROOT)}\n`);
+    }
+    rmSync(reports, { recursive: true, force: true });
   }
 }
 
