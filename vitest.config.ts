@@ -9,6 +9,9 @@ export default defineConfig({
     pool: 'forks',
     // PostgreSQL and S3 for the backend suites: from the launcher's environment, or started here.
     globalSetup: ['./test/setup/backends.ts'],
+    // expect.poll waits for a condition, never measures time: its default of 1 s is a wait a
+    // busy two-core machine can overrun (a new connection, a database round trip, a GC pause).
+    expect: { poll: { timeout: 10_000 } },
     typecheck: {
       enabled: true,
       include: ['test/**/*.test-d.ts'],

@@ -61,11 +61,13 @@ describe('crash recovery', () => {
     const succeeded = () => count('succeeded');
     const deadline = Date.now() + 60_000;
     while ((await succeeded()) < 1 && Date.now() < deadline) await sleep(20);
+    // The instant of the kill: taken before the signal is sent, since waiting for the process
+    // to exit may take a loaded machine longer than a lease lasts.
+    const killedAt = Date.now();
     await first.kill('SIGKILL');
     // Read at the kill, before anything else can touch the file: the jobs the dead server held
     // a live lease on were claimed and not finished, i.e. mid-render. (Most 'running' rows are
     // only queued, never claimed; they prove nothing about recovery.)
-    const killedAt = Date.now();
     const liveLeases = (await inspect.rows.exportJobs())
       .filter((job) => job.status === 'running' && job.leaseOwner !== null && job.leaseExpiresAt !== null && job.leaseExpiresAt > killedAt)
       .map((job) => job.rid);
