@@ -45,11 +45,9 @@ async function main(): Promise<void> {
   const deps = createDeps({ stores: backend.stores, config, logger, storage, exportJobChangeHints: backend.coordination?.listenForExportJobChanges });
   const files = await openFiles(config.files);
   await storage.start();
-  // Only a process that serves the API seeds (it prints how to use the seed), and one at a
-  // time: API nodes, or an API and a runner process, starting together on an empty database
-  // would otherwise each see no users and each make a demo user.
-  const seedOnce = () => seedDemoIfEmpty(deps);
-  const seed = config.role === 'runner' ? undefined : await (backend.coordination ? backend.coordination.exclusiveSetup(seedOnce) : seedOnce());
+  // Only a process that serves the API seeds (it prints how to use the seed); of API nodes
+  // starting together on an empty database, one does (seed.ts claims the first user).
+  const seed = config.role === 'runner' ? undefined : await seedDemoIfEmpty(deps);
 
   let pool: RenderPool | undefined;
   let runner: JobRunner | undefined;

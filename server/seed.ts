@@ -75,8 +75,11 @@ export const DEMO_TOKEN_LIFETIME_MS = 24 * 3_600_000;
 
 /** On an empty database: a demo user with a token, and a sample document they can export. */
 export async function seedDemoIfEmpty(deps: Deps): Promise<DemoSeed | undefined> {
-  if (await deps.stores.directory.hasUsers()) return undefined;
-  const { userId } = await admin.createUser(deps, { name: 'Demo User' });
+  // The claim: of processes starting together on an empty database, one makes the demo user
+  // (and seeds); the others find a user and leave it.
+  const first = await admin.createFirstUser(deps, { name: 'Demo User' });
+  if (!first) return undefined;
+  const { userId } = first;
   const { token } = await admin.createToken(deps, { userId, scopes: DEMO_TOKEN_SCOPES, expiresInMs: DEMO_TOKEN_LIFETIME_MS });
   const { documentRid } = await admin.createDocument(deps, { title: 'Quarterly operations review', content: DEMO_CONTENT, ownerId: userId });
   return { userId, token, documentRid };

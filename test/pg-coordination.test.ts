@@ -121,14 +121,14 @@ describe('job wake-ups (LISTEN/NOTIFY)', () => {
   });
 });
 
-describe('the setup lock', () => {
-  it('runs one process’s setup at a time: a second waits until the first is done, then runs', async () => {
+describe('the lock of one-at-a-time steps (withAdvisoryLock: migrations)', () => {
+  it('runs one process’s step at a time: a second waits until the first is done, then runs', async () => {
     const order: string[] = [];
     let finishA: () => void = () => {};
     const aHolds = new Promise<void>((resolve) => (finishA = resolve));
     let aStarted: () => void = () => {};
     const started = new Promise<void>((resolve) => (aStarted = resolve));
-    const a = withAdvisoryLock(poolA, ADVISORY_LOCKS.setup, async () => {
+    const a = withAdvisoryLock(poolA, ADVISORY_LOCKS.migrations, async () => {
       order.push('a starts');
       aStarted();
       await aHolds;
@@ -136,7 +136,7 @@ describe('the setup lock', () => {
       return 'a';
     });
     await started;
-    const b = withAdvisoryLock(poolB, ADVISORY_LOCKS.setup, async () => {
+    const b = withAdvisoryLock(poolB, ADVISORY_LOCKS.migrations, async () => {
       order.push('b starts');
       return 'b';
     });
@@ -148,8 +148,8 @@ describe('the setup lock', () => {
     expect(order).toEqual(['a starts', 'a ends', 'b starts']);
   });
 
-  it('a setup that throws frees the lock', async () => {
-    await expect(withAdvisoryLock(poolA, ADVISORY_LOCKS.setup, async () => Promise.reject(new Error('seed failed')))).rejects.toThrow('seed failed');
-    expect(await withAdvisoryLock(poolB, ADVISORY_LOCKS.setup, async () => 'b')).toBe('b');
+  it('a step that throws frees the lock', async () => {
+    await expect(withAdvisoryLock(poolA, ADVISORY_LOCKS.migrations, async () => Promise.reject(new Error('migration failed')))).rejects.toThrow('migration failed');
+    expect(await withAdvisoryLock(poolB, ADVISORY_LOCKS.migrations, async () => 'b')).toBe('b');
   });
 });

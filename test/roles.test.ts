@@ -43,18 +43,20 @@ describe('NOTEPAD_ROLE: api and runner in separate processes on one database', (
     expect(await api.kill('SIGTERM')).toBe(0);
   });
 
-  it('only a process that serves the API seeds an empty database (and on PostgreSQL once, however many start together)', { timeout: 120_000 }, async () => {
+  it('only a process that serves the API seeds an empty database, and once, however many start together', { timeout: 120_000 }, async () => {
     const runner = await empty.start({ NOTEPAD_ROLE: 'runner', NOTEPAD_JOB_CONCURRENCY: '1' });
     const opened = await empty.open();
     try {
       expect(await opened.deps.stores.directory.hasUsers()).toBe(false);
-      // Two API nodes at once: on PostgreSQL the seed runs under an advisory lock, so one seeds
-      // and the other finds it done. (SQLite has no such lock: one API process per file.)
-      const apis = await Promise.all(empty.backend === 'postgres' ? [empty.start({ NOTEPAD_ROLE: 'api' }), empty.start({ NOTEPAD_ROLE: 'api' })] : [empty.start({ NOTEPAD_ROLE: 'api' })]);
+      // Two API nodes at once: the seed claims the first user (one check-and-insert that
+      // processes take in turn), so one seeds and the other finds a user and leaves it.
+      const apis = await Promise.all([empty.start({ NOTEPAD_ROLE: 'api' }), empty.start({ NOTEPAD_ROLE: 'api' })]);
       expect(await opened.deps.stores.directory.hasUsers()).toBe(true);
       // One demo user, with its one document (each seed makes a user who owns a document).
       const owners = new Set((await opened.rows.permissions({})).map((grant) => grant.principalId));
       expect(owners.size).toBe(1);
+      // One process printed the seed's instructions; the other says the database was seeded.
+      expect(apis.filter((api) => api.logs.some((line) => String(line.msg).startsWith('database already seeded')))).toHaveLength(1);
       for (const api of apis) expect(await api.kill('SIGTERM')).toBe(0);
     } finally {
       await opened.close();

@@ -8,6 +8,4 @@ export const ADVISORY_LOCKS = {
   migrations: '7318450601293450001',
   /** Held by the one runner that sweeps expired jobs and files (server/jobs/pg-store.ts). */
   sweeper: '7318450601293450002',
-  /** Held while a process seeds an empty database (server/seed.ts): API nodes starting at once seed it once. */
-  setup: '7318450601293450003',
 } as const;

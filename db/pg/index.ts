@@ -95,7 +95,7 @@ export async function migratePostgres(pool: pg.Pool): Promise<void> {
 /**
  * Runs `work` while holding advisory lock `key` on a connection of `pool` (handed to it),
  * waiting for another process that holds it for as long as that takes: a one-at-a-time
- * step of processes starting together (migrations, the demo seed).
+ * step of processes starting together (migrations).
  */
 export async function withAdvisoryLock<T>(pool: pg.Pool, key: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();

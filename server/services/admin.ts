@@ -14,10 +14,19 @@ import { newDocument } from './documents.js';
  * store (stores/decide.ts): it either happens whole or not at all.
  */
 
-export async function createUser(deps: Deps, opts: { name: string; canCreateExportJobs?: boolean }): Promise<{ userId: string }> {
-  const userId = deps.uuid();
-  await deps.stores.directory.createUser({ id: userId, name: opts.name, canCreateExportJobs: opts.canCreateExportJobs ?? true, createdAt: deps.now() });
-  return { userId };
+type NewUser = { name: string; canCreateExportJobs?: boolean };
+const userRow = (deps: Deps, opts: NewUser) => ({ id: deps.uuid(), name: opts.name, canCreateExportJobs: opts.canCreateExportJobs ?? true, createdAt: deps.now() });
+
+export async function createUser(deps: Deps, opts: NewUser): Promise<{ userId: string }> {
+  const user = userRow(deps, opts);
+  await deps.stores.directory.createUser(user);
+  return { userId: user.id };
+}
+
+/** The first user of an empty database, or undefined if it has one already (stores/directory.ts createFirstUser). */
+export async function createFirstUser(deps: Deps, opts: NewUser): Promise<{ userId: string } | undefined> {
+  const user = userRow(deps, opts);
+  return (await deps.stores.directory.createFirstUser(user)) ? { userId: user.id } : undefined;
 }
 
 function requireUser(facts: OwnerFacts, userId: string): void {

@@ -73,8 +73,14 @@ export interface GrantFacts extends OwnerFacts {
 export interface DirectoryStore {
   createUser(user: UserRow & { createdAt: number }): Promise<void>;
   user(id: string): Promise<UserRow | undefined>;
-  /** Whether any user exists (the demo seed runs on an empty database only). */
+  /** Whether any user exists. */
   hasUsers(): Promise<boolean>;
+  /**
+   * Creates `user` only if no user exists yet, the check and the insert as one step that
+   * processes sharing the database take one at a time: whether it did. The demo seed's claim
+   * on an empty database, so that processes starting together on one seed it once.
+   */
+  createFirstUser(user: UserRow & { createdAt: number }): Promise<boolean>;
 
   /** Each below: reads the facts, asks `decide`, writes what it returns (with the creator's grants), in one transaction. */
   createDocument<Answer>(request: { ownerId: string; parentFolderRid: string | undefined }, decide: Decide<DocumentFacts, Answer, NewDocument>): Promise<NamedWrite<Answer>>;

@@ -27,8 +27,6 @@ export interface Stores {
  * without it (SQLite) has no cross-process wake-ups, and sweeps wherever a runner runs.
  */
 export interface RunnerCoordination {
-  /** Runs `setup` once no other process runs its own (waiting for it): one at a time, e.g. seeding an empty database. */
-  exclusiveSetup<T>(setup: () => Promise<T>): Promise<T>;
   /** Runs `sweep` unless another process sweeps now (then `{ swept: false }`): one sweeper at a time. */
   exclusiveSweep<T>(sweep: () => Promise<T>): Promise<{ swept: true; result: T } | { swept: false }>;
   /**

@@ -26,6 +26,22 @@ export function directoryStoreContract(name: string, open: BackendFactory): void
       expect(await stores.directory.user('nobody')).toBeUndefined();
     });
 
+    it('createFirstUser: of claims made together on an empty database exactly one creates its user; later ones create nothing', async () => {
+      const claimants = Array.from({ length: 8 }, (_, i) => ({ id: `first-${i}-${Math.random().toString(36).slice(2, 8)}`, name: `Claimant ${i}`, canCreateExportJobs: true, createdAt: T0 }));
+      const won = await Promise.all(claimants.map((user) => stores.directory.createFirstUser(user)));
+      expect(won.filter(Boolean)).toHaveLength(1);
+      const winner = claimants[won.indexOf(true)]!;
+      for (const user of claimants) expect(await stores.directory.user(user.id)).toEqual(user === winner ? { id: user.id, name: user.name, canCreateExportJobs: true } : undefined);
+      expect(await stores.directory.createFirstUser({ id: 'late', name: 'Late', canCreateExportJobs: true, createdAt: T0 })).toBe(false);
+      expect(await stores.directory.user('late')).toBeUndefined();
+    });
+
+    it('createFirstUser: a database with any user (made by createUser) creates nothing', async () => {
+      await addUser(stores, 'Operator');
+      expect(await stores.directory.createFirstUser({ id: 'demo', name: 'Demo', canCreateExportJobs: true, createdAt: T0 })).toBe(false);
+      expect(await stores.directory.user('demo')).toBeUndefined();
+    });
+
     it('createDocument: the facts are whether the owner and the folder exist; the creator gets the grants written', async () => {
       const ada = await addUser(stores);
       const folder = await addFolder(stores, ada);

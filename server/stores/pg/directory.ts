@@ -3,7 +3,7 @@
  * plain queries, each write with its checks in one transaction (shared.ts says what keeps
  * each check true until commit).
  */
-import { and, count, eq, max } from 'drizzle-orm';
+import { and, count, eq, max, sql } from 'drizzle-orm';
 import type { PgDb } from '../../../db/pg/index.js';
 import { documents, folders, permissions, templates, templateVersions, users } from '../../../db/pg/schema.js';
 import type { ResourceKind } from '../../contract/grants.js';
@@ -25,6 +25,17 @@ export function createPgDirectoryStore(db: PgDb): DirectoryStore {
     },
     async hasUsers() {
       return ((await db.select({ n: count() }).from(users))[0]?.n ?? 0) > 0;
+    },
+    async createFirstUser(user) {
+      return db.transaction(async (tx) => {
+        // A lock that conflicts with itself and with any insert into users: a second claim
+        // waits for this transaction's end and then counts its user (READ COMMITTED reads
+        // what committed before each statement).
+        await tx.execute(sql`lock table ${users} in share row exclusive mode`);
+        if (((await tx.select({ n: count() }).from(users))[0]?.n ?? 0) > 0) return false;
+        await tx.insert(users).values(user);
+        return true;
+      });
     },
     async createDocument({ ownerId, parentFolderRid }, decide) {
       try {

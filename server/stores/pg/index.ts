@@ -5,8 +5,7 @@
  * (jobs/pg-wakeups.ts).
  */
 import pg from 'pg';
-import { ADVISORY_LOCKS } from '../../../db/pg/advisory-locks.js';
-import { guardPool, openPostgres, PG_CONNECTION_OPTIONS, withAdvisoryLock, type PgDb } from '../../../db/pg/index.js';
+import { guardPool, openPostgres, PG_CONNECTION_OPTIONS, type PgDb } from '../../../db/pg/index.js';
 import { createPgJobStore } from '../../jobs/pg-store.js';
 import { withSweeperLock } from '../../jobs/pg-sweeper-lock.js';
 import { listenForExportJobChanges, listenForJobs } from '../../jobs/pg-wakeups.js';
@@ -52,8 +51,6 @@ export async function openPgBackend(url: string, options: PgBackendOptions): Pro
   return {
     stores: createPgStores(database.db),
     coordination: {
-      // The setup's own statements run on the main pool; the lock holds the lock pool's connection.
-      exclusiveSetup: (setup) => withAdvisoryLock(lockPool, ADVISORY_LOCKS.setup, () => setup()),
       exclusiveSweep: (sweep) => withSweeperLock(lockPool, sweep),
       listenForJobs(onWake, onError) {
         const listener = listenForJobs({ connectionString: url, onWake: () => onWake(), onError });

@@ -28,6 +28,15 @@ export function createSqliteDirectoryStore(db: Db, shared: SharedStatements): Di
     async hasUsers() {
       return (db.select({ n: count() }).from(users).get()?.n ?? 0) > 0;
     },
+    async createFirstUser(user) {
+      // IMMEDIATE: the write lock is taken before the count, so another process's claim waits
+      // for this one's commit (busy_timeout) and then counts this user.
+      return shared.immediate(() => {
+        if ((db.select({ n: count() }).from(users).get()?.n ?? 0) > 0) return false;
+        db.insert(users).values(user).run();
+        return true;
+      });
+    },
     async createDocument({ ownerId, parentFolderRid }, decide) {
       try {
         return shared.immediate(() => {
