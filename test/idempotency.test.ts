@@ -229,6 +229,13 @@ describe('templates.generate with an Idempotency-Key', () => {
     expect(await countGenerations()).toBe(before);
   });
 
+  it('REST: an optional field sent as null is the same request as without it', async () => {
+    const key = freshKey();
+    const first = await post(generateUrl(), { templateVersion: null, templateParameters: {} }, { key });
+    expect(first.status).toBe(200);
+    expect(await post(generateUrl(), request, { key })).toEqual({ status: 200, body: first.body, replayed: 'true' });
+  });
+
   it('REST: a key used by a create is another request for generate (409)', async () => {
     const key = freshKey();
     expect((await create(bodyFor(documentRid), { key })).status).toBe(200);

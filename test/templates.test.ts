@@ -113,11 +113,14 @@ describe('templates.generate', () => {
     });
   });
 
-  it('templateVersion selects a published version; omitted means the latest', async () => {
+  it('templateVersion selects a published version; omitted (or null, as Foundry reads an optional field) means the latest', async () => {
     await admin.publishTemplateVersion(env.deps, { templateRid, content: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: 'v2' }] }] }, parameters: [] });
     const latestResult = await generate({ templateParameters: {} });
     const latest = latestResult.body as string;
     expect((await env.rows.generationJob(latest))?.templateVersion).toBe(2);
+    const latestByNull = await generate({ templateVersion: null, templateParameters: {} });
+    expect(latestByNull.status).toBe(200);
+    expect((await env.rows.generationJob(latestByNull.body as string))?.templateVersion).toBe(2);
     const first = await generate({ templateVersion: 1, templateParameters: VALID });
     expect(first.status).toBe(200);
     expectError(await generate({ templateVersion: 3, templateParameters: {} }), 'InvalidGenerationJobTemplateVersion', 400, { templateVersion: 3 });
@@ -288,6 +291,8 @@ describe('generationJobs.saveDocument', () => {
     expect((await save(ok, { parentFolderRid: folderRid, documentName: 'x'.repeat(700) })).status).toBe(200);
     expect((await save(ok, { parentFolderRid: folderRid })).status).toBe(200); // named after the template
     expectError(await save(ok, { parentFolderRid: folderRid }), 'ResourceNameAlreadyExists', 409, { parentFolderRid: folderRid, displayName: 'Letter' });
+    // A null documentName is an absent one: named after the template, so that name is taken now.
+    expectError(await save(ok, { parentFolderRid: folderRid, documentName: null }), 'ResourceNameAlreadyExists', 409, { parentFolderRid: folderRid, displayName: 'Letter' });
   });
 
   it('an export of another user\'s generation job is ExportGenerationJobPermissionDenied', async () => {

@@ -136,11 +136,18 @@ function ownRecord<V extends z.ZodType>(key: z.ZodString, value: V) {
     .meta(wireShape);
 }
 
+/**
+ * An optional field of a Foundry request: absent, or null, which Foundry's wire format
+ * (Conjure) reads as absent; both arrive as undefined, so the two requests are the same
+ * request (an Idempotency-Key replay compares them equal).
+ */
+const optionalField = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? undefined);
+
 export const GenerateTemplateRequest = z.object({
   // An integer; Foundry's bindings type it as a string, so a string of digits is accepted too.
-  templateVersion: z
-    .union([z.number().int().min(0).max(2 ** 31), z.string().regex(/^\d{1,9}$/, 'must be an integer version').transform(Number)])
-    .optional(),
+  templateVersion: optionalField(
+    z.union([z.number().int().min(0).max(2 ** 31), z.string().regex(/^\d{1,9}$/, 'must be an integer version').transform(Number)]),
+  ),
   // Keys are only bounded here: a name the version does not declare is the service's error.
   templateParameters: ownRecord(z.string().max(MAX_PARAMETER_NAME_LENGTH), TemplateParameterValue),
 });
@@ -161,7 +168,7 @@ export type GenerationJob = z.infer<typeof GenerationJob>;
 export const GetGenerationJobRequest = z.object({ templateRid: TemplateRid, generationJobRid: GenerationJobRid });
 
 export const SaveDocumentGenerationJobRequest = z.object({
-  documentName: z.string().max(10_000).optional(),
+  documentName: optionalField(z.string().max(10_000)),
   // Any well-formed RID: one that is not a folder's is the service's InvalidFolder error.
   parentFolderRid: ResourceRid,
 });

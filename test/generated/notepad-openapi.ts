@@ -271,7 +271,7 @@ export interface components {
             };
         };
         GenerateTemplateRequest: {
-            templateVersion?: number | string;
+            templateVersion?: (number | string) | null;
             templateParameters: {
                 [key: string]: {
                     /** @constant */
@@ -342,7 +342,7 @@ export interface components {
             nextPageToken?: string;
         };
         SaveDocumentGenerationJobRequest: {
-            documentName?: string;
+            documentName?: string | null;
             parentFolderRid: string;
         };
         SaveDocumentResponse: {
