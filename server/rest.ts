@@ -227,6 +227,9 @@ function requirePreview(request: FastifyRequest): void {
  */
 const callerOf = (deps: Deps, request: FastifyRequest, scope: Scope): Promise<Principal> => principalOf(deps, credentialsOf(request), scope);
 
+/** The caller of each REST request that passed its scope and preview checks (the route's onRequest hook). */
+const callers = new WeakMap<FastifyRequest, Principal>();
+
 export interface RestOptions {
   deps: Deps;
   files: FileStore;
@@ -244,9 +247,17 @@ export async function restPlugin(app: FastifyInstance, { deps, files }: RestOpti
     app.route({
       method: route.method,
       url: route.url,
-      handler: async (request, reply) => {
+      // The scope (403) and preview (400) come before the body is read, as the contract orders
+      // them: before a body over the limit (413), a stalled one (408) or a malformed one (400).
+      // Route hooks run after the app's, so the gate (401, 429) has run.
+      onRequest: async (request) => {
         const principal = await callerOf(deps, request, route.operation.scope);
         requirePreview(request);
+        callers.set(request, principal);
+      },
+      handler: async (request, reply) => {
+        const principal = callers.get(request);
+        if (!principal) throw new Error('unreachable: a REST route ran without its onRequest checks');
         if (route.response === 'file') return sendFile(deps, files, principal, request, reply);
         const parsed = route.body ? parseJsonBody(request.body) : {};
         const body = route.normalize ? route.normalize(parsed) : parsed;

@@ -129,9 +129,14 @@ describe('REST exportJobs.create', () => {
     expectError(await rest({ rawBody: '['.repeat(10_000) }), 'Default:InvalidArgument', 400);
   });
 
-  it('413 Default:RequestEntityTooLarge over the body limit', async () => {
+  it('413 Default:RequestEntityTooLarge over the body limit, after the credentials, scope and preview checks', async () => {
     const huge = JSON.stringify(bodyFor({ type: 'documentSource', documentRid, pad: 'x'.repeat(1024 * 1024) }));
     expectError(await rest({ rawBody: huge }), 'Default:RequestEntityTooLarge', 413);
+    // The contract's order holds for a body over the limit too: 401, 403, then preview's 400, then 413.
+    expectError(await rest({ token: 'np_unknown', rawBody: huge }), 'InvalidCredentials', 401);
+    const writer = await seedUser(env.deps, { scopes: ['api:notepad-write'] });
+    expectError(await rest({ token: writer.token, rawBody: huge }), 'ApiUsageDenied', 403, { missingScope: 'api:notepad-export' });
+    expectError(await rest({ url: '/api/v2/notepad/exportJobs/create', rawBody: huge }), 'ApiFeaturePreviewUsageOnly', 400);
   });
 
   it('1: CreateExportJobPermissionDenied for a user without the capability, before locale checks', async () => {
