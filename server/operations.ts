@@ -153,9 +153,8 @@ export const operations = {
       'GenerateTemplatePermissionDenied',
       'InvalidGenerationJobTemplateVersion',
       'MissingGenerationJobTemplateParameters',
-      // Each supplied value in name order: whichever is wrong first, its type or value, or a dateTime's zone.
+      // Each supplied value in name order: whichever is wrong first, its type or value (a dateTime's zone included).
       'InvalidGenerationJobTemplateParameter',
-      'InvalidTimezone',
       'TooManyActiveGenerationJobs',
       'StorageQuotaExceeded',
     ],

@@ -113,9 +113,8 @@ export const OPERATIONS: readonly Operation[] = [
       'GenerateTemplatePermissionDenied',
       'InvalidGenerationJobTemplateVersion',
       'MissingGenerationJobTemplateParameters',
+      // A dateTime parameter's zone too: a value of that parameter (InvalidTimezone names the export target's userTimezone).
       'InvalidGenerationJobTemplateParameter',
-      // A dateTime parameter's zone: the same rule (and error) as an export target's zone.
-      'InvalidTimezone',
       'TooManyActiveGenerationJobs',
       'StorageQuotaExceeded',
     ],

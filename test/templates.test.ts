@@ -208,8 +208,13 @@ describe('templates.generate', () => {
     expect(page).toContain('16. Jan. 2026'); // Tokyo's day, in German: 23:30 UTC is already the 16th there
   });
 
-  it('InvalidTimezone for a dateTime parameter zone', async () => {
-    expectError(await generate({ templateVersion: 1, templateParameters: { ...VALID, at: { type: 'dateTime', timestamp: 0, timezone: 'CET' } } }), 'InvalidTimezone', 400, { userTimezone: 'CET' });
+  it('InvalidGenerationJobTemplateParameter naming the parameter for a dateTime zone that is not an IANA Area/Location zone', async () => {
+    for (const timezone of ['CET', '+01:00', 'Mars/Olympus']) {
+      expectError(await generate({ templateVersion: 1, templateParameters: { ...VALID, at: { type: 'dateTime', timestamp: 0, timezone } } }), 'InvalidGenerationJobTemplateParameter', 400, {
+        templateParameterName: 'at',
+        reason: `timezone ${JSON.stringify(timezone)} is not an IANA zone of the form Area/Location, such as Europe/Paris`,
+      });
+    }
   });
 
   it('an unknown parameter value type is a schema error', async () => {

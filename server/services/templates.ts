@@ -128,7 +128,8 @@ function checkParameters(
         if (Number.isNaN(millis)) {
           throw invalid('timestamp must be whole milliseconds since the epoch or an ISO 8601 timestamp with an offset');
         }
-        if (!isIanaTimezone(value.timezone)) throw new NotepadError('InvalidTimezone', { userTimezone: value.timezone });
+        // A value of this parameter, not the caller's zone (InvalidTimezone names userTimezone, the export target's).
+        if (!isIanaTimezone(value.timezone)) throw invalid(`timezone ${JSON.stringify(value.timezone)} is not an IANA zone of the form Area/Location, such as Europe/Paris`);
         normalized.set(name, { ...value, timestamp: millis });
         continue;
       }

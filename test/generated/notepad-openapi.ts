@@ -145,7 +145,7 @@ export interface paths {
          * Generate content from a template
          * @description Applies parameters, by name, to a published template version (the latest if none is given). Returns the new generation job's rid as a bare JSON string.
          *
-         *     After the credentials, the rate limit, the scope, `preview` and the body, the operation checks, in this order, and answers the first that fails: `StorageFull` (503), `IdempotencyKeyReused` (409), `TemplateNotFound` (404), `GenerateTemplatePermissionDenied` (403), `InvalidGenerationJobTemplateVersion` (400), `MissingGenerationJobTemplateParameters` (400), `InvalidGenerationJobTemplateParameter` (400), `InvalidTimezone` (400), `TooManyActiveGenerationJobs` (429), `StorageQuotaExceeded` (429).
+         *     After the credentials, the rate limit, the scope, `preview` and the body, the operation checks, in this order, and answers the first that fails: `StorageFull` (503), `IdempotencyKeyReused` (409), `TemplateNotFound` (404), `GenerateTemplatePermissionDenied` (403), `InvalidGenerationJobTemplateVersion` (400), `MissingGenerationJobTemplateParameters` (400), `InvalidGenerationJobTemplateParameter` (400), `TooManyActiveGenerationJobs` (429), `StorageQuotaExceeded` (429).
          */
         post: operations["templates.generate"];
         delete?: never;
@@ -1356,7 +1356,7 @@ export interface operations {
                     "application/json": components["schemas"]["GenerationJobRid"];
                 };
             };
-            /** @description `Default:InvalidArgument`, `ApiFeaturePreviewUsageOnly`, `MissingPostBody`, `InvalidGenerationJobTemplateVersion`, `MissingGenerationJobTemplateParameters`, `InvalidGenerationJobTemplateParameter`, `InvalidTimezone` */
+            /** @description `Default:InvalidArgument`, `ApiFeaturePreviewUsageOnly`, `MissingPostBody`, `InvalidGenerationJobTemplateVersion`, `MissingGenerationJobTemplateParameters`, `InvalidGenerationJobTemplateParameter` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1366,7 +1366,7 @@ export interface operations {
                         /** @enum {unknown} */
                         errorCode?: "INVALID_ARGUMENT";
                         /** @enum {unknown} */
-                        errorName?: "Default:InvalidArgument" | "ApiFeaturePreviewUsageOnly" | "MissingPostBody" | "InvalidGenerationJobTemplateVersion" | "MissingGenerationJobTemplateParameters" | "InvalidGenerationJobTemplateParameter" | "InvalidTimezone";
+                        errorName?: "Default:InvalidArgument" | "ApiFeaturePreviewUsageOnly" | "MissingPostBody" | "InvalidGenerationJobTemplateVersion" | "MissingGenerationJobTemplateParameters" | "InvalidGenerationJobTemplateParameter";
                     };
                 };
             };
