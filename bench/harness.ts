@@ -414,6 +414,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   if (failed > 0) {
     throw new Error(`${options.url}: ${failed} failed requests (${JSON.stringify(result.statusCodeStats)}, ${result.errors} socket errors)`);
   }
+  // A round in which nothing was answered measured nothing: say so rather than report 0 req/s
+  // and a ratio of 0 or infinity.
+  if (result['2xx'] === 0) throw new Error(`${options.url}: no request answered within the ${options.seconds} s round`);
   if (options.rate) correctCoordinatedOmission(samples, (1000 * options.connections) / options.rate);
   samples.sort((a, b) => a - b);
   return {

@@ -56,7 +56,8 @@ describe('NOTEPAD_ROLE: api and runner in separate processes on one database', (
       const owners = new Set((await opened.rows.permissions({})).map((grant) => grant.principalId));
       expect(owners.size).toBe(1);
       // One process printed the seed's instructions; the other says the database was seeded.
-      expect(apis.filter((api) => api.logs.some((line) => String(line.msg).startsWith('database already seeded')))).toHaveLength(1);
+      // (Logged after the process listens, so it may arrive after its start resolved.)
+      await expect.poll(() => apis.filter((api) => api.logs.some((line) => String(line.msg).startsWith('database already seeded'))).length).toBe(1);
       for (const api of apis) expect(await api.kill('SIGTERM')).toBe(0);
     } finally {
       await opened.close();
