@@ -75,6 +75,8 @@ export const DEMO_TOKEN_LIFETIME_MS = 24 * 3_600_000;
 
 /** On an empty database: a demo user with a token, and a sample document they can export. */
 export async function seedDemoIfEmpty(deps: Deps): Promise<DemoSeed | undefined> {
+  // A read first: a database with users (every start but the first) takes no write lock.
+  if (await deps.stores.directory.hasUsers()) return undefined;
   // The claim: of processes starting together on an empty database, one makes the demo user
   // (and seeds); the others find a user and leave it.
   const first = await admin.createFirstUser(deps, { name: 'Demo User' });

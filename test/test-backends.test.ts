@@ -111,10 +111,20 @@ describe("the launcher's closing summary (failureSummary)", () => {
     expect(failureSummary('The run', 1, path, ROOT)).toContain('  ✗ test/b.test.ts (outside any test)\n      Error: Cannot find module x');
   });
 
-  it('says so when the report names no failure, or when there is no report', () => {
+  it('names a file whose suite hook failed, which the report records only as a failed file', () => {
+    const path = reportAt('failed-hook.json', {
+      testResults: [{ name: join(ROOT, 'test/d.test.ts'), status: 'failed', message: '', assertionResults: [{ fullName: 'suite case', status: 'skipped', failureMessages: [] }] }],
+    });
+    const summary = failureSummary('The run', 1, path, ROOT);
+    expect(summary).toContain('  ✗ test/d.test.ts (outside any test, such as a beforeAll or afterAll hook');
+    expect(summary).not.toContain('no failed test in its report');
+  });
+
+  it('says so when the report names no failure, when there is no report, and when the caller chose the reporters', () => {
     const clean = reportAt('clean.json', { testResults: [{ name: join(ROOT, 'test/c.test.ts'), status: 'passed', message: '', assertionResults: [{ fullName: 'ok', status: 'passed' }] }] });
     expect(failureSummary('The run', 1, clean, ROOT)).toContain('no failed test in its report');
     expect(failureSummary('The run', 137, join(work, 'never-written.json'), ROOT)).toContain('The run: FAILED (exit code 137)\n  it wrote no report');
+    expect(failureSummary('The run', 1, undefined, ROOT)).toContain('  no report: the reporters were chosen by the caller');
   });
 });
 

@@ -32,12 +32,17 @@ function excerpt(message: string, root: string): string[] {
 }
 
 /**
- * The summary of one run that exited `code` (non-zero), from the report at `reportPath`:
- * each failed test (file › name, and its message), each file that failed outside a test
- * (an import error, a failed hook), or why the report names none.
+ * The summary of one run that exited `code` (non-zero), from the report at `reportPath`
+ * (undefined: the caller chose the reporters, so there is none): each failed test (file ›
+ * name, and its message), each file that failed outside a test (an import error, a failed
+ * hook), or why the report names none.
  */
-export function failureSummary(label: string, code: number, reportPath: string, root: string): string {
+export function failureSummary(label: string, code: number, reportPath: string | undefined, root: string): string {
   const lines = [`${label}: FAILED (exit code ${code})`];
+  if (reportPath === undefined) {
+    lines.push('  no report: the reporters were chosen by the caller; see the output above.');
+    return lines.join('\n');
+  }
   let report: JsonReport;
   try {
     report = JSON.parse(readFileSync(reportPath, 'utf8')) as JsonReport;
@@ -56,6 +61,10 @@ export function failureSummary(label: string, code: number, reportPath: string, 
     if (file.status === 'failed' && file.message) {
       named++;
       lines.push(`  ✗ ${path} (outside any test)`, ...excerpt(file.message, root));
+    } else if (file.status === 'failed' && failedTests.length === 0) {
+      // A suite's beforeAll or afterAll that threw: the report keeps neither where nor what.
+      named++;
+      lines.push(`  ✗ ${path} (outside any test, such as a beforeAll or afterAll hook: its error is in the output above)`);
     }
   }
   if (named === 0) {

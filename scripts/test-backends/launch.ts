@@ -43,7 +43,8 @@ const ROOT = resolve(import.meta.dirname, '../..');
 interface Run {
   label: string;
   code: number;
-  report: string;
+  /** Its JSON report; undefined when the caller chose the reporters. */
+  report: string | undefined;
 }
 
 async function main(): Promise<number> {
@@ -52,7 +53,9 @@ async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const reports = mkdtempSync(join(tmpdir(), 'notepad-test-reports-'));
   // A JSON report beside the usual output, unless the caller chose its own reporters.
-  const reporting = (name: string) => (args.some((arg) => arg.startsWith('--reporter')) ? [] : ['--reporter=default', '--reporter=json', `--outputFile.json=${join(reports, `${name}.json`)}`]);
+  const ownReporters = args.some((arg) => arg.startsWith('--reporter'));
+  const reporting = (name: string) => (ownReporters ? [] : ['--reporter=default', '--reporter=json', `--outputFile.json=${join(reports, `${name}.json`)}`]);
+  const reportOf = (name: string) => (ownReporters ? undefined : join(reports, `${name}.json`));
   const runs: Run[] = [];
   const running = await startBackendsProcess();
   try {
@@ -60,11 +63,11 @@ async function main(): Promise<number> {
     const oneRun = args.length > 0 || Boolean(process.env.NOTEPAD_TEST_BACKEND);
     const firstLabel = !oneRun ? 'The first run (SQLite)' : process.env.NOTEPAD_TEST_BACKEND === 'postgres' ? 'The run on PostgreSQL and S3' : 'The run';
     const first = await vitestRun([...args, ...reporting('first')], env);
-    runs.push({ label: firstLabel, code: first.code, report: join(reports, 'first.json') });
+    runs.push({ label: firstLabel, code: first.code, report: reportOf('first') });
     if (oneRun || first.signalled || stopRequested) return first.code;
     process.stdout.write(`\nThe storage suites again, on PostgreSQL and S3 (NOTEPAD_TEST_BACKEND=postgres):\n`);
     const second = await vitestRun([...BOTH_BACKEND_SUITES, ...reporting('second')], { ...env, NOTEPAD_TEST_BACKEND: 'postgres' });
-    runs.push({ label: 'The second run (PostgreSQL and S3)', code: second.code, report: join(reports, 'second.json') });
+    runs.push({ label: 'The second run (PostgreSQL and S3)', code: second.code, report: reportOf('second') });
     // Either run failing fails the whole: the first's code if it failed, else the second's.
     return first.code !== 0 ? first.code : second.code;
   } finally {

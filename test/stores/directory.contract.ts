@@ -26,6 +26,8 @@ export function directoryStoreContract(name: string, open: BackendFactory): void
       expect(await stores.directory.user('nobody')).toBeUndefined();
     });
 
+    // On PostgreSQL the claims run on several pooled connections at once; on SQLite one
+    // connection runs them in turn, so there the race across processes is test/roles.test.ts's.
     it('createFirstUser: of claims made together on an empty database exactly one creates its user; later ones create nothing', async () => {
       const claimants = Array.from({ length: 8 }, (_, i) => ({ id: `first-${i}-${Math.random().toString(36).slice(2, 8)}`, name: `Claimant ${i}`, canCreateExportJobs: true, createdAt: T0 }));
       const won = await Promise.all(claimants.map((user) => stores.directory.createFirstUser(user)));
