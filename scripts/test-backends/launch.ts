@@ -51,23 +51,24 @@ async function main(): Promise<number> {
   process.on('SIGINT', () => (stopRequested = true));
   process.on('SIGTERM', () => (stopRequested = true));
   const args = process.argv.slice(2);
-  const reports = mkdtempSync(join(tmpdir(), 'notepad-test-reports-'));
   // A JSON report beside the usual output, unless the caller chose its own reporters.
-  const ownReporters = args.some((arg) => arg.startsWith('--reporter'));
-  const reporting = (name: string) => (ownReporters ? [] : ['--reporter=default', '--reporter=json', `--outputFile.json=${join(reports, `${name}.json`)}`]);
-  const reportOf = (name: string) => (ownReporters ? undefined : join(reports, `${name}.json`));
+  const reports = args.some((arg) => arg.startsWith('--reporter')) ? undefined : mkdtempSync(join(tmpdir(), 'notepad-test-reports-'));
+  const reportOf = (name: string) => (reports ? join(reports, `${name}.json`) : undefined);
+  const reporting = (report: string | undefined) => (report ? ['--reporter=default', '--reporter=json', `--outputFile.json=${report}`] : []);
   const runs: Run[] = [];
   const running = await startBackendsProcess();
   try {
     const env = { ...process.env, ...backendsToEnv(running.backends) };
     const oneRun = args.length > 0 || Boolean(process.env.NOTEPAD_TEST_BACKEND);
     const firstLabel = !oneRun ? 'The first run (SQLite)' : process.env.NOTEPAD_TEST_BACKEND === 'postgres' ? 'The run on PostgreSQL and S3' : 'The run';
-    const first = await vitestRun([...args, ...reporting('first')], env);
-    runs.push({ label: firstLabel, code: first.code, report: reportOf('first') });
+    const firstReport = reportOf('first');
+    const first = await vitestRun([...args, ...reporting(firstReport)], env);
+    runs.push({ label: firstLabel, code: first.code, report: firstReport });
     if (oneRun || first.signalled || stopRequested) return first.code;
     process.stdout.write(`\nThe storage suites again, on PostgreSQL and S3 (NOTEPAD_TEST_BACKEND=postgres):\n`);
-    const second = await vitestRun([...BOTH_BACKEND_SUITES, ...reporting('second')], { ...env, NOTEPAD_TEST_BACKEND: 'postgres' });
-    runs.push({ label: 'The second run (PostgreSQL and S3)', code: second.code, report: reportOf('second') });
+    const secondReport = reportOf('second');
+    const second = await vitestRun([...BOTH_BACKEND_SUITES, ...reporting(secondReport)], { ...env, NOTEPAD_TEST_BACKEND: 'postgres' });
+    runs.push({ label: 'The second run (PostgreSQL and S3)', code: second.code, report: secondReport });
     // Either run failing fails the whole: the first's code if it failed, else the second's.
     return first.code !== 0 ? first.code : second.code;
   } finally {
@@ -77,7 +78,7 @@ async function main(): Promise<number> {
       process.stdout.write(`\n${'='.repeat(30)} what failed ${'='.repeat(30)}\n`);
       for (const run of failed) process.stdout.write(`${failureSummary(run.label, run.code, run.report, ROOT)}\n`);
     }
-    rmSync(reports, { recursive: true, force: true });
+    if (reports) rmSync(reports, { recursive: true, force: true });
   }
 }
 
