@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Block, Content, InlineNode, TableCell } from '../server/contract/content.js';
 import { ContentTooLargeError, isContentTooLarge, renderPdf, type RenderRequest } from '../server/render/render-pdf.js';
+import { ByteSink } from '../server/render/pdf-output.js';
 import { firstOutOfOrder, readPdf, squash } from './render-pdf-text.js';
 
 const EXPORTED_AT = Date.UTC(2026, 10, 29, 6, 25, 0); // 2026-11-29T06:25:00Z
@@ -334,6 +335,28 @@ describe('renderPdf', () => {
       expect(pdf.buffer.byteLength).toBe(pdf.byteLength);
       expect(Buffer.from(pdf.subarray(0, 8)).toString('latin1')).toBe('%PDF-1.7');
       expect(Buffer.from(pdf.subarray(-6)).toString('latin1')).toBe('%%EOF\n');
+    }
+  });
+
+  it('hands back exactly the bytes written, in a buffer of their own, whether copied out (small) or cut in place (large)', () => {
+    for (const size of [30_000, ByteSink.COPY_OUT, ByteSink.COPY_OUT + 3 * 65_537]) {
+      const sink = new ByteSink(undefined);
+      const expected = Buffer.alloc(size);
+      let at = 0;
+      // Strings (as pdfkit's lines) and byte chunks (as its deflated streams), interleaved.
+      for (let i = 0; at < size; i++) {
+        const length = Math.min(size - at, i % 2 === 0 ? 41 : 65_537);
+        const chunk = Buffer.alloc(length, (i * 7) % 251);
+        chunk.copy(expected, at);
+        if (i % 2 === 0) sink.writeLatin1(chunk.toString('latin1'));
+        else sink.write(chunk);
+        at += length;
+      }
+      const bytes = sink.toBytes();
+      expect(bytes.byteLength).toBe(size);
+      expect(bytes.byteOffset).toBe(0);
+      expect(bytes.buffer.byteLength).toBe(size);
+      expect(Buffer.from(bytes).equals(expected)).toBe(true);
     }
   });
 });

@@ -89,13 +89,15 @@ export class PdfOutput {
  * and not. The buffer is ours alone, so the worker may transfer it (Buffer.concat may
  * return a slice of Node's shared pool, which must not be).
  */
-class ByteSink {
+export class ByteSink {
   /** Grow by at least this much, so that a run of tiny chunks does not resize on each. */
   private static readonly STEP = 1 << 20;
   /** The reservation when the render has no byte limit: address space, not memory. */
   private static readonly UNLIMITED = 2 ** 32;
   /** Pending strings are written out at this length: long enough to batch many lines, short enough not to count in memory. */
   private static readonly PENDING = 1 << 16;
+  /** Up to this size the finished PDF is copied into a buffer of its own instead of cut in place (toBytes). */
+  static readonly COPY_OUT = 4 << 20;
   private readonly buffer: ResizableArrayBuffer;
   private bytes: Buffer;
   private used = 0;
@@ -144,6 +146,10 @@ class ByteSink {
 
   toBytes(): Uint8Array {
     this.flush();
+    // Shrinking a resizable buffer hands its slack back page by page, which costs far more
+    // than copying a small PDF out (a tenth of a render of the demo document, against a
+    // copy of tens of microseconds). A large one is cut in place: a copy would hold it twice.
+    if (this.used <= ByteSink.COPY_OUT) return new Uint8Array(this.bytes.subarray(0, this.used));
     this.buffer.resize(this.used);
     return new Uint8Array(this.buffer);
   }
