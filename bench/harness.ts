@@ -91,9 +91,14 @@ export function detectPinning(): Pinning | undefined {
   return { servers: '0', load: '1' };
 }
 
+/** Moves every thread of process `pid` onto `cores` (a taskset list). */
+export function pinProcess(pid: number, cores: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cores, String(pid)], { stdio: 'ignore' });
+}
+
 /** Moves every thread of this process (autocannon included) onto the load core. */
 export function pinSelf(pinning: Pinning): void {
-  execFileSync('taskset', ['-a', '-p', '-c', pinning.load, String(process.pid)], { stdio: 'ignore' });
+  pinProcess(process.pid, pinning.load);
 }
 
 // ---- child processes ---------------------------------------------------------------------
@@ -117,6 +122,8 @@ export interface SpawnOptions {
    * side): without it a child inherits this process's own pinning, the load generator's core.
    */
   allCores?: boolean;
+  /** These cores exactly (a taskset list), over pinning and allCores. */
+  cores?: string;
   /** A niceness for the child (nice -n), as the service gives its render threads. */
   niceness?: number;
   /** Directory for a V8 CPU profile of this child (written when it exits). */
@@ -135,7 +142,7 @@ function spawnTs(options: SpawnOptions): ChildProcess {
     ...(options.args ?? []),
   ];
   // cpus(), not availableParallelism(): the latter counts only the cores this process is pinned to.
-  const cores = options.pinning ? options.pinning.servers : options.allCores ? `0-${cpus().length - 1}` : undefined;
+  const cores = options.cores ?? (options.pinning ? options.pinning.servers : options.allCores ? `0-${cpus().length - 1}` : undefined);
   // taskset and nice exec what follows in place, so the pid (and an IPC channel) stay the child's own.
   const niced = options.niceness ? ['nice', '-n', String(options.niceness), process.execPath, ...nodeArgs] : [process.execPath, ...nodeArgs];
   const [command, args] = cores ? ['taskset', ['-c', cores, ...niced]] : [niced[0]!, niced.slice(1)];

@@ -10,13 +10,18 @@
  * generator's, and whatever the API leaves of the servers').
  *
  * runners-pg: exports finished per second by two runner processes of one render thread
- * each (NOTEPAD_JOB_CONCURRENCY=1, no express slot) against one such process, each pair on
- * its own database, not pinned (two runners need both cores). A round queues exports of the
- * demo document straight into export_jobs, NOTIFYs the runners as a create would, and times
- * until none is running. The document is small, so the claim path (claim, lease, commit,
- * wake-ups) weighs as much as the render: what this measures. Its details carry a reference
- * for the ratio on the machine it ran on (renderOnlyCeiling): the same renders by two bare
- * render processes against one.
+ * each (NOTEPAD_JOB_CONCURRENCY=1, no express slot) against one such process, each group on
+ * its own database. Each runner has a core of its own (taskset), as one runner per core is
+ * deployed: the two on cores 0 and 1, the one on core 0 or 1 by turns (rounds alternate, so
+ * a slower virtual core weighs on both sides alike). Left free on both cores, two processes
+ * of one render thread each spend more CPU per render than pinned ones (their threads, V8's
+ * helpers among them, migrate and meet on one core) and measured the scheduler more than the
+ * claim path. PostgreSQL and this process (which polls) are not given a core: they take
+ * from the runners', the two's more than the one's. A round queues exports of the demo
+ * document straight into export_jobs, NOTIFYs the runners as a create would, and times
+ * until none is running. Its details carry a reference for the ratio on the machine it ran
+ * on (renderOnlyCeiling): the same renders by two bare render processes against one, placed
+ * the same way.
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -36,7 +41,7 @@ import { DEMO_CONTENT } from '../../server/seed.js';
 import * as admin from '../../server/services/admin.js';
 import { openPgBackend } from '../../server/stores/pg/index.js';
 import { DEMO_TITLE } from '../documents.js';
-import { cpuSpent, entry, interleave, median, readCpu, runLoad, sleep, startServer, startWorker, type BenchContext, type Entry, type Lease, type ServerHandle } from '../harness.js';
+import { cpuSpent, entry, interleave, median, pinProcess, readCpu, runLoad, sleep, startServer, startWorker, type BenchContext, type Entry, type Lease, type ServerHandle } from '../harness.js';
 import type { RenderTiming } from '../render-child.js';
 import type { Seed } from '../seed.js';
 import { RENDER_NICENESS } from '../../server/render/pool.js';
@@ -201,6 +206,11 @@ function postgresCpuMs(): number {
   return ticks * 10;
 }
 
+/** The core of the i-th runner (or bare render process): one each, when the bench pins processes at all. */
+function runnerCore(ctx: BenchContext, i: number): string | undefined {
+  return ctx.pinning ? String(i % cpus().length) : undefined;
+}
+
 /** Runner processes on one seeded database, and how to queue exports for them and wait until they are done. */
 async function runnerGroup(ctx: BenchContext, backends: TestBackends, name: string, runners: number) {
   const seed = await seedPostgres(ctx, backends, name);
@@ -229,8 +239,9 @@ async function runnerGroup(ctx: BenchContext, backends: TestBackends, name: stri
           timeoutMs: ctx.settings.startTimeoutMs,
           onLine,
           cpuProfDir: ctx.profileDir ? join(ctx.profileDir, `${name}-${i}`) : undefined,
-          // Two runners need both cores; not this process's (the load generator's) one.
+          // A core of its own; not this process's (the load generator's) one when unpinned.
           allCores: ctx.pinning !== undefined,
+          cores: runnerCore(ctx, i),
           env: {
             NOTEPAD_DB: seed.dbPath,
             NOTEPAD_FILES: seed.filesDir,
@@ -307,7 +318,12 @@ async function runnerGroup(ctx: BenchContext, backends: TestBackends, name: stri
       postgresCpuMsPerExport: ms(cpu.map((c) => c.postgresMs)),
     };
   }
-  return { round, stop, takeTimings };
+  /** Moves the group's processes, every thread, to the core `runnerCore` gives the `turn`-th (when pinned). */
+  function pinTo(turn: number): void {
+    const core = runnerCore(ctx, turn);
+    if (core !== undefined) for (const runner of processes) pinProcess(runner.pid, core);
+  }
+  return { round, stop, takeTimings, pinTo };
 }
 
 /**
@@ -325,6 +341,7 @@ async function renderOnlyCeiling(ctx: BenchContext, rendersPerProcess: number, r
       name: `runners-pg-ceiling-${i}`,
       script: 'bench/render-child.ts',
       allCores: ctx.pinning !== undefined,
+      cores: runnerCore(ctx, i),
       extraNodeArgs: RENDER_WORKER_NODE_ARGS,
       niceness: RENDER_NICENESS.bulk,
     }),
@@ -339,7 +356,8 @@ async function renderOnlyCeiling(ctx: BenchContext, rendersPerProcess: number, r
       return (processes.length * rendersPerProcess * 1000) / (performance.now() - start);
     };
     if (ctx.settings.warmup) await perSecond(children);
-    const measured = await interleave(rounds, () => perSecond(children), () => perSecond(children.slice(0, 1)));
+    // The one process on core 0 or 1 by turns, as the lone runner.
+    const measured = await interleave(rounds, () => perSecond(children), (round) => perSecond(children.slice(round % 2, round % 2 + 1)));
     const round1 = (value: number) => Math.round(value * 10) / 10;
     return {
       rendersPerSecondTwoProcesses: round1(median(measured.map((r) => r.subject))),
@@ -354,6 +372,8 @@ async function renderOnlyCeiling(ctx: BenchContext, rendersPerProcess: number, r
 export async function runnersPgScenario(ctx: BenchContext): Promise<Entry[]> {
   const { settings } = ctx;
   const exports = settings.runnerExports;
+  // An even number (but in the one-round smoke run), so the lone runner spends as many rounds on each core.
+  const roundCount = settings.renderRounds > 1 ? settings.renderRounds + (settings.renderRounds % 2) : 1;
   const cluster = await postgres(ctx);
   const groups: Array<Awaited<ReturnType<typeof runnerGroup>>> = [];
   try {
@@ -365,18 +385,25 @@ export async function runnersPgScenario(ctx: BenchContext): Promise<Entry[]> {
       await two.round(Math.min(exports, 20));
       await one.round(Math.min(exports, 20));
     }
-    ctx.log(`runners-pg: ${settings.renderRounds} rounds of ${exports} exports of the demo document`);
+    ctx.log(`runners-pg: ${roundCount} rounds of ${exports} exports of the demo document`);
     two.takeTimings();
     one.takeTimings();
-    const rounds = await interleave(settings.renderRounds, () => two.round(exports), () => one.round(exports));
+    const rounds = await interleave(
+      roundCount,
+      () => two.round(exports),
+      (round) => {
+        one.pinTo(round);
+        return one.round(exports);
+      },
+    );
     const twoTimings = two.takeTimings();
     const oneTimings = one.takeTimings();
     ctx.log('runners-pg: the same renders by two bare render processes against one (the ceiling)');
-    const ceiling = await renderOnlyCeiling(ctx, Math.max(1, Math.round(exports / 2)), settings.renderRounds);
+    const ceiling = await renderOnlyCeiling(ctx, Math.max(1, Math.round(exports / 2)), roundCount);
     return [
       entry({
         name: 'runners-pg-throughput',
-        title: `Exports finished per second on PostgreSQL by two runner processes of one render thread each (vs one), ${exports} small exports a round`,
+        title: `Exports finished per second on PostgreSQL by two runner processes of one render thread each${ctx.pinning ? ', a core each' : ''} (vs one), ${exports} small exports a round`,
         unit: 'exports/s',
         subject: rounds.map((r) => r.subject),
         baseline: rounds.map((r) => r.baseline),
