@@ -16,10 +16,10 @@
  * a slower virtual core weighs on both sides alike). Left free on both cores, two processes
  * of one render thread each spend more CPU per render than pinned ones (their threads, V8's
  * helpers among them, migrate and meet on one core) and measured the scheduler more than the
- * claim path. PostgreSQL and this process (which polls) are not given a core: they take
- * from the runners', the two's more than the one's. A round queues exports of the demo
- * document straight into export_jobs, NOTIFYs the runners as a create would, and times
- * until none is running. Its details carry a reference for the ratio on the machine it ran
+ * claim path. PostgreSQL is not given a core: it takes from the runners', the two's more
+ * than the one's. A round queues exports of the demo document straight into export_jobs,
+ * NOTIFYs the runners as a create would, and times until the runners have logged the
+ * round's last success. Its details carry a reference for the ratio on the machine it ran
  * on (renderOnlyCeiling): the same renders by two bare render processes against one, placed
  * the same way.
  */
@@ -218,10 +218,15 @@ async function runnerGroup(ctx: BenchContext, backends: TestBackends, name: stri
   const processes: ServerHandle[] = [];
   /** The runners' own timings of each export they finished (the 'export job succeeded' records). */
   const timings: Array<{ renderMs: number; storeMs: number; queuedMs: number }> = [];
+  /** Success lines seen so far, and who waits for the next one (round). */
+  let succeeded = 0;
+  let onSucceeded: (() => void) | undefined;
   const onLine = (line: string) => {
     if (!line.includes('"export job succeeded"')) return;
     const record = JSON.parse(line) as { renderMs: number; storeMs: number; queuedMs: number };
     timings.push({ renderMs: record.renderMs, storeMs: record.storeMs, queuedMs: record.queuedMs });
+    succeeded++;
+    onSucceeded?.();
   };
   const stop = async () => {
     await Promise.all(processes.map((runner) => runner.stop()));
@@ -281,17 +286,34 @@ async function runnerGroup(ctx: BenchContext, backends: TestBackends, name: stri
     const wal = await walSince(database.pool);
     const cpuBefore = processes.map((runner) => readCpu(runner.pid));
     const postgresBefore = postgresCpuMs();
+    const running = async () => (await db.select({ n: count() }).from(exportJobs).where(eq(exportJobs.status, 'running')))[0]!.n;
+    const target = succeeded + exports;
     const start = performance.now();
     await db.transaction(async (tx) => {
       await tx.insert(exportJobs).values(rows);
       await tx.execute(sql`select pg_notify(${JOBS_CHANNEL}, 'export')`);
     });
-    for (;;) {
-      const [running] = await db.select({ n: count() }).from(exportJobs).where(eq(exportJobs.status, 'running'));
-      if (running!.n === 0) break;
-      await sleep(10);
-    }
+    // The round ends at the runners' last success line (logged after its commit), so nothing
+    // queries the database while they work: a poll every 10 ms took PostgreSQL CPU and this
+    // process's core from the runners. A slow poll ends a round whose jobs failed instead.
+    await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        clearInterval(poll);
+        onSucceeded = undefined;
+        resolve();
+      };
+      const poll = setInterval(() => {
+        running().then((n) => n === 0 && done(), (error: unknown) => {
+          clearInterval(poll);
+          onSucceeded = undefined;
+          reject(error);
+        });
+      }, 250);
+      onSucceeded = () => succeeded >= target && done();
+      onSucceeded();
+    });
     const seconds = (performance.now() - start) / 1000;
+    while ((await running()) > 0) await sleep(10);
     const [failed] = await db.select({ n: count() }).from(exportJobs).where(eq(exportJobs.status, 'failed'));
     if (failed!.n > 0) throw new Error(`${name}: ${failed!.n} exports failed`);
     walPerExport.push((await walSince(database.pool, wal.lsn)).bytes / exports);
