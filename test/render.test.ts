@@ -343,20 +343,30 @@ describe('renderPdf', () => {
       const sink = new ByteSink(undefined);
       const expected = Buffer.alloc(size);
       let at = 0;
-      // Strings (as pdfkit's lines) and byte chunks (as its deflated streams), interleaved.
-      for (let i = 0; at < size; i++) {
-        const length = Math.min(size - at, i % 2 === 0 ? 41 : 65_537);
+      // Strings (as pdfkit's lines) and byte chunks (as its deflated streams), interleaved,
+      // ending with strings that only toBytes() itself writes out.
+      const tail = 45;
+      for (let i = 0; at < size - tail; i++) {
+        const length = Math.min(size - tail - at, i % 2 === 0 ? 41 : 65_537);
         const chunk = Buffer.alloc(length, (i * 7) % 251);
         chunk.copy(expected, at);
         if (i % 2 === 0) sink.writeLatin1(chunk.toString('latin1'));
         else sink.write(chunk);
         at += length;
       }
+      expected.fill(0xe9, at);
+      sink.writeLatin1('\u00e9'.repeat(tail));
       const bytes = sink.toBytes();
       expect(bytes.byteLength).toBe(size);
       expect(bytes.byteOffset).toBe(0);
       expect(bytes.buffer.byteLength).toBe(size);
       expect(Buffer.from(bytes).equals(expected)).toBe(true);
+      // Copied out into a fixed buffer up to COPY_OUT; past it, the growable one cut in place.
+      expect((bytes.buffer as ArrayBuffer & { resizable: boolean }).resizable).toBe(size > ByteSink.COPY_OUT);
+      // Either way the buffer is the PDF's alone: the render worker hands it over by transfer.
+      const moved = structuredClone(bytes, { transfer: [bytes.buffer as ArrayBuffer] });
+      expect(bytes.byteLength).toBe(0);
+      expect(Buffer.from(moved).equals(expected)).toBe(true);
     }
   });
 });

@@ -206,6 +206,13 @@ function postgresCpuMs(): number {
   return ticks * 10;
 }
 
+/**
+ * The core of the lone runner (or bare render process) in a round: 0, 1, 1, 0, ... The
+ * interleaved rounds run the baseline second, then first, so over four rounds each core
+ * hosts it once in each order.
+ */
+const loneTurn = (round: number): number => (round + (round >> 1)) % 2;
+
 /** The core of the i-th runner (or bare render process): one each, when the bench pins processes at all. */
 function runnerCore(ctx: BenchContext, i: number): string | undefined {
   return ctx.pinning ? String(i % cpus().length) : undefined;
@@ -297,19 +304,20 @@ async function runnerGroup(ctx: BenchContext, backends: TestBackends, name: stri
     // queries the database while they work: a poll every 10 ms took PostgreSQL CPU and this
     // process's core from the runners. A slow poll ends a round whose jobs failed instead.
     await new Promise<void>((resolve, reject) => {
-      const done = () => {
+      let settled = false;
+      // Once only: a poll still in flight when the round ended must not touch the next round's listener.
+      const settle = (error?: unknown) => {
+        if (settled) return;
+        settled = true;
         clearInterval(poll);
         onSucceeded = undefined;
-        resolve();
+        if (error === undefined) resolve();
+        else reject(error);
       };
       const poll = setInterval(() => {
-        running().then((n) => n === 0 && done(), (error: unknown) => {
-          clearInterval(poll);
-          onSucceeded = undefined;
-          reject(error);
-        });
+        running().then((n) => n === 0 && settle(), (error: unknown) => settle(error ?? new Error('the poll failed')));
       }, 250);
-      onSucceeded = () => succeeded >= target && done();
+      onSucceeded = () => succeeded >= target && settle();
       onSucceeded();
     });
     const seconds = (performance.now() - start) / 1000;
@@ -379,7 +387,7 @@ async function renderOnlyCeiling(ctx: BenchContext, rendersPerProcess: number, r
     };
     if (ctx.settings.warmup) await perSecond(children);
     // The one process on core 0 or 1 by turns, as the lone runner.
-    const measured = await interleave(rounds, () => perSecond(children), (round) => perSecond(children.slice(round % 2, round % 2 + 1)));
+    const measured = await interleave(rounds, () => perSecond(children), (round) => perSecond(children.slice(loneTurn(round), loneTurn(round) + 1)));
     const round1 = (value: number) => Math.round(value * 10) / 10;
     return {
       rendersPerSecondTwoProcesses: round1(median(measured.map((r) => r.subject))),
@@ -394,7 +402,7 @@ async function renderOnlyCeiling(ctx: BenchContext, rendersPerProcess: number, r
 export async function runnersPgScenario(ctx: BenchContext): Promise<Entry[]> {
   const { settings } = ctx;
   const exports = settings.runnerExports;
-  // An even number (but in the one-round smoke run), so the lone runner spends as many rounds on each core.
+  // An even number (but in the one-round smoke run), so the lone runner spends as many rounds on each core (loneTurn).
   const roundCount = settings.renderRounds > 1 ? settings.renderRounds + (settings.renderRounds % 2) : 1;
   const cluster = await postgres(ctx);
   const groups: Array<Awaited<ReturnType<typeof runnerGroup>>> = [];
@@ -414,7 +422,7 @@ export async function runnersPgScenario(ctx: BenchContext): Promise<Entry[]> {
       roundCount,
       () => two.round(exports),
       (round) => {
-        one.pinTo(round);
+        one.pinTo(loneTurn(round));
         return one.round(exports);
       },
     );

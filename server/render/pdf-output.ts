@@ -83,11 +83,11 @@ export class PdfOutput {
  * larger buffers (zlib.deflateSync hands back a slice of a 16 KiB block for every page
  * stream), so holding on to them costs many times the PDF's size. Copy them instead into
  * one resizable ArrayBuffer, which grows in place (its address range is reserved up to
- * its maximum, and pages are committed as they are written) and is cut to the exact size
- * at the end: the PDF is held once, never joined from pieces into a second copy, which at
+ * its maximum, and pages are committed as they are written). A large PDF is cut to the
+ * exact size at the end: held once, never joined from pieces into a second copy, which at
  * 2,000 tagged pages (25 MB) was the difference between meeting the peak-memory target
- * and not. The buffer is ours alone, so the worker may transfer it (Buffer.concat may
- * return a slice of Node's shared pool, which must not be).
+ * and not; a small one is copied out (toBytes). Either buffer is ours alone, so the worker
+ * may transfer it (Buffer.concat may return a slice of Node's shared pool, which must not be).
  */
 export class ByteSink {
   /** Grow by at least this much, so that a run of tiny chunks does not resize on each. */
