@@ -42,4 +42,24 @@ describe('InlineFormatter', () => {
     const fine = new InlineFormatter('en-US', 'Europe/Berlin');
     expect(fine.dateTime(0, 'time', 'No/Such_Zone')).toBe(fine.dateTime(0, 'time'));
   });
+
+  it('shares formatters between renders without mixing up their locales, zones or fallbacks', () => {
+    const at = Date.UTC(2026, 9, 1, 9, 30);
+    const intl = (locale: string, timeZone: string) =>
+      new Intl.DateTimeFormat(locale, { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short', timeZone }).format(at);
+    // Each pair in turn, twice over: the second round is served by what the first built.
+    for (let round = 0; round < 2; round++) {
+      for (const [locale, zone] of [
+        ['en-US', 'America/New_York'],
+        ['en-US', 'Asia/Tokyo'],
+        ['de-DE', 'America/New_York'],
+      ] as const) {
+        const format = new InlineFormatter(locale, zone);
+        expect(format.dateTime(at)).toBe(intl(locale, zone));
+        // A node zone nobody has falls back to this render's zone, not to another render's.
+        expect(format.dateTime(at, 'dateTime', 'No/Such_Zone')).toBe(intl(locale, zone));
+        expect(format.number(1234.5, 1)).toBe(new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }).format(1234.5));
+      }
+    }
+  });
 });

@@ -1,7 +1,8 @@
 /**
  * Locale-aware formatting of the content model's dateTime / date / number nodes.
- * One instance per render: Intl formatters are expensive to construct, so they are
- * cached per (locale, zone, style) for the render's lifetime.
+ * One instance per render. Intl formatters are expensive to construct (building the few
+ * a one-page document needs took longer than laying out its text), and immutable, so
+ * they are shared by every render of the thread, per (locale, zone, style).
  */
 
 import { calendarDateOf } from '../contract/calendar-date.js';
@@ -32,6 +33,20 @@ export const CALENDAR_DATE_OPTIONS: Readonly<Intl.DateTimeFormatOptions> = { ...
 const FALLBACK_LOCALE = 'en-US';
 const FALLBACK_ZONE = 'UTC';
 
+/**
+ * What every render of this thread has built: formatters, and whether a locale or zone is
+ * supported. Bounded (cleared when full), as clients bring locales and zones of their own.
+ */
+const THREAD_CACHE_LIMIT = 512;
+const threadCache = new Map<string, unknown>();
+function threadCached<T>(key: string, build: () => T): T {
+  if (threadCache.has(key)) return threadCache.get(key) as T;
+  const value = build();
+  if (threadCache.size >= THREAD_CACHE_LIMIT) threadCache.clear();
+  threadCache.set(key, value);
+  return value;
+}
+
 export class InlineFormatter {
   private readonly dateFormats = new Map<string, Intl.DateTimeFormat>();
   private readonly numberFormats = new Map<number | undefined, Intl.NumberFormat>();
@@ -42,8 +57,8 @@ export class InlineFormatter {
     // Both are validated at the API boundary; a bad value here must still not fail the
     // whole export, so degrade to a neutral default instead of throwing.
     // In digits a bundled font draws: the locale's own, or Latin ones (digits.ts).
-    this.locale = formattingLocale(supportedOr(locale, FALLBACK_LOCALE, (l) => new Intl.DateTimeFormat(l)));
-    this.timezone = supportedOr(timezone, FALLBACK_ZONE, (z) => new Intl.DateTimeFormat('en-US', { timeZone: z }));
+    this.locale = threadCached(`locale\u0000${locale}`, () => formattingLocale(supportedOr(locale, FALLBACK_LOCALE, (l) => new Intl.DateTimeFormat(l))));
+    this.timezone = threadCached(`zone\u0000${timezone}`, () => supportedOr(timezone, FALLBACK_ZONE, (z) => new Intl.DateTimeFormat('en-US', { timeZone: z })));
   }
 
   dateTime(timestamp: number, style: DateTimeStyle = 'dateTime', zone?: string): string {
@@ -65,7 +80,10 @@ export class InlineFormatter {
   number(value: number, maximumFractionDigits?: number): string {
     let format = this.numberFormats.get(maximumFractionDigits);
     if (!format) {
-      format = new Intl.NumberFormat(this.locale, maximumFractionDigits === undefined ? {} : { maximumFractionDigits });
+      const locale = this.locale;
+      format = threadCached(`number\u0000${locale}\u0000${maximumFractionDigits}`, () =>
+        new Intl.NumberFormat(locale, maximumFractionDigits === undefined ? {} : { maximumFractionDigits }),
+      );
       this.numberFormats.set(maximumFractionDigits, format);
     }
     return formatted(format, value);
@@ -75,13 +93,17 @@ export class InlineFormatter {
     const key = `${zone}\u0000${style}${era ? '\u0000era' : ''}`;
     let format = this.dateFormats.get(key);
     if (!format) {
-      const options = era && baseOptions.year ? { ...baseOptions, era: 'short' as const } : baseOptions;
-      try {
-        format = new Intl.DateTimeFormat(this.locale, { ...options, timeZone: options.timeZone ?? zone });
-      } catch {
-        // A node's own zone is only length-checked by the schema; fall back to the export's.
-        format = new Intl.DateTimeFormat(this.locale, { ...options, timeZone: options.timeZone ?? this.timezone });
-      }
+      const { locale, timezone } = this;
+      // The style names one option set; the export's zone is in the key for the fallback below.
+      format = threadCached(`date\u0000${locale}\u0000${timezone}\u0000${key}`, () => {
+        const options = era && baseOptions.year ? { ...baseOptions, era: 'short' as const } : baseOptions;
+        try {
+          return new Intl.DateTimeFormat(locale, { ...options, timeZone: options.timeZone ?? zone });
+        } catch {
+          // A node's own zone is only length-checked by the schema; fall back to the export's.
+          return new Intl.DateTimeFormat(locale, { ...options, timeZone: options.timeZone ?? timezone });
+        }
+      });
       this.dateFormats.set(key, format);
     }
     return format;
