@@ -112,6 +112,9 @@ export async function renderPdf(req: RenderRequest, onPages?: PagesRendered, sto
     // pdfkit's only non-deterministic inputs are CreationDate (defaults to now) and,
     // derived from the info dictionary, the trailer /ID; pinning the dates fixes both.
     info: { Title: req.title, Producer: PRODUCER, Creator: PRODUCER, CreationDate: createdAt, ModDate: createdAt },
+    // No default font: pdfkit would parse Helvetica's metrics for every document, and no
+    // text of ours is set in it (every run picks a bundled face, fonts.ts).
+    font: null as unknown as string,
   });
   const output = await PdfOutput.of(doc, req.limits);
 
