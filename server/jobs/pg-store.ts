@@ -55,6 +55,20 @@ const ownedLive = (table: JobTable, attempt: Attempt, now: number): SQL =>
   )!;
 
 /**
+ * ownedLive for a prepared statement: the attempt and the clock as the placeholders `rid`,
+ * `owner`, `attempt` and `now`, filled in by `attemptParams`.
+ */
+const ownedLivePlaceholders = (table: JobTable): SQL =>
+  and(
+    eq(table.rid, sql.placeholder('rid')),
+    eq(table.leaseOwner, sql.placeholder('owner')),
+    eq(table.attempts, sql.placeholder('attempt')),
+    sql`${table.status} = 'running'`,
+    gte(table.leaseExpiresAt, sql.placeholder('now')),
+  )!;
+const attemptParams = (attempt: Attempt, now: number) => ({ rid: attempt.rid, owner: attempt.owner, attempt: attempt.attempt, now });
+
+/**
  * The fair pick of sqlite-store.ts (fewest jobs rendering, then served least recently, then
  * the oldest claimable job), as the rid of the row to claim, locked. The users with running
  * jobs are found by a skip scan of the queue index (a recursive CTE, one index seek per
@@ -132,8 +146,26 @@ export function createPgJobStore(db: PgDb): JobStore {
   };
   const generationClaim = claimUpdate(generationJobs, eq(generationJobs.rid, sql.placeholder('rid')), now).prepare('notepad_claim_generation_by_rid');
 
-  const storedBytes = async (userId: string): Promise<number> =>
-    (await db.select({ storedBytes: userUsage.storedBytes }).from(userUsage).where(eq(userUsage.userId, userId)))[0]?.storedBytes ?? 0;
+  // The statements every export runs once or more, prepared like the claims: PostgreSQL
+  // parses and plans each once per connection, not at every export (most of its CPU per
+  // export was outside executing statements).
+  const storedBytesQuery = db
+    .select({ storedBytes: userUsage.storedBytes })
+    .from(userUsage)
+    .where(eq(userUsage.userId, sql.placeholder('userId')))
+    .prepare('notepad_stored_bytes');
+  const documentSourceQuery = db
+    .select({ title: documents.title, content: documents.content })
+    .from(documents)
+    .where(eq(documents.rid, sql.placeholder('rid')))
+    .prepare('notepad_export_source_document');
+  const progressUpdate = db
+    .update(exportJobs)
+    .set({ progressStage: sql`${sql.placeholder('stage')}`, pagesRendered: sql`${sql.placeholder('pages')}`, ...NEXT_VERSION })
+    .where(ownedLivePlaceholders(exportJobs))
+    .prepare('notepad_export_progress');
+
+  const storedBytes = async (userId: string): Promise<number> => (await storedBytesQuery.execute({ userId }))[0]?.storedBytes ?? 0;
 
   return {
     async claimNext(kind, { owner, now, leaseMs }, scope = 'anyone') {
@@ -162,7 +194,7 @@ export function createPgJobStore(db: PgDb): JobStore {
     },
     async exportSource(job) {
       if (job.sourceType === 'documentSource' && job.documentRid) {
-        const [document] = await db.select({ title: documents.title, content: documents.content }).from(documents).where(eq(documents.rid, job.documentRid));
+        const [document] = await documentSourceQuery.execute({ rid: job.documentRid });
         return document ?? { missing: 'The document no longer exists.' };
       }
       if (job.sourceType === 'generationJobSource' && job.generationJobRid) {
@@ -177,17 +209,49 @@ export function createPgJobStore(db: PgDb): JobStore {
     },
     commitExportSuccess(job, attempt, now, file, admits) {
       return db.transaction(async (tx): Promise<CommitOutcome> => {
+        // Named statements on the transaction's connection (prepared there once), for the
+        // reason the ones above are.
         // Lock order: the job row, then the user's usage row (see the top of this file).
-        await tx.select({ rid: exportJobs.rid }).from(exportJobs).where(eq(exportJobs.rid, job.rid)).for('update');
-        const [usage] = await tx.select({ storedBytes: userUsage.storedBytes }).from(userUsage).where(eq(userUsage.userId, job.creatorId)).for('update');
+        await tx
+          .select({ rid: exportJobs.rid })
+          .from(exportJobs)
+          .where(eq(exportJobs.rid, sql.placeholder('rid')))
+          .for('update')
+          .prepare('notepad_commit_lock_job')
+          .execute({ rid: job.rid });
+        const [usage] = await tx
+          .select({ storedBytes: userUsage.storedBytes })
+          .from(userUsage)
+          .where(eq(userUsage.userId, sql.placeholder('userId')))
+          .for('update')
+          .prepare('notepad_commit_lock_usage')
+          .execute({ userId: job.creatorId });
         const held = usage?.storedBytes ?? 0;
         if (!admits(held)) return { outcome: 'refused', storedBytes: held };
         const marked = await tx
           .update(exportJobs)
-          .set({ status: 'succeeded', fileRid: file.rid, finishedAt: now, ...CLEARED_LEASE, ...NEXT_VERSION })
-          .where(ownedLive(exportJobs, attempt, now));
+          .set({ status: 'succeeded', fileRid: sql`${sql.placeholder('fileRid')}`, finishedAt: sql`${sql.placeholder('now')}::bigint`, ...CLEARED_LEASE, ...NEXT_VERSION })
+          .where(ownedLivePlaceholders(exportJobs))
+          .prepare('notepad_commit_mark_succeeded')
+          .execute({ ...attemptParams(attempt, now), fileRid: file.rid });
         if (marked.rowCount !== 1) return { outcome: 'lease-lost' };
-        await tx.insert(files).values({ ...file, exportJobRid: job.rid, ownerId: job.creatorId, createdAt: now, expiresAt: job.expiresAt });
+        const p = sql.placeholder;
+        await tx
+          .insert(files)
+          .values({
+            rid: p('rid'),
+            mediaType: p('mediaType'),
+            filename: p('filename'),
+            sizeBytes: p('sizeBytes'),
+            sha256: p('sha256'),
+            storageKey: p('storageKey'),
+            exportJobRid: p('exportJobRid'),
+            ownerId: p('ownerId'),
+            createdAt: p('createdAt'),
+            expiresAt: p('expiresAt'),
+          })
+          .prepare('notepad_commit_file')
+          .execute({ ...file, exportJobRid: job.rid, ownerId: job.creatorId, createdAt: now, expiresAt: job.expiresAt });
         return { outcome: 'committed' };
       });
     },
@@ -209,10 +273,7 @@ export function createPgJobStore(db: PgDb): JobStore {
     },
     async writeProgress(attempt, now, progress) {
       // Throttled by the runner (jobs/progress.ts); only the attempt holding the live lease may write.
-      const result = await db
-        .update(exportJobs)
-        .set({ progressStage: progress.stage, pagesRendered: progress.pagesRendered, ...NEXT_VERSION })
-        .where(ownedLive(exportJobs, attempt, now));
+      const result = await progressUpdate.execute({ ...attemptParams(attempt, now), stage: progress.stage, pages: progress.pagesRendered });
       return result.rowCount === 1;
     },
     async templateVersionContent(templateRid, version) {
