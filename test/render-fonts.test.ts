@@ -62,4 +62,15 @@ describe('InlineFormatter', () => {
       }
     }
   });
+
+  it("keeps a render's formatted values with that render only, though its formatters are shared", () => {
+    const memoSize = (format: InlineFormatter) => [...(format as unknown as { memos: Map<unknown, Map<number, string>> }).memos.values()].reduce((n, memo) => n + memo.size, 0);
+    const first = new InlineFormatter('en-US', 'UTC');
+    for (let i = 1; i <= 100; i++) first.number(i * 1.5, 1);
+    expect(memoSize(first)).toBe(100);
+    const next = new InlineFormatter('en-US', 'UTC');
+    expect(memoSize(next)).toBe(0);
+    expect(next.number(3, 1)).toBe('3');
+    expect(memoSize(next)).toBe(1);
+  });
 });

@@ -50,6 +50,8 @@ function threadCached<T>(key: string, build: () => T): T {
 export class InlineFormatter {
   private readonly dateFormats = new Map<string, Intl.DateTimeFormat>();
   private readonly numberFormats = new Map<number | undefined, Intl.NumberFormat>();
+  /** This render's formatted values (formatted()). */
+  private readonly memos: Memos = new Map();
   readonly locale: string;
   readonly timezone: string;
 
@@ -63,7 +65,7 @@ export class InlineFormatter {
 
   dateTime(timestamp: number, style: DateTimeStyle = 'dateTime', zone?: string): string {
     const format = this.dateFormat(zone ?? this.timezone, style, DATE_TIME_OPTIONS[style], needsEra(timestamp));
-    return formatted(format, timestamp);
+    return formatted(this.memos, format, timestamp);
   }
 
   exportedAt(timestamp: number): string {
@@ -74,7 +76,7 @@ export class InlineFormatter {
   calendarDate(value: string): string {
     const date = calendarDateOf(value);
     if (!date) return value;
-    return formatted(this.dateFormat('UTC', 'calendarDate', CALENDAR_DATE_OPTIONS, needsEra(date.getTime())), date.getTime());
+    return formatted(this.memos, this.dateFormat('UTC', 'calendarDate', CALENDAR_DATE_OPTIONS, needsEra(date.getTime())), date.getTime());
   }
 
   number(value: number, maximumFractionDigits?: number): string {
@@ -86,7 +88,7 @@ export class InlineFormatter {
       );
       this.numberFormats.set(maximumFractionDigits, format);
     }
-    return formatted(format, value);
+    return formatted(this.memos, format, value);
   }
 
   private dateFormat(zone: string, style: string, baseOptions: Intl.DateTimeFormatOptions, era = false): Intl.DateTimeFormat {
@@ -111,19 +113,21 @@ export class InlineFormatter {
 }
 
 /**
- * What a formatter gave for a value, remembered per formatter (so per render): a
- * document's tables repeat their dates and amounts, and an Intl format call costs
- * microseconds each. Bounded like the layout caches, as a long document keeps meeting new values.
+ * What a formatter gave for a value, remembered per render and formatter: a document's
+ * tables repeat their dates and amounts, and an Intl format call costs microseconds each.
+ * Per render (the `memos` of its InlineFormatter), not per shared formatter: values are the
+ * documents', and a thread's renders must not pile them up. Bounded like the layout caches,
+ * as a long document keeps meeting new values.
  */
 const FORMATTED_LIMIT = 4096;
-const formattedBy = new WeakMap<Intl.DateTimeFormat | Intl.NumberFormat, Map<number, string>>();
-function formatted(format: Intl.DateTimeFormat | Intl.NumberFormat, value: number): string {
+type Memos = Map<Intl.DateTimeFormat | Intl.NumberFormat, Map<number, string>>;
+function formatted(memos: Memos, format: Intl.DateTimeFormat | Intl.NumberFormat, value: number): string {
   // A Map takes 0 and -0 for one key, and a number format shows them apart.
   if (value === 0) return format.format(value);
-  let memo = formattedBy.get(format);
+  let memo = memos.get(format);
   if (!memo) {
     memo = new Map();
-    formattedBy.set(format, memo);
+    memos.set(format, memo);
   }
   let text = memo.get(value);
   if (text === undefined) {
