@@ -44,8 +44,11 @@ const NEXT_VERSION = { version: sql`${exportJobs.version} + 1` };
 /** Running, and nobody's lease is live (the complement of isLeaseLive in lease.ts). */
 const claimable = (table: JobTable, now: number | Placeholder): SQL => sql`${table.status} = 'running' and (${table.leaseExpiresAt} is null or ${table.leaseExpiresAt} < ${now})`;
 
+/** An attempt's fields, each a value or a prepared statement's placeholder. */
+type AttemptOrPlaceholders = { [K in keyof Attempt]: Attempt[K] | Placeholder };
+
 /** The WHERE of every lease and outcome write: only the attempt holding a live lease, only once. */
-const ownedLive = (table: JobTable, attempt: Attempt, now: number): SQL =>
+const ownedLive = (table: JobTable, attempt: AttemptOrPlaceholders, now: number | Placeholder): SQL =>
   and(
     eq(table.rid, attempt.rid),
     eq(table.leaseOwner, attempt.owner),
@@ -54,18 +57,9 @@ const ownedLive = (table: JobTable, attempt: Attempt, now: number): SQL =>
     gte(table.leaseExpiresAt, now),
   )!;
 
-/**
- * ownedLive for a prepared statement: the attempt and the clock as the placeholders `rid`,
- * `owner`, `attempt` and `now`, filled in by `attemptParams`.
- */
+/** ownedLive in a prepared statement: the placeholders `rid`, `owner`, `attempt` and `now`, filled in by `attemptParams`. */
 const ownedLivePlaceholders = (table: JobTable): SQL =>
-  and(
-    eq(table.rid, sql.placeholder('rid')),
-    eq(table.leaseOwner, sql.placeholder('owner')),
-    eq(table.attempts, sql.placeholder('attempt')),
-    sql`${table.status} = 'running'`,
-    gte(table.leaseExpiresAt, sql.placeholder('now')),
-  )!;
+  ownedLive(table, { rid: sql.placeholder('rid'), owner: sql.placeholder('owner'), attempt: sql.placeholder('attempt') }, sql.placeholder('now'));
 const attemptParams = (attempt: Attempt, now: number) => ({ rid: attempt.rid, owner: attempt.owner, attempt: attempt.attempt, now });
 
 /**
