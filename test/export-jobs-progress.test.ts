@@ -6,6 +6,7 @@ import { leasesOf } from '../server/deps.js';
 import type { Renderer } from '../server/jobs/export-job.js';
 import { attemptOf, claimNext } from '../server/jobs/lease.js';
 import { createJobRunner, type JobRunner } from '../server/jobs/runner.js';
+import type { FileStore } from '../server/files/store.js';
 import { createRenderPool } from '../server/render/pool.js';
 import { createCaller } from '../server/routers/index.js';
 import { createContextInner } from '../server/trpc.js';
@@ -62,8 +63,8 @@ async function get(rid: string) {
 const caller = () => createCaller(createContextInner({ deps: env.deps, authorization: `Bearer ${owner.token}` }));
 const row = async (rid: string) => (await env.rows.exportJob(rid))!;
 
-function startRunner(render: Renderer): JobRunner {
-  const runner = createJobRunner({ deps: env.deps, files: env.files, render });
+function startRunner(render: Renderer, files: FileStore = env.files): JobRunner {
+  const runner = createJobRunner({ deps: env.deps, files, render });
   runner.start();
   runners.push(runner);
   return runner;
@@ -120,13 +121,74 @@ describe('the runner writes progress', () => {
     expect((await get(rid)).progress).toEqual({ stage: 'rendering', pagesRendered: 5 });
     expect((await row(rid)).version).toBe(versionAtClaim + 2);
 
+    // The interval since the last write is up: the move to storing is written at once.
+    env.clock.advance(INTERVAL_MS);
     stepped.finish();
     await vi.waitFor(async () => expect((await row(rid)).status, 'the job succeeded').toBe('succeeded'), { timeout: 10_000 });
     unsubscribe();
-    // The move to storing is written at once, with the final page count, before the outcome.
+    // With the final page count, before the outcome.
     expect(await Promise.all(seen)).toEqual(['rendering', 'rendering', 'storing']);
     const done = await get(rid);
     expect(done).toEqual({ rid, status: { type: 'succeeded', fileRid: expect.any(String) } });
+  });
+
+  it('the move to storing within the interval of the last write: written when the interval is up, if still storing', async () => {
+    const stepped = steppedRender();
+    const stages: Array<Promise<unknown>> = [];
+    const unsubscribe = env.deps.jobEvents.subscribe((event) => {
+      if (event.type === 'progress') stages.push(row(event.rid).then((r) => [r.progressStage, r.pagesRendered, r.status]));
+    });
+    // Bytes that take their time to store: held until the test lets them go.
+    let letWrite!: () => void;
+    const writeHeld = new Promise<void>((resolve) => (letWrite = resolve));
+    const slowFiles: FileStore = Object.assign(Object.create(env.files) as FileStore, {
+      write: async (key: string, bytes: Uint8Array) => {
+        await writeHeld;
+        return env.files.write(key, bytes);
+      },
+    });
+    startRunner(stepped.render, slowFiles);
+    const rid = await create();
+    await waitFor(stepped.started, 'the render started');
+    const versionAtClaim = (await row(rid)).version;
+    env.clock.advance(INTERVAL_MS - 100);
+    stepped.finish();
+    // Not at once: the claim's write is only INTERVAL_MS - 100 old by the injected clock.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await get(rid)).progress).toEqual({ stage: 'rendering', pagesRendered: 0 });
+    // The rest of the interval (100 ms) on a timer; the bytes are still being stored then.
+    await waitFor(() => stages.length === 1, 'storing was written');
+    expect(await Promise.all(stages)).toEqual([['storing', 1, 'running']]);
+    expect((await get(rid)).progress).toEqual({ stage: 'storing', pagesRendered: 1 });
+    expect((await row(rid)).version).toBe(versionAtClaim + 1);
+    letWrite();
+    await vi.waitFor(async () => expect((await row(rid)).status, 'the job succeeded').toBe('succeeded'), { timeout: 10_000 });
+    unsubscribe();
+    expect(stages).toHaveLength(1);
+  });
+
+  it('an export stored within the interval of the last write never writes storing', async () => {
+    const stepped = steppedRender();
+    const events: string[] = [];
+    const unsubscribe = env.deps.jobEvents.subscribe((event) => {
+      if (event.kind === 'export') events.push(event.type);
+    });
+    // Not even tried once the job ended (a write then would be refused, but still a statement).
+    const writes = vi.spyOn(env.deps.stores.jobs, 'writeProgress');
+    startRunner(stepped.render);
+    const rid = await create();
+    await waitFor(stepped.started, 'the render started');
+    const versionAtClaim = (await row(rid)).version;
+    stepped.finish();
+    await vi.waitFor(async () => expect((await row(rid)).status, 'the job succeeded').toBe('succeeded'), { timeout: 10_000 });
+    // Longer than the interval: the dropped write does not land late either.
+    await new Promise((resolve) => setTimeout(resolve, INTERVAL_MS + 50));
+    unsubscribe();
+    expect(events.filter((type) => type === 'progress')).toEqual([]);
+    expect(events).toContain('succeeded');
+    expect(writes).not.toHaveBeenCalled();
+    // Claim, then the outcome: no version in between.
+    expect((await row(rid)).version).toBe(versionAtClaim + 1);
   });
 
   it('an attempt whose lease lapsed cannot write progress; the attempt holding the lease can', async () => {
