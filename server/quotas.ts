@@ -25,9 +25,12 @@ type Quotas = Config['quotas'];
 /** Whether a user who holds `storedBytes` may start work that stores more. */
 export const hasStorageLeft = (quotas: Quotas, storedBytes: number): boolean => storedBytes < quotas.maxStoredBytesPerUser;
 
-/** Whether a file of `addingBytes` fits beside the `storedBytes` a user holds. */
-export const storageAdmits = (quotas: Quotas, storedBytes: number, addingBytes: number): boolean =>
-  storedBytes + addingBytes <= quotas.maxStoredBytesPerUser;
+/**
+ * The most bytes a user may hold for a file of `addingBytes` to fit beside them: the bound
+ * an export's success commit checks the user's stored bytes against (as a number, so that a
+ * store can check it inside its statement).
+ */
+export const maxHeldAdmitting = (quotas: Quotas, addingBytes: number): number => quotas.maxStoredBytesPerUser - addingBytes;
 
 /**
  * The quota checks of a create of that kind, in their order: the user's running jobs of

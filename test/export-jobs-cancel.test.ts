@@ -12,6 +12,9 @@ import { CANCELLED_MESSAGE } from '../server/services/export-jobs.js';
 import { createContextInner } from '../server/trpc.js';
 import { callerError, createTestEnv, seedDocument, seedUser, type TestEnv } from './helpers.js';
 
+/** A success commit's bound on the user's bytes that every commit fits under. */
+const NO_QUOTA = Number.MAX_SAFE_INTEGER;
+
 /** exportJobs.cancel, an extension (docs/api.md, "Extensions"), over REST and tRPC, and what it does to a render. */
 
 let env: TestEnv;
@@ -204,7 +207,7 @@ describe('cancelling a job being rendered', () => {
     expect(job.rid).toBe(rid);
     await cancel(rid);
     const file = { rid: newRid('file'), mediaType: 'application/pdf', filename: 'a.pdf', sizeBytes: 3, sha256: '0', storageKey: 'k.pdf' };
-    expect(await env.deps.stores.jobs.commitExportSuccess(job, attemptOf(job), env.clock.now, file, () => true)).toEqual({ outcome: 'lease-lost' });
+    expect(await env.deps.stores.jobs.commitExportSuccess(job, attemptOf(job), env.clock.now, file, NO_QUOTA)).toEqual({ outcome: 'lease-lost' });
     expect(await env.deps.stores.jobs.renew('export', attemptOf(job), env.clock.now, 300)).toBe(false);
     expect(await env.rows.files()).toEqual([]);
     expect(await get(rid)).toEqual({ rid, status: CANCELLED });

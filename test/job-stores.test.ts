@@ -14,6 +14,7 @@ import * as pgSchema from '../db/pg/schema.js';
 import * as sqliteSchema from '../db/schema.js';
 import { createPgJobStore } from '../server/jobs/pg-store.js';
 import { createSqliteJobStore } from '../server/jobs/sqlite-store.js';
+import type { ExportJobRow } from '../server/jobs/store.js';
 import { freshPostgresDatabase } from './backends.js';
 import { jobStoreContract, type Rows } from './stores/job-store.contract.js';
 
@@ -84,5 +85,84 @@ describe('PostgreSQL job store under concurrent claimers', () => {
     expect(new Set(claimed).size).toBe(jobs.length);
     const rows = await db.select({ attempts: pgSchema.exportJobs.attempts }).from(pgSchema.exportJobs);
     expect(rows.every((row) => row.attempts === 1)).toBe(true);
+  });
+
+  it('success commits of one user at once: exactly those that fit; racing the job\'s other writes, each job ends once, without deadlock', async () => {
+    const { db } = database;
+    await db.insert(pgSchema.users).values({ id: 'q', name: 'q', createdAt: 0 });
+    const size = 1_000;
+    const fitting = 10;
+    const jobs = Array.from({ length: 40 }, (_, i) => ({
+      rid: `q-job-${String(i).padStart(2, '0')}`,
+      creatorId: 'q',
+      sourceType: 'documentSource' as const,
+      userLocale: 'en-US',
+      userTimezone: 'UTC',
+      status: 'running' as const,
+      createdAt: i,
+      expiresAt: 1_000_000,
+    }));
+    await db.insert(pgSchema.exportJobs).values(jobs);
+    const store = createPgJobStore(db);
+    const claimed: ExportJobRow[] = [];
+    for (const _ of jobs) claimed.push((await store.claimNext('export', { owner: 'r', now: 1_000, leaseMs: 1_000_000 }))!);
+    // Every commit at once, each allowed if the user then holds at most (fitting - 1) files'
+    // bytes; every other job also failed at the same moment (its row, then the usage row by
+    // the trigger: the lock order the commit must keep, or the two deadlock).
+    const attempt = (job: ExportJobRow) => ({ rid: job.rid, owner: 'r', attempt: job.attempts });
+    const outcomes = await Promise.all(
+      claimed.map(async (job, i) => {
+        const file = { rid: `q-file-${i}`, storageKey: `q-key-${i}`, mediaType: 'application/pdf', filename: 'q.pdf', sizeBytes: size, sha256: 'ab'.repeat(32) };
+        const [commit, failed] = await Promise.all([
+          store.commitExportSuccess(job, attempt(job), 2_000, file, (fitting - 1) * size),
+          i % 2 === 1 ? store.failExport(attempt(job), 2_000, { errorCode: 'INTERNAL', message: 'raced', errorInstanceId: 'x' }) : Promise.resolve(false),
+        ]);
+        return { commit: commit.outcome, failed };
+      }),
+    );
+    const committed = outcomes.filter((o) => o.commit === 'committed').length;
+    expect(committed).toBe(fitting);
+    // A job ends once: committed, or failed by the racing write, or neither (refused, still running).
+    for (const o of outcomes) expect(o.commit === 'committed' && o.failed).toBe(false);
+    const rows = await db.select().from(pgSchema.exportJobs).where(eq(pgSchema.exportJobs.creatorId, 'q'));
+    expect(rows.filter((r) => r.status === 'succeeded')).toHaveLength(fitting);
+    expect(rows.filter((r) => r.status === 'failed')).toHaveLength(outcomes.filter((o) => o.failed).length);
+    const files = await db.select().from(pgSchema.files).where(eq(pgSchema.files.ownerId, 'q'));
+    expect(files).toHaveLength(fitting);
+    expect(await store.storedBytes('q')).toBe(fitting * size);
+    const [usage] = await db.select().from(pgSchema.userUsage).where(eq(pgSchema.userUsage.userId, 'q'));
+    expect(usage!.activeExportJobs).toBe(rows.filter((r) => r.status === 'running').length);
+  });
+
+  it('a success commit takes the job row before its user\'s usage row: waiting for the job, it holds nothing another writer needs', async () => {
+    const { db, pool } = database;
+    await db.insert(pgSchema.users).values({ id: 'o', name: 'o', createdAt: 0 });
+    const rid = 'o-job';
+    await db.insert(pgSchema.exportJobs).values({ rid, creatorId: 'o', sourceType: 'documentSource', userLocale: 'en-US', userTimezone: 'UTC', status: 'running', createdAt: 0, expiresAt: 1_000_000 });
+    const store = createPgJobStore(db);
+    const job = (await store.claimNext('export', { owner: 'r', now: 1_000, leaseMs: 1_000_000 }))!;
+    // Another writer of the job (a cancel, a failure) holds its row, as the triggers' order has it.
+    const other = await pool.connect();
+    try {
+      await other.query('begin');
+      await other.query('select 1 from export_jobs where rid = $1 for update', [rid]);
+      const file = { rid: 'o-file', storageKey: 'o-key', mediaType: 'application/pdf', filename: 'o.pdf', sizeBytes: 10, sha256: 'ab'.repeat(32) };
+      // Its error, if it has one, is what the last expectation shows.
+      const commit = store.commitExportSuccess(job, { rid, owner: 'r', attempt: job.attempts }, 2_000, file, 1_000_000).catch((error: unknown) => error);
+      // The commit is waiting for a lock (the job row's).
+      for (let i = 0; i < 400; i++) {
+        const { rows } = await pool.query("select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'");
+        if (rows[0].n > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      // Now the other writer goes on to the usage row, as its trigger would: free, since the
+      // commit took nothing before the job row (else the two deadlock and one is aborted).
+      await other.query("set local lock_timeout = '3s'");
+      await other.query("select 1 from user_usage where user_id = 'o' for update");
+      await other.query('commit');
+      expect(await commit).toEqual({ outcome: 'committed' });
+    } finally {
+      other.release();
+    }
   });
 });

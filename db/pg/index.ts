@@ -11,7 +11,8 @@ import { ADVISORY_LOCKS } from './advisory-locks.js';
 import * as schema from './schema.js';
 
 export { schema as pgSchema };
-export type PgDb = NodePgDatabase<typeof schema>;
+/** With its pool: a statement of its own (a named one drizzle cannot prepare) runs on `$client`. */
+export type PgDb = NodePgDatabase<typeof schema> & { $client: pg.Pool };
 
 export const PG_MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations-pg');
 

@@ -7,7 +7,7 @@ import { isConnectionLost, isOutOfSpace } from '../storage-health.js';
 import { JobFailure } from './failure.js';
 import { attemptOf } from './lease.js';
 import { createProgressWriter } from './progress.js';
-import { hasStorageLeft, storageAdmits, storageQuotaFailure } from '../quotas.js';
+import { hasStorageLeft, maxHeldAdmitting, storageQuotaFailure } from '../quotas.js';
 import type { Attempt, CommitOutcome, ExportJobRow } from './store.js';
 
 /**
@@ -72,7 +72,7 @@ export async function runExportJob(deps: Deps, job: ExportJobRow, io: { render: 
     };
     let commit: CommitOutcome;
     try {
-      commit = await deps.stores.jobs.commitExportSuccess(job, attemptOf(job), now, file, (storedBytes) => storageAdmits(quotas, storedBytes, stored.sizeBytes));
+      commit = await deps.stores.jobs.commitExportSuccess(job, attemptOf(job), now, file, maxHeldAdmitting(quotas, stored.sizeBytes));
     } catch (error) {
       // A connection lost during the commit leaves its outcome unknown: the COMMIT may have
       // reached the server and only its answer been lost, and then a file row names these

@@ -12,7 +12,8 @@
  *   this from BEGIN IMMEDIATE), and the lock order (job, then usage) is the one every other
  *   job write takes through the user_usage triggers, so they cannot deadlock.
  */
-import { and, eq, gte, inArray, lte, sql, type Placeholder, type SQL } from 'drizzle-orm';
+import { and, eq, fillPlaceholders, gte, inArray, lte, sql, type Placeholder, type SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import type { PgDb } from '../../db/pg/index.js';
 import { documents, exportJobs, files, generationJobs, idempotencyKeys, templates, templateVersions, userUsage } from '../../db/pg/schema.js';
 import type { Attempt, ClaimScope, CommitOutcome, JobKind, JobRowOf, JobStore } from './store.js';
@@ -106,6 +107,16 @@ const fairPick = (table: JobTable, now: number | Placeholder, scope: ClaimScope)
   )`;
 };
 
+/**
+ * A statement drizzle's builders cannot express, as a named prepared statement on the pool:
+ * parsed and planned once per connection, like the builders' `.prepare(name)`. Placeholders
+ * are filled from `values` by name.
+ */
+function namedStatement<Row extends Record<string, unknown>>(db: PgDb, name: string, query: SQL): (values: Record<string, unknown>) => Promise<Row[]> {
+  const { sql: text, params } = new PgDialect().sqlToQuery(query);
+  return async (values) => (await db.$client.query<Row>({ name, text, values: fillPlaceholders(params, values) })).rows;
+}
+
 export function createPgJobStore(db: PgDb): JobStore {
   /** Leases the row `which` selects, if nobody holds a live lease on it (checked again on the locked row). */
   function claimUpdate(table: JobTable, which: SQL, now: number | Placeholder) {
@@ -159,6 +170,45 @@ export function createPgJobStore(db: PgDb): JobStore {
     .where(ownedLivePlaceholders(exportJobs))
     .prepare('notepad_export_progress');
 
+  /**
+   * The success commit in one statement, one round trip instead of six (BEGIN, the two
+   * locks, the update, the insert, COMMIT); a statement is its own transaction. In order:
+   * the job row is locked; then its user's usage row, by a subquery that needs the locked
+   * job row's creator, so always second (the lock order of the top of this file); the job is
+   * marked succeeded only if this attempt holds the live lease and the user holds at most
+   * `maxHeldBytes`; the file row is inserted only if it was marked. The user_usage triggers
+   * run at the statement's end, under the locks already held. What the user held, and
+   * whether the job was marked, tell the outcome apart.
+   */
+  const p = sql.placeholder;
+  const commitSuccess = namedStatement<{ held: string | null; marked: number }>(
+    db,
+    'notepad_commit_export_success',
+    sql`with job as (
+      select ${exportJobs.creatorId} as creator_id, ${exportJobs.expiresAt} as expires_at from ${exportJobs}
+      where ${exportJobs.rid} = ${p('rid')} for update
+    ),
+    usage as (
+      select job.creator_id, job.expires_at,
+        coalesce((select ${userUsage.storedBytes} from ${userUsage} where ${userUsage.userId} = job.creator_id for update), 0) as held
+      from job
+    ),
+    marked as (
+      update ${exportJobs} set status = 'succeeded', file_rid = ${p('fileRid')}::text, finished_at = ${p('now')}::bigint,
+        lease_owner = null, lease_expires_at = null, version = ${exportJobs.version} + 1
+      from usage
+      where ${ownedLivePlaceholders(exportJobs)} and usage.held <= ${p('maxHeldBytes')}::bigint
+      returning usage.creator_id, usage.expires_at
+    ),
+    filed as (
+      insert into ${files} (rid, media_type, filename, size_bytes, sha256, storage_key, export_job_rid, owner_id, created_at, expires_at)
+      select ${p('fileRid')}::text, ${p('mediaType')}::text, ${p('filename')}::text, ${p('sizeBytes')}::bigint, ${p('sha256')}::text,
+        ${p('storageKey')}::text, ${p('rid')}::text, marked.creator_id, ${p('now')}::bigint, marked.expires_at
+      from marked
+    )
+    select (select held from usage) as held, (select count(*) from marked)::integer as marked`,
+  );
+
   const storedBytes = async (userId: string): Promise<number> => (await storedBytesQuery.execute({ userId }))[0]?.storedBytes ?? 0;
 
   return {
@@ -201,53 +251,13 @@ export function createPgJobStore(db: PgDb): JobStore {
       }
       return { missing: 'The export job has no source.' };
     },
-    commitExportSuccess(job, attempt, now, file, admits) {
-      return db.transaction(async (tx): Promise<CommitOutcome> => {
-        // Named statements on the transaction's connection (prepared there once), for the
-        // reason the ones above are.
-        // Lock order: the job row, then the user's usage row (see the top of this file).
-        await tx
-          .select({ rid: exportJobs.rid })
-          .from(exportJobs)
-          .where(eq(exportJobs.rid, sql.placeholder('rid')))
-          .for('update')
-          .prepare('notepad_commit_lock_job')
-          .execute({ rid: job.rid });
-        const [usage] = await tx
-          .select({ storedBytes: userUsage.storedBytes })
-          .from(userUsage)
-          .where(eq(userUsage.userId, sql.placeholder('userId')))
-          .for('update')
-          .prepare('notepad_commit_lock_usage')
-          .execute({ userId: job.creatorId });
-        const held = usage?.storedBytes ?? 0;
-        if (!admits(held)) return { outcome: 'refused', storedBytes: held };
-        const marked = await tx
-          .update(exportJobs)
-          .set({ status: 'succeeded', fileRid: sql`${sql.placeholder('fileRid')}`, finishedAt: sql`${sql.placeholder('now')}::bigint`, ...CLEARED_LEASE, ...NEXT_VERSION })
-          .where(ownedLivePlaceholders(exportJobs))
-          .prepare('notepad_commit_mark_succeeded')
-          .execute({ ...attemptParams(attempt, now), fileRid: file.rid });
-        if (marked.rowCount !== 1) return { outcome: 'lease-lost' };
-        const p = sql.placeholder;
-        await tx
-          .insert(files)
-          .values({
-            rid: p('rid'),
-            mediaType: p('mediaType'),
-            filename: p('filename'),
-            sizeBytes: p('sizeBytes'),
-            sha256: p('sha256'),
-            storageKey: p('storageKey'),
-            exportJobRid: p('exportJobRid'),
-            ownerId: p('ownerId'),
-            createdAt: p('createdAt'),
-            expiresAt: p('expiresAt'),
-          })
-          .prepare('notepad_commit_file')
-          .execute({ ...file, exportJobRid: job.rid, ownerId: job.creatorId, createdAt: now, expiresAt: job.expiresAt });
-        return { outcome: 'committed' };
-      });
+    async commitExportSuccess(job, attempt, now, file, maxHeldBytes) {
+      const { rid: fileRid, mediaType, filename, sizeBytes, sha256, storageKey } = file;
+      const [row] = await commitSuccess({ ...attemptParams(attempt, now), maxHeldBytes, fileRid, mediaType, filename, sizeBytes, sha256, storageKey });
+      // No job row (it expired and was swept): nothing locked, nothing marked.
+      const held = row?.held === undefined || row.held === null ? 0 : Number(row.held);
+      if (held > maxHeldBytes) return { outcome: 'refused', storedBytes: held };
+      return row?.marked === 1 ? { outcome: 'committed' } : { outcome: 'lease-lost' };
     },
     storedBytes,
     async failExport(attempt, now, failure) {

@@ -200,10 +200,10 @@ export function createSqliteJobStore(db: Db): JobStore {
   // Run IMMEDIATE: it reads the user's bytes before it writes, and another process must not
   // commit between the two.
   const commitSuccess = db.$client.transaction(
-    (params: { job: ExportJobRow; attempt: Attempt; now: number; file: StoredFileRow; admits: (storedBytes: number) => boolean }): CommitOutcome => {
-      const { job, attempt, now, file, admits } = params;
+    (params: { job: ExportJobRow; attempt: Attempt; now: number; file: StoredFileRow; maxHeldBytes: number }): CommitOutcome => {
+      const { job, attempt, now, file, maxHeldBytes } = params;
       const held = storedBytes(job.creatorId);
-      if (!admits(held)) return { outcome: 'refused', storedBytes: held };
+      if (held > maxHeldBytes) return { outcome: 'refused', storedBytes: held };
       if (markExportSucceeded.run({ ...attempt, now, fileRid: file.rid }).changes !== 1) return { outcome: 'lease-lost' };
       insertFile.run({ ...file, exportJobRid: job.rid, ownerId: job.creatorId, createdAt: now, expiresAt: job.expiresAt });
       return { outcome: 'committed' };
@@ -234,8 +234,8 @@ export function createSqliteJobStore(db: Db): JobStore {
       }
       return { missing: 'The export job has no source.' };
     },
-    async commitExportSuccess(job, attempt, now, file, admits) {
-      return commitSuccess.immediate({ job, attempt, now, file, admits });
+    async commitExportSuccess(job, attempt, now, file, maxHeldBytes) {
+      return commitSuccess.immediate({ job, attempt, now, file, maxHeldBytes });
     },
     async storedBytes(userId) {
       return storedBytes(userId);

@@ -87,10 +87,11 @@ export interface JobStore {
   /** What an export job renders: a document, or a succeeded generation job's content. */
   exportSource(job: ExportJobRow): Promise<ExportSource | { missing: string }>;
   /**
-   * Ends the job `succeeded` and records its file, in one transaction, if `admits` the bytes
-   * its user holds then (files and generated content) beside the file.
+   * Ends the job `succeeded` and records its file, in one transaction, if its user holds at
+   * most `maxHeldBytes` then (files and generated content; quotas.ts maxHeldAdmitting):
+   * 'refused' otherwise, with what the user holds.
    */
-  commitExportSuccess(job: ExportJobRow, attempt: Attempt, now: number, file: StoredFileRow, admits: (storedBytes: number) => boolean): Promise<CommitOutcome>;
+  commitExportSuccess(job: ExportJobRow, attempt: Attempt, now: number, file: StoredFileRow, maxHeldBytes: number): Promise<CommitOutcome>;
   /** The bytes of files and generated content a user holds. */
   storedBytes(userId: string): Promise<number>;
   /** Records the attempt's progress (and moves the job's version on, for its events). */

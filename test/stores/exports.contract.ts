@@ -9,6 +9,9 @@ import type { ExportCreateFacts } from '../../server/stores/exports.js';
 import type { Stores } from '../../server/stores/index.js';
 import { addDocument, addExportJob, addGenerationJob, addTemplate, addUser, finishGenerationJob, HOUR, T0, type BackendFactory, type StoreBackend } from './backend.js';
 
+/** A success commit's bound on the user's bytes that every commit fits under. */
+const NO_QUOTA = Number.MAX_SAFE_INTEGER;
+
 const WEEK = 7 * 24 * HOUR;
 
 export function exportJobStoreContract(name: string, open: BackendFactory): void {
@@ -286,7 +289,7 @@ export function exportJobStoreContract(name: string, open: BackendFactory): void
       const job = (await stores.jobs.claimNext('export', { owner: 'runner', now: T0, leaseMs: 60_000 }))!;
       const fileRid = newRid('file');
       const file = { rid: fileRid, mediaType: 'application/pdf', filename: 'a.pdf', sizeBytes: 3, sha256: 'abc', storageKey: 'key.pdf' };
-      expect(await stores.jobs.commitExportSuccess(job, { rid, owner: 'runner', attempt: job.attempts }, T0, file, () => true)).toEqual({ outcome: 'committed' });
+      expect(await stores.jobs.commitExportSuccess(job, { rid, owner: 'runner', attempt: job.attempts }, T0, file, NO_QUOTA)).toEqual({ outcome: 'committed' });
       expect(await stores.exports.file(fileRid, T0)).toEqual({ ...file, exportJobRid: rid, ownerId: ada, createdAt: T0, expiresAt: T0 + WEEK });
       expect(await stores.exports.file(fileRid, T0 + WEEK)).toBeUndefined();
       expect(await stores.exports.file(newRid('file'), T0)).toBeUndefined();

@@ -31,6 +31,8 @@ export interface JobStoreHarness {
 
 const LEASE_MS = 1_000;
 const CONTENT = [{ type: 'paragraph', children: [{ type: 'text', text: 'Hello' }] }] as unknown as Content;
+/** No storage quota to speak of: every commit fits. */
+const NO_QUOTA = Number.MAX_SAFE_INTEGER;
 const FILE = { mediaType: 'application/pdf', filename: 'a.pdf', sizeBytes: 100, sha256: 'ab'.repeat(32) };
 
 export function jobStoreContract(name: string, make: () => Promise<JobStoreHarness>): void {
@@ -145,7 +147,7 @@ export function jobStoreContract(name: string, make: () => Promise<JobStoreHarne
       expect(await store.renew('export', stale, LEASE_MS + 2, LEASE_MS)).toBe(false);
       expect(await store.release('export', stale, LEASE_MS + 2)).toBe(false);
       expect(await store.failExport(stale, LEASE_MS + 2, { errorCode: 'INTERNAL', message: 'x', errorInstanceId: 'i' })).toBe(false);
-      const commit = await store.commitExportSuccess(first, stale, LEASE_MS + 2, { rid: 'f-stale', storageKey: 'k-stale', ...FILE }, () => true);
+      const commit = await store.commitExportSuccess(first, stale, LEASE_MS + 2, { rid: 'f-stale', storageKey: 'k-stale', ...FILE }, NO_QUOTA);
       expect(commit).toEqual({ outcome: 'lease-lost' });
       expect(await store.fileRowExists('k-stale')).toBe(false);
 
@@ -189,7 +191,7 @@ export function jobStoreContract(name: string, make: () => Promise<JobStoreHarne
       const other = await exportJob('a', 2);
       const third = (await store.claimNext('export', lease('r3', 10)))!;
       expect(third.rid).toBe(other);
-      await store.commitExportSuccess(third, attemptOf(third), 11, { rid: 'ri.notepad.main.file.p', storageKey: 'kp', ...FILE }, () => true);
+      await store.commitExportSuccess(third, attemptOf(third), 11, { rid: 'ri.notepad.main.file.p', storageKey: 'kp', ...FILE }, NO_QUOTA);
       expect(await h.exportJob(other)).toMatchObject({ status: 'succeeded', version: 2 });
     });
 
@@ -200,20 +202,34 @@ export function jobStoreContract(name: string, make: () => Promise<JobStoreHarne
       const attempt = attemptOf(job);
       const file = { rid: 'ri.notepad.main.file.1', storageKey: 'k1', ...FILE };
 
-      const refused = await store.commitExportSuccess(job, attempt, 5, file, (held) => held + FILE.sizeBytes <= 50);
+      // The user holds 0 bytes; the bound is what they may hold for the file to fit.
+      const refused = await store.commitExportSuccess(job, attempt, 5, file, -1);
       expect(refused).toEqual({ outcome: 'refused', storedBytes: 0 });
-      expect(await h.exportJob(rid)).toMatchObject({ status: 'running', leaseOwner: 'r1' });
+      expect(await h.exportJob(rid)).toMatchObject({ status: 'running', leaseOwner: 'r1', version: 1 });
       expect(await store.fileRowExists('k1')).toBe(false);
+      expect(await store.storedBytes('a')).toBe(0);
 
-      const seen: number[] = [];
-      const committed = await store.commitExportSuccess(job, attempt, 6, file, (held) => (seen.push(held), true));
+      // The bound is inclusive: holding exactly that much, the file fits.
+      const committed = await store.commitExportSuccess(job, attempt, 6, file, 0);
       expect(committed).toEqual({ outcome: 'committed' });
-      expect(seen).toEqual([0]);
-      expect(await h.exportJob(rid)).toMatchObject({ status: 'succeeded', fileRid: file.rid, finishedAt: 6, leaseOwner: null });
+      expect(await h.exportJob(rid)).toMatchObject({ status: 'succeeded', fileRid: file.rid, finishedAt: 6, leaseOwner: null, leaseExpiresAt: null, version: 2 });
       expect(await store.fileRowExists('k1')).toBe(true);
       expect(await store.storedBytes('a')).toBe(FILE.sizeBytes);
       // A second commit of the same attempt: the lease ended with the first.
-      expect(await store.commitExportSuccess(job, attempt, 7, { ...file, rid: 'f2', storageKey: 'k2' }, () => true)).toEqual({ outcome: 'lease-lost' });
+      expect(await store.commitExportSuccess(job, attempt, 7, { ...file, rid: 'f2', storageKey: 'k2' }, NO_QUOTA)).toEqual({ outcome: 'lease-lost' });
+      expect(await store.fileRowExists('k2')).toBe(false);
+
+      // The next job of that user: refused with what the user holds now, its job and the user's bytes unchanged.
+      const next = await exportJob('a', 2);
+      const nextJob = (await store.claimNext('export', lease('r1', 8)))!;
+      expect(nextJob.rid).toBe(next);
+      const nextFile = { ...file, rid: 'ri.notepad.main.file.2', storageKey: 'k3' };
+      expect(await store.commitExportSuccess(nextJob, attemptOf(nextJob), 9, nextFile, FILE.sizeBytes - 1)).toEqual({ outcome: 'refused', storedBytes: FILE.sizeBytes });
+      expect(await h.exportJob(next)).toMatchObject({ status: 'running', leaseOwner: 'r1' });
+      expect(await store.storedBytes('a')).toBe(FILE.sizeBytes);
+      expect(await store.commitExportSuccess(nextJob, attemptOf(nextJob), 10, nextFile, FILE.sizeBytes)).toEqual({ outcome: 'committed' });
+      expect(await h.exportJob(next)).toMatchObject({ status: 'succeeded', fileRid: nextFile.rid });
+      expect(await store.storedBytes('a')).toBe(2 * FILE.sizeBytes);
     });
 
     it('reads an export source: the document, or why it is missing', async () => {
