@@ -25,9 +25,8 @@ export type Renderer = (request: RenderRequest, options: { signal: AbortSignal; 
  */
 export async function runExportJob(deps: Deps, job: ExportJobRow, io: { render: Renderer; files: FileStore; signal: AbortSignal; express?: boolean }): Promise<void> {
   const { quotas } = deps.config;
-  const held = await deps.stores.jobs.storedBytes(job.creatorId);
+  const { storedBytes: held, source } = await deps.stores.jobs.exportInputs(job);
   if (!hasStorageLeft(quotas, held)) throw storageQuotaFailure(quotas, held);
-  const source = await deps.stores.jobs.exportSource(job);
   if ('missing' in source) throw new JobFailure('INTERNAL', source.missing);
   // Every figure of the finished-export log line comes from this one clock.
   const renderStart = deps.now();

@@ -159,11 +159,20 @@ export function createPgJobStore(db: PgDb): JobStore {
     .from(userUsage)
     .where(eq(userUsage.userId, sql.placeholder('userId')))
     .prepare('notepad_stored_bytes');
-  const documentSourceQuery = db
-    .select({ title: documents.title, content: documents.content })
+  // An export's inputs in one round trip: the source's row carries its user's stored bytes.
+  const heldBy = (userId: Placeholder) =>
+    sql<number>`(select ${userUsage.storedBytes} from ${userUsage} where ${userUsage.userId} = ${userId})`.mapWith(Number);
+  const documentInputsQuery = db
+    .select({ title: documents.title, content: documents.content, storedBytes: heldBy(sql.placeholder('userId')) })
     .from(documents)
     .where(eq(documents.rid, sql.placeholder('rid')))
-    .prepare('notepad_export_source_document');
+    .prepare('notepad_export_inputs_document');
+  const generationInputsQuery = db
+    .select({ content: generationJobs.content, title: templates.title, storedBytes: heldBy(sql.placeholder('userId')) })
+    .from(generationJobs)
+    .innerJoin(templates, eq(templates.rid, generationJobs.templateRid))
+    .where(eq(generationJobs.rid, sql.placeholder('rid')))
+    .prepare('notepad_export_inputs_generation');
   const progressUpdate = db
     .update(exportJobs)
     .set({ progressStage: sql`${sql.placeholder('stage')}`, pagesRendered: sql`${sql.placeholder('pages')}`, ...NEXT_VERSION })
@@ -236,20 +245,19 @@ export function createPgJobStore(db: PgDb): JobStore {
         .where(ownedLive(table, attempt, now));
       return result.rowCount === 1;
     },
-    async exportSource(job) {
+    async exportInputs(job) {
       if (job.sourceType === 'documentSource' && job.documentRid) {
-        const [document] = await documentSourceQuery.execute({ rid: job.documentRid });
-        return document ?? { missing: 'The document no longer exists.' };
+        const [document] = await documentInputsQuery.execute({ rid: job.documentRid, userId: job.creatorId });
+        if (!document) return { storedBytes: await storedBytes(job.creatorId), source: { missing: 'The document no longer exists.' } };
+        return { storedBytes: document.storedBytes ?? 0, source: { title: document.title, content: document.content } };
       }
       if (job.sourceType === 'generationJobSource' && job.generationJobRid) {
-        const [generated] = await db
-          .select({ content: generationJobs.content, title: templates.title })
-          .from(generationJobs)
-          .innerJoin(templates, eq(templates.rid, generationJobs.templateRid))
-          .where(eq(generationJobs.rid, job.generationJobRid));
-        return generated?.content ? { title: generated.title, content: generated.content } : { missing: 'The generation job no longer has content to export.' };
+        const [generated] = await generationInputsQuery.execute({ rid: job.generationJobRid, userId: job.creatorId });
+        if (!generated) return { storedBytes: await storedBytes(job.creatorId), source: { missing: 'The generation job no longer has content to export.' } };
+        const source = generated.content ? { title: generated.title, content: generated.content } : { missing: 'The generation job no longer has content to export.' };
+        return { storedBytes: generated.storedBytes ?? 0, source };
       }
-      return { missing: 'The export job has no source.' };
+      return { storedBytes: await storedBytes(job.creatorId), source: { missing: 'The export job has no source.' } };
     },
     async commitExportSuccess(job, attempt, now, file, maxHeldBytes) {
       const { rid: fileRid, mediaType, filename, sizeBytes, sha256, storageKey } = file;

@@ -9,7 +9,7 @@
 import { and, eq, gte, inArray, isNull, lt, lte, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/index.js';
 import { documents, exportJobs, files, generationJobs, idempotencyKeys, templates, templateVersions, userUsage } from '../../db/schema.js';
-import type { Attempt, ClaimScope, CommitOutcome, ExportJobRow, JobKind, JobRowOf, JobStore, LeaseRequest, StoredFileRow } from './store.js';
+import type { Attempt, ClaimScope, CommitOutcome, ExportInputs, ExportJobRow, JobKind, JobRowOf, JobStore, LeaseRequest, StoredFileRow } from './store.js';
 
 type JobTable = typeof exportJobs | typeof generationJobs;
 
@@ -210,6 +210,18 @@ export function createSqliteJobStore(db: Db): JobStore {
     },
   );
 
+  /** What an export job renders: a document, or a succeeded generation job's content. */
+  const exportSource = (job: ExportJobRow): ExportInputs['source'] => {
+    if (job.sourceType === 'documentSource' && job.documentRid) {
+      return documentSource.get({ rid: job.documentRid }) ?? { missing: 'The document no longer exists.' };
+    }
+    if (job.sourceType === 'generationJobSource' && job.generationJobRid) {
+      const generated = generationJobSource.get({ rid: job.generationJobRid });
+      return generated?.content ? { title: generated.title, content: generated.content } : { missing: 'The generation job no longer has content to export.' };
+    }
+    return { missing: 'The export job has no source.' };
+  };
+
   return {
     async claimNext<K extends JobKind>(kind: K, { owner, now, leaseMs }: LeaseRequest, scope: ClaimScope = 'anyone') {
       const statement = scope === 'idle-users' ? leases[kind].claimNextForIdleUser : leases[kind].claimNext;
@@ -224,15 +236,8 @@ export function createSqliteJobStore(db: Db): JobStore {
     async release(kind, attempt, now) {
       return leases[kind].release.run({ ...attempt, now }).changes === 1;
     },
-    async exportSource(job) {
-      if (job.sourceType === 'documentSource' && job.documentRid) {
-        return documentSource.get({ rid: job.documentRid }) ?? { missing: 'The document no longer exists.' };
-      }
-      if (job.sourceType === 'generationJobSource' && job.generationJobRid) {
-        const generated = generationJobSource.get({ rid: job.generationJobRid });
-        return generated?.content ? { title: generated.title, content: generated.content } : { missing: 'The generation job no longer has content to export.' };
-      }
-      return { missing: 'The export job has no source.' };
+    async exportInputs(job) {
+      return { storedBytes: storedBytes(job.creatorId), source: exportSource(job) };
     },
     async commitExportSuccess(job, attempt, now, file, maxHeldBytes) {
       return commitSuccess.immediate({ job, attempt, now, file, maxHeldBytes });

@@ -47,6 +47,11 @@ export interface ExportSource {
   content: Content;
 }
 
+export interface ExportInputs {
+  storedBytes: number;
+  source: ExportSource | { missing: string };
+}
+
 export interface StoredFileRow {
   rid: string;
   mediaType: string;
@@ -84,8 +89,12 @@ export interface JobStore {
   /** Gives the job back untouched (graceful shutdown): claimable at once, this attempt not counted. */
   release(kind: JobKind, attempt: Attempt, now: number): Promise<boolean>;
 
-  /** What an export job renders: a document, or a succeeded generation job's content. */
-  exportSource(job: ExportJobRow): Promise<ExportSource | { missing: string }>;
+  /**
+   * What an export job starts from: what its user holds (files and generated content: the
+   * quota check before a render), and what it renders (a document, or a succeeded generation
+   * job's content), read together.
+   */
+  exportInputs(job: ExportJobRow): Promise<ExportInputs>;
   /**
    * Ends the job `succeeded` and records its file, in one transaction, if its user holds at
    * most `maxHeldBytes` then (files and generated content; quotas.ts maxHeldAdmitting):

@@ -232,12 +232,23 @@ export function jobStoreContract(name: string, make: () => Promise<JobStoreHarne
       expect(await store.storedBytes('a')).toBe(2 * FILE.sizeBytes);
     });
 
-    it('reads an export source: the document, or why it is missing', async () => {
+    it('reads an export\'s inputs: what its user holds, and the document or why it is missing', async () => {
       await user('a');
+      const done = await exportJob('a', 0, { status: 'succeeded' });
+      await h.insert('files', [{ rid: 'f-a', exportJobRid: done, ownerId: 'a', storageKey: 'k-a', createdAt: 0, expiresAt: 10_000, ...FILE }]);
       await exportJob('a', 1);
       const job = (await store.claimNext('export', lease('r1', 0)))!;
-      expect(await store.exportSource(job)).toEqual({ title: 'Doc of a', content: CONTENT });
-      expect(await store.exportSource({ ...job, documentRid: 'gone' })).toEqual({ missing: 'The document no longer exists.' });
+      const held = FILE.sizeBytes;
+      expect(await store.exportInputs(job)).toEqual({ storedBytes: held, source: { title: 'Doc of a', content: CONTENT } });
+      expect(await store.exportInputs({ ...job, documentRid: 'gone' })).toEqual({ storedBytes: held, source: { missing: 'The document no longer exists.' } });
+      expect(await store.exportInputs({ ...job, sourceType: 'generationJobSource', documentRid: null, generationJobRid: 'gone' })).toEqual({
+        storedBytes: held,
+        source: { missing: 'The generation job no longer has content to export.' },
+      });
+      expect(await store.exportInputs({ ...job, documentRid: null })).toEqual({ storedBytes: held, source: { missing: 'The export job has no source.' } });
+      // A user with nothing stored (and maybe no usage row yet) holds 0.
+      await user('b');
+      expect(await store.exportInputs({ ...job, creatorId: 'b' })).toEqual({ storedBytes: 0, source: { title: 'Doc of a', content: CONTENT } });
     });
 
     it('generation jobs: claimed by rid, template content read, finished once by the live attempt', async () => {
@@ -259,7 +270,7 @@ export function jobStoreContract(name: string, make: () => Promise<JobStoreHarne
       const exportOfIt = await exportJob('a', 9, { sourceType: 'generationJobSource', documentRid: null, generationJobRid: 'g1', templateRid: 't1' });
       const job = (await store.claimNext('export', lease('r', 10)))!;
       expect(job.rid).toBe(exportOfIt);
-      expect(await store.exportSource(job)).toEqual({ title: 'T', content: CONTENT });
+      expect(await store.exportInputs(job)).toEqual({ storedBytes: Buffer.byteLength(JSON.stringify(CONTENT)), source: { title: 'T', content: CONTENT } });
     });
 
     it('sweeps: expired files listed, then they, expired jobs and keys deleted in one go', async () => {
