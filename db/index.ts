@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from './schema.js';
+import { DEFAULT_LOCK_WAIT_MS } from './lock-wait.js';
 
 export { schema };
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
@@ -31,7 +32,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): N
   if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
   const sqlite = new Database(path);
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+  sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? DEFAULT_LOCK_WAIT_MS))}`);
   // NORMAL is durable across application crashes in WAL mode; only a power loss can
   // roll back the last transactions, never corrupt the file.
   sqlite.pragma('synchronous = NORMAL');

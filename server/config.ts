@@ -1,9 +1,13 @@
 import { availableParallelism } from 'node:os';
+import { DEFAULT_LOCK_WAIT_MS } from '../db/lock-wait.js';
 
 export type Role = 'all' | 'api' | 'runner';
 
 /** Where the data lives (NOTEPAD_DB): a SQLite file, or a PostgreSQL database with a connection pool. */
-export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; poolSize: number };
+export type DatabaseConfig = ({ kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; poolSize: number }) & {
+  /** How long a statement waits for another connection's lock before it fails (NOTEPAD_DB_LOCK_TIMEOUT_MS). */
+  lockTimeoutMs: number;
+};
 
 /**
  * Where the PDFs live (NOTEPAD_FILES): a local directory, or a bucket (and key prefix) of an
@@ -155,7 +159,7 @@ const HOUR = 3_600_000;
 
 export function defaultConfig(): Config {
   return {
-    database: { kind: 'sqlite', path: './data/notepad.db' },
+    database: { kind: 'sqlite', path: './data/notepad.db', lockTimeoutMs: DEFAULT_LOCK_WAIT_MS },
     files: { kind: 'local', dir: './data/files' },
     host: '127.0.0.1',
     port: 8080,
@@ -216,8 +220,10 @@ const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
 function databaseFromEnv(env: NodeJS.ProcessEnv, base: DatabaseConfig): DatabaseConfig {
   const raw = env.NOTEPAD_DB;
   const poolSize = intFrom(env, 'NOTEPAD_DB_POOL', DEFAULT_DB_POOL, 1);
-  if (raw === undefined || raw === '') return base;
-  if (!URL_LIKE.test(raw)) return { kind: 'sqlite', path: raw };
+  // At least 1 ms: 0 would mean "do not wait" to SQLite and "wait forever" to PostgreSQL.
+  const lockTimeoutMs = intFrom(env, 'NOTEPAD_DB_LOCK_TIMEOUT_MS', base.lockTimeoutMs, 1);
+  if (raw === undefined || raw === '') return { ...base, lockTimeoutMs };
+  if (!URL_LIKE.test(raw)) return { kind: 'sqlite', path: raw, lockTimeoutMs };
   let url: URL;
   try {
     url = new URL(raw);
@@ -228,7 +234,7 @@ function databaseFromEnv(env: NodeJS.ProcessEnv, base: DatabaseConfig): Database
     throw new Error(`NOTEPAD_DB must be a SQLite file path or a postgres:// or postgresql:// URL, got a ${url.protocol}// URL`);
   }
   if (!url.hostname) throw new Error(`NOTEPAD_DB must name the PostgreSQL host, got "${redactUrl(raw)}"`);
-  return { kind: 'postgres', url: raw, poolSize };
+  return { kind: 'postgres', url: raw, poolSize, lockTimeoutMs };
 }
 
 /** The URL without its password, for logs and error messages. */

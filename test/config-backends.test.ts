@@ -9,13 +9,13 @@ const S3_ENV = { AWS_REGION: 'eu-west-1' };
 
 describe('NOTEPAD_DB', () => {
   it('defaults to the SQLite file of today', () => {
-    expect(configFromEnv({}).database).toEqual({ kind: 'sqlite', path: './data/notepad.db' });
-    expect(configFromEnv({ NOTEPAD_DB: '' }).database).toEqual({ kind: 'sqlite', path: './data/notepad.db' });
+    expect(configFromEnv({}).database).toEqual({ kind: 'sqlite', path: './data/notepad.db', lockTimeoutMs: 5000 });
+    expect(configFromEnv({ NOTEPAD_DB: '' }).database).toEqual({ kind: 'sqlite', path: './data/notepad.db', lockTimeoutMs: 5000 });
   });
 
   it('a file path selects SQLite', () => {
-    expect(configFromEnv({ NOTEPAD_DB: '/var/lib/notepad/db.sqlite' }).database).toEqual({ kind: 'sqlite', path: '/var/lib/notepad/db.sqlite' });
-    expect(configFromEnv({ NOTEPAD_DB: ':memory:' }).database).toEqual({ kind: 'sqlite', path: ':memory:' });
+    expect(configFromEnv({ NOTEPAD_DB: '/var/lib/notepad/db.sqlite' }).database).toEqual({ kind: 'sqlite', path: '/var/lib/notepad/db.sqlite', lockTimeoutMs: 5000 });
+    expect(configFromEnv({ NOTEPAD_DB: ':memory:' }).database).toEqual({ kind: 'sqlite', path: ':memory:', lockTimeoutMs: 5000 });
   });
 
   it('a postgres:// or postgresql:// URL selects PostgreSQL with a pool of 10 unless told', () => {
@@ -23,12 +23,28 @@ describe('NOTEPAD_DB', () => {
       kind: 'postgres',
       url: 'postgres://u:p@db.internal:5432/notepad',
       poolSize: 10,
+      lockTimeoutMs: 5000,
     });
     expect(configFromEnv({ NOTEPAD_DB: 'postgresql://db/notepad', NOTEPAD_DB_POOL: '25' }).database).toEqual({
       kind: 'postgres',
       url: 'postgresql://db/notepad',
       poolSize: 25,
+      lockTimeoutMs: 5000,
     });
+  });
+
+  it('NOTEPAD_DB_LOCK_TIMEOUT_MS sets how long a statement waits for a lock, on either backend; at least 1 ms', () => {
+    expect(configFromEnv({ NOTEPAD_DB_LOCK_TIMEOUT_MS: '250' }).database).toEqual({ kind: 'sqlite', path: './data/notepad.db', lockTimeoutMs: 250 });
+    expect(configFromEnv({ NOTEPAD_DB: 'x.db', NOTEPAD_DB_LOCK_TIMEOUT_MS: '1' }).database).toEqual({ kind: 'sqlite', path: 'x.db', lockTimeoutMs: 1 });
+    expect(configFromEnv({ NOTEPAD_DB: 'postgres://db/n', NOTEPAD_DB_LOCK_TIMEOUT_MS: '30000' }).database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://db/n',
+      poolSize: 10,
+      lockTimeoutMs: 30000,
+    });
+    // 0 would mean "do not wait" to SQLite and "wait forever" to PostgreSQL.
+    expect(() => configFromEnv({ NOTEPAD_DB_LOCK_TIMEOUT_MS: '0' })).toThrow(/NOTEPAD_DB_LOCK_TIMEOUT_MS must be an integer >= 1, got "0"/);
+    expect(() => configFromEnv({ NOTEPAD_DB_LOCK_TIMEOUT_MS: '5s' })).toThrow(/NOTEPAD_DB_LOCK_TIMEOUT_MS/);
   });
 
   it('refuses other URLs, hostless URLs and bad pool sizes, naming the variable and never printing the password', () => {

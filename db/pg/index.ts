@@ -8,6 +8,7 @@ import pg from 'pg';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { ADVISORY_LOCKS } from './advisory-locks.js';
+import { DEFAULT_LOCK_WAIT_MS } from '../lock-wait.js';
 import * as schema from './schema.js';
 
 export { schema as pgSchema };
@@ -30,7 +31,7 @@ export interface OpenPostgresOptions {
   /**
    * How long a statement waits for another session's lock before it fails (PostgreSQL's
    * lock_timeout), as SQLite's busy timeout bounds a writer's wait: a table held by another
-   * session makes a request fail, not hang. Default 5000, SQLite's.
+   * session makes a request fail, not hang. Default db/lock-wait.ts's, SQLite's too.
    */
   lockTimeoutMs?: number;
 }
@@ -49,7 +50,6 @@ export const PG_CONNECTION_OPTIONS = {
   keepAliveInitialDelayMillis: 10_000,
 } as const satisfies pg.ClientConfig;
 
-export const DEFAULT_LOCK_TIMEOUT_MS = 5000;
 
 /**
  * A connection's error (the server restarted or ended the session) is an 'error' event, and
@@ -70,7 +70,7 @@ export async function openPostgres(url: string, options: OpenPostgresOptions): P
     connectionString: url,
     max: options.poolSize,
     ...PG_CONNECTION_OPTIONS,
-    lock_timeout: Math.max(0, Math.floor(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS)),
+    lock_timeout: Math.max(0, Math.floor(options.lockTimeoutMs ?? DEFAULT_LOCK_WAIT_MS)),
   });
   guardPool(pool, options.onIdleError);
   try {

@@ -13,10 +13,11 @@ import { openSqliteBackend } from './sqlite/index.js';
 // process starts as fast as before (process tests wait for the server to listen).
 
 export async function openBackend(database: DatabaseConfig, log?: Log): Promise<Backend> {
-  if (database.kind === 'sqlite') return openSqliteBackend(database.path);
+  if (database.kind === 'sqlite') return openSqliteBackend(database.path, { busyTimeoutMs: database.lockTimeoutMs });
   const { openPgBackend } = await import('./pg/index.js');
   return openPgBackend(database.url, {
     pool: database.poolSize,
+    lockTimeoutMs: database.lockTimeoutMs,
     // An idle connection dropped (the server restarted): the pool opens a new one when asked.
     onIdleError: (error) => log?.warn({ err: error }, 'an idle database connection failed; the pool replaces it'),
   });
