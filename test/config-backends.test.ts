@@ -47,6 +47,12 @@ describe('NOTEPAD_DB', () => {
     expect(() => configFromEnv({ NOTEPAD_DB_LOCK_TIMEOUT_MS: '5s' })).toThrow(/NOTEPAD_DB_LOCK_TIMEOUT_MS/);
   });
 
+  it('refuses integers past 2^53 - 1, which are not exact and some of which no database column takes', () => {
+    expect(configFromEnv({ NOTEPAD_MAX_STORED_BYTES_PER_USER: String(Number.MAX_SAFE_INTEGER) }).quotas.maxStoredBytesPerUser).toBe(Number.MAX_SAFE_INTEGER);
+    expect(() => configFromEnv({ NOTEPAD_MAX_STORED_BYTES_PER_USER: '1e19' })).toThrow(/NOTEPAD_MAX_STORED_BYTES_PER_USER must be an integer >= 1, got "1e19"/);
+    expect(() => configFromEnv({ NOTEPAD_DB_LOCK_TIMEOUT_MS: '9007199254740993' })).toThrow(/NOTEPAD_DB_LOCK_TIMEOUT_MS/);
+  });
+
   it('refuses other URLs, hostless URLs and bad pool sizes, naming the variable and never printing the password', () => {
     expect(() => configFromEnv({ NOTEPAD_DB: 'mysql://u:secret@db/notepad' })).toThrow(/NOTEPAD_DB must be a SQLite file path or a postgres:\/\/ or postgresql:\/\/ URL/);
     expect(() => configFromEnv({ NOTEPAD_DB: 'postgres:///notepad' })).toThrow(/NOTEPAD_DB must name the PostgreSQL host/);

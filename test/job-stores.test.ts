@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../db/index.js';
 import { openPostgres, type PostgresDatabase } from '../db/pg/index.js';
@@ -39,6 +40,16 @@ jobStoreContract('SQLite', async () => {
     },
   };
 });
+
+/** Whether a session of the pool's database waits for a lock, within 2 s. */
+async function lockWaiterSeen(pool: pg.Pool): Promise<boolean> {
+  for (let i = 0; i < 400; i++) {
+    const { rows } = await pool.query("select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'");
+    if (rows[0].n > 0) return true;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return false;
+}
 
 describe('PostgreSQL job store under concurrent claimers', () => {
   let database: PostgresDatabase;
@@ -150,11 +161,7 @@ describe('PostgreSQL job store under concurrent claimers', () => {
       // Its error, if it has one, is what the last expectation shows.
       const commit = store.commitExportSuccess(job, { rid, owner: 'r', attempt: job.attempts }, 2_000, file, 1_000_000).catch((error: unknown) => error);
       // The commit is waiting for a lock (the job row's).
-      for (let i = 0; i < 400; i++) {
-        const { rows } = await pool.query("select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'");
-        if (rows[0].n > 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
+      expect(await lockWaiterSeen(pool)).toBe(true);
       // Now the other writer goes on to the usage row, as its trigger would: free, since the
       // commit took nothing before the job row (else the two deadlock and one is aborted).
       await other.query("set local lock_timeout = '3s'");
@@ -163,6 +170,31 @@ describe('PostgreSQL job store under concurrent claimers', () => {
       expect(await commit).toEqual({ outcome: 'committed' });
     } finally {
       other.release();
+    }
+  });
+
+  it('a success commit that waited for its job row checks the lease as the row is then: a renewal committed meanwhile counts', async () => {
+    const { db, pool } = database;
+    await db.insert(pgSchema.users).values({ id: 'w', name: 'w', createdAt: 0 });
+    const rid = 'w-job';
+    await db.insert(pgSchema.exportJobs).values({ rid, creatorId: 'w', sourceType: 'documentSource', userLocale: 'en-US', userTimezone: 'UTC', status: 'running', createdAt: 0, expiresAt: 1_000_000 });
+    const store = createPgJobStore(db);
+    // Claimed at 1,000 with a lease to 2,000.
+    const job = (await store.claimNext('export', { owner: 'r', now: 1_000, leaseMs: 1_000 }))!;
+    const renewal = await pool.connect();
+    try {
+      // The attempt's renewal to 5,000, not yet committed when the commit starts at 1,500.
+      await renewal.query('begin');
+      await renewal.query('update export_jobs set lease_expires_at = 5000 where rid = $1', [rid]);
+      const file = { rid: 'w-file', storageKey: 'w-key', mediaType: 'application/pdf', filename: 'w.pdf', sizeBytes: 10, sha256: 'ab'.repeat(32) };
+      const commit = store.commitExportSuccess(job, { rid, owner: 'r', attempt: job.attempts }, 2_500, file, 1_000_000).catch((error: unknown) => error);
+      expect(await lockWaiterSeen(pool)).toBe(true);
+      await renewal.query('commit');
+      // At 2,500 the lease of the commit's snapshot had lapsed; the renewed one is live.
+      expect(await commit).toEqual({ outcome: 'committed' });
+      expect(await store.fileRowExists('w-key')).toBe(true);
+    } finally {
+      renewal.release();
     }
   });
 });

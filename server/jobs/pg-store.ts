@@ -12,7 +12,7 @@
  *   this from BEGIN IMMEDIATE), and the lock order (job, then usage) is the one every other
  *   job write takes through the user_usage triggers, so they cannot deadlock.
  */
-import { and, eq, fillPlaceholders, gte, inArray, lte, sql, type Placeholder, type SQL } from 'drizzle-orm';
+import { and, eq, fillPlaceholders, gte, inArray, lte, sql, type Placeholder, type SQL, type SQLWrapper } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { PgDb } from '../../db/pg/index.js';
 import { documents, exportJobs, files, generationJobs, idempotencyKeys, templates, templateVersions, userUsage } from '../../db/pg/schema.js';
@@ -48,19 +48,30 @@ const claimable = (table: JobTable, now: number | Placeholder): SQL => sql`${tab
 /** An attempt's fields, each a value or a prepared statement's placeholder. */
 type AttemptOrPlaceholders = { [K in keyof Attempt]: Attempt[K] | Placeholder };
 
+/** Where a job's lease is read from: a job table's columns, or the same columns of a locked row in a CTE. */
+type LeaseColumns = Record<'rid' | 'leaseOwner' | 'attempts' | 'status' | 'leaseExpiresAt', SQLWrapper>;
+
 /** The WHERE of every lease and outcome write: only the attempt holding a live lease, only once. */
-const ownedLive = (table: JobTable, attempt: AttemptOrPlaceholders, now: number | Placeholder): SQL =>
+const ownedLive = (lease: LeaseColumns, attempt: AttemptOrPlaceholders, now: number | Placeholder): SQL =>
   and(
-    eq(table.rid, attempt.rid),
-    eq(table.leaseOwner, attempt.owner),
-    eq(table.attempts, attempt.attempt),
-    sql`${table.status} = 'running'`,
-    gte(table.leaseExpiresAt, now),
+    eq(lease.rid, attempt.rid),
+    eq(lease.leaseOwner, attempt.owner),
+    eq(lease.attempts, attempt.attempt),
+    sql`${lease.status} = 'running'`,
+    gte(lease.leaseExpiresAt, now),
   )!;
 
 /** ownedLive in a prepared statement: the placeholders `rid`, `owner`, `attempt` and `now`, filled in by `attemptParams`. */
-const ownedLivePlaceholders = (table: JobTable): SQL =>
-  ownedLive(table, { rid: sql.placeholder('rid'), owner: sql.placeholder('owner'), attempt: sql.placeholder('attempt') }, sql.placeholder('now'));
+const ownedLivePlaceholders = (lease: LeaseColumns): SQL =>
+  ownedLive(lease, { rid: sql.placeholder('rid'), owner: sql.placeholder('owner'), attempt: sql.placeholder('attempt') }, sql.placeholder('now'));
+/** The lease columns of the job row the success commit locked, as its `usage` CTE carries them. */
+const LOCKED_LEASE: LeaseColumns = {
+  rid: sql`usage.rid`,
+  leaseOwner: sql`usage.lease_owner`,
+  attempts: sql`usage.attempts`,
+  status: sql`usage.status`,
+  leaseExpiresAt: sql`usage.lease_expires_at`,
+};
 const attemptParams = (attempt: Attempt, now: number) => ({ rid: attempt.rid, owner: attempt.owner, attempt: attempt.attempt, now });
 
 /**
@@ -185,20 +196,25 @@ export function createPgJobStore(db: PgDb): JobStore {
    * the job row is locked; then its user's usage row, by a subquery that needs the locked
    * job row's creator, so always second (the lock order of the top of this file); the job is
    * marked succeeded only if this attempt holds the live lease and the user holds at most
-   * `maxHeldBytes`; the file row is inserted only if it was marked. The user_usage triggers
-   * run at the statement's end, under the locks already held. What the user held, and
-   * whether the job was marked, tell the outcome apart.
+   * `maxHeldBytes`; the file row is inserted only if it was marked. The lease is checked on
+   * the locked row as the `job` CTE read it (the newest version), not on the version of the
+   * statement's snapshot, which a renewal committed while the lock was awaited would have
+   * made look lapsed. The user_usage triggers run at the statement's end, under the locks
+   * already held. What the user held, and whether the job was marked, tell the outcome apart.
    */
   const p = sql.placeholder;
   const commitSuccess = namedStatement<{ held: string | null; marked: number }>(
     db,
     'notepad_commit_export_success',
     sql`with job as (
-      select ${exportJobs.creatorId} as creator_id, ${exportJobs.expiresAt} as expires_at from ${exportJobs}
+      select ${exportJobs.rid} as rid, ${exportJobs.creatorId} as creator_id, ${exportJobs.expiresAt} as expires_at,
+        ${exportJobs.leaseOwner} as lease_owner, ${exportJobs.attempts} as attempts, ${exportJobs.status} as status,
+        ${exportJobs.leaseExpiresAt} as lease_expires_at
+      from ${exportJobs}
       where ${exportJobs.rid} = ${p('rid')} for update
     ),
     usage as (
-      select job.creator_id, job.expires_at,
+      select job.*,
         coalesce((select ${userUsage.storedBytes} from ${userUsage} where ${userUsage.userId} = job.creator_id for update), 0) as held
       from job
     ),
@@ -206,7 +222,7 @@ export function createPgJobStore(db: PgDb): JobStore {
       update ${exportJobs} set status = 'succeeded', file_rid = ${p('fileRid')}::text, finished_at = ${p('now')}::bigint,
         lease_owner = null, lease_expires_at = null, version = ${exportJobs.version} + 1
       from usage
-      where ${ownedLivePlaceholders(exportJobs)} and usage.held <= ${p('maxHeldBytes')}::bigint
+      where ${exportJobs.rid} = usage.rid and ${ownedLivePlaceholders(LOCKED_LEASE)} and usage.held <= ${p('maxHeldBytes')}::bigint
       returning usage.creator_id, usage.expires_at
     ),
     filed as (
@@ -261,7 +277,9 @@ export function createPgJobStore(db: PgDb): JobStore {
     },
     async commitExportSuccess(job, attempt, now, file, maxHeldBytes) {
       const { rid: fileRid, mediaType, filename, sizeBytes, sha256, storageKey } = file;
-      const [row] = await commitSuccess({ ...attemptParams(attempt, now), maxHeldBytes, fileRid, mediaType, filename, sizeBytes, sha256, storageKey });
+      // A bigint parameter: a bound past what the column holds admits everything anyway.
+      const bound = Math.min(maxHeldBytes, Number.MAX_SAFE_INTEGER);
+      const [row] = await commitSuccess({ ...attemptParams(attempt, now), maxHeldBytes: bound, fileRid, mediaType, filename, sizeBytes, sha256, storageKey });
       // No job row (it expired and was swept): nothing locked, nothing marked.
       const held = row?.held === undefined || row.held === null ? 0 : Number(row.held);
       if (held > maxHeldBytes) return { outcome: 'refused', storedBytes: held };
@@ -312,9 +330,11 @@ export function createPgJobStore(db: PgDb): JobStore {
       return db.select({ rid: files.rid, storageKey: files.storageKey }).from(files).where(lte(files.expiresAt, now));
     },
     deleteExpired(now, fileRids) {
+      // Export jobs before files: job rows first, then (the triggers of both deletes) their
+      // users' usage rows, the lock order of every other job write.
       return db.transaction(async (tx) => ({
-        files: fileRids.length ? ((await tx.delete(files).where(inArray(files.rid, [...fileRids]))).rowCount ?? 0) : 0,
         exportJobs: (await tx.delete(exportJobs).where(lte(exportJobs.expiresAt, now))).rowCount ?? 0,
+        files: fileRids.length ? ((await tx.delete(files).where(inArray(files.rid, [...fileRids]))).rowCount ?? 0) : 0,
         generationJobs: (await tx.delete(generationJobs).where(lte(generationJobs.expiresAt, now))).rowCount ?? 0,
         idempotencyKeys: (await tx.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, now))).rowCount ?? 0,
       }));
