@@ -145,23 +145,32 @@ describe('PostgreSQL job store under concurrent claimers', () => {
     expect(usage!.activeExportJobs).toBe(rows.filter((r) => r.status === 'running').length);
   });
 
-  it('a success commit takes the job row before its user\'s usage row: waiting for the job, it holds nothing another writer needs', async () => {
+  /**
+   * A claimed job of a new user `id` (claimed at 1,000 for `leaseMs`), and its success commit at
+   * `commitAt`, started while another session holds the job row by `hold` in an open
+   * transaction: answered once the commit is seen waiting for that lock.
+   */
+  async function commitBehindHeldRow(id: string, { leaseMs, commitAt, hold }: { leaseMs: number; commitAt: number; hold: string }) {
     const { db, pool } = database;
-    await db.insert(pgSchema.users).values({ id: 'o', name: 'o', createdAt: 0 });
-    const rid = 'o-job';
-    await db.insert(pgSchema.exportJobs).values({ rid, creatorId: 'o', sourceType: 'documentSource', userLocale: 'en-US', userTimezone: 'UTC', status: 'running', createdAt: 0, expiresAt: 1_000_000 });
+    await db.insert(pgSchema.users).values({ id, name: id, createdAt: 0 });
+    const rid = `${id}-job`;
+    await db.insert(pgSchema.exportJobs).values({ rid, creatorId: id, sourceType: 'documentSource', userLocale: 'en-US', userTimezone: 'UTC', status: 'running', createdAt: 0, expiresAt: 1_000_000 });
     const store = createPgJobStore(db);
-    const job = (await store.claimNext('export', { owner: 'r', now: 1_000, leaseMs: 1_000_000 }))!;
-    // Another writer of the job (a cancel, a failure) holds its row, as the triggers' order has it.
+    const job = (await store.claimNext('export', { owner: 'r', now: 1_000, leaseMs }))!;
     const other = await pool.connect();
+    await other.query('begin');
+    await other.query(hold, [rid]);
+    const file = { rid: `${id}-file`, storageKey: `${id}-key`, mediaType: 'application/pdf', filename: 'f.pdf', sizeBytes: 10, sha256: 'ab'.repeat(32) };
+    // Its error, if it has one, is what the test's last expectation shows.
+    const commit = store.commitExportSuccess(job, { rid, owner: 'r', attempt: job.attempts }, commitAt, file, 1_000_000).catch((error: unknown) => error);
+    expect(await lockWaiterSeen(pool)).toBe(true);
+    return { store, other, commit, storageKey: file.storageKey };
+  }
+
+  it('a success commit takes the job row before its user\'s usage row: waiting for the job, it holds nothing another writer needs', async () => {
+    // Another writer of the job (a cancel, a failure) holds its row, as the triggers' order has it.
+    const { other, commit } = await commitBehindHeldRow('o', { leaseMs: 1_000_000, commitAt: 2_000, hold: 'select 1 from export_jobs where rid = $1 for update' });
     try {
-      await other.query('begin');
-      await other.query('select 1 from export_jobs where rid = $1 for update', [rid]);
-      const file = { rid: 'o-file', storageKey: 'o-key', mediaType: 'application/pdf', filename: 'o.pdf', sizeBytes: 10, sha256: 'ab'.repeat(32) };
-      // Its error, if it has one, is what the last expectation shows.
-      const commit = store.commitExportSuccess(job, { rid, owner: 'r', attempt: job.attempts }, 2_000, file, 1_000_000).catch((error: unknown) => error);
-      // The commit is waiting for a lock (the job row's).
-      expect(await lockWaiterSeen(pool)).toBe(true);
       // Now the other writer goes on to the usage row, as its trigger would: free, since the
       // commit took nothing before the job row (else the two deadlock and one is aborted).
       await other.query("set local lock_timeout = '3s'");
@@ -174,27 +183,15 @@ describe('PostgreSQL job store under concurrent claimers', () => {
   });
 
   it('a success commit that waited for its job row checks the lease as the row is then: a renewal committed meanwhile counts', async () => {
-    const { db, pool } = database;
-    await db.insert(pgSchema.users).values({ id: 'w', name: 'w', createdAt: 0 });
-    const rid = 'w-job';
-    await db.insert(pgSchema.exportJobs).values({ rid, creatorId: 'w', sourceType: 'documentSource', userLocale: 'en-US', userTimezone: 'UTC', status: 'running', createdAt: 0, expiresAt: 1_000_000 });
-    const store = createPgJobStore(db);
-    // Claimed at 1,000 with a lease to 2,000.
-    const job = (await store.claimNext('export', { owner: 'r', now: 1_000, leaseMs: 1_000 }))!;
-    const renewal = await pool.connect();
+    // The lease runs to 2,000; the attempt's renewal to 5,000 is not yet committed when the commit at 2,500 starts.
+    const { store, other, commit, storageKey } = await commitBehindHeldRow('w', { leaseMs: 1_000, commitAt: 2_500, hold: 'update export_jobs set lease_expires_at = 5000 where rid = $1' });
     try {
-      // The attempt's renewal to 5,000, not yet committed when the commit starts at 1,500.
-      await renewal.query('begin');
-      await renewal.query('update export_jobs set lease_expires_at = 5000 where rid = $1', [rid]);
-      const file = { rid: 'w-file', storageKey: 'w-key', mediaType: 'application/pdf', filename: 'w.pdf', sizeBytes: 10, sha256: 'ab'.repeat(32) };
-      const commit = store.commitExportSuccess(job, { rid, owner: 'r', attempt: job.attempts }, 2_500, file, 1_000_000).catch((error: unknown) => error);
-      expect(await lockWaiterSeen(pool)).toBe(true);
-      await renewal.query('commit');
-      // At 2,500 the lease of the commit's snapshot had lapsed; the renewed one is live.
+      await other.query('commit');
+      // The lease of the commit's snapshot had lapsed at 2,500; the renewed one is live.
       expect(await commit).toEqual({ outcome: 'committed' });
-      expect(await store.fileRowExists('w-key')).toBe(true);
+      expect(await store.fileRowExists(storageKey)).toBe(true);
     } finally {
-      renewal.release();
+      other.release();
     }
   });
 });
