@@ -41,6 +41,10 @@ jobStoreContract('SQLite', async () => {
   };
 });
 
+/** A queued export job's row: running, nobody's lease, expiring long after the tests' clocks. */
+const queuedJob = (rid: string, creatorId: string, createdAt: number) =>
+  ({ rid, creatorId, sourceType: 'documentSource', userLocale: 'en-US', userTimezone: 'UTC', status: 'running', createdAt, expiresAt: 1_000_000 }) as const;
+
 /** Whether a session of the pool's database waits for a lock, within 2 s. */
 async function lockWaiterSeen(pool: pg.Pool): Promise<boolean> {
   for (let i = 0; i < 400; i++) {
@@ -68,16 +72,7 @@ describe('PostgreSQL job store under concurrent claimers', () => {
     const { db } = database;
     const users = ['u1', 'u2', 'u3', 'u4', 'u5'];
     await db.insert(pgSchema.users).values(users.map((id) => ({ id, name: id, createdAt: 0 })));
-    const jobs = Array.from({ length: 300 }, (_, i) => ({
-      rid: `job-${String(i).padStart(4, '0')}`,
-      creatorId: users[i % users.length]!,
-      sourceType: 'documentSource' as const,
-      userLocale: 'en-US',
-      userTimezone: 'UTC',
-      status: 'running' as const,
-      createdAt: i,
-      expiresAt: 1_000_000,
-    }));
+    const jobs = Array.from({ length: 300 }, (_, i) => queuedJob(`job-${String(i).padStart(4, '0')}`, users[i % users.length]!, i));
     await db.insert(pgSchema.exportJobs).values(jobs);
 
     const store = createPgJobStore(db);
@@ -103,16 +98,7 @@ describe('PostgreSQL job store under concurrent claimers', () => {
     await db.insert(pgSchema.users).values({ id: 'q', name: 'q', createdAt: 0 });
     const size = 1_000;
     const fitting = 10;
-    const jobs = Array.from({ length: 40 }, (_, i) => ({
-      rid: `q-job-${String(i).padStart(2, '0')}`,
-      creatorId: 'q',
-      sourceType: 'documentSource' as const,
-      userLocale: 'en-US',
-      userTimezone: 'UTC',
-      status: 'running' as const,
-      createdAt: i,
-      expiresAt: 1_000_000,
-    }));
+    const jobs = Array.from({ length: 40 }, (_, i) => queuedJob(`q-job-${String(i).padStart(2, '0')}`, 'q', i));
     await db.insert(pgSchema.exportJobs).values(jobs);
     const store = createPgJobStore(db);
     const claimed: ExportJobRow[] = [];
@@ -154,7 +140,7 @@ describe('PostgreSQL job store under concurrent claimers', () => {
     const { db, pool } = database;
     await db.insert(pgSchema.users).values({ id, name: id, createdAt: 0 });
     const rid = `${id}-job`;
-    await db.insert(pgSchema.exportJobs).values({ rid, creatorId: id, sourceType: 'documentSource', userLocale: 'en-US', userTimezone: 'UTC', status: 'running', createdAt: 0, expiresAt: 1_000_000 });
+    await db.insert(pgSchema.exportJobs).values(queuedJob(rid, id, 0));
     const store = createPgJobStore(db);
     const job = (await store.claimNext('export', { owner: 'r', now: 1_000, leaseMs }))!;
     const other = await pool.connect();
