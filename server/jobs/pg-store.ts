@@ -16,7 +16,7 @@ import { and, eq, fillPlaceholders, gte, inArray, lte, sql, type Placeholder, ty
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { PgDb } from '../../db/pg/index.js';
 import { documents, exportJobs, files, generationJobs, idempotencyKeys, templates, templateVersions, userUsage } from '../../db/pg/schema.js';
-import type { Attempt, ClaimScope, CommitOutcome, JobKind, JobRowOf, JobStore } from './store.js';
+import { SOURCE_MISSING, type Attempt, type ClaimScope, type CommitOutcome, type ExportInputs, type JobKind, type JobRowOf, type JobStore } from './store.js';
 
 type JobTable = typeof exportJobs | typeof generationJobs;
 
@@ -262,26 +262,27 @@ export function createPgJobStore(db: PgDb): JobStore {
       return result.rowCount === 1;
     },
     async exportInputs(job) {
+      // No source row to carry the user's bytes: they are read on their own (a rare path).
+      const missing = async (source: ExportInputs['source']) => ({ storedBytes: await storedBytes(job.creatorId), source });
       if (job.sourceType === 'documentSource' && job.documentRid) {
         const [document] = await documentInputsQuery.execute({ rid: job.documentRid, userId: job.creatorId });
-        if (!document) return { storedBytes: await storedBytes(job.creatorId), source: { missing: 'The document no longer exists.' } };
+        if (!document) return missing(SOURCE_MISSING.document);
         return { storedBytes: document.storedBytes ?? 0, source: { title: document.title, content: document.content } };
       }
       if (job.sourceType === 'generationJobSource' && job.generationJobRid) {
         const [generated] = await generationInputsQuery.execute({ rid: job.generationJobRid, userId: job.creatorId });
-        if (!generated) return { storedBytes: await storedBytes(job.creatorId), source: { missing: 'The generation job no longer has content to export.' } };
-        const source = generated.content ? { title: generated.title, content: generated.content } : { missing: 'The generation job no longer has content to export.' };
-        return { storedBytes: generated.storedBytes ?? 0, source };
+        if (!generated) return missing(SOURCE_MISSING.generation);
+        return { storedBytes: generated.storedBytes ?? 0, source: generated.content ? { title: generated.title, content: generated.content } : SOURCE_MISSING.generation };
       }
-      return { storedBytes: await storedBytes(job.creatorId), source: { missing: 'The export job has no source.' } };
+      return missing(SOURCE_MISSING.none);
     },
     async commitExportSuccess(job, attempt, now, file, maxHeldBytes) {
       const { rid: fileRid, mediaType, filename, sizeBytes, sha256, storageKey } = file;
       // A bigint parameter: a bound past what the column holds admits everything anyway.
       const bound = Math.min(maxHeldBytes, Number.MAX_SAFE_INTEGER);
       const [row] = await commitSuccess({ ...attemptParams(attempt, now), maxHeldBytes: bound, fileRid, mediaType, filename, sizeBytes, sha256, storageKey });
-      // No job row (it expired and was swept): nothing locked, nothing marked.
-      const held = row?.held === undefined || row.held === null ? 0 : Number(row.held);
+      // No job row (it expired and was swept): nothing locked, nothing marked, nothing held.
+      const held = Number(row?.held ?? 0);
       if (held > maxHeldBytes) return { outcome: 'refused', storedBytes: held };
       return row?.marked === 1 ? { outcome: 'committed' } : { outcome: 'lease-lost' };
     },

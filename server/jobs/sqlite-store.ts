@@ -9,7 +9,19 @@
 import { and, eq, gte, inArray, isNull, lt, lte, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/index.js';
 import { documents, exportJobs, files, generationJobs, idempotencyKeys, templates, templateVersions, userUsage } from '../../db/schema.js';
-import type { Attempt, ClaimScope, CommitOutcome, ExportInputs, ExportJobRow, JobKind, JobRowOf, JobStore, LeaseRequest, StoredFileRow } from './store.js';
+import {
+  SOURCE_MISSING,
+  type Attempt,
+  type ClaimScope,
+  type CommitOutcome,
+  type ExportInputs,
+  type ExportJobRow,
+  type JobKind,
+  type JobRowOf,
+  type JobStore,
+  type LeaseRequest,
+  type StoredFileRow,
+} from './store.js';
 
 type JobTable = typeof exportJobs | typeof generationJobs;
 
@@ -213,13 +225,13 @@ export function createSqliteJobStore(db: Db): JobStore {
   /** What an export job renders: a document, or a succeeded generation job's content. */
   const exportSource = (job: ExportJobRow): ExportInputs['source'] => {
     if (job.sourceType === 'documentSource' && job.documentRid) {
-      return documentSource.get({ rid: job.documentRid }) ?? { missing: 'The document no longer exists.' };
+      return documentSource.get({ rid: job.documentRid }) ?? SOURCE_MISSING.document;
     }
     if (job.sourceType === 'generationJobSource' && job.generationJobRid) {
       const generated = generationJobSource.get({ rid: job.generationJobRid });
-      return generated?.content ? { title: generated.title, content: generated.content } : { missing: 'The generation job no longer has content to export.' };
+      return generated?.content ? { title: generated.title, content: generated.content } : SOURCE_MISSING.generation;
     }
-    return { missing: 'The export job has no source.' };
+    return SOURCE_MISSING.none;
   };
 
   return {

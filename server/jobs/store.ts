@@ -47,6 +47,13 @@ export interface ExportSource {
   content: Content;
 }
 
+/** Why an export has nothing to render (its job fails INTERNAL with this message), on every backend. */
+export const SOURCE_MISSING = {
+  document: { missing: 'The document no longer exists.' },
+  generation: { missing: 'The generation job no longer has content to export.' },
+  none: { missing: 'The export job has no source.' },
+} as const;
+
 export interface ExportInputs {
   storedBytes: number;
   source: ExportSource | { missing: string };
