@@ -1,18 +1,22 @@
 /**
- * The PostgreSQL schema's migrations (migrations-pg/): generated from db/pg/schema.ts with
- * nothing left to generate, applied once however many processes start at once, the same
- * tables and indexes as SQLite's, and the user_usage triggers keeping the same figures.
+ * The PostgreSQL schema's migrations (migrations-pg/): generated from db/pg/schema.ts and
+ * db/pg/coordination.ts with nothing left to generate, applied once however many processes
+ * start at once, the same tables and indexes as SQLite's (and the coordination tables only
+ * PostgreSQL has), and the user_usage triggers keeping the same figures.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { eq } from 'drizzle-orm';
+import { eq, getTableName, is } from 'drizzle-orm';
+import { PgTable } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../db/index.js';
 import { migratePostgres, openPostgres, PG_MIGRATIONS_FOLDER } from '../db/pg/index.js';
 import * as pgSchema from '../db/pg/schema.js';
+import * as pgCoordination from '../db/pg/coordination.js';
+import pgConfig from '../drizzle.pg.config.js';
 import type { Content } from '../server/contract/content.js';
 import { freshPostgresDatabase } from './backends.js';
 
@@ -29,6 +33,11 @@ async function fresh() {
   return database;
 }
 
+/** The tables only PostgreSQL has (db/pg/coordination.ts): how its nodes coordinate. */
+const COORDINATION_TABLES: string[] = Object.values(pgCoordination)
+  .filter((value) => is(value, PgTable))
+  .map((table) => getTableName(table));
+
 const journal = JSON.parse(readFileSync(join(PG_MIGRATIONS_FOLDER, 'meta/_journal.json'), 'utf8')) as { entries: unknown[] };
 
 describe('PostgreSQL migrations', () => {
@@ -38,7 +47,7 @@ describe('PostgreSQL migrations', () => {
       const out = join(dir, 'migrations-pg');
       cpSync(PG_MIGRATIONS_FOLDER, out, { recursive: true });
       const config = join(dir, 'drizzle.pg.config.mjs');
-      writeFileSync(config, `export default ${JSON.stringify({ dialect: 'postgresql', schema: 'db/pg/schema.ts', out: relative(process.cwd(), out) })};\n`);
+      writeFileSync(config, `export default ${JSON.stringify({ dialect: 'postgresql', schema: pgConfig.schema, out: relative(process.cwd(), out) })};\n`);
       const before = readdirSync(out).sort();
       const run = spawnSync(resolve('node_modules/.bin/drizzle-kit'), ['generate', '--config', config], { encoding: 'utf8' });
       const output = `${run.stdout}${run.stderr}`;
@@ -76,13 +85,19 @@ describe('PostgreSQL migrations', () => {
         (sqlite.sqlite.prepare(`select name from sqlite_master where type = ? and name not like 'sqlite_%' and name not like '__drizzle%'`).all(type) as Array<{ name: string }>)
           .map((r) => r.name)
           .sort();
+      expect(COORDINATION_TABLES).toEqual(['export_job_watches']);
       const tables = await database.pool.query<{ tablename: string }>("select tablename from pg_tables where schemaname = 'public' order by tablename");
-      expect(tables.rows.map((r) => r.tablename)).toEqual(sqliteNames('table'));
+      expect(tables.rows.map((r) => r.tablename)).toEqual([...sqliteNames('table'), ...COORDINATION_TABLES].sort());
       // Primary keys are implicit indexes in SQLite (sqlite_autoindex_*, left out above): leave them out here too.
-      const indexes = await database.pool.query<{ indexname: string }>(
-        "select c.relname as indexname from pg_index i join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and not i.indisprimary",
+      const indexes = await database.pool.query<{ indexname: string; tablename: string }>(
+        "select c.relname as indexname, t.relname as tablename from pg_index i join pg_class c on c.oid = i.indexrelid join pg_class t on t.oid = i.indrelid join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and not i.indisprimary",
       );
-      expect(indexes.rows.map((r) => r.indexname).sort()).toEqual(sqliteNames('index'));
+      expect(
+        indexes.rows
+          .filter((r) => !COORDINATION_TABLES.includes(r.tablename))
+          .map((r) => r.indexname)
+          .sort(),
+      ).toEqual(sqliteNames('index'));
     } finally {
       sqlite.close();
       rmSync(dir, { recursive: true, force: true });

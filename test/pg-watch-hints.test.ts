@@ -1,8 +1,9 @@
 /**
  * Watchers on an API node hear of changes made by another node's runner as they commit
- * (PostgreSQL: a NOTIFY per change, migrations-pg/0004), not at their next poll. The poll is
- * set to ten minutes here, so a snapshot within the test's time can only have come from the
- * hint; and hints of versions the watcher has already read cost no read.
+ * (PostgreSQL: a NOTIFY per change of a job some node follows, migrations-pg/0006), not at
+ * their next poll. The poll is set to ten minutes here, so a snapshot within the test's time
+ * can only have come from the hint; and hints of versions the watcher has already read cost
+ * no read. A job nobody follows changes without a NOTIFY.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,8 @@ import * as admin from '../server/services/admin.js';
 import { createJobEvents } from '../server/job-events.js';
 import type { Backend, ExportJobChangeHints } from '../server/stores/index.js';
 import { openPgBackend } from '../server/stores/pg/index.js';
+import { createExportJobWatchRegistry } from '../server/stores/pg/export-job-watches.js';
+import { openPostgres } from '../db/pg/index.js';
 import { freshPostgresDatabase } from './backends.js';
 import { SCOPES } from '../server/contract/api.js';
 import { DEMO_CONTENT } from '../server/seed.js';
@@ -58,6 +61,11 @@ async function newJob(): Promise<{ rid: string; creatorId: string }> {
   return { rid, creatorId: userId };
 }
 
+/** How many nodes follow job `rid` (rows in export_job_watches). */
+async function followers(rid: string): Promise<number> {
+  return Number((await look.query<{ n: string }>('select count(*) as n from export_job_watches where rid = $1', [rid])).rows[0]!.n);
+}
+
 /** Resolves once a session of this database LISTENs on the changes channel (the watchers' connection is up). */
 async function listening(): Promise<void> {
   for (;;) {
@@ -79,8 +87,10 @@ describe('watchers on PostgreSQL', () => {
       await expect.poll(() => snapshots.length).toBe(1);
       expect(snapshots[0]!.job.status.type).toBe('running');
       await listening();
-      // Two reads, and no more until a hint: the watch's first, and the one after the listener connected.
-      await expect.poll(() => watcherReads).toBe(2);
+      // Three reads, and no more until a hint: the watch's first, the one after the listener
+      // connected, and the one once the job is followed (its row committed: changes NOTIFY).
+      await expect.poll(() => watcherReads).toBe(3);
+      expect(await followers(rid)).toBe(1);
 
       // The runner node claims it: the watchers of the API node are told by the database alone.
       const owner = 'runner-on-another-node';
@@ -88,7 +98,7 @@ describe('watchers on PostgreSQL', () => {
       expect(claimed?.rid).toBe(rid);
       await expect.poll(() => snapshots.length, { timeout: 10_000 }).toBe(2);
       expect(snapshots[1]!.job.progress).toMatchObject({ stage: 'rendering' });
-      expect(watcherReads).toBe(3);
+      expect(watcherReads).toBe(4);
 
       const attempt = { rid, owner, attempt: claimed!.attempts };
       expect(await runnerNode.stores.jobs.failExport(attempt, Date.now(), { errorCode: 'INTERNAL', message: 'The render failed.', errorInstanceId: 'instance-1' })).toBe(true);
@@ -98,6 +108,87 @@ describe('watchers on PostgreSQL', () => {
     } finally {
       stop();
     }
+    // Its last listener gone, the node follows it no more.
+    await expect.poll(() => followers(rid)).toBe(0);
+  });
+
+  it('NOTIFY a change only of a job some node follows', async () => {
+    const unfollowed = await newJob();
+    const followed = await newJob();
+    const stop = api.watchers.watch(followed.rid, -1, { onSnapshot: () => {}, onEnd: () => {} });
+    const listener = new pg.Client({ connectionString: url });
+    try {
+      await expect.poll(() => followers(followed.rid)).toBe(1);
+      await listener.connect();
+      const heard: string[] = [];
+      listener.on('notification', (message) => heard.push(message.payload!.split(':')[0]!));
+      await listener.query(`LISTEN ${EXPORT_JOB_CHANGES_CHANNEL}`);
+      // Changes of both, the unfollowed one first: a listener gets notifications in commit order,
+      // so once the followed job's has come, the other's would have come before it.
+      const change = (rid: string) => look.query('update export_jobs set version = version + 1 where rid = $1', [rid]);
+      await change(unfollowed.rid);
+      await change(followed.rid);
+      await expect.poll(() => heard).toEqual([followed.rid]);
+
+      stop();
+      await expect.poll(() => followers(followed.rid)).toBe(0);
+      const other = await newJob();
+      const stopOther = api.watchers.watch(other.rid, -1, { onSnapshot: () => {}, onEnd: () => {} });
+      try {
+        await expect.poll(() => followers(other.rid)).toBe(1);
+        await change(followed.rid);
+        await change(other.rid);
+        await expect.poll(() => heard).toEqual([followed.rid, other.rid]);
+      } finally {
+        stopOther();
+      }
+    } finally {
+      stop();
+      await listener.end();
+    }
+  });
+});
+
+describe('the rows of followed jobs (export_job_watches)', () => {
+  const rowsOf = async (node: string) =>
+    (await look.query<{ rid: string; expires_at: string }>('select rid, expires_at from export_job_watches where node = $1 order by rid', [node])).rows.map((row) => ({
+      rid: row.rid,
+      expiresAt: Number(row.expires_at),
+    }));
+
+  it('are written once per burst, renewed, rewritten if lost, and deleted on unfollow and close; a dead node\'s expire', async () => {
+    const errors: Error[] = [];
+    let clock = 1_000_000;
+    const database = await openPostgres(url, { poolSize: 1 });
+    const registry = createExportJobWatchRegistry(database.db, { node: 'node-a', now: () => clock, ttlMs: 300, onError: (error) => errors.push(error) });
+    try {
+      await Promise.all(['job-1', 'job-2', 'job-3'].map((rid) => registry.follow(rid)));
+      expect(await rowsOf('node-a')).toEqual([
+        { rid: 'job-1', expiresAt: 1_000_300 },
+        { rid: 'job-2', expiresAt: 1_000_300 },
+        { rid: 'job-3', expiresAt: 1_000_300 },
+      ]);
+      registry.unfollow('job-2');
+      await expect.poll(() => rowsOf('node-a').then((rows) => rows.map((row) => row.rid))).toEqual(['job-1', 'job-3']);
+
+      // A dead node's rows: one past its expiry, one not yet. A row of ours lost (deleted by hand).
+      await look.query(`insert into export_job_watches (rid, node, expires_at) values ('job-1', 'node-dead', 999999), ('job-1', 'node-alive', 2000000)`);
+      await look.query(`delete from export_job_watches where node = 'node-a' and rid = 'job-3'`);
+      clock = 1_500_000;
+      // The renewal (every ttl / 3 = 100 ms): ours renewed and rewritten, the dead node's expired row deleted.
+      await expect.poll(() => rowsOf('node-a'), { timeout: 5_000 }).toEqual([
+        { rid: 'job-1', expiresAt: 1_500_300 },
+        { rid: 'job-3', expiresAt: 1_500_300 },
+      ]);
+      await expect.poll(() => rowsOf('node-dead')).toEqual([]);
+      expect(await rowsOf('node-alive')).toEqual([{ rid: 'job-1', expiresAt: 2_000_000 }]);
+    } finally {
+      await registry.close();
+      await database.close();
+      await look.query(`delete from export_job_watches where node = 'node-alive'`);
+    }
+    expect(await rowsOf('node-a')).toEqual([]);
+    expect(errors).toEqual([]);
   });
 });
 
@@ -109,6 +200,9 @@ describe('watchers and change hints', () => {
     let send: Parameters<ExportJobChangeHints>[0] = () => {};
     let opened = 0;
     let closed = 0;
+    /** Follows asked for, each done when the test says; unfollows. */
+    const follows: Array<{ rid: string; done: () => void }> = [];
+    const unfollows: string[] = [];
     const watchers = createExportJobWatchers({
       source: {
         read: async (rids) => {
@@ -123,10 +217,22 @@ describe('watchers and change hints', () => {
       hints: (onChange) => {
         opened++;
         send = onChange;
-        return { close: async () => void closed++ };
+        return {
+          follow: (rid) => new Promise<void>((resolve) => follows.push({ rid, done: resolve })),
+          unfollow: (rid) => void unfollows.push(rid),
+          close: async () => void closed++,
+        };
       },
     });
-    return { watchers, reads, hint: (change: Parameters<typeof send>[0]) => send(change), setVersion: (v: number) => (version = v), counts: () => ({ opened, closed }) };
+    return {
+      watchers,
+      reads,
+      follows,
+      unfollows,
+      hint: (change: Parameters<typeof send>[0]) => send(change),
+      setVersion: (v: number) => (version = v),
+      counts: () => ({ opened, closed }),
+    };
   }
 
   it('read a job when a hint names a version newer than the one seen, and only then; after a reconnect, every watched job', async () => {
@@ -153,5 +259,40 @@ describe('watchers and change hints', () => {
 
     await h.watchers.close();
     expect(h.counts()).toEqual({ opened: 1, closed: 1 });
+  });
+
+  it('follow a job from its first listener on, read it again once followed, and unfollow it when its last listener leaves or it is gone', async () => {
+    const h = harness();
+    const seen: number[] = [];
+    const stopFirst = h.watchers.watch('job-a', -1, { onSnapshot: (s) => seen.push(s.version), onEnd: () => {} });
+    const stopSecond = h.watchers.watch('job-a', -1, { onSnapshot: () => {}, onEnd: () => {} });
+    await expect.poll(() => h.reads.length).toBe(2);
+    expect(h.follows.map((f) => f.rid)).toEqual(['job-a']);
+
+    // A change committed before the follow did: no hint will name it, the read once followed sees it.
+    h.setVersion(1);
+    h.follows[0]!.done();
+    await expect.poll(() => seen).toEqual([0, 1]);
+    expect(h.reads.at(-1)).toEqual(['job-a']);
+
+    stopFirst();
+    expect(h.unfollows).toEqual([]);
+    stopSecond();
+    expect(h.unfollows).toEqual(['job-a']);
+
+    // A job whose row is gone (expired, swept): its watcher ends, and so does the follow.
+    const gone = createExportJobWatchers({
+      source: { read: async () => [] },
+      jobEvents: createJobEvents(pino({ level: 'silent' })),
+      now: Date.now,
+      pollMs: TEN_MINUTES,
+      log: pino({ level: 'silent' }),
+      hints: () => ({ follow: async () => {}, unfollow: (rid) => void h.unfollows.push(rid), close: async () => {} }),
+    });
+    let ended = false;
+    gone.watch('job-b', -1, { onSnapshot: () => {}, onEnd: () => (ended = true) });
+    await expect.poll(() => ended).toBe(true);
+    expect(h.unfollows).toEqual(['job-a', 'job-b']);
+    await Promise.all([h.watchers.close(), gone.close()]);
   });
 });

@@ -1,8 +1,8 @@
 /**
  * Wake-ups between processes on PostgreSQL: a create NOTIFYs, every runner LISTENs and
- * claims at once instead of at its next scan; a change of an export job NOTIFYs (a trigger,
- * migrations-pg/0004), and an API node whose clients follow it reads it at once instead of
- * at its next poll. Hints only: a notification can be lost (the listener was reconnecting),
+ * claims at once instead of at its next scan; a change of an export job that some API node
+ * follows NOTIFYs (a trigger, migrations-pg/0006; stores/pg/export-job-watches.ts keeps who
+ * follows what), and that node reads it at once instead of at its next poll. Hints only: a notification can be lost (the listener was reconnecting),
  * so the runner's periodic scan and the watchers' poll stay the guarantee.
  */
 import pg from 'pg';
@@ -17,7 +17,7 @@ export async function notifyJobs(queryable: Pick<pg.Pool | pg.PoolClient, 'query
   await queryable.query('select pg_notify($1, $2)', [JOBS_CHANNEL, kind]);
 }
 
-/** The channel of export jobs' changes (migrations-pg/0004): the payload is "rid:version". */
+/** The channel of followed export jobs' changes (migrations-pg/0004, 0006): the payload is "rid:version". */
 export const EXPORT_JOB_CHANGES_CHANNEL = 'notepad_export_job_changes';
 
 export interface JobListenerOptions {
@@ -56,7 +56,7 @@ export interface ExportJobChangeListenerOptions {
   retryMs?: number;
 }
 
-/** Tells an API node of export jobs' changes made by any process (EXPORT_JOB_CHANGES_CHANNEL). */
+/** Tells an API node of followed export jobs' changes made by any process (EXPORT_JOB_CHANGES_CHANNEL): every node hears each, and reads those it follows. */
 export function listenForExportJobChanges(options: ExportJobChangeListenerOptions): JobListener {
   return listenOnChannel({
     ...options,

@@ -8,9 +8,11 @@
  * told each version it has not seen, and nothing when nothing changed.
  *
  * The read is behind ExportJobChangeSource. On PostgreSQL, `hints` also tells of changes made
- * by any process (a NOTIFY per change, stores/index.ts listenForExportJobChanges): a job
- * rendered on another node is read when it changes, not at the next poll, which stays the
- * guarantee for a hint lost while the listener reconnects. The hint names the new version,
+ * by any process (stores/index.ts listenForExportJobChanges: a NOTIFY per change of a job
+ * some node follows, which a job's watcher asks for when it starts, reading the job once more
+ * when that is done, for a change that committed meanwhile): a job rendered on another node
+ * is read when it changes, not at the next poll, which stays the guarantee for a hint lost
+ * while the listener reconnects. The hint names the new version,
  * so a change this process has already read (its own runner's, through the bus) is not read
  * again; one whose read is still under way may be, once (an extra read, never an extra
  * event). Nothing lives on without a listener: the last one to leave stops the job's
@@ -20,7 +22,7 @@
 import type { ExportJob } from '../contract/api.js';
 import type { JobEvents } from '../job-events.js';
 import type { Log } from '../log.js';
-import type { ExportJobChangeHints } from '../stores/index.js';
+import type { ExportJobChangeHints, ExportJobChangeSubscription } from '../stores/index.js';
 import { exportJobAnswerOf, type ExportJobAnswerRow } from './export-job-answer.js';
 
 /** A job as its watchers see it: the answer and the version of the row it was read from. */
@@ -113,8 +115,7 @@ export function createExportJobWatchers({ source, jobEvents, now, pollMs, log, h
     // Reads may overlap (a poll and a wake-up): an older row than the last one seen says nothing new.
     if (row && watcher.last && row.version < watcher.last.version) return;
     if (!row) {
-      watched.delete(rid);
-      stopIfIdle();
+      forget(rid);
       for (const entry of entries) entry.listener.onEnd();
       return;
     }
@@ -146,7 +147,7 @@ export function createExportJobWatchers({ source, jobEvents, now, pollMs, log, h
     });
   }
 
-  let hinted: { close(): Promise<void> } | undefined;
+  let hinted: ExportJobChangeSubscription | undefined;
   let hintsClosed: Promise<void> | undefined;
   let closed = false;
   function onHint(change: { rid: string; version: number } | undefined): void {
@@ -164,6 +165,13 @@ export function createExportJobWatchers({ source, jobEvents, now, pollMs, log, h
     });
   }
 
+  /** The job has no watcher any more: nor hints of it. */
+  function forget(rid: string): void {
+    watched.delete(rid);
+    hinted?.unfollow(rid);
+    stopIfIdle();
+  }
+
   function stopIfIdle(): void {
     if (watched.size > 0) return;
     clearInterval(timer);
@@ -176,14 +184,18 @@ export function createExportJobWatchers({ source, jobEvents, now, pollMs, log, h
     watch(rid, after, listener) {
       const entry: Entry = { after, listener };
       let watcher = watched.get(rid);
+      const first = !watcher;
       if (!watcher) watched.set(rid, (watcher = { entries: new Set() }));
       watcher.entries.add(entry);
       startIfNeeded();
+      // Hints of a job come once the database knows it is followed (PostgreSQL notifies only
+      // followed jobs): read it again then, for a change that committed in between.
+      if (first) void hinted?.follow(rid).then(() => wake(rid));
       const stop = () => {
         const current = watched.get(rid);
         if (!current?.entries.delete(entry)) return;
-        if (current.entries.size === 0) watched.delete(rid);
-        stopIfIdle();
+        if (current.entries.size === 0) forget(rid);
+        else stopIfIdle();
       };
       // The state now, for this listener (the others have seen this version already).
       void refresh([rid]).then(() => {

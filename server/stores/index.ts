@@ -35,15 +35,30 @@ export interface RunnerCoordination {
    */
   listenForJobs(onWake: () => void, onError: (error: Error) => void): { close(): Promise<void> };
   /**
-   * Calls `onChange` when an export job changed in any process (its rid and new version;
-   * undefined: any may have, after a lost connection): what the watchers of an API node read
-   * at once instead of at their next poll. A hint, as listenForJobs.
+   * Calls `onChange` when an export job the subscriber follows changed in any process (its rid
+   * and new version; undefined: any may have, after a lost connection): what the watchers of
+   * an API node read at once instead of at their next poll. A hint, as listenForJobs.
    */
   listenForExportJobChanges: ExportJobChangeHints;
 }
 
-/** Subscribes to hints of export jobs' changes until closed (RunnerCoordination.listenForExportJobChanges). */
-export type ExportJobChangeHints = (onChange: (change: { rid: string; version: number } | undefined) => void, onError: (error: Error) => void) => { close(): Promise<void> };
+/**
+ * Subscribes to hints of export jobs' changes until closed (RunnerCoordination.listenForExportJobChanges):
+ * of the jobs the subscriber follows, and maybe of others.
+ */
+export type ExportJobChangeHints = (onChange: (change: { rid: string; version: number } | undefined) => void, onError: (error: Error) => void) => ExportJobChangeSubscription;
+
+export interface ExportJobChangeSubscription {
+  /**
+   * Asks for hints of job `rid`'s changes. Resolves once changes that commit from then on will
+   * be hinted, or once asking failed (reported to onError): read the job then, for what
+   * committed before.
+   */
+  follow(rid: string): Promise<void>;
+  /** Hints of `rid`'s changes are no longer needed. */
+  unfollow(rid: string): void;
+  close(): Promise<void>;
+}
 
 /** A backend opened for a process: its stores, and what the process must start and stop with it. */
 export interface Backend {

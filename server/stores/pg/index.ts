@@ -4,6 +4,7 @@
  * nodes need: one sweeper at a time (jobs/pg-sweeper-lock.ts) and LISTEN/NOTIFY wake-ups
  * (jobs/pg-wakeups.ts).
  */
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { guardPool, openPostgres, PG_CONNECTION_OPTIONS, type PgDb } from '../../../db/pg/index.js';
 import { createPgJobStore } from '../../jobs/pg-store.js';
@@ -12,6 +13,7 @@ import { listenForExportJobChanges, listenForJobs } from '../../jobs/pg-wakeups.
 import type { Backend, Stores } from '../index.js';
 import { createPgAuthStore } from './auth.js';
 import { createPgDirectoryStore } from './directory.js';
+import { createExportJobWatchRegistry, EXPORT_JOB_WATCH_TTL_MS } from './export-job-watches.js';
 import { createPgExportJobStore } from './exports.js';
 import { createPgGenerationStore } from './generations.js';
 import { createPgOperatingStore } from './operating.js';
@@ -34,6 +36,8 @@ export interface PgBackendOptions {
   onIdleError?: (error: Error) => void;
   /** How long a statement waits for another session's lock (db/pg/index.ts; default SQLite's busy timeout). */
   lockTimeoutMs?: number;
+  /** How long this node's rows of followed jobs live unless renewed (export-job-watches.ts; default EXPORT_JOB_WATCH_TTL_MS). */
+  exportJobWatchTtlMs?: number;
 }
 
 /** Opens a pool on `url`, applies pending migrations (one process at a time), and builds the stores. */
@@ -58,7 +62,20 @@ export async function openPgBackend(url: string, options: PgBackendOptions): Pro
       },
       listenForExportJobChanges(onChange, onError) {
         const listener = listenForExportJobChanges({ connectionString: url, onChange, onError });
-        return { close: () => listener.close() };
+        // Changes NOTIFY only for jobs some node follows (migrations-pg/0006): this node's rows.
+        const watches = createExportJobWatchRegistry(database.db, {
+          node: randomUUID(),
+          now: Date.now,
+          ttlMs: options.exportJobWatchTtlMs ?? EXPORT_JOB_WATCH_TTL_MS,
+          onError,
+        });
+        return {
+          follow: (rid) => watches.follow(rid),
+          unfollow: (rid) => watches.unfollow(rid),
+          close: async () => {
+            await Promise.all([watches.close(), listener.close()]);
+          },
+        };
       },
     },
     // Nothing runs in the background for PostgreSQL: the server checkpoints and vacuums itself.
