@@ -14,7 +14,7 @@ import { e2eLatencyScenario } from './scenarios/e2e-latency.js';
 import { claimAtScaleScenario, fairnessScenario } from './scenarios/fairness.js';
 import { createAtScaleScenario, renderGrowthScenario } from './scenarios/growth.js';
 import { isolationScenario } from './scenarios/isolation.js';
-import { restCreatePgScenario, runnersPgScenario } from './scenarios/postgres.js';
+import { notifyCommitsScenario, restCreatePgScenario, runnersPgScenario } from './scenarios/postgres.js';
 import { renderScriptsScenario } from './scenarios/render-scripts.js';
 import { renderThroughputScenario } from './scenarios/render-throughput.js';
 import { restCreateScenario } from './scenarios/rest-create.js';
@@ -126,6 +126,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'idle-listeners', run: idleListenersScenario },
   { name: 'rest-create-pg', run: restCreatePgScenario },
   { name: 'runners-pg', run: runnersPgScenario },
+  { name: 'notify-commits', run: notifyCommitsScenario },
 ];
 
 const SCENARIO_NAMES = SCENARIOS.map((s) => s.name);

@@ -34,6 +34,7 @@ const ENTRIES = [
   'rest-create-pg-throughput',
   'rest-create-pg-p99',
   'runners-pg-throughput',
+  'notify-commits',
 ];
 
 interface ResultsFile {

@@ -36,7 +36,7 @@ import { backendsFromEnv, startBackendsProcess, type TestBackends } from '../../
 import { SCOPES } from '../../server/contract/api.js';
 import { newRid } from '../../server/contract/rids.js';
 import { createDeps } from '../../server/deps.js';
-import { JOBS_CHANNEL } from '../../server/jobs/pg-wakeups.js';
+import { EXPORT_JOB_CHANGES_CHANNEL, JOBS_CHANNEL } from '../../server/jobs/pg-wakeups.js';
 import { DEMO_CONTENT } from '../../server/seed.js';
 import * as admin from '../../server/services/admin.js';
 import { openPgBackend } from '../../server/stores/pg/index.js';
@@ -446,5 +446,91 @@ export async function runnersPgScenario(ctx: BenchContext): Promise<Entry[]> {
   } finally {
     await Promise.all(groups.map((group) => group.stop()));
     await cluster.release();
+  }
+}
+
+/** Clients committing at once in notify-commits: a busy cluster's runners and API nodes. */
+const NOTIFY_CLIENTS = 16;
+
+/**
+ * notify-commits: commits per second of changes of export jobs on a durable cluster (fsync
+ * and synchronous commit on, as in a deployment; a cluster of its own, since the shared one
+ * runs without them), NOTIFY_CLIENTS clients each changing one job of its own as a claim or
+ * an outcome does (the version moves on, so migrations-pg/0006's trigger runs). Subject: jobs
+ * nobody follows, which commit without a NOTIFY. Baseline: jobs an API node follows (a row
+ * in export_job_watches each, a session LISTENing), which NOTIFY as every change did before:
+ * a NOTIFY holds PostgreSQL's notify lock until after the commit's WAL flush, so those
+ * commits take turns however many clients there are.
+ */
+export async function notifyCommitsScenario(ctx: BenchContext): Promise<Entry[]> {
+  const { settings } = ctx;
+  const running = await startBackendsProcess(undefined, { durable: true });
+  const cleanup: Array<() => Promise<unknown>> = [() => running.stop()];
+  try {
+    if (running.backends.owner) unpin(running.backends.owner.postgresPid);
+    const seed = await seedPostgres(ctx, running.backends, 'notify-commits');
+    cleanup.unshift(() => seed.drop());
+    const pool = new pg.Pool({ connectionString: seed.dbPath, max: NOTIFY_CLIENTS });
+    cleanup.unshift(() => pool.end());
+    const jobsOf = () => Array.from({ length: NOTIFY_CLIENTS }, () => newRid('export-job'));
+    const unfollowed = jobsOf();
+    const followed = jobsOf();
+    const now = Date.now();
+    await pool.query(
+      `insert into export_jobs (rid, creator_id, source_type, document_rid, user_locale, user_timezone, status, created_at, expires_at)
+       select rid, $2, 'documentSource', $3, 'en-US', 'UTC', 'running', $4::bigint, $5::bigint from unnest($1::text[]) as rid`,
+      [[...unfollowed, ...followed], seed.userId, seed.documents[DEMO_TITLE], now, now + 86_400_000],
+    );
+    await pool.query(`insert into export_job_watches (rid, node, expires_at) select rid, 'bench-api-node', $2::bigint from unnest($1::text[]) as rid`, [followed, now + 86_400_000]);
+    // The API node's listener: what it hears says which commits notified.
+    const listener = new pg.Client({ connectionString: seed.dbPath });
+    await listener.connect();
+    cleanup.unshift(() => listener.end());
+    const heard = { followed: 0, unfollowed: 0 };
+    const followedSet = new Set(followed);
+    listener.on('notification', (message) => (followedSet.has(message.payload?.split(':')[0] ?? '') ? heard.followed++ : heard.unfollowed++));
+    await listener.query(`LISTEN ${EXPORT_JOB_CHANGES_CHANNEL}`);
+
+    /** Each client changes its own job (no row lock shared) as fast as commits return; commits per second. */
+    const commitsPerSecond = async (rids: readonly string[]) => {
+      let commits = 0;
+      const start = performance.now();
+      const end = start + settings.loadSeconds * 1000;
+      await Promise.all(
+        rids.map(async (rid) => {
+          const client = await pool.connect();
+          try {
+            while (performance.now() < end) {
+              await client.query({ name: 'notify-commits-change', text: 'update export_jobs set version = version + 1 where rid = $1', values: [rid] });
+              commits++;
+            }
+          } finally {
+            client.release();
+          }
+        }),
+      );
+      return commits / ((performance.now() - start) / 1000);
+    };
+    if (settings.warmup) {
+      await commitsPerSecond(unfollowed);
+      await commitsPerSecond(followed);
+    }
+    const rounds = await interleave(settings.rounds, () => commitsPerSecond(unfollowed), () => commitsPerSecond(followed));
+    // Every notification the last followed commit sent has arrived once a query of the listener's returns.
+    await listener.query('select 1');
+    if (heard.unfollowed > 0 || heard.followed === 0) throw new Error(`notify-commits: heard ${heard.unfollowed} notifications of unfollowed jobs and ${heard.followed} of followed ones`);
+    return [
+      entry({
+        name: 'notify-commits',
+        title: `Job-change commits per second on a durable PostgreSQL cluster, ${NOTIFY_CLIENTS} clients: jobs nobody follows (no NOTIFY) vs jobs an API node follows (a NOTIFY each)`,
+        unit: 'commits/s',
+        subject: rounds.map((r) => r.subject),
+        baseline: rounds.map((r) => r.baseline),
+        target: { on: 'ratio', op: '>=', value: 1.5 },
+        details: { clients: NOTIFY_CLIENTS, notificationsHeard: heard.followed },
+      }),
+    ];
+  } finally {
+    for (const step of cleanup) await step().catch(() => {});
   }
 }

