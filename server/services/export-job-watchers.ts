@@ -12,10 +12,9 @@
  * some node follows, which a job's watcher asks for when it starts, reading the job once more
  * when that is done, for a change that committed meanwhile): a job rendered on another node
  * is read when it changes, not at the next poll, which stays the guarantee for a hint lost
- * while the listener reconnects. The hint names the new version,
- * so a change this process has already read (its own runner's, through the bus) is not read
- * again; one whose read is still under way may be, once (an extra read, never an extra
- * event). Nothing lives on without a listener: the last one to leave stops the job's
+ * while the listener reconnects. The hint names the new version, so a change this process
+ * has already read (its own runner's, through the bus) is not read again; one whose read is
+ * still under way may be, once (an extra read, never an extra event). Nothing lives on without a listener: the last one to leave stops the job's
  * watcher, and the last watcher stops the timer and the bus subscription; the hints'
  * connection, opened with the first watcher, stays until close().
  */
@@ -157,7 +156,7 @@ export function createExportJobWatchers({ source, jobEvents, now, pollMs, log, h
   }
 
   function startIfNeeded(): void {
-    if (hints && !hinted && !closed) hinted = hints(onHint, (error) => log.warn({ err: error }, 'export job change listener lost its connection; reconnecting'));
+    if (hints && !hinted && !closed) hinted = hints(onHint, (error) => log.warn({ err: error }, 'export job change hints interrupted; the poll covers until they recover'));
     if (timer) return;
     timer = setInterval(poll, pollMs).unref();
     unsubscribe = jobEvents.subscribe((event) => {

@@ -36,8 +36,6 @@ export interface PgBackendOptions {
   onIdleError?: (error: Error) => void;
   /** How long a statement waits for another session's lock (db/pg/index.ts; default SQLite's busy timeout). */
   lockTimeoutMs?: number;
-  /** How long this node's rows of followed jobs live unless renewed (export-job-watches.ts; default EXPORT_JOB_WATCH_TTL_MS). */
-  exportJobWatchTtlMs?: number;
 }
 
 /** Opens a pool on `url`, applies pending migrations (one process at a time), and builds the stores. */
@@ -66,8 +64,8 @@ export async function openPgBackend(url: string, options: PgBackendOptions): Pro
         const watches = createExportJobWatchRegistry(database.db, {
           node: randomUUID(),
           now: Date.now,
-          ttlMs: options.exportJobWatchTtlMs ?? EXPORT_JOB_WATCH_TTL_MS,
-          onError,
+          ttlMs: EXPORT_JOB_WATCH_TTL_MS,
+          onError: (error) => onError(new Error('could not write which export jobs this node follows; retrying at the next renewal', { cause: error })),
         });
         return {
           follow: (rid) => watches.follow(rid),
