@@ -39,7 +39,7 @@ beforeAll(async () => {
   const stores = apiNode.stores;
   const exports = { ...stores.exports, changes: async (rids: readonly string[], now: number) => stores.exports.changes(rids, now).finally(() => watcherReads++) };
   api = createDeps({ stores: { ...stores, exports }, config: { events: { pollMs: TEN_MINUTES } }, exportJobChangeHints: apiNode.coordination!.listenForExportJobChanges });
-  look = new pg.Pool({ connectionString: url, max: 1 });
+  look = new pg.Pool({ connectionString: url, max: 2 });
 });
 afterAll(async () => {
   await api.watchers.close();
@@ -64,6 +64,16 @@ async function newJob(): Promise<{ rid: string; creatorId: string }> {
 /** How many nodes follow job `rid` (rows in export_job_watches). */
 async function followers(rid: string): Promise<number> {
   return Number((await look.query<{ n: string }>('select count(*) as n from export_job_watches where rid = $1', [rid])).rows[0]!.n);
+}
+
+/** Changes job `rid` as a claim or an outcome does: its version moves on (the change trigger runs). */
+function change(rid: string) {
+  return look.query('update export_jobs set version = version + 1 where rid = $1', [rid]);
+}
+
+/** Sessions of this database waiting for a lock. */
+async function lockWaiters(): Promise<number> {
+  return (await look.query<{ n: number }>("select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'")).rows[0]!.n;
 }
 
 /** Resolves once a session of this database LISTENs on the changes channel (the watchers' connection is up). */
@@ -112,9 +122,12 @@ describe('watchers on PostgreSQL', () => {
     await expect.poll(() => followers(rid)).toBe(0);
   });
 
-  it('NOTIFY a change only of a job some node follows', async () => {
+  it('NOTIFY a change only of a job some node follows: not of one nobody does, nor of one only a dead node did', async () => {
     const unfollowed = await newJob();
+    const deadNodes = await newJob();
     const followed = await newJob();
+    // A node that died following it: its row expired (by the database's clock) and nobody renewed it.
+    await look.query(`insert into export_job_watches (rid, node, expires_at) values ($1, 'node-dead', 1)`, [deadNodes.rid]);
     const stop = api.watchers.watch(followed.rid, -1, { onSnapshot: () => {}, onEnd: () => {} });
     const listener = new pg.Client({ connectionString: url });
     try {
@@ -123,10 +136,10 @@ describe('watchers on PostgreSQL', () => {
       const heard: string[] = [];
       listener.on('notification', (message) => heard.push(message.payload!.split(':')[0]!));
       await listener.query(`LISTEN ${EXPORT_JOB_CHANGES_CHANNEL}`);
-      // Changes of both, the unfollowed one first: a listener gets notifications in commit order,
-      // so once the followed job's has come, the other's would have come before it.
-      const change = (rid: string) => look.query('update export_jobs set version = version + 1 where rid = $1', [rid]);
+      // The others' changes first: a listener gets notifications in commit order, so once the
+      // followed job's has come, theirs would have come before it.
       await change(unfollowed.rid);
+      await change(deadNodes.rid);
       await change(followed.rid);
       await expect.poll(() => heard).toEqual([followed.rid]);
 
@@ -144,7 +157,33 @@ describe('watchers on PostgreSQL', () => {
       }
     } finally {
       stop();
+      await look.query(`delete from export_job_watches where node = 'node-dead'`);
       await listener.end();
+    }
+  });
+
+  it('miss no change that commits while a job starts to be followed: the follow waits for a change already writing the job', async () => {
+    const { rid } = await newJob();
+    const versions: number[] = [];
+    // A writer of the job mid-transaction: its row written (the trigger found no follower) but not committed.
+    const writer = await look.connect();
+    let stop: (() => void) | undefined;
+    try {
+      await writer.query('begin');
+      await writer.query('update export_jobs set version = version + 1 where rid = $1', [rid]);
+      stop = api.watchers.watch(rid, -1, { onSnapshot: (s) => versions.push(s.version), onEnd: () => {} });
+      await expect.poll(() => versions).toEqual([0]);
+      // The follow waits for the writer's row lock, so it cannot commit (nor the watcher read
+      // after it) before the change does.
+      await expect.poll(() => lockWaiters(), { timeout: 5_000 }).toBe(1);
+      expect(await followers(rid)).toBe(0);
+      await writer.query('commit');
+      // With the poll at ten minutes, only the read after the follow can see version 1.
+      await expect.poll(() => versions, { timeout: 10_000 }).toEqual([0, 1]);
+    } finally {
+      await writer.query('rollback').catch(() => {});
+      writer.release();
+      stop?.();
     }
   });
 });
@@ -155,33 +194,43 @@ describe('the rows of followed jobs (export_job_watches)', () => {
       rid: row.rid,
       expiresAt: Number(row.expires_at),
     }));
+  /** The database's clock, in epoch ms: what the rows' expiries are set and compared by. */
+  const databaseNow = async () => Number((await look.query<{ ms: string }>('select (extract(epoch from statement_timestamp()) * 1000)::bigint as ms')).rows[0]!.ms);
 
-  it('are written once per burst, renewed, rewritten if lost, and deleted on unfollow and close; a dead node\'s expire', async () => {
+  it('are written in one statement per burst, renewed, rewritten if lost, and deleted on unfollow and close; a dead node\'s expire', async () => {
     const errors: Error[] = [];
-    let clock = 1_000_000;
     const database = await openPostgres(url, { poolSize: 1 });
-    const registry = createExportJobWatchRegistry(database.db, { node: 'node-a', now: () => clock, ttlMs: 300, onError: (error) => errors.push(error) });
+    const statements: string[] = [];
+    const query = database.db.$client.query.bind(database.db.$client);
+    database.db.$client.query = ((...args: Parameters<typeof query>) => {
+      const [config] = args as unknown as [{ text?: string } | string];
+      statements.push(typeof config === 'string' ? config : (config.text ?? ''));
+      return query(...args);
+    }) as typeof query;
+    const registry = createExportJobWatchRegistry(database.db, { node: 'node-a', ttlMs: 300, onError: (error) => errors.push(error) });
     try {
+      const before = await databaseNow();
       await Promise.all(['job-1', 'job-2', 'job-3'].map((rid) => registry.follow(rid)));
-      expect(await rowsOf('node-a')).toEqual([
-        { rid: 'job-1', expiresAt: 1_000_300 },
-        { rid: 'job-2', expiresAt: 1_000_300 },
-        { rid: 'job-3', expiresAt: 1_000_300 },
-      ]);
+      // One change of the set for the three (a renewal, every 100 ms, may run besides).
+      expect(statements.filter((text) => text.includes('insert into export_job_watches') && !text.includes('skip locked'))).toHaveLength(1);
+      const after = await databaseNow();
+      const first = await rowsOf('node-a');
+      expect(first.map((row) => row.rid)).toEqual(['job-1', 'job-2', 'job-3']);
+      for (const row of first) {
+        expect(row.expiresAt).toBeGreaterThanOrEqual(before + 300);
+        expect(row.expiresAt).toBeLessThanOrEqual(after + 300);
+      }
       registry.unfollow('job-2');
       await expect.poll(() => rowsOf('node-a').then((rows) => rows.map((row) => row.rid))).toEqual(['job-1', 'job-3']);
 
-      // A dead node's rows: one past its expiry, one not yet. A row of ours lost (deleted by hand).
-      await look.query(`insert into export_job_watches (rid, node, expires_at) values ('job-1', 'node-dead', 999999), ('job-1', 'node-alive', 2000000)`);
+      // A dead node's row past its expiry, a live node's not; a row of ours lost (deleted by hand).
+      await look.query(`insert into export_job_watches (rid, node, expires_at) values ('job-1', 'node-dead', 1), ('job-1', 'node-alive', $1)`, [after + 600_000]);
       await look.query(`delete from export_job_watches where node = 'node-a' and rid = 'job-3'`);
-      clock = 1_500_000;
-      // The renewal (every ttl / 3 = 100 ms): ours renewed and rewritten, the dead node's expired row deleted.
-      await expect.poll(() => rowsOf('node-a'), { timeout: 5_000 }).toEqual([
-        { rid: 'job-1', expiresAt: 1_500_300 },
-        { rid: 'job-3', expiresAt: 1_500_300 },
-      ]);
+      // The renewal (every ttl / 3 = 100 ms): ours rewritten and renewed, the dead node's row deleted.
+      await expect.poll(() => rowsOf('node-a').then((rows) => rows.map((row) => row.rid)), { timeout: 5_000 }).toEqual(['job-1', 'job-3']);
+      await expect.poll(async () => (await rowsOf('node-a')).every((row) => row.expiresAt > first[0]!.expiresAt)).toBe(true);
       await expect.poll(() => rowsOf('node-dead')).toEqual([]);
-      expect(await rowsOf('node-alive')).toEqual([{ rid: 'job-1', expiresAt: 2_000_000 }]);
+      expect(await rowsOf('node-alive')).toEqual([{ rid: 'job-1', expiresAt: after + 600_000 }]);
     } finally {
       await registry.close();
       await database.close();

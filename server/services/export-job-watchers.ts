@@ -14,9 +14,10 @@
  * is read when it changes, not at the next poll, which stays the guarantee for a hint lost
  * while the listener reconnects. The hint names the new version, so a change this process
  * has already read (its own runner's, through the bus) is not read again; one whose read is
- * still under way may be, once (an extra read, never an extra event). Nothing lives on without a listener: the last one to leave stops the job's
- * watcher, and the last watcher stops the timer and the bus subscription; the hints'
- * connection, opened with the first watcher, stays until close().
+ * still under way may be, once (an extra read, never an extra event). Nothing lives on
+ * without a listener: the last one to leave stops the job's watcher, and the last watcher
+ * stops the timer and the bus subscription; the hints' connection, opened with the first
+ * watcher, stays until close().
  */
 import type { ExportJob } from '../contract/api.js';
 import type { JobEvents } from '../job-events.js';

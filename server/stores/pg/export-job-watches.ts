@@ -12,8 +12,9 @@
 import type { PgDb } from '../../../db/pg/index.js';
 
 /**
- * How long a node's row lives without renewal: what a node that died leaves behind costs a
- * NOTIFY per change of those jobs for at most this long.
+ * How long a node's row lives without renewal: what a node that died leaves behind makes
+ * changes of those jobs NOTIFY for at most this long (the trigger ignores expired rows), and
+ * goes with the next renewal of any node.
  */
 export const EXPORT_JOB_WATCH_TTL_MS = 60_000;
 
@@ -32,38 +33,51 @@ export interface ExportJobWatchRegistry {
 export interface ExportJobWatchRegistryOptions {
   /** This node's name in the table: unique per process. */
   node: string;
-  now: () => number;
   /** How long a row lives unless renewed; renewed every third of it. */
   ttlMs: number;
   onError(error: Error): void;
 }
 
-/** Upserts `$1` (rids) for node `$2` with expiry `$3`, and deletes the node's rows of `$4` (rids): one change of the set. */
-const CHANGE = `with followed as (
-  insert into export_job_watches (rid, node, expires_at)
-  select rid, $2, $3::bigint from unnest($1::text[]) as rid
-  on conflict (rid, node) do update set expires_at = excluded.expires_at
-)
-delete from export_job_watches where node = $2 and rid = any($4::text[])`;
+/** Epoch ms by the database's clock: expiries are compared across nodes, whose clocks may differ. */
+const DB_NOW_MS = `(extract(epoch from statement_timestamp()) * 1000)::bigint`;
 
 /**
- * The renewal: upserts every rid the node follows (`$1`) with expiry `$3`, deletes the node's
- * other rows, and deletes other nodes' rows past `$4` (now), skipping rows another node's
+ * One change of the node's set: upserts `$1` (rids) for node `$2`, living `$3` ms, and deletes
+ * the node's rows of `$4` (rids). The statement share-locks the rows of the jobs it starts to
+ * follow and commits holding them: a change of a job already writing its row commits first
+ * (the watcher's read after the follow sees it), and one that writes it later waits for this
+ * commit and then sees the new row (migrations-pg/0006). Data-modifying CTEs always run;
+ * the locking select is the statement itself, so it runs too. (The expiry sweep deletes job
+ * rows in no set order: a deadlock with it fails this write, which the next renewal makes,
+ * without the lock; the poll covers that job meanwhile.)
+ */
+const CHANGE = `with followed as (
+  insert into export_job_watches (rid, node, expires_at)
+  select rid, $2, ${DB_NOW_MS} + $3::bigint from unnest($1::text[]) as rid
+  on conflict (rid, node) do update set expires_at = excluded.expires_at
+), unfollowed as (
+  delete from export_job_watches where node = $2 and rid = any($4::text[])
+)
+select rid from export_jobs where rid = any($1::text[]) order by rid for share`;
+
+/**
+ * The renewal: upserts every rid the node follows (`$1`), living `$3` ms, deletes the node's
+ * other rows, and deletes other nodes' rows past their expiry, skipping rows another node's
  * renewal holds, so two renewals never wait for each other.
  */
 const RENEW = `with followed as (
   insert into export_job_watches (rid, node, expires_at)
-  select rid, $2, $3::bigint from unnest($1::text[]) as rid
+  select rid, $2, ${DB_NOW_MS} + $3::bigint from unnest($1::text[]) as rid
   on conflict (rid, node) do update set expires_at = excluded.expires_at
 ), unfollowed as (
   delete from export_job_watches where node = $2 and rid <> all($1::text[])
 )
 delete from export_job_watches where (rid, node) in (
-  select rid, node from export_job_watches where node <> $2 and expires_at < $4::bigint for update skip locked
+  select rid, node from export_job_watches where node <> $2 and expires_at < ${DB_NOW_MS} for update skip locked
 )`;
 
 export function createExportJobWatchRegistry(db: PgDb, options: ExportJobWatchRegistryOptions): ExportJobWatchRegistry {
-  const { node, now, ttlMs, onError } = options;
+  const { node, ttlMs, onError } = options;
   /** What the node follows now, and what the table holds for it as far as we know. */
   const wanted = new Set<string>();
   const written = new Set<string>();
@@ -82,12 +96,12 @@ export function createExportJobWatchRegistry(db: PgDb, options: ExportJobWatchRe
     const target = [...wanted];
     try {
       if (renew) {
-        await db.$client.query({ name: 'export_job_watches_renew', text: RENEW, values: [target, node, now() + ttlMs, now()] });
+        await db.$client.query({ name: 'export_job_watches_renew', text: RENEW, values: [target, node, ttlMs] });
       } else {
         const added = target.filter((rid) => !written.has(rid));
         const removed = [...written].filter((rid) => !wanted.has(rid));
         if (added.length > 0 || removed.length > 0) {
-          await db.$client.query({ name: 'export_job_watches_change', text: CHANGE, values: [added, node, now() + ttlMs, removed] });
+          await db.$client.query({ name: 'export_job_watches_change', text: CHANGE, values: [added, node, ttlMs, removed] });
         }
       }
       written.clear();

@@ -63,7 +63,6 @@ export async function openPgBackend(url: string, options: PgBackendOptions): Pro
         // Changes NOTIFY only for jobs some node follows (migrations-pg/0006): this node's rows.
         const watches = createExportJobWatchRegistry(database.db, {
           node: randomUUID(),
-          now: Date.now,
           ttlMs: EXPORT_JOB_WATCH_TTL_MS,
           onError: (error) => onError(new Error('could not write which export jobs this node follows; retrying at the next renewal', { cause: error })),
         });
