@@ -10,6 +10,7 @@
  * a stale one an unneeded NOTIFY.
  */
 import type { PgDb } from '../../../db/pg/index.js';
+import type { ExportJobChangeSubscription } from '../index.js';
 
 /**
  * How long a node's row lives without renewal: what a node that died leaves behind makes
@@ -18,17 +19,13 @@ import type { PgDb } from '../../../db/pg/index.js';
  */
 export const EXPORT_JOB_WATCH_TTL_MS = 60_000;
 
-export interface ExportJobWatchRegistry {
-  /**
-   * Follows `rid`. Resolves once a row for it has committed (from then on, changes that commit
-   * NOTIFY), or once writing it failed (reported to onError; retried at the next renewal).
-   */
-  follow(rid: string): Promise<void>;
-  /** Stops following `rid`: its row goes with the next write. */
-  unfollow(rid: string): void;
-  /** Stops renewing and deletes this node's rows. */
-  close(): Promise<void>;
-}
+/**
+ * The follows of a change subscription (stores/index.ts), kept as this node's rows: follow
+ * resolves once its row has committed, or once writing it failed (reported to onError,
+ * retried at the next renewal); an unfollowed rid's row goes with the next write; close
+ * stops renewing and deletes this node's rows.
+ */
+export type ExportJobWatchRegistry = ExportJobChangeSubscription;
 
 export interface ExportJobWatchRegistryOptions {
   /** This node's name in the table: unique per process. */
