@@ -59,6 +59,32 @@ export function generationStoreContract(name: string, open: BackendFactory): voi
       expect(claimed?.parameters).toEqual({ who: { type: 'string', value: 'Ada' } });
     });
 
+    it('create: earlier is the caller’s own key until it expires, and a new key replaces an expired row of the same key', async () => {
+      const ada = await addUser(stores);
+      const bea = await addUser(stores, 'Bea');
+      const template = await addTemplate(stores, ada);
+      const createKeyed = (rid: string, now: number) =>
+        stores.generations.create({ userId: ada, templateRid: template, templateVersion: undefined, keyed: { userId: ada, key: 'k', requestHash: rid }, now }, (facts) => ({
+          answer: facts.earlier,
+          write: {
+            job: { rid, templateRid: template, templateVersion: 1, creatorId: ada, parameters: {}, createdAt: now, expiresAt: now + 2 * HOUR },
+            key: { userId: ada, key: 'k', requestHash: rid, jobRid: rid, createdAt: now, expiresAt: now + HOUR },
+          },
+        }));
+      const earlierAt = (userId: string, now: number) =>
+        stores.generations.create({ userId, templateRid: template, templateVersion: undefined, keyed: { userId, key: 'k', requestHash: '' }, now }, (facts) => ({ answer: facts.earlier }));
+      const first = newRid('generation-job');
+      expect(await createKeyed(first, T0)).toBeUndefined();
+      expect(await earlierAt(ada, T0 + HOUR - 1)).toEqual({ requestHash: first, jobRid: first });
+      // Keys are per user, and one past its expiry is no earlier request.
+      expect(await earlierAt(bea, T0)).toBeUndefined();
+      expect(await earlierAt(ada, T0 + HOUR)).toBeUndefined();
+      // Its row is still there (not swept): the next create of the key replaces it.
+      const second = newRid('generation-job');
+      expect(await createKeyed(second, T0 + HOUR)).toBeUndefined();
+      expect(await earlierAt(ada, T0 + HOUR)).toEqual({ requestHash: second, jobRid: second });
+    });
+
     it('create: a decide that throws writes nothing; a key that cannot be stored leaves no job either', async () => {
       const ada = await addUser(stores);
       const template = await addTemplate(stores, ada);

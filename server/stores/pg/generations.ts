@@ -3,40 +3,55 @@
  * reading its facts (shared.ts), so the quota count and the insert cannot be split by
  * another create of that user, on any node.
  */
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { PgDb } from '../../../db/pg/index.js';
-import { folders, generationJobs, templates, templateVersions } from '../../../db/pg/schema.js';
+import { folders, generationJobs, idempotencyKeys, permissions, templates, templateVersions } from '../../../db/pg/schema.js';
+import type { GrantAction } from '../../contract/grants.js';
 import { JOBS_CHANNEL } from '../../jobs/pg-wakeups.js';
 import type { GenerateFacts, GenerationStore, SaveDocumentFacts } from '../generations.js';
 import { liveGenerationJob } from './export-rows.js';
-import { grantsOn, insertDocument, insertKey, isUniqueViolation, storedKey, usageFacts } from './shared.js';
+import type { StoredKey } from '../idempotency.js';
+import { grantsOn, insertDocument, isUniqueViolation, keyInsert, usageFacts } from './shared.js';
 
 export function createPgGenerationStore(db: PgDb): GenerationStore {
-  const versionColumns = { version: templateVersions.version, parameters: templateVersions.parameters };
   return {
     create(request, decide) {
       const { userId, templateRid, templateVersion, keyed, now } = request;
+      // Five round trips (BEGIN, the lock, the facts, the writes, COMMIT), as an export create
+      // batch: a user's next create waits for this one's commit, so each one saved here is
+      // saved for every create of the user in a row.
       return db.transaction(async (tx) => {
         const usage = await usageFacts(tx, userId);
-        const [version] =
-          templateVersion === undefined
-            ? await tx.select(versionColumns).from(templateVersions).where(eq(templateVersions.templateRid, templateRid)).orderBy(desc(templateVersions.version)).limit(1)
-            : await tx
-                .select(versionColumns)
-                .from(templateVersions)
-                .where(and(eq(templateVersions.templateRid, templateRid), eq(templateVersions.version, templateVersion)));
+        // Read after the lock: the user's key is what their earlier creates committed.
+        const { rows } = await tx.execute<{ version: GenerateFacts['version'] | null; earlier: StoredKey | null; grants: GrantAction[]; template_exists: boolean }>(sql`
+          select
+            (select json_build_object('version', ${templateVersions.version}, 'parameters', ${templateVersions.parameters}) from ${templateVersions}
+              where ${templateVersions.templateRid} = ${templateRid}${templateVersion === undefined ? sql`` : sql` and ${templateVersions.version} = ${templateVersion}`}
+              order by ${templateVersions.version} desc limit 1) as version,
+            ${
+              keyed
+                ? sql`(select json_build_object('requestHash', ${idempotencyKeys.requestHash}, 'jobRid', ${idempotencyKeys.jobRid}) from ${idempotencyKeys}
+              where ${idempotencyKeys.userId} = ${keyed.userId} and ${idempotencyKeys.key} = ${keyed.key} and ${idempotencyKeys.expiresAt} > ${now}::bigint)`
+                : sql`null::json`
+            } as earlier,
+            array(select ${permissions.action} from ${permissions} where ${permissions.principalId} = ${userId} and ${permissions.resourceRid} = ${templateRid}) as grants,
+            exists(select 1 from ${templates} where ${templates.rid} = ${templateRid}) as template_exists`);
+        const [read] = rows;
         const facts: GenerateFacts = {
           ...usage,
-          earlier: await storedKey(tx, keyed, now),
-          templateGrants: await grantsOn(tx, userId, templateRid),
-          templateExists: (await tx.select({ rid: templates.rid }).from(templates).where(eq(templates.rid, templateRid))).length > 0,
-          version,
+          earlier: read!.earlier ?? undefined,
+          templateGrants: read!.grants,
+          templateExists: read!.template_exists,
+          version: read!.version ?? undefined,
         };
         const { answer, write } = decide(facts);
         if (write) {
-          await tx.insert(generationJobs).values({ ...write.job, status: 'running' });
-          if (write.key) await insertKey(tx, write.key);
-          await tx.execute(sql`select pg_notify(${JOBS_CHANNEL}, 'generation')`);
+          const insertJob = tx.insert(generationJobs).values({ ...write.job, status: 'running' });
+          // The job, its key, and the runners' hint (delivered only if this commits), in one statement.
+          await tx.execute(
+            // getSQL: a builder embedded as itself is parenthesized, which a CTE's body must not be.
+            sql`with inserted_job as (${insertJob.getSQL()})${write.key ? sql`, inserted_key as (${keyInsert(tx, write.key).getSQL()})` : sql``} select pg_notify(${JOBS_CHANNEL}, 'generation')`,
+          );
         }
         return answer;
       });

@@ -21,12 +21,12 @@
  *   NOTHING), and a version published twice at once to the template row's lock (directory.ts).
  * Users, folders, documents and templates are never deleted, so "exists" read once stays true.
  */
-import { and, eq, gt, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { PgDb } from '../../../db/pg/index.js';
 import { documents, files, generationJobs, idempotencyKeys, permissions, users, userUsage } from '../../../db/pg/schema.js';
 import type { GrantAction } from '../../contract/grants.js';
 import type { NewDocument } from '../directory.js';
-import type { KeyedRequest, NewKey, StoredKey } from '../idempotency.js';
+import type { NewKey } from '../idempotency.js';
 import type { Usage, UsageFacts } from '../usage.js';
 
 /** A transaction of drizzle's node-postgres driver (what db.transaction hands its callback). */
@@ -132,22 +132,12 @@ export async function userById(q: PgQueryable, id: string) {
   return row;
 }
 
-/** The caller's unexpired key (none without a key). */
-export async function storedKey(q: PgQueryable, keyed: KeyedRequest | undefined, now: number): Promise<StoredKey | undefined> {
-  if (!keyed) return undefined;
-  const [row] = await q
-    .select({ requestHash: idempotencyKeys.requestHash, jobRid: idempotencyKeys.jobRid })
-    .from(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.userId, keyed.userId), eq(idempotencyKeys.key, keyed.key), gt(idempotencyKeys.expiresAt, now)));
-  return row;
-}
-
-/** Replaces an expired row of the same key (not yet swept): an unexpired one is a fact the create saw first. */
-export async function insertKey(tx: PgTx, key: NewKey): Promise<void> {
-  await keyInsert(tx, key);
-}
-
-/** insertKey's statement, unrun: for a create that writes its job and key in one statement. The create batch's key insert (export-create-batch.ts) does the same to an expired row. */
+/**
+ * A key's insert, unrun, for a create that writes its job and key in one statement
+ * (generations.ts): an expired row of the same key, not yet swept, is replaced (an unexpired
+ * one is a fact the create saw first). The create batch's key insert (export-create-batch.ts)
+ * does the same.
+ */
 export function keyInsert(tx: PgTx, key: NewKey) {
   return tx
     .insert(idempotencyKeys)
