@@ -12,11 +12,11 @@
  *   this from BEGIN IMMEDIATE), and the lock order (job, then usage) is the one every other
  *   job write takes through the user_usage triggers, so they cannot deadlock.
  */
-import { and, eq, fillPlaceholders, gte, inArray, lte, sql, type Placeholder, type SQL, type SQLWrapper } from 'drizzle-orm';
+import { and, eq, fillPlaceholders, getTableColumns, gte, inArray, lte, sql, type Placeholder, type SQL, type SQLWrapper } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { PgDb } from '../../db/pg/index.js';
 import { documents, exportJobs, files, generationJobs, idempotencyKeys, templates, templateVersions, userUsage } from '../../db/pg/schema.js';
-import { SOURCE_MISSING, type Attempt, type ClaimScope, type CommitOutcome, type ExportInputs, type JobKind, type JobRowOf, type JobStore } from './store.js';
+import { SOURCE_MISSING, type Attempt, type ClaimScope, type CommitOutcome, type ExportInputs, type ExportJobRow, type ExportSource, type JobKind, type JobRowOf, type JobStore } from './store.js';
 
 type JobTable = typeof exportJobs | typeof generationJobs;
 
@@ -128,6 +128,39 @@ function namedStatement<Row extends Record<string, unknown>>(db: PgDb, name: str
   return async (values) => (await db.$client.query<Row>({ name, text, values: fillPlaceholders(params, values) })).rows;
 }
 
+/**
+ * What an export's claim answers besides the job row, from the row it has just leased (the
+ * RETURNING of the claim): what exportInputs reads, in one json value. Its user's stored
+ * bytes, and the source its type names: the document's title and content, or the generation
+ * job's content and its template's title (null if the row is not there).
+ */
+// Written out with table-qualified names: in an UPDATE's RETURNING, drizzle renders its
+// columns unqualified, which the subqueries' tables make ambiguous.
+const INPUTS_AT_CLAIM = sql<InputsAtClaim>`${sql.raw(`json_build_object(
+  'storedBytes', (select u.stored_bytes from user_usage u where u.user_id = export_jobs.creator_id),
+  'document', case when export_jobs.source_type = 'documentSource' then
+    (select json_build_object('title', d.title, 'content', d.content) from documents d where d.rid = export_jobs.document_rid) end,
+  'generated', case when export_jobs.source_type = 'generationJobSource' then
+    (select json_build_object('title', t.title, 'content', g.content) from generation_jobs g
+      join templates t on t.rid = g.template_rid where g.rid = export_jobs.generation_job_rid) end
+)`)}`;
+interface InputsAtClaim {
+  storedBytes: number | null;
+  document: ExportSource | null;
+  generated: { title: string; content: ExportSource['content'] | null } | null;
+}
+
+/** exportInputs's answer from what the claim read: the same cases as its own reads. */
+function inputsFrom(job: ExportJobRow, read: InputsAtClaim): ExportInputs {
+  const storedBytes = read.storedBytes ?? 0;
+  if (job.sourceType === 'documentSource' && job.documentRid) return { storedBytes, source: read.document ?? SOURCE_MISSING.document };
+  if (job.sourceType === 'generationJobSource' && job.generationJobRid) {
+    const generated = read.generated;
+    return { storedBytes, source: generated?.content ? { title: generated.title, content: generated.content } : SOURCE_MISSING.generation };
+  }
+  return { storedBytes, source: SOURCE_MISSING.none };
+}
+
 export function createPgJobStore(db: PgDb): JobStore {
   /** Leases the row `which` selects, if nobody holds a live lease on it (checked again on the locked row). */
   function claimUpdate(table: JobTable, which: SQL, now: number | Placeholder) {
@@ -141,26 +174,26 @@ export function createPgJobStore(db: PgDb): JobStore {
         startedAt: sql`coalesce(${table.startedAt}, ${now}::bigint)`,
         ...(table === exportJobs ? EXPORT_CLAIMED : {}),
       })
-      .where(and(which, claimable(table, now)))
-      .returning();
+      .where(and(which, claimable(table, now)));
   }
 
   // The fair claim, per kind and scope, as named prepared statements: every runner runs them
   // over and over, and the statement is long, so PostgreSQL parses and plans it once per
-  // connection instead of at every claim.
+  // connection instead of at every claim. An export's claim also answers its inputs
+  // (INPUTS_AT_CLAIM): one round trip per export fewer.
   const now = sql.placeholder('now');
-  const fairClaims = new Map<string, ReturnType<ReturnType<typeof claimUpdate>['prepare']>>();
-  const fairClaim = (kind: JobKind, scope: ClaimScope) => {
-    const name = `notepad_claim_${kind}_${scope.replace('-', '_')}`;
-    let statement = fairClaims.get(name);
-    if (!statement) {
-      const table = tableOf(kind);
-      statement = claimUpdate(table, sql`${table.rid} = ${fairPick(table, now, scope)}`, now).prepare(name);
-      fairClaims.set(name, statement);
-    }
-    return statement;
-  };
-  const generationClaim = claimUpdate(generationJobs, eq(generationJobs.rid, sql.placeholder('rid')), now).prepare('notepad_claim_generation_by_rid');
+  const fairPickOf = (table: JobTable, scope: ClaimScope) => sql`${table.rid} = ${fairPick(table, now, scope)}`;
+  const claimName = (kind: JobKind, scope: ClaimScope) => `notepad_claim_${kind}_${scope.replace('-', '_')}`;
+  const exportClaimOf = (scope: ClaimScope) =>
+    claimUpdate(exportJobs, fairPickOf(exportJobs, scope), now)
+      .returning({ ...getTableColumns(exportJobs), inputsAtClaim: INPUTS_AT_CLAIM })
+      .prepare(claimName('export', scope));
+  const generationClaimOf = (scope: ClaimScope) => claimUpdate(generationJobs, fairPickOf(generationJobs, scope), now).returning().prepare(claimName('generation', scope));
+  const exportClaims = new Map<ClaimScope, ReturnType<typeof exportClaimOf>>();
+  const generationClaims = new Map<ClaimScope, ReturnType<typeof generationClaimOf>>();
+  const generationClaim = claimUpdate(generationJobs, eq(generationJobs.rid, sql.placeholder('rid')), now).returning().prepare('notepad_claim_generation_by_rid');
+  /** The inputs each export claim read, until exportInputs asks for them (held by the row the claim answered, and gone with it). */
+  const inputsOfClaimed = new WeakMap<ExportJobRow, ExportInputs>();
 
   // The statements every export runs once or more, prepared like the claims: PostgreSQL
   // parses and plans each once per connection, not at every export (most of its CPU per
@@ -238,8 +271,18 @@ export function createPgJobStore(db: PgDb): JobStore {
 
   return {
     async claimNext(kind, { owner, now, leaseMs }, scope = 'anyone') {
-      const [row] = await fairClaim(kind, scope).execute({ owner, now, leaseExpiresAt: now + leaseMs });
-      return row as JobRowOf<typeof kind> | undefined;
+      const values = { owner, now, leaseExpiresAt: now + leaseMs };
+      if (kind === 'generation') {
+        const statement = generationClaims.get(scope) ?? generationClaims.set(scope, generationClaimOf(scope)).get(scope)!;
+        const [row] = await statement.execute(values);
+        return row as JobRowOf<typeof kind> | undefined;
+      }
+      const statement = exportClaims.get(scope) ?? exportClaims.set(scope, exportClaimOf(scope)).get(scope)!;
+      const [claimed] = await statement.execute(values);
+      if (!claimed) return undefined;
+      const { inputsAtClaim, ...job } = claimed;
+      inputsOfClaimed.set(job, inputsFrom(job, inputsAtClaim as InputsAtClaim));
+      return job as JobRowOf<typeof kind>;
     },
     async claimGeneration(rid, { owner, now, leaseMs }) {
       const [row] = await generationClaim.execute({ rid, owner, now, leaseExpiresAt: now + leaseMs });
@@ -262,6 +305,12 @@ export function createPgJobStore(db: PgDb): JobStore {
       return result.rowCount === 1;
     },
     async exportInputs(job) {
+      // Read by its claim (a row this store answered), once.
+      const atClaim = inputsOfClaimed.get(job);
+      if (atClaim) {
+        inputsOfClaimed.delete(job);
+        return atClaim;
+      }
       // No source row to carry the user's bytes: they are read on their own (a rare path).
       const missing = async (source: ExportInputs['source']) => ({ storedBytes: await storedBytes(job.creatorId), source });
       if (job.sourceType === 'documentSource' && job.documentRid) {

@@ -252,6 +252,38 @@ export function jobStoreContract(name: string, make: () => Promise<JobStoreHarne
       expect(await store.exportInputs({ ...job, creatorId: 'b' })).toEqual({ storedBytes: 0, source: { title: 'Doc of a', content: CONTENT } });
     });
 
+    it('reads a claimed export\'s inputs as a read of its row anew would, whatever its source (a store may read them with the claim)', async () => {
+      await user('a');
+      const done = await exportJob('a', 0, { status: 'succeeded' });
+      await h.insert('files', [{ rid: 'f-a', exportJobRid: done, ownerId: 'a', storageKey: 'k-a', createdAt: 0, expiresAt: 10_000, ...FILE }]);
+      await h.insert('users', [{ id: 'nobody-holds', name: 'n', createdAt: 0 }]);
+      await h.insert('templates', [{ rid: 't1', title: 'T', ownerId: 'a', createdAt: 0 }]);
+      await h.insert('generationJobs', [
+        { rid: 'g-done', templateRid: 't1', templateVersion: 1, creatorId: 'a', parameters: {}, status: 'succeeded', content: CONTENT, createdAt: 0, expiresAt: 1_000_000 },
+        { rid: 'g-empty', templateRid: 't1', templateVersion: 1, creatorId: 'a', parameters: {}, status: 'failed', createdAt: 0, expiresAt: 1_000_000 },
+      ]);
+      const held = FILE.sizeBytes + Buffer.byteLength(JSON.stringify(CONTENT));
+      const generated = (generationJobRid: string) => ({ sourceType: 'generationJobSource' as const, documentRid: null, generationJobRid, templateRid: 't1' });
+      const cases: Array<[Partial<Rows['exportJobs']>, Awaited<ReturnType<JobStore['exportInputs']>>]> = [
+        [{}, { storedBytes: held, source: { title: 'Doc of a', content: CONTENT } }],
+        [{ documentRid: 'gone' }, { storedBytes: held, source: { missing: 'The document no longer exists.' } }],
+        [generated('g-done'), { storedBytes: held, source: { title: 'T', content: CONTENT } }],
+        [generated('g-empty'), { storedBytes: held, source: { missing: 'The generation job no longer has content to export.' } }],
+        [generated('gone'), { storedBytes: held, source: { missing: 'The generation job no longer has content to export.' } }],
+        [{ documentRid: null }, { storedBytes: held, source: { missing: 'The export job has no source.' } }],
+        [{ creatorId: 'nobody-holds' }, { storedBytes: 0, source: { title: 'Doc of a', content: CONTENT } }],
+      ];
+      for (const [i, [extra, expected]] of cases.entries()) {
+        const rid = await exportJob('a', 10 + i, extra);
+        const claimed = (await store.claimNext('export', lease(`r${i}`, 100 + i)))!;
+        expect(claimed.rid).toBe(rid);
+        expect(await store.exportInputs(claimed), JSON.stringify(extra)).toEqual(expected);
+        // The row as read anew (not the object the claim answered), and the claimed one again.
+        expect(await store.exportInputs({ ...claimed })).toEqual(expected);
+        expect(await store.exportInputs(claimed)).toEqual(expected);
+      }
+    });
+
     it('generation jobs: claimed by rid, template content read, finished once by the live attempt', async () => {
       await user('a');
       await h.insert('templates', [{ rid: 't1', title: 'T', ownerId: 'a', createdAt: 0 }]);
