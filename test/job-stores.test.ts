@@ -8,13 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openDatabase } from '../db/index.js';
 import { openPostgres, type PostgresDatabase } from '../db/pg/index.js';
 import * as pgSchema from '../db/pg/schema.js';
 import * as sqliteSchema from '../db/schema.js';
 import { createPgJobStore } from '../server/jobs/pg-store.js';
 import { createSqliteJobStore } from '../server/jobs/sqlite-store.js';
+import type { Content } from '../server/contract/content.js';
 import type { ExportJobRow } from '../server/jobs/store.js';
 import { freshPostgresDatabase } from './backends.js';
 import { jobStoreContract, type Rows } from './stores/job-store.contract.js';
@@ -66,6 +67,31 @@ describe('PostgreSQL job store under concurrent claimers', () => {
   afterAll(async () => {
     await database.close();
     await drop();
+  });
+
+  it('an export\'s claim carries its inputs: exportInputs of the row the claim answered asks the database nothing; of a copy, it reads', async () => {
+    // A database of its own: the other tests leave claimable jobs behind.
+    const fresh = await freshPostgresDatabase();
+    const own = await openPostgres(fresh.url, { poolSize: 2 });
+    try {
+      const { db } = own;
+      const content = [{ type: 'paragraph', children: [{ type: 'text', text: 'Hi' }] }] as unknown as Content;
+      await db.insert(pgSchema.users).values({ id: 'in', name: 'in', createdAt: 0 });
+      await db.insert(pgSchema.documents).values({ rid: 'doc-in', title: 'Doc', content, ownerId: 'in', createdAt: 0, updatedAt: 0 });
+      await db.insert(pgSchema.exportJobs).values({ ...queuedJob('in-job', 'in', 0), documentRid: 'doc-in' });
+      const store = createPgJobStore(db);
+      const claimed = (await store.claimNext('export', { owner: 'r', now: 1_000, leaseMs: 1_000_000 }))!;
+      expect(claimed.rid).toBe('in-job');
+      const queries = vi.spyOn(own.pool, 'query');
+      const expected = { storedBytes: 0, source: { title: 'Doc', content } };
+      expect(await store.exportInputs(claimed)).toEqual(expected);
+      expect(queries).not.toHaveBeenCalled();
+      expect(await store.exportInputs({ ...claimed })).toEqual(expected);
+      expect(queries).toHaveBeenCalled();
+    } finally {
+      await own.close();
+      await fresh.drop();
+    }
   });
 
   it('never claims one job twice, and claims every job', async () => {
