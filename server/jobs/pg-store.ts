@@ -132,10 +132,10 @@ function namedStatement<Row extends Record<string, unknown>>(db: PgDb, name: str
  * What an export's claim answers besides the job row, from the row it has just leased (the
  * RETURNING of the claim): what exportInputs reads, in one json value. Its user's stored
  * bytes, and the source its type names: the document's title and content, or the generation
- * job's content and its template's title (null if the row is not there).
+ * job's content and its template's title (null if the row is not there). Written out with
+ * table-qualified names: in an UPDATE's RETURNING, drizzle renders columns unqualified, which
+ * the subqueries' tables would make ambiguous.
  */
-// Written out with table-qualified names: in an UPDATE's RETURNING, drizzle renders its
-// columns unqualified, which the subqueries' tables make ambiguous.
 const INPUTS_AT_CLAIM = sql<InputsAtClaim>`${sql.raw(`json_build_object(
   'storedBytes', (select u.stored_bytes from user_usage u where u.user_id = export_jobs.creator_id),
   'document', case when export_jobs.source_type = 'documentSource' then
