@@ -38,6 +38,11 @@ export interface ExportJobWatchRegistryOptions {
 /** Epoch ms by the database's clock: expiries are compared across nodes, whose clocks may differ. */
 const DB_NOW_MS = `(extract(epoch from statement_timestamp()) * 1000)::bigint`;
 
+/** Both writes' first part: the rids `$1` followed by node `$2`, living `$3` ms from now (inserted or renewed). */
+const FOLLOW = `insert into export_job_watches (rid, node, expires_at)
+  select rid, $2, ${DB_NOW_MS} + $3::bigint from unnest($1::text[]) as rid
+  on conflict (rid, node) do update set expires_at = excluded.expires_at`;
+
 /**
  * One change of the node's set: upserts `$1` (rids) for node `$2`, living `$3` ms, and deletes
  * the node's rows of `$4` (rids). The statement share-locks the rows of the jobs it starts to
@@ -49,9 +54,7 @@ const DB_NOW_MS = `(extract(epoch from statement_timestamp()) * 1000)::bigint`;
  * without the lock; the poll covers that job meanwhile.)
  */
 const CHANGE = `with followed as (
-  insert into export_job_watches (rid, node, expires_at)
-  select rid, $2, ${DB_NOW_MS} + $3::bigint from unnest($1::text[]) as rid
-  on conflict (rid, node) do update set expires_at = excluded.expires_at
+  ${FOLLOW}
 ), unfollowed as (
   delete from export_job_watches where node = $2 and rid = any($4::text[])
 )
@@ -63,9 +66,7 @@ select rid from export_jobs where rid = any($1::text[]) order by rid for share`;
  * renewal holds, so two renewals never wait for each other.
  */
 const RENEW = `with followed as (
-  insert into export_job_watches (rid, node, expires_at)
-  select rid, $2, ${DB_NOW_MS} + $3::bigint from unnest($1::text[]) as rid
-  on conflict (rid, node) do update set expires_at = excluded.expires_at
+  ${FOLLOW}
 ), unfollowed as (
   delete from export_job_watches where node = $2 and rid <> all($1::text[])
 )
