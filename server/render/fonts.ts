@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 import { featureOverrides, forcedDirection, SCRIPT_FACES, type ScriptFaceName } from './scripts.js';
+import { sfntTables, TrueTypeSubset, type TrueTypeTables } from './truetype-subset.js';
 
 export type FaceName = 'sans' | 'sansBold' | 'sansOblique' | 'sansBoldOblique' | 'mono' | 'jp' | 'jpBold' | 'sc' | 'kr' | ScriptFaceName;
 export type FontStyle = 'regular' | 'bold' | 'italic' | 'boldItalic' | 'mono';
@@ -95,6 +96,8 @@ interface FontkitFont {
   layout(text: string, features?: unknown, script?: string, language?: string, direction?: string): unknown;
   /** Decoded tables by tag, filled lazily on first access to each. */
   _tables: Record<string, unknown>;
+  /** What pdfkit embeds the font through: glyph ids in (`includeGlyph`), a font file out (`encode`). */
+  createSubset(): { includeGlyph(glyph: number): number; encode(): Uint8Array };
 }
 interface Fontkit {
   create(data: Uint8Array): FontkitFont;
@@ -112,6 +115,8 @@ interface LoadedFace {
   bytes: Uint8Array;
   /** The first instance parsed; its table cache is the one every later instance shares. */
   coverage: FontkitFont;
+  /** The tables a TrueType subset copies (truetype-subset.ts), read at the first render; null where fontkit's subset stays. */
+  trueType?: TrueTypeTables | null;
 }
 const loaded = new Map<FaceName, LoadedFace>();
 
@@ -135,9 +140,14 @@ export function faceBytes(face: FaceName): Uint8Array {
  * bytes and decoded tables. pdfkit's `registerFont` accepts a fontkit font as is.
  */
 export function renderFont(face: FaceName): object {
-  const { bytes, coverage } = load(face);
-  const font = fontkit().create(bytes);
-  font._tables = coverage._tables;
+  const entry = load(face);
+  const font = fontkit().create(entry.bytes);
+  font._tables = entry.coverage._tables;
+  // pdfkit embeds the font through this subset; for plain TrueType files it copies bytes
+  // where fontkit's re-encodes them value by value, with the same output (truetype-subset.ts).
+  entry.trueType ??= sfntTables(entry.bytes) ?? null;
+  const tables = entry.trueType;
+  if (tables) font.createSubset = () => new TrueTypeSubset(tables);
   // pdfkit hands a run's `features` to fontkit untouched but never a direction, and fontkit
   // takes the direction from the run's script: Arabic-Indic digits (Arabic script, but laid
   // out left to right) came out reversed, and neutrals inside right-to-left text were not

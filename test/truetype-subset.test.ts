@@ -1,0 +1,106 @@
+/**
+ * server/render/truetype-subset.ts against fontkit's own TrueType subset, which pdfkit used
+ * before: the same glyph ids and the same font file, byte for byte, for every bundled
+ * TrueType face, composite glyphs included.
+ */
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { FACE_NAMES, faceBytes, renderFont, type FaceName } from '../server/render/fonts.js';
+import { sfntTables, TrueTypeSubset, type TrueTypeTables } from '../server/render/truetype-subset.js';
+
+interface FontkitSubset {
+  includeGlyph(glyph: number): number;
+  encode(): Uint8Array;
+}
+const require = createRequire(import.meta.url);
+// The copy of fontkit pdfkit was installed with, as server/render/fonts.ts loads it.
+const fontkit = createRequire(require.resolve('pdfkit'))('fontkit') as { create(bytes: Uint8Array): { createSubset(): FontkitSubset } };
+
+/** Faces whose files are TrueType without variations: the ones the subset takes over. */
+const TRUETYPE_FACES: FaceName[] = [
+  'sans', 'sansBold', 'sansOblique', 'sansBoldOblique', 'mono', 'sc', 'kr', 'arabic', 'arabicBold', 'hebrew', 'hebrewBold',
+  'devanagari', 'devanagariBold', 'thai', 'thaiBold', 'khmer', 'emoji',
+];
+
+/** A deterministic generator, so a failure names a glyph set that can be replayed. */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) & 0x7fffffff;
+    return state / 0x7fffffff;
+  };
+}
+
+function compositeGlyphs(tables: TrueTypeTables): number[] {
+  const ids: number[] = [];
+  for (let gid = 0; gid < tables.advances.length; gid++) {
+    const start = tables.loca[gid]!;
+    if (tables.loca[gid + 1]! - start >= 10 && tables.glyf[start]! & 0x80) ids.push(gid);
+  }
+  return ids;
+}
+
+const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+describe('TrueType subset', () => {
+  it('takes over every bundled TrueType face, and leaves CFF and WOFF files to fontkit', () => {
+    const taken = FACE_NAMES.filter((face) => sfntTables(faceBytes(face)) !== undefined);
+    expect(taken.sort()).toEqual([...TRUETYPE_FACES].sort());
+    // Noto Sans JP is CFF-flavoured OpenType; Bengali and Myanmar come as WOFF.
+    for (const face of ['jp', 'bengali', 'myanmar'] as const) expect(sfntTables(faceBytes(face))).toBeUndefined();
+    expect(renderFont('sans')).toMatchObject({ createSubset: expect.any(Function) });
+    expect((renderFont('sans') as { createSubset(): unknown }).createSubset()).toBeInstanceOf(TrueTypeSubset);
+    expect((renderFont('jp') as { createSubset(): unknown }).createSubset()).not.toBeInstanceOf(TrueTypeSubset);
+  });
+
+  for (const face of TRUETYPE_FACES) {
+    it(`writes ${face} exactly as fontkit does, composites included, leaving the face's bytes untouched`, () => {
+      const bytes = faceBytes(face);
+      const before = sha(bytes);
+      const tables = sfntTables(bytes)!;
+      const composites = compositeGlyphs(tables);
+      const next = random(face.length * 7919 + face.charCodeAt(0));
+      const glyphCount = tables.advances.length;
+      for (let trial = 0; trial < 8; trial++) {
+        const ids = Array.from({ length: 1 + Math.floor(next() * 120) }, () => Math.floor(next() * glyphCount));
+        // Composites, whose components join the subset as it is written, in every other trial.
+        if (composites.length > 0 && trial % 2 === 0) for (let i = 0; i < 6; i++) ids.push(composites[Math.floor(next() * composites.length)]!);
+        // A fresh fontkit font each time: its subset reads the same shared file bytes.
+        const reference = fontkit.create(bytes).createSubset();
+        const subset = new TrueTypeSubset(tables);
+        for (const id of ids) expect(subset.includeGlyph(id)).toBe(reference.includeGlyph(id));
+        const ours = subset.encode();
+        expect(Buffer.from(ours).equals(Buffer.from(reference.encode())), `${face}, glyphs ${ids.join(',')}`).toBe(true);
+      }
+      // The tables patched for the subset are copies: the file every later render parses is unchanged.
+      expect(sha(bytes)).toBe(before);
+    });
+  }
+
+  it('renumbers a composite glyph\'s components to their ids in the subset', () => {
+    const tables = sfntTables(faceBytes('sans'))!;
+    const composite = compositeGlyphs(tables)[0]!;
+    const subset = new TrueTypeSubset(tables);
+    expect(subset.includeGlyph(composite)).toBe(1);
+    const file = subset.encode();
+    // The components were added after the composite: the subset has more than the two glyphs asked for.
+    const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
+    const numTables = view.getUint16(4);
+    const table = (tag: string) => {
+      for (let i = 0; i < numTables; i++) {
+        const entry = 12 + i * 16;
+        if (String.fromCharCode(...file.subarray(entry, entry + 4)) === tag) return { offset: view.getUint32(entry + 8), length: view.getUint32(entry + 12) };
+      }
+      throw new Error(`no ${tag}`);
+    };
+    const numGlyphs = view.getUint16(table('maxp').offset + 4);
+    expect(numGlyphs).toBeGreaterThan(2);
+    // The composite's first component id, read from the subset's glyf through its loca (long format).
+    const loca = table('loca');
+    const glyf = table('glyf');
+    const start = glyf.offset + view.getUint32(loca.offset + 4);
+    expect(view.getInt16(start)).toBeLessThan(0);
+    expect(view.getUint16(start + 12)).toBe(2);
+  });
+});
