@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 import { featureOverrides, forcedDirection, SCRIPT_FACES, type ScriptFaceName } from './scripts.js';
+import { compactSubroutines, type FontkitCffSubset } from './cff-subset.js';
 import { sfntTables, TrueTypeSubset, type TrueTypeTables } from './truetype-subset.js';
 
 export type FaceName = 'sans' | 'sansBold' | 'sansOblique' | 'sansBoldOblique' | 'mono' | 'jp' | 'jpBold' | 'sc' | 'kr' | ScriptFaceName;
@@ -148,6 +149,15 @@ export function renderFont(face: FaceName): object {
   entry.trueType ??= sfntTables(entry.bytes) ?? null;
   const tables = entry.trueType;
   if (tables) font.createSubset = () => new TrueTypeSubset(tables);
+  else {
+    // CFF faces keep fontkit's subset, holding only the subroutines their glyphs call (cff-subset.ts).
+    const fontkitSubset = font.createSubset.bind(font);
+    font.createSubset = () => {
+      const subset = fontkitSubset();
+      if ('cff' in subset) compactSubroutines(subset as unknown as FontkitCffSubset);
+      return subset;
+    };
+  }
   // pdfkit hands a run's `features` to fontkit untouched but never a direction, and fontkit
   // takes the direction from the run's script: Arabic-Indic digits (Arabic script, but laid
   // out left to right) came out reversed, and neutrals inside right-to-left text were not
