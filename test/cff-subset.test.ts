@@ -224,6 +224,33 @@ describe('CFF subroutine renumbering on a hand-made font', () => {
     }
   });
 
+  it("falls back to fontkit's subset when a global subroutine calls a local one", () => {
+    // Glyph: `-107 callgsubr endchar`; global 0: `-107 callsubr return`; local 0: `return`. The global
+    // subroutine's bytes would serve every font dict, whose locals are renumbered apart.
+    const glyph = [139 - 107, 29, 14];
+    const global = [139 - 107, 10, 11];
+    const { subset, fallback } = handMade([...glyph, ...global, 11], [[0, 3]], [[3, 3]], [[6, 1]]);
+    compactSubroutines(subset);
+    subset.subsetCharstrings();
+    expect(fallback.subsetCharstrings).toHaveBeenCalledOnce();
+  });
+
+  it("falls back to fontkit's subset when a subroutine calls itself, even once", () => {
+    // Glyph: 7 stems, then a call to local 354 (of 400: bias 107). Local 354: `0 1 hstem hintmask ff 247 139 callsubr
+    // return` calls itself (247 + 107); run again with 9 stems its mask takes two bytes, and it calls local 107 instead,
+    // which returns. The outer run cannot know its calls before the inner one returns.
+    const stems = Array.from({ length: 14 }, (_, i) => 139 + i);
+    const glyph = [...stems, 1, 247, 139, 10, 14];
+    const recursive = [139, 140, 1, 19, 0xff, 247, 139, 10, 11];
+    const bytes = [...glyph, ...recursive, 11];
+    const locals: Array<[number, number]> = Array.from({ length: 400 }, () => [glyph.length + recursive.length, 1]);
+    locals[354] = [glyph.length, recursive.length];
+    const { subset, fallback } = handMade(bytes, [[0, glyph.length]], [], locals);
+    compactSubroutines(subset);
+    subset.subsetCharstrings();
+    expect(fallback.subsetCharstrings).toHaveBeenCalledOnce();
+  });
+
   it('biases operands as the Type 2 format does', () => {
     expect([subroutineBias(0), subroutineBias(1239), subroutineBias(1240), subroutineBias(33899), subroutineBias(33900)]).toEqual([107, 107, 1131, 1131, 32768]);
   });

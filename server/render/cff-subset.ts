@@ -101,8 +101,12 @@ class Walker {
     private readonly globals: KeptSubroutines,
   ) {}
 
-  /** Runs one charstring (a glyph's, or a subroutine's from a call), keeping what it calls; answers its calls. */
-  run(entry: IndexEntry, locals: KeptSubroutines | undefined, state: GlyphState, level: number): Call[] {
+  /**
+   * Runs one charstring (a glyph's, or a subroutine's from a call), keeping what it calls;
+   * answers its calls. `inGlobal`: inside a global subroutine, whose local calls would name
+   * the local subroutines of whichever font dict's glyph called it.
+   */
+  run(entry: IndexEntry, locals: KeptSubroutines | undefined, state: GlyphState, level: number, inGlobal = false): Call[] {
     if (level > MAX_CALL_DEPTH) throw new NotUnderstood('calls nested too deep');
     const { bytes } = this;
     const calls: Call[] = [];
@@ -132,14 +136,18 @@ class Walker {
         const global = b0 === OP.callgsubr;
         const kept = global ? this.globals : locals;
         if (!wasLiteral || !kept) throw new NotUnderstood('a call without a literal index or an INDEX');
+        // One global subroutine's bytes serve every font dict, and each dict's locals are renumbered apart.
+        if (!global && inGlobal) throw new NotUnderstood('a global subroutine calling a local one');
         const index = wasLiteral.value + subroutineBias(kept.entries.length);
         const subroutine = kept.entries[index];
         if (!subroutine) throw new NotUnderstood('a call past the INDEX');
         state.depth--;
         calls.push({ start: wasLiteral.start, end: start, global, index });
         const firstRun = !kept.renumbered.has(index);
+        // A subroutine reached again before its first run has returned calls itself: its calls are not known yet.
+        if (!firstRun && !kept.calls.has(index)) throw new NotUnderstood('a subroutine calling itself');
         kept.keep(index);
-        const inner = this.run(subroutine, locals, state, level + 1);
+        const inner = this.run(subroutine, locals, state, level + 1, inGlobal || global);
         if (firstRun) kept.calls.set(index, inner);
         else if (!sameCalls(kept.calls.get(index)!, inner)) throw new NotUnderstood('a subroutine read two ways');
         continue;

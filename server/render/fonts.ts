@@ -146,7 +146,7 @@ export function renderFont(face: FaceName): object {
   font._tables = entry.coverage._tables;
   // pdfkit embeds the font through this subset; for plain TrueType files it copies bytes
   // where fontkit's re-encodes them value by value, with the same output (truetype-subset.ts).
-  entry.trueType ??= sfntTables(entry.bytes) ?? null;
+  if (entry.trueType === undefined) entry.trueType = sfntTables(entry.bytes) ?? null;
   const tables = entry.trueType;
   if (tables) font.createSubset = () => new TrueTypeSubset(tables);
   else {

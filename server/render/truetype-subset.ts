@@ -95,7 +95,7 @@ export function sfntTables(bytes: Uint8Array): TrueTypeTables | undefined {
   for (let i = 0; i < numGlyphs; i++) if (loca[i]! > loca[i + 1]! || loca[i + 1]! > glyf.length) return undefined;
 
   // hmtx: numberOfHMetrics (advance, bearing) pairs, then bearings alone; a glyph past the
-  // pairs takes the last advance, and a bearing of 0 past the table (as fontkit reads it).
+  // pairs takes the last advance. A bearing missing from a truncated table is taken as 0.
   const metricCount = readUint16(hhea, 34);
   if (metricCount === 0 || hmtx.length < metricCount * 4) return undefined;
   const advances = new Uint16Array(numGlyphs);
@@ -189,7 +189,8 @@ export class TrueTypeSubset {
     const hmtx = new Uint8Array(count * 4);
     for (let i = 0; i < count; i++) {
       const gid = this.glyphs[i]!;
-      writeUint16(hmtx, i * 4, gid < numGlyphsInFont ? tables.advances[gid]! : 0);
+      // A glyph id past the font (pdfkit never asks for one) takes the last advance, as in fontkit.
+      writeUint16(hmtx, i * 4, tables.advances[Math.min(gid, numGlyphsInFont - 1)] ?? 0);
       writeInt16(hmtx, i * 4 + 2, gid < numGlyphsInFont ? tables.bearings[gid]! : 0);
     }
 
