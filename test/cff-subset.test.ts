@@ -70,6 +70,78 @@ function subroutineCounts(font: FontkitFont): { global: number; local: number[] 
   return { global: cff.globalSubrIndex.length, local: cff.topDict.FDArray.map((dict) => dict.Private?.Subrs?.length ?? 0) };
 }
 
+interface CffEntry {
+  offset: number;
+  length: number;
+}
+interface CffTable {
+  stream: { buffer: Uint8Array };
+  globalSubrIndex: CffEntry[];
+  topDict: { CharStrings: CffEntry[]; FDArray: Array<{ Private?: { Subrs?: CffEntry[] } }> };
+  fdForGlyph(gid: number): number;
+}
+
+/**
+ * A glyph's charstring with every subroutine call inlined: the bytes an interpreter reads,
+ * hints and mask bytes included, without the calls, their operands and the returns. The
+ * same for the font and for a subset means each call reached the same subroutine, even one
+ * that only hints (which an outline would not show).
+ */
+function inlined(cff: CffTable, gid: number): number[] {
+  const bytes = cff.stream.buffer;
+  const locals = cff.topDict.FDArray[cff.fdForGlyph(gid)]?.Private?.Subrs ?? [];
+  const out: number[] = [];
+  const state = { depth: 0, stems: 0, haveWidth: false, ended: false };
+  const run = (entry: CffEntry): void => {
+    let pos = entry.offset;
+    let last: { value: number; at: number } | undefined;
+    while (pos < entry.offset + entry.length && !state.ended) {
+      const b0 = bytes[pos]!;
+      const start = out.length;
+      if (b0 >= 32 || b0 === 28) {
+        const size = b0 === 28 ? 3 : b0 <= 246 ? 1 : b0 <= 254 ? 2 : 5;
+        const value = b0 === 28 ? ((bytes[pos + 1]! << 24) | (bytes[pos + 2]! << 16)) >> 16 : b0 <= 246 ? b0 - 139 : b0 <= 250 ? (b0 - 247) * 256 + bytes[pos + 1]! + 108 : b0 <= 254 ? -(b0 - 251) * 256 - bytes[pos + 1]! - 108 : NaN;
+        out.push(...bytes.subarray(pos, pos + size));
+        pos += size;
+        state.depth++;
+        last = { value, at: start };
+        continue;
+      }
+      pos++;
+      if (b0 === 10 || b0 === 29) {
+        const index = b0 === 29 ? cff.globalSubrIndex : locals;
+        out.length = last!.at; // the operand is not part of what is drawn
+        state.depth--;
+        run(index[last!.value + subroutineBias(index.length)]!);
+        last = undefined;
+        continue;
+      }
+      last = undefined;
+      if (b0 === 11) return;
+      out.push(b0);
+      if (b0 === 12) {
+        out.push(bytes[pos++]!);
+      } else if ([1, 3, 18, 23, 19, 20].includes(b0)) {
+        if (state.depth % 2 !== 0 && !state.haveWidth) {
+          state.haveWidth = true;
+          state.depth--;
+        }
+        state.stems += state.depth >> 1;
+        if (b0 === 19 || b0 === 20) {
+          const maskBytes = (state.stems + 7) >> 3;
+          out.push(...bytes.subarray(pos, pos + maskBytes));
+          pos += maskBytes;
+        }
+      } else if (b0 === 21 && state.depth > 2) state.haveWidth = true;
+      else if ((b0 === 22 || b0 === 4) && state.depth > 1) state.haveWidth = true;
+      else if (b0 === 14) state.ended = true;
+      state.depth = 0;
+    }
+  };
+  run(cff.topDict.CharStrings[gid]!);
+  return out;
+}
+
 const JAPANESE = '日本語の文書を書き出します。漢字、ひらがな、カタカナ、全角英数字ＡＢＣ１２３。';
 
 describe('CFF subset with only the called subroutines', () => {
@@ -94,7 +166,10 @@ describe('CFF subset with only the called subroutines', () => {
         const count = reference.glyphs.length;
         const readOurs = openType(bytes, ours, count);
         const readTheirs = openType(bytes, theirs, count);
+        const fontCff = font['CFF '] as unknown as CffTable;
+        const oursCff = readOurs['CFF '] as unknown as CffTable;
         for (let i = 0; i < count; i++) {
+          expect(inlined(oursCff, i), `${face} glyph ${reference.glyphs[i]}, inlined`).toEqual(inlined(fontCff, reference.glyphs[i]!));
           const outline = font.getGlyph(reference.glyphs[i]!).path.toSVG();
           expect(readOurs.getGlyph(i).path.toSVG(), `${face} glyph ${reference.glyphs[i]}`).toBe(outline);
           expect(readTheirs.getGlyph(i).path.toSVG()).toBe(outline);
