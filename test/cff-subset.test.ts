@@ -183,6 +183,28 @@ describe('CFF subset with only the called subroutines', () => {
     });
   }
 
+  it('takes every glyph of both Japanese faces without falling back, each reading as the font does', () => {
+    for (const face of ['jp', 'jpBold'] as const) {
+      const bytes = faceBytes(face);
+      const font = fontkit.create(bytes);
+      const subset = fontkit.create(bytes).createSubset();
+      // fontkit's own charstring subset, which the walk falls back to: it must not run.
+      const fallback = vi.spyOn(Object.getPrototypeOf(subset) as FontkitCffSubset, 'subsetCharstrings');
+      let read: FontkitFont;
+      try {
+        compactSubroutines(subset);
+        for (let gid = 0; gid < font.numGlyphs; gid++) subset.includeGlyph(gid);
+        read = openType(bytes, subset.encode(), font.numGlyphs);
+        expect(fallback).not.toHaveBeenCalled();
+      } finally {
+        fallback.mockRestore();
+      }
+      const fontCff = font['CFF '] as unknown as CffTable;
+      const readCff = read['CFF '] as unknown as CffTable;
+      for (let gid = 0; gid < font.numGlyphs; gid++) expect(inlined(readCff, gid), `${face} glyph ${gid}`).toEqual(inlined(fontCff, gid));
+    }
+  });
+
   it('leaves Subrs out of a font dict none of whose subroutines is called, and still reads', () => {
     const bytes = faceBytes('jp');
     const subset = fontkit.create(bytes).createSubset();
