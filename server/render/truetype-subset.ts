@@ -1,3 +1,5 @@
+import { inflateSync } from 'node:zlib';
+
 /**
  * A TrueType font subset for pdfkit, written straight from the font file's bytes.
  *
@@ -17,8 +19,8 @@
  *   (components join the subset in the order met); loca in the font's own format;
  * - hmtx: an advance and a left side bearing for every kept glyph.
  *
- * Only for plain TrueType files without variations (`sfntTables` answers undefined
- * otherwise): WOFF, collections, CFF and variable fonts keep fontkit's subset.
+ * Only for static TrueType fonts, in sfnt or WOFF files (`sfntTables` answers undefined
+ * otherwise): collections, WOFF2, CFF and variable fonts keep fontkit's subset.
  */
 
 /** The parts of a TrueType file a subset copies from, decoded once per face. */
@@ -53,29 +55,13 @@ const WE_HAVE_AN_X_AND_Y_SCALE = 0x0040;
 const WE_HAVE_A_TWO_BY_TWO = 0x0080;
 
 /**
- * The tables of a plain, static TrueType file, or undefined when this subset does not apply
- * (not an sfnt with glyf outlines, variations present, or tables too short to be sound).
+ * The tables of a static TrueType font, from an sfnt file or a WOFF one (its tables
+ * inflated, as fontkit reads them), or undefined when this subset does not apply (CFF
+ * outlines, a collection, WOFF2, variations, or tables too short to be sound).
  */
 export function sfntTables(bytes: Uint8Array): TrueTypeTables | undefined {
-  // A plain Uint8Array over the bytes: a Buffer's slice() is a view, and the tables below
-  // are sliced to be patched; writing through a view would corrupt the shared font file.
-  const file = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (file.length < 12) return undefined;
-  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const version = view.getUint32(0);
-  // 0x00010000 or 'true'; 'OTTO' (CFF), 'ttcf', 'wOFF' and 'wOF2' are left to fontkit.
-  if (version !== 0x00010000 && version !== 0x74727565) return undefined;
-  const numTables = view.getUint16(4);
-  if (12 + numTables * 16 > file.length) return undefined;
-  const tables = new Map<string, Uint8Array>();
-  for (let i = 0; i < numTables; i++) {
-    const entry = 12 + i * 16;
-    const tag = String.fromCharCode(file[entry]!, file[entry + 1]!, file[entry + 2]!, file[entry + 3]!);
-    const offset = view.getUint32(entry + 8);
-    const length = view.getUint32(entry + 12);
-    if (offset + length > file.length) return undefined;
-    tables.set(tag, file.subarray(offset, offset + length));
-  }
+  const tables = tableDirectory(bytes);
+  if (!tables) return undefined;
   const head = tables.get('head');
   const hhea = tables.get('hhea');
   const maxp = tables.get('maxp');
@@ -126,6 +112,54 @@ export function sfntTables(bytes: Uint8Array): TrueTypeTables | undefined {
     advances,
     bearings,
   };
+}
+
+const TRUETYPE = 0x00010000;
+const TRUE_TAG = 0x74727565; // 'true'
+const WOFF_TAG = 0x774f4646; // 'wOFF'
+
+/** Each table's bytes by tag: views into an sfnt file, inflated copies out of a WOFF one. */
+function tableDirectory(bytes: Uint8Array): Map<string, Uint8Array> | undefined {
+  // A plain Uint8Array over the bytes: a Buffer's slice() is a view, and the tables are
+  // sliced to be patched; writing through a view would corrupt the shared font file.
+  const file = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (file.length < 12) return undefined;
+  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const signature = view.getUint32(0);
+  const woff = signature === WOFF_TAG;
+  // 'OTTO' (CFF), 'ttcf' and 'wOF2' are left to fontkit, and so is a WOFF of a CFF font.
+  if (woff ? file.length < 44 || (view.getUint32(4) !== TRUETYPE && view.getUint32(4) !== TRUE_TAG) : signature !== TRUETYPE && signature !== TRUE_TAG) return undefined;
+  const numTables = view.getUint16(woff ? 12 : 4);
+  const first = woff ? 44 : 12;
+  const entrySize = woff ? 20 : 16;
+  if (first + numTables * entrySize > file.length) return undefined;
+  const tables = new Map<string, Uint8Array>();
+  for (let i = 0; i < numTables; i++) {
+    const entry = first + i * entrySize;
+    const tag = String.fromCharCode(file[entry]!, file[entry + 1]!, file[entry + 2]!, file[entry + 3]!);
+    const offset = view.getUint32(entry + 4 + (woff ? 0 : 4));
+    const length = view.getUint32(entry + (woff ? 8 : 12));
+    if (offset + length > file.length) return undefined;
+    const stored = file.subarray(offset, offset + length);
+    if (!woff) {
+      tables.set(tag, stored);
+      continue;
+    }
+    // WOFF: a table is zlib-deflated when its stored length is below its original length.
+    const original = view.getUint32(entry + 12);
+    if (length === original) tables.set(tag, stored);
+    else {
+      let inflated: Buffer;
+      try {
+        inflated = inflateSync(stored);
+      } catch {
+        return undefined;
+      }
+      if (inflated.length !== original) return undefined;
+      tables.set(tag, new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength));
+    }
+  }
+  return tables;
 }
 
 /** The subset pdfkit asks a font for (`createSubset`): glyphs in, a font file out. */
