@@ -12,9 +12,11 @@
  * the charstrings and those subroutines with each call's operand renumbered. fontkit still
  * writes the font around them (dicts, charset, FDSelect).
  *
- * Anything it does not understand (arithmetic operators, a call whose index is not a literal
- * just before it, a subroutine read two ways, CFF2) makes `compactSubroutines` answer false,
- * and fontkit's own subset runs unchanged.
+ * A font that is not a CID-keyed CFF (version 1) makes `compactSubroutines` answer false and
+ * keeps fontkit's subset. For the others, anything the walk does not understand when the
+ * subset is encoded (an arithmetic operator, a call whose index is not a literal just before
+ * it, a subroutine read two ways or calling itself, a global subroutine calling a local one)
+ * hands that subset back to fontkit's own methods, unchanged.
  */
 
 /** Where a charstring or subroutine lies in the font's CFF table (fontkit's INDEX entries). */
@@ -35,7 +37,7 @@ export interface FontkitCffSubset {
     isCIDFont: boolean;
     stream: { buffer: Uint8Array };
     globalSubrIndex: IndexEntry[] | null;
-    topDict: { CharStrings: IndexEntry[]; FDArray?: FontDict[]; Private?: FontDict['Private'] };
+    topDict: { CharStrings: IndexEntry[]; FDArray?: FontDict[] };
     fdForGlyph(gid: number): number | null;
   };
   charstrings: Uint8Array[];
