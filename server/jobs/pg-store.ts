@@ -80,6 +80,9 @@ const attemptParams = (attempt: Attempt, now: number) => ({ rid: attempt.rid, ow
  * jobs are found by a skip scan of the queue index (a recursive CTE, one index seek per
  * user), each user's figures by seeks on the claim indexes, and only each user's first
  * HEADS_PER_USER claimable jobs are ordered: the cost grows with the users, not the queue.
+ * The heads, in the fair order, become one array, and the row to lock is looked up by its
+ * primary key among them (`= any`, ordered by position): joined to the table instead, the
+ * planner read every running row (a hash join over the queue) at every claim.
  * `now` is compared as bigint: the lease columns are epoch milliseconds.
  */
 const fairPick = (table: JobTable, now: number | Placeholder, scope: ClaimScope): SQL => {
@@ -109,10 +112,15 @@ const fairPick = (table: JobTable, now: number | Placeholder, scope: ClaimScope)
         order by ${table.createdAt}, ${table.rid}
         limit ${sql.raw(String(HEADS_PER_USER))}
       ) head
+    ),
+    ordered as materialized (
+      select array_agg(heads.rid order by heads.rendering, heads.served nulls first, heads.oldest, heads.created_at, heads.rid) as rids
+      from heads where true${onlyIdle}
     )
-    select candidate.rid from ${table} candidate join heads on heads.rid = candidate.rid
-    where candidate.status = 'running' and (candidate.lease_expires_at is null or candidate.lease_expires_at < ${nowMs})${onlyIdle}
-    order by heads.rendering, heads.served nulls first, heads.oldest, heads.created_at, heads.rid
+    select candidate.rid from ${table} candidate
+    where candidate.rid = any((select rids from ordered)::text[])
+      and candidate.status = 'running' and (candidate.lease_expires_at is null or candidate.lease_expires_at < ${nowMs})
+    order by array_position((select rids from ordered), candidate.rid)
     limit 1
     for update of candidate skip locked
   )`;
