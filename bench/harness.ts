@@ -51,6 +51,13 @@ export interface Settings {
   scriptPages: number;
   /** Sequential exports per end-to-end round. */
   e2eExports: number;
+  /**
+   * Exports (or renders) of the demo document that warm each process an end-to-end or runner
+   * scenario measures, before it measures (when `warmup`): renderPdf reaches its steady speed
+   * only after some 80 renders in a process (V8 compiles its hot code in tiers), and a
+   * baseline still warming up renders two or three times slower, which flatters a ratio.
+   */
+  warmupExports: number;
   /** Idle event streams held open in the idle-listeners scenario. */
   idleListeners: number;
   /** Isolation: exports rendering during the loaded rounds, their pages, and the load's fixed rate. */

@@ -89,7 +89,7 @@ export async function e2eLatencyScenario(ctx: BenchContext): Promise<Entry[]> {
       return median(ms);
     };
     // Warm-up: the render threads' first renders load fonts and compile; so does the child.
-    for (let i = 0; settings.warmup && i < 3; i++) {
+    for (let i = 0; settings.warmup && i < settings.warmupExports; i++) {
       await exportOnce(service.value);
       await child.value.request<RenderTiming>({ op: 'renderDemo' });
     }

@@ -411,9 +411,11 @@ export async function runnersPgScenario(ctx: BenchContext): Promise<Entry[]> {
     groups.push(two);
     const one = await runnerGroup(ctx, cluster.value.backends, 'runners-pg-one', 1);
     groups.push(one);
+    // Every runner process warmed alike (settings.warmupExports each): the first rounds of a
+    // pair, each runner rendering half of them, would otherwise be colder than the lone one's.
     if (settings.warmup) {
-      await two.round(Math.min(exports, 20));
-      await one.round(Math.min(exports, 20));
+      await two.round(2 * settings.warmupExports);
+      await one.round(settings.warmupExports);
     }
     ctx.log(`runners-pg: ${roundCount} rounds of ${exports} exports of the demo document`);
     two.takeTimings();

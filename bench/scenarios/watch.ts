@@ -38,7 +38,7 @@ export async function e2eWatchScenario(ctx: BenchContext): Promise<Entry[]> {
       for (let i = 0; i < n; i++) ms.push((await child.value.request<RenderTiming>({ op: 'renderDemo' })).ms);
       return median(ms);
     };
-    for (let i = 0; settings.warmup && i < 3; i++) {
+    for (let i = 0; settings.warmup && i < settings.warmupExports; i++) {
       await watchedExport(client, service.value);
       await child.value.request<RenderTiming>({ op: 'renderDemo' });
     }
@@ -106,7 +106,7 @@ export async function idleListenersScenario(ctx: BenchContext): Promise<Entry[]>
         await sleep(200);
       }
     };
-    for (let i = 0; settings.warmup && i < 3; i++) await watchedExport(client, service.value);
+    for (let i = 0; settings.warmup && i < settings.warmupExports; i++) await watchedExport(client, service.value);
     ctx.log(`idle-listeners: ${settings.rounds} rounds of ${n} exports, with ${idle.length} idle event streams vs none`);
     const rounds = await interleave(settings.rounds, withListeners, measure);
     return [
