@@ -117,6 +117,9 @@ describe('REST POST exportJobs/{exportJobRid}/cancel', () => {
   it('ignores a body, whatever it is', async () => {
     const rid = await create();
     expect((await cancel(rid, { payload: 'not json at all', contentType: 'text/plain' })).body).toEqual({ rid, status: CANCELLED });
+    // A Content-Type that is no media type at all is ignored as well (Fastify alone would answer 415).
+    const other = await create();
+    expect((await cancel(other, { payload: '{}', contentType: 'garbage' })).body).toEqual({ rid: other, status: CANCELLED });
   });
 
   it('answers a finished job unchanged, and a second cancel the same as the first', async () => {

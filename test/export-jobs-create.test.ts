@@ -111,6 +111,19 @@ describe('REST exportJobs.create', () => {
     expectError(await rest({}), 'MissingPostBody', 400);
     expectError(await rest({ rawBody: '' }), 'MissingPostBody', 400);
     expectError(await rest({ rawBody: '', contentType: 'application/x-www-form-urlencoded' }), 'MissingPostBody', 400);
+    expectError(await rest({ rawBody: '', contentType: 'garbage' }), 'MissingPostBody', 400);
+  });
+
+  it('reads the body as JSON whatever the Content-Type says, one that is not a media type at all included', async () => {
+    const body = JSON.stringify(bodyFor({ type: 'documentSource', documentRid }));
+    for (const contentType of ['garbage', 'json', 'application/json, text/plain', ';', 'text/plain; charset=']) {
+      const created = await rest({ rawBody: body, contentType });
+      expect(created.status, contentType).toBe(200);
+      expect(created.body.rid).toMatch(/^ri\.notepad\.main\.export-job\./);
+    }
+    expectError(await rest({ rawBody: '{"source":', contentType: 'garbage' }), 'Default:InvalidArgument', 400);
+    const huge = JSON.stringify(bodyFor({ type: 'documentSource', documentRid, pad: 'x'.repeat(1024 * 1024) }));
+    expectError(await rest({ rawBody: huge, contentType: 'garbage' }), 'Default:RequestEntityTooLarge', 413);
   });
 
   it('400 Default:InvalidArgument naming the offending path', async () => {
