@@ -162,6 +162,17 @@ describe('REST exportJobs.create', () => {
     );
   });
 
+  it('a locale or zone of any length is checked by the contract\'s rules, in its order (not refused earlier by size)', async () => {
+    const long = 'a'.repeat(10_001);
+    expectError(await rest({ body: bodyFor({ type: 'documentSource', documentRid }, { ...target, userLocale: long }) }), 'InvalidExportJobUserLocale', 400, { userLocale: long });
+    expectError(await rest({ body: bodyFor({ type: 'documentSource', documentRid }, { ...target, userTimezone: `Europe/${long}` }) }), 'InvalidTimezone', 400, {
+      userTimezone: `Europe/${long}`,
+    });
+    const limited = await seedUser(env.deps, { canCreateExportJobs: false });
+    const denied = await rest({ token: limited.token, body: bodyFor({ type: 'documentSource', documentRid }, { ...target, userLocale: long, userTimezone: long }) });
+    expectError(denied, 'CreateExportJobPermissionDenied', 403, {});
+  });
+
   it.each(['en_US', '', '!!', 'en-', 'a'.repeat(300)])('2: InvalidExportJobUserLocale for %j', async (userLocale) => {
     const result = await rest({ body: bodyFor({ type: 'documentSource', documentRid }, { type: 'pdf', userLocale, userTimezone: 'CET' }) });
     expectError(result, 'InvalidExportJobUserLocale', 400, { userLocale });

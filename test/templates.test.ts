@@ -124,6 +124,13 @@ describe('templates.generate', () => {
     const first = await generate({ templateVersion: 1, templateParameters: VALID });
     expect(first.status).toBe(200);
     expectError(await generate({ templateVersion: 3, templateParameters: {} }), 'InvalidGenerationJobTemplateVersion', 400, { templateVersion: 3 });
+    // Past what the version column holds (a 32-bit integer): a version no template has, not a query the database refuses.
+    for (const [templateVersion, echoed] of [[9_999_999_999, 9_999_999_999], ['1234567890', 1_234_567_890], [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER]] as const) {
+      expectError(await generate({ templateVersion, templateParameters: {} }), 'InvalidGenerationJobTemplateVersion', 400, { templateVersion: echoed });
+    }
+    // Past what a JSON number keeps exactly: not a version at all.
+    expectError(await generate({ templateVersion: '1234567890123456', templateParameters: {} }), 'Default:InvalidArgument', 400);
+    expectError(await generate({ templateVersion: 2 ** 53, templateParameters: {} }), 'Default:InvalidArgument', 400);
   });
 
   it('TemplateNotFound without a view grant or for an unknown template; GenerateTemplatePermissionDenied with view only', async () => {
@@ -275,6 +282,11 @@ describe('generationJobs.saveDocument', () => {
     const unknown = 'ri.notepad.main.generation-job.00000000-0000-4000-8000-000000000000';
     expectError(await save(unknown, { parentFolderRid: folderRid }), 'GenerationJobNotFound', 404, { generationJobRid: unknown, templateRid });
     expectError(await save(ok, { parentFolderRid: folderRid }, other.token), 'SaveDocumentGenerationJobPermissionDenied', 403, { generationJobRid: ok, templateRid });
+    // However long the name: the permission comes first, as the contract orders it.
+    expectError(await save(ok, { parentFolderRid: folderRid, documentName: 'x'.repeat(10_001) }, other.token), 'SaveDocumentGenerationJobPermissionDenied', 403, {
+      generationJobRid: ok,
+      templateRid,
+    });
 
     const running = (await generate({ templateVersion: 1, templateParameters: VALID })).body as string;
     expectError(await save(running, { parentFolderRid: folderRid }), 'GenerationJobStatusRunning', 500, { generationJobRid: running });
@@ -293,6 +305,9 @@ describe('generationJobs.saveDocument', () => {
     for (const displayName of ['', ' ', '.', '..', 'a/b', 'x'.repeat(701), 'tab\there', 'bell\u0007', 'del\u007f']) {
       expectError(await save(ok, { parentFolderRid: folderRid, documentName: displayName }), 'InvalidDisplayName', 400, { displayName });
     }
+    // A name of any length is the display-name rule's to refuse; the error echoes the start of a very long one.
+    const huge = `${'é'.repeat(999)}😀${'x'.repeat(20_000)}`;
+    expectError(await save(ok, { parentFolderRid: folderRid, documentName: huge }), 'InvalidDisplayName', 400, { displayName: `${'é'.repeat(999)}😀…` });
     expect((await save(ok, { parentFolderRid: folderRid, documentName: 'x'.repeat(700) })).status).toBe(200);
     expect((await save(ok, { parentFolderRid: folderRid })).status).toBe(200); // named after the template
     expectError(await save(ok, { parentFolderRid: folderRid }), 'ResourceNameAlreadyExists', 409, { parentFolderRid: folderRid, displayName: 'Letter' });

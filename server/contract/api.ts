@@ -18,7 +18,8 @@ export type ExportJobSource = z.infer<typeof ExportJobSource>;
 
 export const ExportJobTarget = z.discriminatedUnion('type', [
   // Locale and zone are checked by the service: they have contract errors of their own.
-  z.object({ type: z.literal('pdf'), userLocale: z.string().max(10_000), userTimezone: z.string().max(10_000) }),
+  // No length bound here either: an over-long one is the service's contract error too, in the contract's order.
+  z.object({ type: z.literal('pdf'), userLocale: z.string(), userTimezone: z.string() }),
 ]);
 export type ExportJobTarget = z.infer<typeof ExportJobTarget>;
 
@@ -145,8 +146,12 @@ const optionalField = <T extends z.ZodType>(schema: T) => schema.nullish().trans
 
 export const GenerateTemplateRequest = z.object({
   // An integer; Foundry's bindings type it as a string, so a string of digits is accepted too.
+  // Any that JSON keeps exactly: one no template has is the service's InvalidGenerationJobTemplateVersion.
   templateVersion: optionalField(
-    z.union([z.number().int().min(0).max(2 ** 31), z.string().regex(/^\d{1,9}$/, 'must be an integer version').transform(Number)]),
+    z.union([
+      z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+      z.string().regex(/^\d{1,15}$/, 'must be an integer version').transform(Number),
+    ]),
   ),
   // Keys are only bounded here: a name the version does not declare is the service's error.
   templateParameters: ownRecord(z.string().max(MAX_PARAMETER_NAME_LENGTH), TemplateParameterValue),
@@ -168,7 +173,8 @@ export type GenerationJob = z.infer<typeof GenerationJob>;
 export const GetGenerationJobRequest = z.object({ templateRid: TemplateRid, generationJobRid: GenerationJobRid });
 
 export const SaveDocumentGenerationJobRequest = z.object({
-  documentName: optionalField(z.string().max(10_000)),
+  // Any length: one over the display-name rule's is the service's InvalidDisplayName, in the contract's order.
+  documentName: optionalField(z.string()),
   // Any well-formed RID: one that is not a folder's is the service's InvalidFolder error.
   parentFolderRid: ResourceRid,
 });

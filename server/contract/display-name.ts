@@ -35,8 +35,26 @@ export function isValidDisplayName(name: string): boolean {
   );
 }
 
-/** The name in NFC, if valid; otherwise the contract's InvalidDisplayName with it as the parameter. */
+/**
+ * How much of a refused name its error echoes: all of any name near the limit, but not a
+ * request body's worth back in the answer and the log line.
+ */
+export const ECHOED_DISPLAY_NAME_LENGTH = 1_000;
+
+/** The name, or its first ECHOED_DISPLAY_NAME_LENGTH code points and an ellipsis. */
+function echoed(name: string): string {
+  if (name.length <= ECHOED_DISPLAY_NAME_LENGTH) return name;
+  let kept = '';
+  let points = 0;
+  for (const point of name) {
+    if (points++ === ECHOED_DISPLAY_NAME_LENGTH) return `${kept}…`;
+    kept += point;
+  }
+  return kept;
+}
+
+/** The name in NFC, if valid; otherwise the contract's InvalidDisplayName with it (or its start) as the parameter. */
 export function checkDisplayName(name: string): string {
-  if (!isValidDisplayName(name)) throw new NotepadError('InvalidDisplayName', { displayName: name });
+  if (!isValidDisplayName(name)) throw new NotepadError('InvalidDisplayName', { displayName: echoed(name) });
   return name.normalize('NFC');
 }

@@ -28,3 +28,11 @@ export const MAX_CONTENT_JSON_DEPTH = CONTENT_LIMITS.maxDepth * 4 + 8;
  * nests deeper.
  */
 export const MAX_JSON_DEPTH = MAX_CONTENT_JSON_DEPTH + 8;
+
+/**
+ * The highest template version either database can hold (a 32-bit integer column). A
+ * request may name a higher one, up to the largest integer a JSON number keeps exactly: it
+ * exists nowhere, so it is the contract's InvalidGenerationJobTemplateVersion, never a
+ * query the database would refuse.
+ */
+export const MAX_STORED_TEMPLATE_VERSION = 2 ** 31 - 1;

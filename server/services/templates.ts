@@ -8,6 +8,7 @@ import { calendarDateOf } from '../contract/calendar-date.js';
 import { checkDisplayName } from '../contract/display-name.js';
 import { NotepadError } from '../contract/errors.js';
 import { isIanaTimezone } from '../contract/locale.js';
+import { MAX_STORED_TEMPLATE_VERSION } from '../contract/limits.js';
 import { isFolderRid, newRid } from '../contract/rids.js';
 import type { Deps } from '../deps.js';
 import { keyToStore, replayedJobRid, requestHashOf, type KeyedRequest, type RunOutcome } from '../idempotency.js';
@@ -38,7 +39,14 @@ export async function generateFromTemplate(
       ? undefined
       : { userId: principal.userId, key: input.idempotencyKey, requestHash: requestHashOf('templates.generate', input) };
   const { rid, replayed } = await deps.stores.generations.create(
-    { userId: principal.userId, templateRid: input.templateRid, templateVersion: input.templateVersion, keyed, now: deps.now() },
+    {
+      userId: principal.userId,
+      templateRid: input.templateRid,
+      // Past what the version column holds, no template has it: asked as a version none has (0), not as a value the database would refuse.
+      templateVersion: input.templateVersion !== undefined && input.templateVersion > MAX_STORED_TEMPLATE_VERSION ? 0 : input.templateVersion,
+      keyed,
+      now: deps.now(),
+    },
     (facts) => decideGenerate(deps, principal, input, keyed, facts),
   );
   if (replayed) {
