@@ -218,6 +218,8 @@ function parseJsonBody(raw: unknown): Record<string, unknown> {
 
 function requirePreview(request: FastifyRequest): void {
   const { preview } = request.query as Record<string, unknown>;
+  // Repeated, it is neither absent nor false: a malformed query, as any repeated parameter is.
+  if (Array.isArray(preview)) throw invalidArgument([{ path: ['preview'], message: 'must be given once' }]);
   if (preview !== 'true') throw new NotepadError('ApiFeaturePreviewUsageOnly');
 }
 
@@ -332,7 +334,7 @@ async function sendFile(deps: Deps, files: FileStore, principal: Principal, requ
   const { fileRid } = request.params as Params;
   const parsed = FileRid.safeParse(fileRid);
   if (!parsed.success) {
-    throw new NotepadError('Default:InvalidArgument', { parameter: 'fileRid', message: parsed.error.issues[0]?.message });
+    throw invalidArgument(parsed.error.issues.map((issue) => ({ ...issue, path: ['fileRid', ...issue.path] })));
   }
   const file = await getFile(deps, principal, parsed.data);
   const stream = await files.open(file.storageKey);

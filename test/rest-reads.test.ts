@@ -72,6 +72,12 @@ describe('exportJobs.get and files.content over REST', () => {
     const { jobRid, fileRid } = await exported('Scoped');
     expect((await get(`/api/v2/notepad/exportJobs/${jobRid}`)).json()).toMatchObject({ errorName: 'ApiFeaturePreviewUsageOnly' });
     expect((await get(`/api/v2/notepad/files/${fileRid}/content`)).statusCode).toBe(400);
+    // Given twice, preview is neither absent nor false: a malformed query, naming it.
+    for (const url of [`/api/v2/notepad/exportJobs/${jobRid}?preview=true&preview=true`, `/api/v2/notepad/files/${fileRid}/content?preview=true&preview=false`]) {
+      const repeated = await get(url);
+      expect(repeated.statusCode).toBe(400);
+      expect(repeated.json()).toMatchObject({ errorName: 'Default:InvalidArgument', parameters: { parameter: 'preview' } });
+    }
     const writer = await seedUser(env.deps, { scopes: ['api:notepad-write'] });
     expect((await get(`/api/v2/notepad/files/${fileRid}/content?preview=true`, writer.token)).json()).toMatchObject({
       errorName: 'ApiUsageDenied',
@@ -80,10 +86,15 @@ describe('exportJobs.get and files.content over REST', () => {
   });
 
   it('malformed RIDs in the path are Default:InvalidArgument; well-formed unknown ones are NOT_FOUND errors', async () => {
-    for (const url of ["/api/v2/notepad/exportJobs/ri.notepad.main.export-job.1'%20OR%201=1?preview=true", '/api/v2/notepad/files/..%2F..%2Fetc%2Fpasswd/content?preview=true']) {
+    const urls = [
+      ["/api/v2/notepad/exportJobs/ri.notepad.main.export-job.1'%20OR%201=1?preview=true", 'exportJobRid'],
+      ['/api/v2/notepad/files/..%2F..%2Fetc%2Fpasswd/content?preview=true', 'fileRid'],
+    ] as const;
+    for (const [url, parameter] of urls) {
       const response = await get(url);
       expect(response.statusCode).toBe(400);
-      expect(response.json()).toMatchObject({ errorName: 'Default:InvalidArgument' });
+      // One shape for every malformed path parameter: the parameter, a message and the issues.
+      expect(response.json()).toMatchObject({ errorName: 'Default:InvalidArgument', parameters: { parameter, message: expect.any(String), issues: [{ path: parameter }] } });
     }
     expect((await get('/api/v2/notepad/exportJobs/ri.notepad.main.export-job.00000000-0000-4000-8000-000000000000?preview=true')).json()).toMatchObject({
       errorName: 'ExportJobNotFound',
