@@ -169,6 +169,15 @@ describe('complex scripts', () => {
     const characters = (s: string) => [...bare(s)].sort();
     expect(lines.map((line) => characters(lineText(line)))).toEqual(samples.map(characters));
   });
+
+  it('draw a mark whose base has no anchor for it (Khmer nikahit, Thai ฬ with a vowel above, stacked accents in code) instead of failing the render', async () => {
+    // Each of these made fontkit's mark positioning throw on the font's NULL anchor (server/render/gpos-anchors.ts).
+    const samples = ['ភ្នំពេញ', 'សំខាន់ កំពង់ចាម', 'ฬิ ฬี ฬ่'];
+    const code = 'Tiê\u0301ng Viê\u0323t';
+    const lines = await bodyLines({ blocks: [...samples.map(para), { type: 'codeBlock', text: code }, { type: 'paragraph', content: [text('é\u0301', [{ type: 'code' }])] }] });
+    const characters = (s: string) => [...bare(s)].sort();
+    expect(lines.map((line) => characters(lineText(line)))).toEqual([...samples, code, 'é\u0301'].map(characters));
+  });
 });
 
 describe('fonts', () => {

@@ -18,6 +18,7 @@ import { dirname, join } from 'node:path';
 
 import { featureOverrides, forcedDirection, SCRIPT_FACES, type ScriptFaceName } from './scripts.js';
 import { compactSubroutines, type FontkitCffSubset } from './cff-subset.js';
+import { tolerateMissingAnchors } from './gpos-anchors.js';
 import { sfntTables, TrueTypeSubset, type TrueTypeTables } from './truetype-subset.js';
 
 export type FaceName = 'sans' | 'sansBold' | 'sansOblique' | 'sansBoldOblique' | 'mono' | 'jp' | 'jpBold' | 'sc' | 'kr' | ScriptFaceName;
@@ -120,6 +121,8 @@ interface LoadedFace {
   trueType?: TrueTypeTables | null;
 }
 const loaded = new Map<FaceName, LoadedFace>();
+/** Whether this process's fontkit has had its mark positioning repaired (gpos-anchors.ts). */
+let anchorsRepaired = false;
 
 function load(face: FaceName): LoadedFace {
   let entry = loaded.get(face);
@@ -144,6 +147,8 @@ export function renderFont(face: FaceName): object {
   const entry = load(face);
   const font = fontkit().create(entry.bytes);
   font._tables = entry.coverage._tables;
+  // Once per process, through the first face that has mark positioning (the default face does).
+  if (!anchorsRepaired) anchorsRepaired = tolerateMissingAnchors(font);
   // pdfkit embeds the font through this subset; for plain TrueType files it copies bytes
   // where fontkit's re-encodes them value by value, with the same output (truetype-subset.ts).
   if (entry.trueType === undefined) entry.trueType = sfntTables(entry.bytes) ?? null;
