@@ -257,16 +257,22 @@ export const extraHeaders: fc.Arbitrary<Record<string, string>> = fc
 export const WRONG_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'] as const;
 export type Method = (typeof WRONG_METHODS)[number];
 
-/** Query strings for `preview`, each tagged with whether the contract reads it as preview=true. */
-export const PREVIEW_QUERIES: ReadonlyArray<{ query: string; preview: boolean }> = [
+/**
+ * What a query says of `preview`: true or false as the contract reads it, or 'repeated' (given
+ * more than once: a malformed query, Default:InvalidArgument naming it, docs/api.md).
+ */
+export type PreviewReading = boolean | 'repeated';
+
+/** Query strings for `preview`, each tagged with how the contract reads it. */
+export const PREVIEW_QUERIES: ReadonlyArray<{ query: string; preview: PreviewReading }> = [
   { query: '', preview: false },
   { query: 'preview=false', preview: false },
   { query: 'preview=TRUE', preview: false },
   { query: 'preview=1', preview: false },
   { query: 'preview', preview: false },
   { query: 'preview=', preview: false },
-  { query: 'preview=true&preview=false', preview: false },
-  { query: 'preview=true&preview=true', preview: false },
+  { query: 'preview=true&preview=false', preview: 'repeated' },
+  { query: 'preview=true&preview=true', preview: 'repeated' },
   { query: 'preview[]=true', preview: false },
   { query: 'Preview=true', preview: false },
   { query: 'preview=true%00', preview: false },
@@ -279,7 +285,7 @@ export const PREVIEW_QUERIES: ReadonlyArray<{ query: string; preview: boolean }>
 export interface QueryChoice {
   query: string;
   /** undefined: a random query, whose reading is not predicted. */
-  preview: boolean | undefined;
+  preview: PreviewReading | undefined;
 }
 
 export const restQuery: fc.Arbitrary<QueryChoice> = fc.oneof(

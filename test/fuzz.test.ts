@@ -42,6 +42,7 @@ import {
   mutation,
   percentEncode,
   restQuery,
+  type PreviewReading,
   WRONG_METHODS,
   type Encoding,
   type Json,
@@ -390,8 +391,8 @@ interface Req {
   /** What the auth header alone must produce, when the request reaches the route. */
   auth: AuthExpect;
   missingScope: string | undefined;
-  /** REST: whether the query reads as preview=true (undefined: not predicted). */
-  preview: boolean | undefined;
+  /** REST: how the query reads `preview` (undefined: not predicted). */
+  preview: PreviewReading | undefined;
 }
 
 function describeReq(req: Req): string {
@@ -871,6 +872,9 @@ function precedenceProblems(req: Req, body: Record<string, unknown>): string[] {
   if (req.kind === 'rest' && req.preview === false && name !== 'ApiFeaturePreviewUsageOnly' && name !== 'Default:TooManyRequests' && !isTransportError(name, parameters)) {
     return [`without preview=true the answer must be ApiFeaturePreviewUsageOnly, got ${name}`];
   }
+  if (req.kind === 'rest' && req.preview === 'repeated' && name !== 'Default:TooManyRequests' && !isTransportError(name, parameters)) {
+    if (name !== 'Default:InvalidArgument' || parameters.parameter !== 'preview') return [`a repeated preview must be Default:InvalidArgument naming it, got ${name} ${JSON.stringify(parameters)}`];
+  }
   if (req.kind === 'rest' && req.preview === true && name === 'ApiFeaturePreviewUsageOnly') return ['preview=true was sent but refused'];
   return [];
 }
@@ -878,7 +882,7 @@ function precedenceProblems(req: Req, body: Record<string, unknown>): string[] {
 /** A success is only possible with good credentials and, over REST, preview=true. */
 function successAllowedProblems(req: Req): string[] {
   if (Array.isArray(req.auth)) return [`succeeded although the credentials should fail with ${req.auth.join(' or ')}`];
-  if (req.kind === 'rest' && req.preview === false) return ['succeeded without preview=true'];
+  if (req.kind === 'rest' && req.preview !== true && req.preview !== undefined) return ['succeeded without preview=true'];
   return [];
 }
 
