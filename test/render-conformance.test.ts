@@ -159,6 +159,25 @@ describe('PDF/A-2a and PDF/UA-1', () => {
     expect(refsIn(objects.root().body, 'OutputIntents')).toHaveLength(1);
   });
 
+  it('draws no box for an invisible character no font has (U+061C in an Arabic negative number, bidi isolates, a variation selector), and keeps both claims', async () => {
+    const content: Content = {
+      blocks: [
+        { type: 'paragraph', content: [{ type: 'number', value: -1234.5 }] },
+        { type: 'paragraph', content: [text('a\u2068b\u2069c 葛\u{E0100}城 x\u180ey z\u{E0001}')] },
+      ],
+    };
+    const { pdf, missingCodePoints, missingGlyphs } = await renderPdf(request({ content, locale: 'ar-EG' }));
+    expect(missingCodePoints).toEqual([]);
+    expect(missingGlyphs).toBe(0);
+    const objects = readObjects(pdf);
+    const xmp = Buffer.from(objects.resolve(objects.root().body, 'Metadata')!.stream!).toString('utf8');
+    expect(xmp).toMatch(/pdfaid:part/);
+    // The visible characters are all still there, in order.
+    const visible = (await readPdf(pdf)).items[0]!.map((item) => item.str).join('').replace(/[\s\p{Default_Ignorable_Code_Point}]/gu, '');
+    expect(visible).toContain('abc葛城xyz');
+    expect(visible).toMatch(/١٬?٢٣٤٫٥/);
+  });
+
   it('claims neither when a character no font covers was drawn as .notdef', async () => {
     const content: Content = { blocks: [{ type: 'paragraph', content: [text('Private use: \u{F0000}')] }] };
     const { pdf, missingCodePoints } = await renderPdf(request({ content }));

@@ -11,7 +11,7 @@
  */
 import type PDFDocument from 'pdfkit';
 import { hasStrongRtl, mirrored, paragraphLevel, resolveLevels, visualPositions, type BidiText } from './bidi.js';
-import { isRtlFace, needsSyntheticOblique, renderFont, segmentByFace, type FaceName, type FontStyle } from './fonts.js';
+import { isCovered, isRtlFace, needsSyntheticOblique, renderFont, segmentByFace, type FaceName, type FontStyle } from './fonts.js';
 import { forcedDirection, LTR_RUN, RTL_RUN, RTL_SCRIPT_CHAR, SPACELESS_SCRIPT } from './scripts.js';
 
 type Doc = InstanceType<typeof PDFDocument>;
@@ -403,7 +403,8 @@ export class TextEngine {
     const tokens: Token[] = [];
     let runStart = 0;
     for (let r = 0; r < runs.length; r++) {
-      const text = texts[r]!;
+      // After the bidi levels, which isolates and marks such as U+061C take part in.
+      const text = hideUncoveredIgnorables(texts[r]!);
       const style = runs[r]!.style;
       let segmentStart = runStart;
       for (const segment of segmentByFace(text, style.font, this.missing)) {
@@ -810,6 +811,23 @@ function fixNotdefWidth(doc: Doc): void {
   if (!font || !Array.isArray(font.widths) || typeof font.scale !== 'number' || typeof font.font?.getGlyph !== 'function') return;
   const unscaled = font.font.getGlyph(0).advanceWidth;
   if (font.widths[0] === unscaled) font.widths[0] = unscaled * font.scale;
+}
+
+const IGNORABLE = /\p{Default_Ignorable_Code_Point}/gu;
+const HAS_IGNORABLE = /\p{Default_Ignorable_Code_Point}/u;
+/** Drawn in place of an invisible character no face has: invisible too, and every primary face has it. */
+const WORD_JOINER = '\u2060';
+
+/**
+ * Default-ignorable characters (bidi isolates and U+061C, which Intl writes into Arabic
+ * numbers, Mongolian and ideographic variation selectors, ...) are never seen: one that no
+ * bundled face has would be drawn as a .notdef box and counted missing (and so cost the
+ * PDF/A claim). Each becomes word joiners of the same length, so offsets into the text (its
+ * bidi levels) stay as they were.
+ */
+function hideUncoveredIgnorables(text: string): string {
+  if (!HAS_IGNORABLE.test(text)) return text;
+  return text.replace(IGNORABLE, (ch) => (isCovered(ch.codePointAt(0)!) ? ch : WORD_JOINER.repeat(ch.length)));
 }
 
 function normalizeText(text: string, mono: boolean): string {
