@@ -170,6 +170,13 @@ describe('complex scripts', () => {
     expect(lines.map((line) => characters(lineText(line)))).toEqual(samples.map(characters));
   });
 
+  it('read a character back as itself after it was drawn once with a variation selector (a keycap, a text-style symbol)', async () => {
+    const lines = await bodyLines({ blocks: [para('Press 1\uFE0F\u20E3 or a\uFE0E'), para('2011 total 1, banana')] });
+    // The selectors choose a presentation: they are not read back, and nothing later inherits them.
+    expect(bare(lineText(lines[1]!))).toBe('2011total1,banana');
+    expect(bare(lineText(lines[0]!)).replace(/\u20E3/g, '')).toBe('Press1ora');
+  });
+
   it('draw a mark whose base has no anchor for it (Khmer nikahit, Thai ฬ with a vowel above, stacked accents in code) instead of failing the render', async () => {
     // Each of these made fontkit's mark positioning throw on the font's NULL anchor (server/render/gpos-anchors.ts).
     const samples = ['ភ្នំពេញ', 'សំខាន់ កំពង់ចាម', 'ฬิ ฬี ฬ่'];

@@ -704,7 +704,7 @@ function boundLayoutCache(doc: Doc): void {
           const gid = subset.includeGlyph(glyph.id);
           hex.push(`0000${gid.toString(16)}`.slice(-4));
           if (widths[gid] == null) widths[gid] = glyph.advanceWidth * scale;
-          if (unicode[gid] == null) unicode[gid] = glyph.codePoints;
+          if (unicode[gid] == null) unicode[gid] = textOfGlyph(glyph.codePoints);
         }
         run.hex = hex;
       }
@@ -811,6 +811,22 @@ function fixNotdefWidth(doc: Doc): void {
   if (!font || !Array.isArray(font.widths) || typeof font.scale !== 'number' || typeof font.font?.getGlyph !== 'function') return;
   const unscaled = font.font.getGlyph(0).advanceWidth;
   if (font.widths[0] === unscaled) font.widths[0] = unscaled * font.scale;
+}
+
+const VARIATION_SELECTOR = (cp: unknown): boolean => typeof cp === 'number' && ((cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0xe0100 && cp <= 0xe01ef));
+
+/**
+ * The text a glyph stands for in the PDF's ToUnicode map, which holds one text per glyph for
+ * the whole document: fontkit gives a glyph the code points of the first text it was shaped
+ * from, and a variation selector after a character that has no variant glyph rides along
+ * ("1\uFE0F" of a keycap), which would make every later "1" of the document, the footer's
+ * page numbers included, read back as "1\uFE0F". Selectors choose a presentation, not a
+ * character: they are left out of the text, unless the glyph stands for nothing else.
+ */
+function textOfGlyph(codePoints: unknown[]): unknown[] {
+  if (!codePoints.some(VARIATION_SELECTOR)) return codePoints;
+  const characters = codePoints.filter((cp) => !VARIATION_SELECTOR(cp));
+  return characters.length > 0 ? characters : codePoints;
 }
 
 const IGNORABLE = /\p{Default_Ignorable_Code_Point}/gu;
