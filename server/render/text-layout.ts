@@ -283,7 +283,9 @@ export class TextEngine {
           let piece = '';
           let pieceWidth = 0;
           let pieceStart = tok.start;
-          for (const ch of tok.text) {
+          // By grapheme cluster, not code point: a line that starts with a vowel sign, virama or
+          // accent torn from its base is drawn by fontkit on a dotted circle (U+25CC).
+          for (const { segment: ch } of GRAPHEMES.segment(tok.text)) {
             const w = this.width(tok.face, ch, tok.style.size);
             if (x + pieceWidth + w > width && (current.length > 0 || piece.length > 0)) {
               if (piece) current.push({ ...tok, text: piece, width: pieceWidth, start: pieceStart, missing: this.countMissing(piece, tok) });
@@ -828,6 +830,9 @@ function textOfGlyph(codePoints: unknown[]): unknown[] {
   const characters = codePoints.filter((cp) => !VARIATION_SELECTOR(cp));
   return characters.length > 0 ? characters : codePoints;
 }
+
+/** User-perceived characters, where a word longer than a line may be broken. */
+const GRAPHEMES = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
 const IGNORABLE = /\p{Default_Ignorable_Code_Point}/gu;
 const HAS_IGNORABLE = /\p{Default_Ignorable_Code_Point}/u;
