@@ -231,3 +231,36 @@ describe('right-to-left quotes', () => {
     expect(bullet!.x + bullet!.width).toBeLessThan(bar!.x);
   });
 });
+
+describe('the deepest nesting', () => {
+  // Twelve levels, the most content may nest (CONTENT_LIMITS.maxDepth): six ordered lists
+  // with the widest markers, five quotes, and the leaf, in either direction.
+  const deepest = (leaf: Block): Content => {
+    let block = leaf;
+    for (let level = 0; level < 5; level++) block = { type: 'quote', content: [block] };
+    for (let level = 0; level < 6; level++) block = { type: 'orderedList', start: 1_000_000_000, items: [item(block)] };
+    return { blocks: [block] };
+  };
+  const leaves: Array<[string, Block, string]> = [
+    ['a left-to-right paragraph', para('Deep text that wraps over several lines of a narrow box, every word kept.'), 'Deeptextthatwrapsoverseverallinesofanarrowbox,everywordkept.'],
+    ['a right-to-left paragraph', para('אבגדהוזחטיכלמנסעפצקרשת אבגדהוזחטיכלמנסעפצקרשת'), 'אבגדהוזחטיכלמנסעפצקרשתאבגדהוזחטיכלמנסעפצקרשת'],
+    [
+      'a table with a right-to-left cell',
+      { type: 'table', header: [], rows: [[{ content: [{ type: 'text', text: 'שלום' }] }, { content: [{ type: 'text', text: 'x'.repeat(50) }] }]] },
+      `שלום${'x'.repeat(50)}`,
+    ],
+  ];
+  it.each(leaves)('keeps every box, marker and character of %s on the page', async (_name, leaf, characters) => {
+    const pdf = await render(deepest(leaf));
+    const items = (await readPdf(pdf)).items[0]!.filter((i) => i.str.trim() !== '');
+    for (const i of items) {
+      expect(i.x, JSON.stringify(i.str)).toBeGreaterThanOrEqual(0);
+      expect(i.x + i.width, JSON.stringify(i.str)).toBeLessThanOrEqual(PAGE_WIDTH);
+    }
+    // Every character of the leaf is read back, as often as it occurs (pdfjs drops what is
+    // drawn off the page); the title, markers and footer may add more.
+    const counts = (text: string) => [...text].reduce((m, c) => m.set(c, (m.get(c) ?? 0) + 1), new Map<string, number>());
+    const read = counts(items.map((i) => i.str).join(''));
+    for (const [c, n] of counts(characters)) expect(read.get(c) ?? 0, c).toBeGreaterThanOrEqual(n);
+  });
+});

@@ -88,6 +88,8 @@ const LIST_GAP = 3;
 const LIST_INDENT = 20;
 const QUOTE_INDENT = 14;
 const MIN_BOX_WIDTH = 120;
+/** A quote's bar is drawn 2 pt inside its box, 3 pt wide: the least a quote indents its text. */
+const QUOTE_BAR_ROOM = 6;
 const CODE_PADDING = 6;
 const BULLETS = ['•', '◦', '▪'] as const;
 // Only schemes a reader can safely follow become clickable links.
@@ -375,7 +377,9 @@ class BlockRenderer implements TableFlow {
       // Given the item's direction, bidi orders the marker as a browser shows <ol dir=rtl>'s: ".1".
       const [line] = this.text.layout(rtl ? this.text.tokens(marker, 'rtl') : marker, Infinity, { baseSize: BODY_SIZE });
       // The label is drawn with the item's first line, whatever element that line is in.
-      if (line) this.markers.push({ line, edge: rtl ? body.left + body.width + 5 : inner.left - 5, tag: this.tags.child('Lbl') });
+      // On the page even where nesting has left no indent to put it in (the deepest lists).
+      const edge = rtl ? Math.min(body.left + body.width + 5, PAGE_WIDTH - (line?.width ?? 0)) : Math.max(inner.left - 5, line?.width ?? 0);
+      if (line) this.markers.push({ line, edge, tag: this.tags.child('Lbl') });
       if (item.content.length === 0) {
         this.ensure(BODY_SIZE * 1.35);
         this.flushMarkers(this.bodyBaseline());
@@ -390,12 +394,15 @@ class BlockRenderer implements TableFlow {
 
   private quote(content: Block[], box: Box): void {
     if (content.length === 0) return;
-    const width = Math.max(box.width - QUOTE_INDENT, MIN_BOX_WIDTH);
-    // Quoting right-to-left text, the bar is on the right and the text indented from it
-    // (a box too narrow for MIN_BOX_WIDTH then overflows to the left, not the right).
+    // Indented less once the box is down to MIN_BOX_WIDTH, but always by the bar's room and
+    // never past the box: nested to the deepest level, quotes keyed to a fixed width ran
+    // off the page (right to left, off its left edge, where text was lost).
+    const indent = Math.min(QUOTE_INDENT, Math.max(QUOTE_BAR_ROOM, box.width - MIN_BOX_WIDTH));
+    const width = box.width - indent;
+    // Quoting right-to-left text, the bar is on the right and the text indented from it.
     const rtl = this.startsRightToLeft(content);
     const right = box.left + box.width;
-    const inner: Box = { ...box, left: rtl ? right - QUOTE_INDENT - width : box.left + QUOTE_INDENT, width, color: QUOTE_COLOR };
+    const inner: Box = { ...box, left: rtl ? box.left : box.left + indent, width, color: QUOTE_COLOR };
     this.ensure(BODY_SIZE * 1.35);
     this.bars.push({ x: rtl ? right - 5 : box.left + 2, startY: this.y });
     this.blocks(content, inner);
