@@ -8,6 +8,7 @@ import { envelopeOf, logError, retryHeadersOf, sendError, toNotepadError } from 
 import type { FileStore } from './files/store.js';
 import { createClientErrors, timeoutOptions } from './http/client-errors.js';
 import { limitConnections } from './http/connections.js';
+import { continueAfterChecks } from './http/expect-continue.js';
 import { createGate, credentialsOf, isApiRoute } from './http/gate.js';
 import { registerApiDocs } from './operating/api-docs.js';
 import { createMetrics, METRICS_URL, type MetricsOptions } from './operating/metrics.js';
@@ -85,6 +86,9 @@ export async function buildApp({ deps, files, logger, onRoute, renderPool, metri
       return sendAnyError(request, reply, error);
     }
   });
+
+  // Before the plugins too, so that every route's body waits for its checks (http/expect-continue.ts).
+  continueAfterChecks(app);
 
   const metrics = deps.config.metrics ? createMetrics({ deps, registry: metricsRegistry, renderPool }) : undefined;
   const summary = startApiSummary({ deps, log: logger, intervalMs: deps.config.summaryIntervalMs, now: deps.now, timer: summaryTimer });

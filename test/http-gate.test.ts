@@ -158,3 +158,59 @@ describe('tRPC batches', () => {
     expect(server.env.deps.config.http.maxBatchSize).toBe(3);
   });
 });
+
+describe('Expect: 100-continue', () => {
+  const rest = '/api/v2/notepad/exportJobs/create?preview=true';
+  const body = () => JSON.stringify({ exportJobSource: { type: 'documentSource', documentRid }, exportJobTarget: { type: 'pdf', userLocale: 'en-US', userTimezone: 'Etc/UTC' } });
+  const expecting = (target: string, authorization: string | undefined, length: number) => {
+    const lines = [`POST ${target} HTTP/1.1`, 'Host: 127.0.0.1', 'Content-Type: application/json', `Content-Length: ${length}`, 'Expect: 100-continue'];
+    if (authorization !== undefined) lines.push(`Authorization: ${authorization}`);
+    return head(...lines);
+  };
+
+  it.each([
+    ['no credentials', rest, undefined, 401, 'MissingCredentials'],
+    ['an unknown token', rest, `Bearer ${UNKNOWN}`, 401, 'InvalidCredentials'],
+    ['no preview', '/api/v2/notepad/exportJobs/create', 'token', 400, 'ApiFeaturePreviewUsageOnly'],
+    ['an unknown route', '/api/v2/notepad/nowhere', 'token', 404, 'Default:NotFound'],
+  ] as const)('refuses a request with %s at once, without inviting its body first', async (_case, target, authorization, status, errorName) => {
+    const connection = await openRaw(server.port, expecting(target, authorization === 'token' ? `Bearer ${token}` : authorization, DECLARED));
+    try {
+      // Nothing of the body is sent: the first response must be the refusal, not "100 Continue".
+      const response = await within(connection.response, 5_000, `${target} expecting 100-continue`);
+      expect(response.status).toBe(status);
+      expect(response.json).toMatchObject({ errorName });
+    } finally {
+      connection.destroy();
+    }
+  });
+
+  it.each([
+    ['REST', rest],
+    ['tRPC', '/trpc/notepad.exportJobs.create'],
+  ])('invites the body of a request that passes the checks, then answers it (%s)', async (_surface, target) => {
+    const payload = body();
+    const connection = await openRaw(server.port, expecting(target, `Bearer ${token}`, Buffer.byteLength(payload)));
+    try {
+      const interim = await within(connection.response, 5_000, 'the interim response');
+      expect(interim.status).toBe(100);
+      // The final response follows the interim one on the same connection.
+      let received = '';
+      connection.socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+      connection.write(payload);
+      await within(
+        new Promise<void>((resolve) => {
+          // tRPC's answer may come chunked: wait for its outcome rather than a Content-Length.
+          const check = () => (/"type":"running"|"error(Name)?"/.test(received) ? resolve() : setTimeout(check, 10));
+          check();
+        }),
+        5_000,
+        'the final response',
+      );
+      expect(received).toMatch(/^HTTP\/1\.1 200 /);
+      expect(received).toMatch(/"status":\{"type":"running"\}/);
+    } finally {
+      connection.destroy();
+    }
+  });
+});
