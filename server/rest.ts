@@ -320,6 +320,9 @@ function headerFields(request: FastifyRequest, headers: NonNullable<RestRoute['h
     delete body[field];
     const value = request.headers[name.toLowerCase()];
     if (value === undefined) continue;
+    // Node joins a repeated header's values with ", ", which could pass for one value
+    // ("a, b" is a well-formed Idempotency-Key): each of these headers is one value, given once.
+    if (timesGiven(request, name) > 1) throw new NotepadError('Default:InvalidArgument', { parameter: name, message: 'must be given once' });
     const checked = schema.safeParse(value);
     if (!checked.success) {
       throw new NotepadError('Default:InvalidArgument', { parameter: name, message: checked.error.issues[0]?.message ?? 'invalid' }, { cause: checked.error });
@@ -327,6 +330,14 @@ function headerFields(request: FastifyRequest, headers: NonNullable<RestRoute['h
     fields[field] = checked.data;
   }
   return fields;
+}
+
+/** How many times the request carries the header `name` (rawHeaders: names and values, alternating). */
+function timesGiven(request: FastifyRequest, name: string): number {
+  const raw = request.raw.rawHeaders;
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name.toLowerCase()) count++;
+  return count;
 }
 
 /** files.content: the operation's checks (getFile), then the stored bytes with their headers. */

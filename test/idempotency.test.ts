@@ -144,6 +144,19 @@ describe('REST exportJobs.create with an Idempotency-Key', () => {
     expect(await countJobs()).toBe(before);
   });
 
+  it('refuses the header given twice (Node would join the two into one key, "a, b"): 400 naming it, nothing made', async () => {
+    const before = await countJobs();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/v2/notepad/exportJobs/create?preview=true',
+      headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'application/json', 'idempotency-key': ['a', 'b'] },
+      payload: JSON.stringify(bodyFor(documentRid)),
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ errorName: 'Default:InvalidArgument', parameters: { parameter: 'Idempotency-Key', message: 'must be given once' } });
+    expect(await countJobs()).toBe(before);
+  });
+
   it('accepts a key of 255 printable characters, spaces and symbols included', async () => {
     const key = `${'~ !'.repeat(85)}`;
     expect(key).toHaveLength(255);
