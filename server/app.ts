@@ -147,7 +147,11 @@ export async function buildApp({ deps, files, logger, onRoute, renderPool, metri
       createContext: ({ req }) => createContextInner({ deps, ...credentialsOf(req), log: req.log }),
       maxBatchSize: limits.maxBatchSize,
       onError: ({ error, req }) => logError(req.log, toNotepadError(error), 'procedure'),
-      responseMeta: ({ errors }) => ({ headers: retryHeadersOf(errors.map(toNotepadError)) }),
+      // Every answer but a subscription's event stream is JSON: tRPC leaves the type unset when
+      // it refuses a request's media type, and the body went out as text/plain.
+      responseMeta: ({ errors, type }) => ({
+        headers: { ...retryHeadersOf(errors.map(toNotepadError)), ...(type === 'subscription' ? {} : { 'content-type': 'application/json' }) },
+      }),
     } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
   });
 

@@ -973,6 +973,9 @@ function trpcProblems(req: Req, res: Res): string[] {
   if (req.method === 'HEAD') return res.status === 204 || [400, 401, 404].includes(res.status) ? [] : [`HEAD answered ${res.status}`];
   const parsed = parseJson(res);
   if (!parsed.ok) return [`tRPC body is not JSON (${res.status}): ${res.body.toString('utf8').slice(0, 200)}`];
+  // Labelled as what it is, whatever media type the request claimed.
+  const type = String(res.headers['content-type'] ?? '');
+  if (!type.startsWith('application/json')) return [`tRPC JSON answered as ${JSON.stringify(type)}`];
   const items = Array.isArray(parsed.value) && req.batch ? (parsed.value as unknown[]) : [parsed.value];
   const problems: string[] = [];
   const statuses = new Set<number>();
