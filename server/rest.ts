@@ -322,11 +322,9 @@ function headerFields(request: FastifyRequest, headers: NonNullable<RestRoute['h
     if (value === undefined) continue;
     // Node joins a repeated header's values with ", ", which could pass for one value
     // ("a, b" is a well-formed Idempotency-Key): each of these headers is one value, given once.
-    if (timesGiven(request, name) > 1) throw new NotepadError('Default:InvalidArgument', { parameter: name, message: 'must be given once' });
+    if (timesGiven(request, name) > 1) throw invalidArgument([{ path: [name], message: 'must be given once' }]);
     const checked = schema.safeParse(value);
-    if (!checked.success) {
-      throw new NotepadError('Default:InvalidArgument', { parameter: name, message: checked.error.issues[0]?.message ?? 'invalid' }, { cause: checked.error });
-    }
+    if (!checked.success) throw invalidArgument(checked.error.issues.map((issue) => ({ ...issue, path: [name, ...issue.path] })), checked.error);
     fields[field] = checked.data;
   }
   return fields;

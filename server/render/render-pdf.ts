@@ -377,9 +377,11 @@ class BlockRenderer implements TableFlow {
       // Given the item's direction, bidi orders the marker as a browser shows <ol dir=rtl>'s: ".1".
       const [line] = this.text.layout(rtl ? this.text.tokens(marker, 'rtl') : marker, Infinity, { baseSize: BODY_SIZE });
       // The label is drawn with the item's first line, whatever element that line is in.
-      // On the page even where nesting has left no indent to put it in (the deepest lists).
-      const edge = rtl ? Math.min(body.left + body.width + 5, PAGE_WIDTH - (line?.width ?? 0)) : Math.max(inner.left - 5, line?.width ?? 0);
-      if (line) this.markers.push({ line, edge, tag: this.tags.child('Lbl') });
+      if (line) {
+        // On the page even where nesting has left no indent to put it in (the deepest lists).
+        const edge = rtl ? Math.min(body.left + body.width + 5, PAGE_WIDTH - line.width) : Math.max(inner.left - 5, line.width);
+        this.markers.push({ line, edge, tag: this.tags.child('Lbl') });
+      }
       if (item.content.length === 0) {
         this.ensure(BODY_SIZE * 1.35);
         this.flushMarkers(this.bodyBaseline());
