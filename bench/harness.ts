@@ -462,18 +462,23 @@ function correctCoordinatedOmission(samples: number[], intervalMs: number): void
  * getting slower or faster during the run does not favour whichever always goes first.
  */
 export async function interleave<T>(rounds: number, subject: (round: number) => Promise<T>, baseline: (round: number) => Promise<T>): Promise<Array<{ subject: T; baseline: T }>> {
-  const out: Array<{ subject: T; baseline: T }> = [];
+  const out = await rotate(rounds, [subject, baseline]);
+  return out.map(([a, b]) => ({ subject: a!, baseline: b! }));
+}
+
+/**
+ * Several arms per round, each round starting one arm later than the round before (A B C,
+ * B C A, C A B, ...), for the reason interleave gives. Each round's results in the arms' order.
+ */
+export async function rotate<T>(rounds: number, arms: ReadonlyArray<(round: number) => Promise<T>>): Promise<T[][]> {
+  const out: T[][] = [];
   for (let round = 0; round < rounds; round++) {
-    let a: T;
-    let b: T;
-    if (round % 2 === 0) {
-      a = await subject(round);
-      b = await baseline(round);
-    } else {
-      b = await baseline(round);
-      a = await subject(round);
+    const results: T[] = new Array<T>(arms.length);
+    for (let k = 0; k < arms.length; k++) {
+      const arm = (round + k) % arms.length;
+      results[arm] = await arms[arm]!(round);
     }
-    out.push({ subject: a, baseline: b });
+    out.push(results);
   }
   return out;
 }

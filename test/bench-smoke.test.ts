@@ -71,6 +71,14 @@ describe('npm run bench -- --smallest', () => {
         expect(typeof entry.met).toBe('boolean');
       }
 
+      // e2e-watch measures, in its rounds, the same export through the floor server (bench/servers/floor-export.ts).
+      const watch = results.entries.find((entry) => entry.name === 'e2e-watch-latency')!;
+      const details = watch.details as { floorMs?: unknown; floorRatio?: unknown; overFloor?: unknown };
+      for (const field of ['floorMs', 'floorRatio', 'overFloor'] as const) {
+        expect(details[field], `e2e-watch-latency.details.${field}`).toBeGreaterThan(0);
+        expect(Number.isFinite(details[field]), `e2e-watch-latency.details.${field}`).toBe(true);
+      }
+
       // The Markdown table on stdout has a row per entry, with its figures.
       for (const name of ENTRIES) expect(stdout).toMatch(new RegExp(`^\\| \\*\\*${name}\\*\\*.* \\| [\\d,.]+ \\S+.* \\| [\\d,.]+ \\S+.* \\| [\\d.]+.* \\|`, 'm'));
     },

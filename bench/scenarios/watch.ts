@@ -1,12 +1,15 @@
 /**
  * Following a job by watch (issue 12): end-to-end latency of one export at a time when the
  * client follows it by the `watch` subscription (the typed client's exportPdf: create, watch,
- * download) vs renderPdf alone; and the API's CPU per export with `idleListeners` event streams
+ * download) vs renderPdf alone, with, in the same rounds, the floor any server reaches here
+ * (servers/floor-export.ts); and the API's CPU per export with `idleListeners` event streams
  * open on jobs that never change vs none.
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createNotepadClient, exportPdf, type NotepadClient } from '../../client/index.js';
 import { DEMO_CONTENT } from '../../server/seed.js';
-import { cpuSpent, entry, interleave, median, readCpu, sleep, type BenchContext, type Entry } from '../harness.js';
+import { cpuSpent, entry, interleave, median, readCpu, rotate, sleep, startServer, type BenchContext, type Entry } from '../harness.js';
 import type { RenderTiming } from '../render-child.js';
 import { seedHeldExportJobs, seedOtherUser } from '../seed.js';
 import { fullService, renderChild, type Service } from './shared.js';
@@ -22,28 +25,56 @@ async function watchedExport(client: NotepadClient, service: Service): Promise<n
   return performance.now() - start;
 }
 
+/**
+ * One export through the floor server: create, its event stream read up to the event, the
+ * file downloaded, with the same fetch (undici) the typed client uses. Its wall time in ms.
+ */
+async function floorExport(baseUrl: string): Promise<number> {
+  const start = performance.now();
+  const created = await fetch(`${baseUrl}/create`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ exportJobSource: { type: 'documentSource' }, exportJobTarget: target }) });
+  const { rid } = (await created.json()) as { rid: string };
+  const events = await fetch(`${baseUrl}/events/${rid}`);
+  const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader();
+  for (let text = ''; !text.includes('\n\n'); ) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error('the floor server closed the event stream without an event');
+    text += value;
+  }
+  await reader.cancel();
+  const file = await fetch(`${baseUrl}/files/${rid}`);
+  if (!file.ok || (await file.arrayBuffer()).byteLength === 0) throw new Error(`floor download -> ${file.status}`);
+  return performance.now() - start;
+}
+
 export async function e2eWatchScenario(ctx: BenchContext): Promise<Entry[]> {
   const { settings } = ctx;
-  const [service, child] = await Promise.all([fullService(ctx, 'e2e-subject'), renderChild(ctx, 'e2e-render-child')]);
+  const floorDir = join(ctx.workDir, 'floor-export');
+  mkdirSync(floorDir, { recursive: true });
+  const [service, child, floor] = await Promise.all([
+    fullService(ctx, 'e2e-subject'),
+    renderChild(ctx, 'e2e-render-child'),
+    startServer({ name: 'floor-export', script: 'bench/servers/floor-export.ts', ready: 'stdout', pinning: ctx.pinning, timeoutMs: settings.startTimeoutMs, env: { FLOOR_DIR: floorDir } }),
+  ]);
   try {
     const client = createNotepadClient({ url: service.value.server.url, token: service.value.seed.token });
     const n = settings.e2eExports;
-    const exports = async () => {
+    const medianOf = async (one: () => Promise<number>) => {
       const ms: number[] = [];
-      for (let i = 0; i < n; i++) ms.push(await watchedExport(client, service.value));
+      for (let i = 0; i < n; i++) ms.push(await one());
       return median(ms);
     };
-    const renders = async () => {
-      const ms: number[] = [];
-      for (let i = 0; i < n; i++) ms.push((await child.value.request<RenderTiming>({ op: 'renderDemo' })).ms);
-      return median(ms);
-    };
+    const exports = () => medianOf(() => watchedExport(client, service.value));
+    const floorExports = () => medianOf(() => floorExport(floor.url));
+    const renders = () => medianOf(async () => (await child.value.request<RenderTiming>({ op: 'renderDemo' })).ms);
     for (let i = 0; settings.warmup && i < settings.warmupExports; i++) {
       await watchedExport(client, service.value);
+      await floorExport(floor.url);
       await child.value.request<RenderTiming>({ op: 'renderDemo' });
     }
-    ctx.log(`e2e-watch: ${settings.rounds} rounds of ${n} sequential exports followed by watch`);
-    const rounds = await interleave(settings.rounds, exports, renders);
+    ctx.log(`e2e-watch: ${settings.rounds} rounds of ${n} sequential exports followed by watch, ${n} through the floor server, ${n} renders`);
+    const rounds = (await rotate(settings.rounds, [exports, floorExports, renders])).map(([subject, floorMs, baseline]) => ({ subject: subject!, floorMs: floorMs!, baseline: baseline! }));
+    const floorRatios = rounds.map((r) => r.floorMs / r.baseline);
+    ctx.log(`e2e-watch: the floor server ${round1(median(rounds.map((r) => r.floorMs)))} ms, ${median(floorRatios).toFixed(2)} of a render (${Math.min(...floorRatios).toFixed(2)}-${Math.max(...floorRatios).toFixed(2)})`);
     return [
       entry({
         name: 'e2e-watch-latency',
@@ -52,11 +83,21 @@ export async function e2eWatchScenario(ctx: BenchContext): Promise<Entry[]> {
         subject: rounds.map((r) => r.subject),
         baseline: rounds.map((r) => r.baseline),
         target: { on: 'ratio', op: '<=', value: 1.15 },
-        details: { exportsPerRound: n, role: 'all', follow: 'notepad.exportJobs.watch (SSE)' },
+        details: {
+          exportsPerRound: n,
+          role: 'all',
+          follow: 'notepad.exportJobs.watch (SSE)',
+          // The same export through bench/servers/floor-export.ts in the same rounds: the
+          // ratio no server reaches below here (create, render, durable write, event, download).
+          floorMs: round1(median(rounds.map((r) => r.floorMs))),
+          floorRatio: Math.round(median(floorRatios) * 100) / 100,
+          floorRatioRange: [Math.min(...floorRatios), Math.max(...floorRatios)].map((v) => Math.round(v * 100) / 100),
+          overFloor: Math.round(median(rounds.map((r) => r.subject / r.floorMs)) * 100) / 100,
+        },
       }),
     ];
   } finally {
-    await Promise.all([service.release(), child.release()]);
+    await Promise.all([service.release(), child.release(), floor.stop()]);
   }
 }
 
