@@ -1,7 +1,8 @@
 /**
  * The test backends process and `npm test`'s launcher (scripts/test-backends/): the
  * launcher exits with vitest's code, stops the backends and repeats what failed at the end;
- * a backends process killed by SIGKILL leaves a postmaster behind that the next start reaps.
+ * a backends process killed by SIGKILL leaves a postmaster behind that the next start reaps;
+ * a run that hangs is ended as failed (watchdog.ts).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,25 +15,31 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { failureSummary } from '../scripts/test-backends/failures.js';
 import { ENV, startBackendsProcess } from '../scripts/test-backends/protocol.js';
 import { BOTH_BACKEND_SUITES } from '../scripts/test-backends/suites.js';
+import { DEFAULT_SILENCE_SECONDS, silenceLimitMs } from '../scripts/test-backends/watchdog.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const work = mkdtempSync(join(tmpdir(), 'notepad-launcher-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/** Running: a zombie is not (a killed process whose parent died waits for an init that may never reap it). */
 const isAlive = (pid: number) => {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
+  return !/\) Z /.test(stat);
 };
 
 /** Runs the launcher on the fixture config; resolves with its exit code, its output and the PostgreSQL URL the check saw. */
-async function runLauncher(outcome: 'pass' | 'fail'): Promise<{ code: number | null; stdout: string; postgresUrl: string }> {
+async function runLauncher(
+  outcome: 'pass' | 'fail' | 'hang',
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string; postgresUrl: string; forkPid: number }> {
   const report = join(work, `${outcome}.url`);
-  const env: NodeJS.ProcessEnv = { ...process.env, LAUNCHER_FIXTURE_OUTCOME: outcome, LAUNCHER_FIXTURE_REPORT: report };
+  const env: NodeJS.ProcessEnv = { ...process.env, LAUNCHER_FIXTURE_OUTCOME: outcome, LAUNCHER_FIXTURE_REPORT: report, ...extraEnv };
   for (const name of Object.values(ENV)) delete env[name];
   const child = spawn(process.execPath, ['--import', tsxLoader, 'scripts/test-backends/launch.ts', '--config', 'test/fixtures/launcher/vitest.config.ts'], {
     cwd: ROOT,
@@ -40,9 +47,11 @@ async function runLauncher(outcome: 'pass' | 'fail'): Promise<{ code: number | n
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
+  let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const code = await new Promise<number | null>((done) => child.once('close', (c) => done(c)));
-  return { code, stdout, postgresUrl: readFileSync(report, 'utf8') };
+  return { code, stdout, stderr, postgresUrl: readFileSync(report, 'utf8'), forkPid: Number(readFileSync(`${report}.pid`, 'utf8')) };
 }
 
 async function refusesConnections(url: string): Promise<boolean> {
@@ -79,6 +88,30 @@ describe('the test launcher', () => {
     expect(stdout).not.toContain('what failed');
     expect(await refusesConnections(postgresUrl)).toBe(true);
   }, SLOW);
+
+  it('ends a run that prints nothing for NOTEPAD_TEST_SILENCE_SECONDS as failed, its test forks with it, and says why', async () => {
+    const { code, stdout, stderr, postgresUrl, forkPid } = await runLauncher('hang', { NOTEPAD_TEST_SILENCE_SECONDS: '3' });
+    expect(code).toBe(124);
+    expect(stderr).toContain('test launcher: vitest printed nothing for 3 s, so a test file is stuck');
+    expect(stdout.slice(stdout.lastIndexOf('what failed'))).toContain('The run: FAILED (exit code 124)');
+    // The fork running the hung file is not left behind, and neither are the backends.
+    expect(isAlive(forkPid)).toBe(false);
+    expect(await refusesConnections(postgresUrl)).toBe(true);
+  }, SLOW);
+
+  it('lets a run that prints as it goes finish under the same limit', async () => {
+    // The passing run's silences (start-up, the one file) are each well under a minute.
+    const { code } = await runLauncher('pass', { NOTEPAD_TEST_SILENCE_SECONDS: '60' });
+    expect(code).toBe(0);
+  }, SLOW);
+
+  it('refuses a silence limit that is not a number of seconds', () => {
+    expect(silenceLimitMs({})).toBe(DEFAULT_SILENCE_SECONDS * 1000);
+    expect(silenceLimitMs({ NOTEPAD_TEST_SILENCE_SECONDS: '0' })).toBe(0);
+    expect(silenceLimitMs({ NOTEPAD_TEST_SILENCE_SECONDS: '2.5' })).toBe(2500);
+    expect(() => silenceLimitMs({ NOTEPAD_TEST_SILENCE_SECONDS: 'ten' })).toThrow(/NOTEPAD_TEST_SILENCE_SECONDS must be a number of seconds/);
+    expect(() => silenceLimitMs({ NOTEPAD_TEST_SILENCE_SECONDS: '-1' })).toThrow(/NOTEPAD_TEST_SILENCE_SECONDS/);
+  });
 });
 
 describe("the launcher's closing summary (failureSummary)", () => {
