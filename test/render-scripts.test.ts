@@ -170,6 +170,29 @@ describe('complex scripts', () => {
     expect(lines.map((line) => characters(lineText(line)))).toEqual(samples.map(characters));
   });
 
+  it('read every letter back as itself whichever came first, where the font draws one letter as another plus a mark or two characters with one glyph', async () => {
+    // ई is drawn as इ plus a mark, ऐ as ए plus one, a precomposed nukta letter (क़ U+0958,
+    // Bengali ড় U+09DC) as its base plus the nukta; Kangxi ⼀ and CJK 一 are one glyph of
+    // Noto Sans JP; 👍🏽 is the emoji plus a skin-tone modifier. Each pair both ways round.
+    const pairs = [
+      ['ई', 'इ'], ['ऐ', 'ए'], ['\u0958', 'क'], ['\u095F', 'य'], ['\u09DC', 'ড'], ['\u09DD', 'ঢ'], ['\u09DF', 'য'], ['⼀', '一'], ['👍🏽', '👍'],
+    ];
+    const samples = pairs.flatMap(([a, b]) => [`${a} ${b} ${a}${b}`, `${b} ${a} ${b}${a}`]);
+    const lines = await bodyLines({ blocks: samples.map(para) });
+    // Nothing more either: a glyph with no text of its own used to read back as its glyph code (U+0002, or any letter).
+    expect(lines.map((line) => bare(lineText(line)).normalize('NFC'))).toEqual(samples.map((sample) => bare(sample).normalize('NFC')));
+  });
+
+  it('shape a word the same whatever was drawn before it: a vowel sign first met inside ऐ does not lose its character', async () => {
+    // fontkit shapes from each glyph's characters; its glyph objects are shared by the
+    // document, and the vowel sign े first met as the mark of ऐ used to keep no character,
+    // so that करें after ऐ drew its anusvara on a dotted circle.
+    const lines = await bodyLines({ blocks: ['ऐसा ऐ', 'करें में हैं'].map(para) }, { locale: 'hi-IN' });
+    const read = lines.map((line) => bare(lineText(line)));
+    expect(read).toEqual(['ऐसाऐ', 'करेंमेंहैं']);
+    expect(read.join('')).not.toContain('\u25CC');
+  });
+
   it('read a character back as itself after it was drawn once with a variation selector (a keycap, a text-style symbol)', async () => {
     const lines = await bodyLines({ blocks: [para('Press 1\uFE0F\u20E3 or a\uFE0E'), para('2011 total 1, banana')] });
     // The selectors choose a presentation: they are not read back, and nothing later inherits them.

@@ -60,6 +60,30 @@ function readable(bytes: Uint8Array, id: number): boolean {
 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
+interface ParsedGlyph {
+  advanceWidth: number;
+  bbox: { minX: number; minY: number; maxX: number; maxY: number };
+  path: { commands: Array<{ command: string; args: number[] }> };
+}
+/** A glyph of a font file as fontkit reads it (the subset's output, or the face itself). */
+const glyphOf = (file: Uint8Array, id: number) =>
+  (fontkit.create(file) as unknown as { getGlyph(id: number): ParsedGlyph }).getGlyph(id);
+/** A glyph's outline as (command, points) pairs, each point moved by (dx, dy). */
+const outline = (glyph: ParsedGlyph, dx = 0, dy = 0) =>
+  glyph.path.commands.map(({ command, args }) => `${command} ${args.map((v, i) => Math.round((v + (i % 2 === 0 ? dx : dy)) * 1000) / 1000).join(' ')}`);
+/** maxp's field at `at`, hhea's advanceWidthMax, and head's indexToLocFormat of a font file. */
+function header(file: Uint8Array): { maxp: (at: number) => number; advanceWidthMax: number; locaFormat: number } {
+  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const table = (tag: string) => {
+    for (let i = 0; i < view.getUint16(4); i++) {
+      const entry = 12 + i * 16;
+      if (String.fromCharCode(...file.subarray(entry, entry + 4)) === tag) return view.getUint32(entry + 8);
+    }
+    throw new Error(`no ${tag}`);
+  };
+  return { maxp: (at) => view.getUint16(table('maxp') + at), advanceWidthMax: view.getUint16(table('hhea') + 10), locaFormat: view.getInt16(table('head') + 50) };
+}
+
 describe('TrueType subset', () => {
   it('takes over every bundled TrueType face, WOFF files included, and leaves CFF ones to fontkit', () => {
     const taken = FACE_NAMES.filter((face) => sfntTables(faceBytes(face)) !== undefined);
@@ -116,6 +140,80 @@ describe('TrueType subset', () => {
     const at = (i: number) => (format === 0 ? view.getUint16(loca + i * 2) * 2 : view.getUint32(loca + i * 4));
     expect(at(1)).toBe(at(2));
     expect(at(1)).toBeGreaterThan(0);
+  });
+
+  it('adds a copy of a glyph under a new id: the same outline and advance', () => {
+    const bytes = faceBytes('devanagari');
+    const subset = new TrueTypeSubset(sfntTables(bytes)!);
+    const glyph = 7; // इ
+    expect(subset.includeGlyph(glyph)).toBe(1);
+    expect(subset.includeGlyphCopy(glyph)).toBe(2);
+    // The original keeps its id; a second copy is another glyph again.
+    expect(subset.includeGlyph(glyph)).toBe(1);
+    expect(subset.includeGlyphCopy(glyph)).toBe(3);
+    const file = subset.encode();
+    const original = glyphOf(bytes, glyph);
+    for (const id of [1, 2, 3]) {
+      expect(outline(glyphOf(file, id))).toEqual(outline(original));
+      expect(glyphOf(file, id).advanceWidth).toBe(original.advanceWidth);
+    }
+  });
+
+  it('adds a composite of glyphs at offsets: their outlines moved, its own advance, a box around them', () => {
+    const bytes = faceBytes('devanagari');
+    const tables = sfntTables(bytes)!;
+    const subset = new TrueTypeSubset(tables);
+    // ई as the font draws it: the glyph of इ, and a mark over it.
+    const [base, mark] = [7, 503];
+    const composite = subset.includeComposite([{ glyph: base, dx: 0, dy: 0 }, { glyph: mark, dx: 120, dy: -35 }], 777);
+    // The parts joined the subset first.
+    expect(composite).toBe(3);
+    expect(subset.includeGlyph(base)).toBe(1);
+    expect(subset.includeGlyph(mark)).toBe(2);
+    const file = subset.encode();
+    const drawn = glyphOf(file, composite);
+    expect(outline(glyphOf(bytes, mark)).length).toBeGreaterThan(0);
+    expect(outline(drawn)).toEqual([...outline(glyphOf(bytes, base)), ...outline(glyphOf(bytes, mark), 120, -35)]);
+    expect(drawn.advanceWidth).toBe(777);
+    const [b, m] = [glyphOf(bytes, base).bbox, glyphOf(bytes, mark).bbox];
+    expect(drawn.bbox).toMatchObject({ minX: Math.min(b.minX, m.minX + 120), minY: Math.min(b.minY, m.minY - 35), maxX: Math.max(b.maxX, m.maxX + 120), maxY: Math.max(b.maxY, m.maxY - 35) });
+    // maxp's limits cover it: two components, one level; hhea's widest advance too.
+    const fontMaxp = header(bytes).maxp;
+    expect(header(file).maxp(28)).toBe(Math.max(2, fontMaxp(28)));
+    expect(header(file).maxp(30)).toBe(Math.max(1, fontMaxp(30)));
+    expect(header(file).advanceWidthMax).toBeGreaterThanOrEqual(777);
+  });
+
+  it('counts a composite inside a composite one level deeper in maxp', () => {
+    const bytes = faceBytes('sans');
+    const tables = sfntTables(bytes)!;
+    const inner = compositeGlyphs(tables)[0]!;
+    const subset = new TrueTypeSubset(tables);
+    const id = subset.includeComposite([{ glyph: inner, dx: 0, dy: 0 }, { glyph: 36, dx: 600, dy: 0 }], 1800);
+    const file = subset.encode();
+    expect(header(file).maxp(30)).toBe(header(bytes).maxp(30) + 1);
+    expect(outline(glyphOf(file, id))).toEqual([...outline(glyphOf(bytes, inner)), ...outline(glyphOf(bytes, 36), 600, 0)]);
+  });
+
+  it('switches to long loca offsets when copies make the glyph data longer than short ones reach', () => {
+    const bytes = faceBytes('devanagari');
+    const tables = sfntTables(bytes)!;
+    expect(tables.locaFormat).toBe(0);
+    // The longest glyph, copied until its copies pass 128 KiB.
+    let longest = 0;
+    for (let gid = 1; gid < tables.advances.length; gid++) if (tables.loca[gid + 1]! - tables.loca[gid]! > tables.loca[longest + 1]! - tables.loca[longest]!) longest = gid;
+    const size = tables.loca[longest + 1]! - tables.loca[longest]!;
+    const subset = new TrueTypeSubset(tables);
+    subset.includeGlyph(longest);
+    let last = 0;
+    for (let i = 0; i * size < 0x20000; i++) last = subset.includeGlyphCopy(longest);
+    const file = subset.encode();
+    expect(header(file).locaFormat).toBe(1);
+    expect(outline(glyphOf(file, last))).toEqual(outline(glyphOf(bytes, longest)));
+    // Without copies the font's own format stays, as fontkit writes it (checked byte for byte above).
+    const plain = new TrueTypeSubset(tables);
+    plain.includeGlyph(longest);
+    expect(header(plain.encode()).locaFormat).toBe(0);
   });
 
   it('renumbers a composite glyph\'s components to their ids in the subset', () => {

@@ -98,6 +98,7 @@ interface FontkitFont {
   layout(text: string, features?: unknown, script?: string, language?: string, direction?: string): unknown;
   /** Decoded tables by tag, filled lazily on first access to each. */
   _tables: Record<string, unknown>;
+  getGlyph(id: number, characters?: number[]): FontkitGlyph | null;
   /** What pdfkit embeds the font through: glyph ids in (`includeGlyph`), a font file out (`encode`). */
   createSubset(): { includeGlyph(glyph: number): number; encode(): Uint8Array };
 }
@@ -168,6 +169,7 @@ export function renderFont(face: FaceName): object {
   // out left to right) came out reversed, and neutrals inside right-to-left text were not
   // reversed. The bidi layout (text-layout.ts) says the direction with a marker in place of
   // the features; see scripts.ts.
+  textPerGlyph(font);
   const layout = font.layout.bind(font);
   const overrides = featureOverrides(face);
   font.layout = (text, features, script, language, direction) => {
@@ -176,6 +178,44 @@ export function renderFont(face: FaceName): object {
     return layout(text, features ?? overrides, script, language, direction);
   };
   return font;
+}
+
+/** A fontkit glyph: shared by every use of its id in a font instance. */
+interface FontkitGlyph {
+  id: number;
+  codePoints: number[];
+  advanceWidth: number;
+}
+
+/**
+ * Gives each shaped glyph the text it was shaped from. fontkit keeps one Glyph object per id
+ * and font instance, created with the code points of the first text that used it, and its
+ * layouts hand out that object: after "ई" (drawn as the glyph of इ plus a mark) every later
+ * इ of the document came out of layout() as ई, and Kangxi ⼀ and CJK 一 (one glyph) as
+ * whichever came first. Worse, the shapers classify characters by those code points: once
+ * the vowel sign े had been met as the mark of ऐ (no code point of its own), करें drew its
+ * anusvara on a dotted circle. Shaping passes each glyph's own code points to getGlyph; where
+ * they differ from the shared glyph's, they go onto a view of it (its metrics and outline
+ * still the shared object's), which is what the shapers and the PDF's text layer
+ * (text-layout.ts) read. Views are rare, so property reads on glyphs stay monomorphic.
+ */
+function textPerGlyph(font: FontkitFont): void {
+  const getGlyph = font.getGlyph.bind(font);
+  font.getGlyph = (id: number, ...characters: [number[]?]) => {
+    const glyph = getGlyph(id, ...characters);
+    // Nearly always the glyph's own text: the shared object, as fontkit gives it.
+    if (!glyph || characters.length === 0 || sameCodePoints(glyph.codePoints, characters[0] ?? [])) return glyph;
+    // Metrics are computed lazily and cached on the object they are read from: read them on
+    // the shared glyph first, so that views inherit them instead of each computing its own.
+    void glyph.advanceWidth;
+    return Object.create(glyph, { codePoints: { value: characters[0] ?? [], enumerable: true } }) as FontkitGlyph;
+  };
+}
+
+function sameCodePoints(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Forgets every loaded face and its decoded tables, so the next render starts cold (for tests). */

@@ -13,6 +13,7 @@ import type PDFDocument from 'pdfkit';
 import { hasStrongRtl, mirrored, paragraphLevel, resolveLevels, visualPositions, type BidiText } from './bidi.js';
 import { isCovered, isRtlFace, needsSyntheticOblique, renderFont, segmentByFace, type FaceName, type FontStyle } from './fonts.js';
 import { forcedDirection, LTR_RUN, RTL_RUN, RTL_SCRIPT_CHAR, SPACELESS_SCRIPT } from './scripts.js';
+import type { CompositePart } from './truetype-subset.js';
 
 type Doc = InstanceType<typeof PDFDocument>;
 
@@ -684,10 +685,7 @@ function boundLayoutCache(doc: Doc): void {
     return layoutPieces(this, layoutCached, text, onlyWidth === true);
   };
   const encode = font.encode;
-  const subset = font.subset as { includeGlyph(id: number): number };
-  const widths = font.widths as (number | undefined)[];
-  const unicode = font.unicode as (unknown[] | undefined)[];
-  const scale = font.scale;
+  const glyphCodes = createGlyphCoder(font.subset as SubsetInternals, font.widths as (number | undefined)[], font.unicode as (unknown[] | undefined)[], font.scale);
   // pdfkit's encode(), with each word's glyph codes kept with its cached glyphs: the
   // subset numbers a glyph when it first meets it and never again, so a word's codes stay
   // what they were the first time, and a word is first encoded at the same point as
@@ -699,20 +697,11 @@ function boundLayoutCache(doc: Doc): void {
     const positions: unknown[] = [];
     forEachPiece(text, (piece) => {
       const run = layoutCached.call(this, piece);
-      let hex = run.hex;
-      if (hex === undefined) {
-        hex = [];
-        for (const glyph of run.glyphs as { id: number; advanceWidth: number; codePoints: unknown[] }[]) {
-          const gid = subset.includeGlyph(glyph.id);
-          hex.push(`0000${gid.toString(16)}`.slice(-4));
-          if (widths[gid] == null) widths[gid] = glyph.advanceWidth * scale;
-          if (unicode[gid] == null) unicode[gid] = textOfGlyph(glyph.codePoints);
-        }
-        run.hex = hex;
-      }
+      run.codes ??= glyphCodes(run);
+      const { hex, positions: drawn } = run.codes;
       for (let i = 0; i < hex.length; i++) {
         codes.push(hex[i]!);
-        positions.push(run.positions[i]);
+        positions.push(drawn[i]);
       }
     });
     return [codes, positions];
@@ -760,8 +749,147 @@ interface WordRun {
   glyphs: unknown[];
   positions: unknown[];
   advanceWidth: number;
-  /** Its glyphs' codes in this document's subset, once encoded (see font.encode). */
-  hex?: string[];
+  /** What it draws in this document's subset, once encoded (see font.encode and createGlyphCoder). */
+  codes?: GlyphCodes;
+}
+
+/** The codes a word is drawn with, and a position for each (fewer than its glyphs where a composite stands for several). */
+interface GlyphCodes {
+  hex: string[];
+  positions: unknown[];
+}
+
+/** A glyph as fontkit shapes it. */
+interface ShapedGlyph {
+  id: number;
+  advanceWidth: number;
+  codePoints: number[];
+}
+
+/** A glyph position as pdfkit scales it (1000 units per em) and adds the glyph's advance. */
+interface DrawnPosition {
+  xAdvance: number;
+  yAdvance: number;
+  xOffset: number;
+  yOffset: number;
+  advanceWidth: number;
+}
+
+/** The subset of a font as pdfkit embeds it: fontkit's, or truetype-subset.ts's, which can add composites. */
+interface SubsetInternals {
+  includeGlyph(id: number): number;
+  includeGlyphCopy?(id: number): number;
+  includeComposite?(parts: readonly CompositePart[], advance: number): number;
+  /** fontkit's subsets: the kept glyphs' ids in the font, by id in the subset. */
+  glyphs?: number[];
+}
+
+/**
+ * The codes a shaped word is drawn with, numbering its glyphs in the subset and setting their
+ * widths and ToUnicode entries. A PDF's ToUnicode map holds one text per glyph code, for the
+ * whole document, where fontkit gives a glyph the text it was shaped from:
+ * - one glyph shaped from two texts (Kangxi ⼀ and CJK 一 share Noto Sans JP's glyph; a base
+ *   letter is also the first glyph of another letter drawn as base and mark) gets a copy in
+ *   the subset per text, so that each reads back as itself, not as whichever came first;
+ * - glyphs that fontkit gives no text (the mark of a letter the font draws as a base and a
+ *   mark: Devanagari ई as इ plus a mark, and every precomposed nukta letter, क़ or Bengali ড়)
+ *   are drawn together with the glyph before them as one composite glyph, with that glyph's
+ *   text: an empty ToUnicode entry is read back by pdf.js as its glyph code (a stray "A" or
+ *   "\u0002"). Composites need the subset of truetype-subset.ts (every TrueType face); under
+ *   fontkit's (CFF faces) such glyphs are drawn one by one, as before.
+ */
+function createGlyphCoder(subset: SubsetInternals, widths: (number | undefined)[], unicode: (unknown[] | undefined)[], scale: number): (run: WordRun) => GlyphCodes {
+  /** Copies and composites made so far, by what they draw and the text they stand for. */
+  const extra = new Map<string, number>();
+  /**
+   * Glyphs in the subset only as parts of composites so far. pdfkit writes a width and a
+   * ToUnicode entry for every code below the last, so they get placeholders (their advance,
+   * no text) until a word draws one of them on its own and gives it its text.
+   */
+  const partsOnly = new Set<number>();
+  const copyOf = (id: number): number => {
+    if (subset.includeGlyphCopy) return subset.includeGlyphCopy(id);
+    // fontkit's subsets write each entry of `glyphs`, a repeated one too.
+    subset.glyphs!.push(id);
+    return subset.glyphs!.length - 1;
+  };
+  const canCopy = typeof subset.includeGlyphCopy === 'function' || Array.isArray(subset.glyphs);
+  const hexOf = (gid: number) => `0000${gid.toString(16)}`.slice(-4);
+
+  /** The code of one glyph standing for `text`. */
+  const single = (glyph: ShapedGlyph, text: unknown[]): number => {
+    const gid = subset.includeGlyph(glyph.id);
+    if (unicode[gid] == null || partsOnly.delete(gid)) {
+      if (widths[gid] == null) widths[gid] = glyph.advanceWidth * scale;
+      unicode[gid] = text;
+      return gid;
+    }
+    if (!canCopy || sameText(unicode[gid]!, text)) return gid;
+    const key = `${glyph.id}\u0000${text.join(',')}`;
+    let copy = extra.get(key);
+    if (copy === undefined) {
+      copy = copyOf(glyph.id);
+      widths[copy] = glyph.advanceWidth * scale;
+      unicode[copy] = text;
+      extra.set(key, copy);
+    }
+    return copy;
+  };
+
+  return (run) => {
+    const glyphs = run.glyphs as ShapedGlyph[];
+    const positions = run.positions as DrawnPosition[];
+    const hex: string[] = [];
+    const drawn: unknown[] = [];
+    for (let i = 0; i < glyphs.length; ) {
+      const glyph = glyphs[i]!;
+      let end = i + 1;
+      if (subset.includeComposite && glyph.codePoints.length > 0) while (end < glyphs.length && glyphs[end]!.codePoints.length === 0) end++;
+      if (end === i + 1) {
+        hex.push(hexOf(single(glyph, textOfGlyph(glyph.codePoints))));
+        drawn.push(positions[i]);
+        i++;
+        continue;
+      }
+      // A glyph and the text-less glyphs after it, as one: each part where pdfkit would draw it
+      // (pen position plus offset), relative to where the first is drawn, in font units.
+      const base = positions[i]!;
+      const parts: CompositePart[] = [];
+      let pen = 0;
+      let yPen = 0;
+      for (let k = i; k < end; k++) {
+        const at = positions[k]!;
+        parts.push({ glyph: glyphs[k]!.id, dx: Math.round((pen + at.xOffset - base.xOffset) / scale), dy: Math.round((yPen + at.yOffset - base.yOffset) / scale) });
+        pen += at.xAdvance;
+        yPen += at.yAdvance;
+      }
+      const advance = Math.max(0, Math.round(pen / scale));
+      const text = textOfGlyph(glyph.codePoints);
+      const key = `${parts.map((p) => `${p.glyph}@${p.dx},${p.dy}`).join(' ')}+${advance}\u0000${text.join(',')}`;
+      let gid = extra.get(key);
+      if (gid === undefined) {
+        gid = subset.includeComposite!(parts, advance);
+        for (let k = i; k < end; k++) {
+          const part = subset.includeGlyph(glyphs[k]!.id);
+          if (unicode[part] != null) continue;
+          widths[part] = glyphs[k]!.advanceWidth * scale;
+          unicode[part] = [];
+          partsOnly.add(part);
+        }
+        widths[gid] = advance * scale;
+        unicode[gid] = text;
+        extra.set(key, gid);
+      }
+      hex.push(hexOf(gid));
+      drawn.push({ xAdvance: pen, yAdvance: yPen, xOffset: base.xOffset, yOffset: base.yOffset, advanceWidth: advance * scale } satisfies DrawnPosition);
+      i = end;
+    }
+    return { hex, positions: drawn };
+  };
+}
+
+function sameText(a: unknown[], b: unknown[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
 }
 
 /**
@@ -825,7 +953,7 @@ const VARIATION_SELECTOR = (cp: unknown): boolean => typeof cp === 'number' && (
  * page numbers included, read back as "1\uFE0F". Selectors choose a presentation, not a
  * character: they are left out of the text, unless the glyph stands for nothing else.
  */
-function textOfGlyph(codePoints: unknown[]): unknown[] {
+function textOfGlyph(codePoints: number[]): number[] {
   if (!codePoints.some(VARIATION_SELECTOR)) return codePoints;
   const characters = codePoints.filter((cp) => !VARIATION_SELECTOR(cp));
   return characters.length > 0 ? characters : codePoints;

@@ -21,6 +21,12 @@ import { inflateSync } from 'node:zlib';
  *
  * Only for static TrueType fonts, in sfnt or WOFF files (`sfntTables` answers undefined
  * otherwise): collections, WOFF2, CFF and variable fonts keep fontkit's subset.
+ *
+ * It can also hold glyphs the font has not, for the PDF's text layer (text-layout.ts): a
+ * copy of a glyph (`includeGlyphCopy`), so that one shape can stand for two texts, and a
+ * composite of several glyphs at given offsets (`includeComposite`), so that a character the
+ * font draws as a base and a mark reads back as that one character. A subset without them is
+ * still byte for byte fontkit's.
  */
 
 /** The parts of a TrueType file a subset copies from, decoded once per face. */
@@ -49,6 +55,7 @@ const MAC_STYLE_BITS = 0x7f;
 
 // Composite glyph component flags (OpenType glyf table).
 const ARG_1_AND_2_ARE_WORDS = 0x0001;
+const ARGS_ARE_XY_VALUES = 0x0002;
 const WE_HAVE_A_SCALE = 0x0008;
 const MORE_COMPONENTS = 0x0020;
 const WE_HAVE_AN_X_AND_Y_SCALE = 0x0040;
@@ -162,11 +169,28 @@ function tableDirectory(bytes: Uint8Array): Map<string, Uint8Array> | undefined 
   return tables;
 }
 
+/** One glyph of a composite: a glyph of the font, its origin at (dx, dy) font units from the composite's. */
+export interface CompositePart {
+  glyph: number;
+  dx: number;
+  dy: number;
+}
+
+/** A composite the subset writes: its parts' ids in the subset, and its advance in font units. */
+interface Composite {
+  parts: Array<CompositePart & { id: number }>;
+  advance: number;
+}
+
+/** The largest offset a short loca (format 0: offsets / 2 in 16 bits) holds. */
+const SHORT_LOCA_LIMIT = 0x1fffe;
+
 /** The subset pdfkit asks a font for (`createSubset`): glyphs in, a font file out. */
 export class TrueTypeSubset {
-  /** Kept glyphs by new id: their ids in the font. */
+  /** Kept glyphs by new id: their ids in the font, or for a composite -1 - its index in `composites`. */
   private readonly glyphs: number[] = [];
   private readonly mapping = new Map<number, number>();
+  private readonly composites: Composite[] = [];
 
   constructor(private readonly tables: TrueTypeTables) {
     // The missing glyph is always glyph 0.
@@ -185,6 +209,24 @@ export class TrueTypeSubset {
     return mapped;
   }
 
+  /** A new id for a copy of the glyph: the same shape, for a text of its own in the PDF's ToUnicode map. */
+  includeGlyphCopy(glyph: number): number {
+    this.glyphs.push(glyph);
+    return this.glyphs.length - 1;
+  }
+
+  /**
+   * A new glyph drawing `parts` (glyphs of the font, each at its offset in font units) with
+   * the given advance: a composite glyph, as fonts build accented letters from a base and an
+   * accent. The parts join the subset too.
+   */
+  includeComposite(parts: readonly CompositePart[], advance: number): number {
+    const composite: Composite = { parts: parts.map((part) => ({ ...part, id: this.includeGlyph(part.glyph) })), advance };
+    this.composites.push(composite);
+    this.glyphs.push(-1 - (this.composites.length - 1));
+    return this.glyphs.length - 1;
+  }
+
   encode(): Uint8Array {
     const { tables } = this;
     const numGlyphsInFont = tables.advances.length;
@@ -194,17 +236,21 @@ export class TrueTypeSubset {
     let glyfLength = 0;
     for (let i = 0; i < this.glyphs.length; i++) {
       const gid = this.glyphs[i]!;
-      let piece = gid < numGlyphsInFont ? tables.glyf.subarray(tables.loca[gid], tables.loca[gid + 1]) : tables.glyf.subarray(0, 0);
-      if (piece.length >= 10 && readInt16(piece, 0) < 0) piece = this.renumberComponents(piece);
+      let piece: Uint8Array;
+      if (gid < 0) piece = this.compositeGlyph(this.composites[-1 - gid]!);
+      else {
+        piece = gid < numGlyphsInFont ? tables.glyf.subarray(tables.loca[gid], tables.loca[gid + 1]) : tables.glyf.subarray(0, 0);
+        if (piece.length >= 10 && readInt16(piece, 0) < 0) piece = this.renumberComponents(piece);
+      }
       offsets.push(glyfLength);
       pieces.push(piece);
       glyfLength += piece.length;
     }
     offsets.push(glyfLength);
     const count = this.glyphs.length;
-    // The font's own loca format fits: a subset holds each glyph once, so its glyf is never
-    // longer than the font's.
-    const { locaFormat } = tables;
+    // The font's own loca format fits a subset that holds each glyph once (its glyf is never
+    // longer than the font's); copies and composites can make it longer.
+    const locaFormat = tables.locaFormat === 0 && glyfLength > SHORT_LOCA_LIMIT ? 1 : tables.locaFormat;
 
     const head = copyOf(tables.head, HEAD_SIZE);
     head[44] = 0;
@@ -215,6 +261,7 @@ export class TrueTypeSubset {
     writeUint16(hhea, 34, count);
     const maxp = copyOf(tables.maxp, MAXP_SIZE);
     writeUint16(maxp, 4, count);
+    if (this.composites.length > 0) this.raiseLimits(hhea, maxp);
     const loca = new Uint8Array((count + 1) * (locaFormat === 0 ? 2 : 4));
     for (let i = 0; i <= count; i++) {
       if (locaFormat === 0) writeUint16(loca, i * 2, offsets[i]! >>> 1);
@@ -223,6 +270,13 @@ export class TrueTypeSubset {
     const hmtx = new Uint8Array(count * 4);
     for (let i = 0; i < count; i++) {
       const gid = this.glyphs[i]!;
+      if (gid < 0) {
+        const piece = pieces[i]!;
+        writeUint16(hmtx, i * 4, this.composites[-1 - gid]!.advance);
+        // A composite's left side bearing is its xMin, as for any glyph with an outline.
+        writeInt16(hmtx, i * 4 + 2, piece.length >= 10 ? readInt16(piece, 2) : 0);
+        continue;
+      }
       // A glyph id past the font (pdfkit never asks for one) takes the last advance, as in fontkit.
       writeUint16(hmtx, i * 4, tables.advances[Math.min(gid, numGlyphsInFont - 1)] ?? 0);
       writeInt16(hmtx, i * 4 + 2, gid < numGlyphsInFont ? tables.bearings[gid]! : 0);
@@ -269,6 +323,77 @@ export class TrueTypeSubset {
       }
     });
     return file;
+  }
+
+  /** The glyf entry of a composite: its bounding box (the parts' boxes, moved), then a component per part. */
+  private compositeGlyph(composite: Composite): Uint8Array {
+    const out = new Uint8Array(10 + composite.parts.length * 8);
+    writeInt16(out, 0, -1);
+    let box: [number, number, number, number] | undefined;
+    composite.parts.forEach((part, k) => {
+      const outline = this.outlineOf(part.glyph);
+      if (outline) {
+        const moved: [number, number, number, number] = [readInt16(outline, 2) + part.dx, readInt16(outline, 4) + part.dy, readInt16(outline, 6) + part.dx, readInt16(outline, 8) + part.dy];
+        box = box ? [Math.min(box[0], moved[0]), Math.min(box[1], moved[1]), Math.max(box[2], moved[2]), Math.max(box[3], moved[3])] : moved;
+      }
+      const at = 10 + k * 8;
+      const more = k < composite.parts.length - 1 ? MORE_COMPONENTS : 0;
+      writeUint16(out, at, ARG_1_AND_2_ARE_WORDS | ARGS_ARE_XY_VALUES | more);
+      writeUint16(out, at + 2, part.id);
+      writeInt16(out, at + 4, part.dx);
+      writeInt16(out, at + 6, part.dy);
+    });
+    if (box) box.forEach((value, k) => writeInt16(out, 2 + k * 2, value));
+    return out;
+  }
+
+  /** The glyph's glyf entry in the font, if it has an outline (a header and a box). */
+  private outlineOf(glyph: number): Uint8Array | undefined {
+    const { tables } = this;
+    if (glyph >= tables.advances.length) return undefined;
+    const piece = tables.glyf.subarray(tables.loca[glyph], tables.loca[glyph + 1]);
+    return piece.length >= 10 ? piece : undefined;
+  }
+
+  /**
+   * hhea's widest advance and maxp's composite limits, raised for the composites this subset
+   * adds (a rasterizer may size its buffers by them, or refuse a deeper composite): bounds,
+   * not exact figures, which the tables allow since they are maxima.
+   */
+  private raiseLimits(hhea: Uint8Array, maxp: Uint8Array): void {
+    const { tables } = this;
+    const fontMax = (at: number) => readUint16(tables.maxp, at);
+    let widest = readUint16(hhea, 10);
+    let points = fontMax(10);
+    let contours = fontMax(12);
+    let elements = fontMax(28);
+    let depth = Math.max(1, fontMax(30));
+    for (const composite of this.composites) {
+      widest = Math.max(widest, composite.advance);
+      elements = Math.max(elements, composite.parts.length);
+      let compositePoints = 0;
+      let compositeContours = 0;
+      for (const part of composite.parts) {
+        const outline = this.outlineOf(part.glyph);
+        const partContours = outline ? readInt16(outline, 0) : 0;
+        if (partContours < 0) {
+          // A composite inside: one level deeper, and at most the font's largest composite.
+          depth = Math.max(depth, fontMax(30) + 1);
+          compositePoints += fontMax(10);
+          compositeContours += fontMax(12);
+        } else if (partContours > 0 && outline!.length >= 10 + partContours * 2) {
+          compositePoints += readUint16(outline!, 10 + (partContours - 1) * 2) + 1;
+          compositeContours += partContours;
+        }
+      }
+      points = Math.max(points, compositePoints);
+      contours = Math.max(contours, compositeContours);
+    }
+    writeUint16(hhea, 10, widest);
+    writeUint16(maxp, 10, Math.min(0xffff, points));
+    writeUint16(maxp, 12, Math.min(0xffff, contours));
+    writeUint16(maxp, 28, Math.min(0xffff, elements));
+    writeUint16(maxp, 30, Math.min(0xffff, depth));
   }
 
   /** A copy of a composite glyph with each component's glyph id replaced by its id in the subset. */
