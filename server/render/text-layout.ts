@@ -684,7 +684,6 @@ function boundLayoutCache(doc: Doc): void {
     if (features) return this.layoutRun!(text, features);
     return layoutPieces(this, layoutCached, text, onlyWidth === true);
   };
-  const encode = font.encode;
   const glyphCodes = createGlyphCoder(font.subset as SubsetInternals, font.widths as (number | undefined)[], font.unicode as (unknown[] | undefined)[], font.scale);
   // pdfkit's encode(), with each word's glyph codes kept with its cached glyphs: the
   // subset numbers a glyph when it first meets it and never again, so a word's codes stay
@@ -692,7 +691,14 @@ function boundLayoutCache(doc: Doc): void {
   // before, so the subset numbers every glyph as it did. Widths and ToUnicode entries are
   // only ever set for a new glyph, which happens at that first encoding too.
   font.encode = function (this: PdfFontInternals, text: string, features?: unknown): [string[], unknown[]] {
-    if (features) return encode.call(this, text, features);
+    if (features) {
+      // A run given a direction (right to left, or Arabic digits) is laid out whole; its words
+      // are cached (font.layoutRun below), and so are their codes. A line of several words is
+      // joined anew at each drawing, and its codes with it.
+      const run = this.layout!(text, features) as WordRun;
+      run.codes ??= glyphCodes(run);
+      return [run.codes.hex, run.codes.positions];
+    }
     const codes: string[] = [];
     const positions: unknown[] = [];
     forEachPiece(text, (piece) => {
@@ -836,57 +842,79 @@ function createGlyphCoder(subset: SubsetInternals, widths: (number | undefined)[
     return copy;
   };
 
+  /**
+   * The composite drawing glyphs[from..to) where pdfkit would draw each (its pen position plus
+   * offset, relative to where the first is drawn, in font units), standing for `text`; or
+   * undefined where a composite cannot hold them (offsets or advance past 16 bits).
+   */
+  const composite = (glyphs: ShapedGlyph[], positions: DrawnPosition[], from: number, to: number, text: number[]): { gid: number; position: DrawnPosition } | undefined => {
+    const first = positions[from]!;
+    const parts: CompositePart[] = [];
+    let pen = 0;
+    let yPen = 0;
+    for (let k = from; k < to; k++) {
+      const at = positions[k]!;
+      // pdfkit moves the pen by xAdvance alone (horizontal text): so do the parts.
+      parts.push({ glyph: glyphs[k]!.id, dx: Math.round((pen + at.xOffset - first.xOffset) / scale), dy: Math.round((at.yOffset - first.yOffset) / scale) });
+      pen += at.xAdvance;
+      yPen += at.yAdvance;
+    }
+    const advance = Math.round(pen / scale);
+    if (advance < 0 || advance > 0xffff || parts.some((part) => !isInt16(part.dx) || !isInt16(part.dy))) return undefined;
+    const key = `${parts.map((p) => `${p.glyph}@${p.dx},${p.dy}`).join(' ')}+${advance}\u0000${text.join(',')}`;
+    let gid = extra.get(key);
+    if (gid === undefined) {
+      gid = subset.includeComposite!(parts, advance);
+      for (let k = from; k < to; k++) {
+        const part = subset.includeGlyph(glyphs[k]!.id);
+        if (unicode[part] != null) continue;
+        widths[part] = glyphs[k]!.advanceWidth * scale;
+        unicode[part] = [];
+        partsOnly.add(part);
+      }
+      widths[gid] = advance * scale;
+      unicode[gid] = text;
+      extra.set(key, gid);
+    }
+    // The advance as the PDF's widths give it; the pen's own where they agree but for the
+    // float rounding of scaling back and forth, so that no zero adjustment is written.
+    const width = Math.abs(advance * scale - pen) < 1e-6 ? pen : advance * scale;
+    return { gid, position: { xAdvance: pen, yAdvance: yPen, xOffset: first.xOffset, yOffset: first.yOffset, advanceWidth: width } };
+  };
+
   return (run) => {
     const glyphs = run.glyphs as ShapedGlyph[];
     const positions = run.positions as DrawnPosition[];
     const hex: string[] = [];
     const drawn: unknown[] = [];
+    const textless = (k: number) => glyphs[k]!.codePoints.length === 0;
     for (let i = 0; i < glyphs.length; ) {
-      const glyph = glyphs[i]!;
-      let end = i + 1;
-      if (subset.includeComposite && glyph.codePoints.length > 0) while (end < glyphs.length && glyphs[end]!.codePoints.length === 0) end++;
-      if (end === i + 1) {
-        hex.push(hexOf(single(glyph, textOfGlyph(glyph.codePoints))));
-        drawn.push(positions[i]);
-        i++;
+      // A glyph with text and the text-less glyphs beside it: those after it, and those before
+      // it at the start of the run (a right-to-left run is in visual order, a mark before its base).
+      let end = i;
+      if (subset.includeComposite) {
+        while (end < glyphs.length && textless(end)) end++;
+        if (end < glyphs.length) end++;
+        while (end < glyphs.length && textless(end)) end++;
+      }
+      const withText = end - i > 1 ? glyphs.slice(i, end).find((glyph) => glyph.codePoints.length > 0) : undefined;
+      const merged = withText && composite(glyphs, positions, i, end, textOfGlyph(withText.codePoints));
+      if (merged) {
+        hex.push(hexOf(merged.gid));
+        drawn.push(merged.position);
+        i = end;
         continue;
       }
-      // A glyph and the text-less glyphs after it, as one: each part where pdfkit would draw it
-      // (pen position plus offset), relative to where the first is drawn, in font units.
-      const base = positions[i]!;
-      const parts: CompositePart[] = [];
-      let pen = 0;
-      let yPen = 0;
-      for (let k = i; k < end; k++) {
-        const at = positions[k]!;
-        parts.push({ glyph: glyphs[k]!.id, dx: Math.round((pen + at.xOffset - base.xOffset) / scale), dy: Math.round((yPen + at.yOffset - base.yOffset) / scale) });
-        pen += at.xAdvance;
-        yPen += at.yAdvance;
-      }
-      const advance = Math.max(0, Math.round(pen / scale));
-      const text = textOfGlyph(glyph.codePoints);
-      const key = `${parts.map((p) => `${p.glyph}@${p.dx},${p.dy}`).join(' ')}+${advance}\u0000${text.join(',')}`;
-      let gid = extra.get(key);
-      if (gid === undefined) {
-        gid = subset.includeComposite!(parts, advance);
-        for (let k = i; k < end; k++) {
-          const part = subset.includeGlyph(glyphs[k]!.id);
-          if (unicode[part] != null) continue;
-          widths[part] = glyphs[k]!.advanceWidth * scale;
-          unicode[part] = [];
-          partsOnly.add(part);
-        }
-        widths[gid] = advance * scale;
-        unicode[gid] = text;
-        extra.set(key, gid);
-      }
-      hex.push(hexOf(gid));
-      drawn.push({ xAdvance: pen, yAdvance: yPen, xOffset: base.xOffset, yOffset: base.yOffset, advanceWidth: advance * scale } satisfies DrawnPosition);
-      i = end;
+      const glyph = glyphs[i]!;
+      hex.push(hexOf(single(glyph, textOfGlyph(glyph.codePoints))));
+      drawn.push(positions[i]);
+      i++;
     }
     return { hex, positions: drawn };
   };
 }
+
+const isInt16 = (value: number) => value >= -0x8000 && value <= 0x7fff;
 
 function sameText(a: unknown[], b: unknown[]): boolean {
   return a.length === b.length && a.every((value, i) => value === b[i]);
