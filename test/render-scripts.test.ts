@@ -195,6 +195,17 @@ describe('complex scripts', () => {
     expect(lines.map((line) => bare(lineText(line)))).toContain('الكتاب');
   });
 
+  it('read a Khmer split vowel back once, in its place: ោ and its kin are drawn as េ before the consonant and a part after it', async () => {
+    // The shaper gives the part before the consonant a character of its own (េ) that the
+    // text does not hold; it used to read back as an extra េ in front of every such syllable.
+    const samples = ['កោ កើ កៀ កៅ កឿ', 'សៀវភៅ កៅអី ជើង ធ្វើការ', 'កេ គេ'];
+    const lines = await bodyLines({ blocks: samples.map(para) }, { locale: 'km-KH' });
+    const read = lines.map((line) => bare(lineText(line)));
+    expect(read.slice(0, 2)).toEqual(samples.slice(0, 2).map(bare));
+    // A real េ (no split) is still drawn, and read back, before its consonant.
+    expect(read[2]).toBe('េកេគ');
+  });
+
   it('shape a word the same whatever was drawn before it: a vowel sign first met inside ऐ does not lose its character', async () => {
     // fontkit shapes from each glyph's characters; its glyph objects are shared by the
     // document, and the vowel sign े first met as the mark of ऐ used to keep no character,

@@ -673,7 +673,7 @@ function boundLayoutCache(doc: Doc): void {
     if (run === undefined) {
       const shaped = this.layoutRun!(text) as WordRun;
       // fontkit's advanceWidth is a getter summing every position; it is read on each use.
-      run = { glyphs: shaped.glyphs, positions: shaped.positions, advanceWidth: shaped.advanceWidth };
+      run = { glyphs: shaped.glyphs, positions: shaped.positions, advanceWidth: shaped.advanceWidth, text };
       if (runs.size >= LAYOUT_CACHE_LIMIT) runs.clear();
       runs.set(text, run);
     }
@@ -755,6 +755,8 @@ interface WordRun {
   glyphs: unknown[];
   positions: unknown[];
   advanceWidth: number;
+  /** The text it was shaped from, where known (a word; not a right-to-left line joined from its words). */
+  text?: string;
   /** What it draws in this document's subset, once encoded (see font.encode and createGlyphCoder). */
   codes?: GlyphCodes;
 }
@@ -887,7 +889,8 @@ function createGlyphCoder(subset: SubsetInternals, widths: (number | undefined)[
     const positions = run.positions as DrawnPosition[];
     const hex: string[] = [];
     const drawn: unknown[] = [];
-    const textless = (k: number) => glyphs[k]!.codePoints.length === 0;
+    const texts = run.text === undefined ? glyphs.map((glyph) => textOfGlyph(glyph.codePoints)) : textsFrom(run.text, glyphs);
+    const textless = (k: number) => texts[k]!.length === 0;
     for (let i = 0; i < glyphs.length; ) {
       // A glyph with text and the text-less glyphs beside it: those after it, and those before
       // it at the start of the run (a right-to-left run is in visual order, a mark before its base).
@@ -897,8 +900,8 @@ function createGlyphCoder(subset: SubsetInternals, widths: (number | undefined)[
         if (end < glyphs.length) end++;
         while (end < glyphs.length && textless(end)) end++;
       }
-      const withText = end - i > 1 ? glyphs.slice(i, end).find((glyph) => glyph.codePoints.length > 0) : undefined;
-      const merged = withText && composite(glyphs, positions, i, end, textOfGlyph(withText.codePoints));
+      const withText = end - i > 1 ? texts.slice(i, end).find((text) => text.length > 0) : undefined;
+      const merged = withText && composite(glyphs, positions, i, end, withText);
       if (merged) {
         hex.push(hexOf(merged.gid));
         drawn.push(merged.position);
@@ -906,7 +909,7 @@ function createGlyphCoder(subset: SubsetInternals, widths: (number | undefined)[
         continue;
       }
       const glyph = glyphs[i]!;
-      hex.push(hexOf(single(glyph, textOfGlyph(glyph.codePoints))));
+      hex.push(hexOf(single(glyph, texts[i]!)));
       drawn.push(positions[i]);
       i++;
     }
@@ -915,6 +918,43 @@ function createGlyphCoder(subset: SubsetInternals, widths: (number | undefined)[
 }
 
 const isInt16 = (value: number) => value >= -0x8000 && value <= 0x7fff;
+
+/**
+ * Each glyph's text, given the text the word was shaped from: its code points, less any the
+ * text does not hold. Shapers split a vowel into parts, each given a character of its own
+ * (fontkit's Indic and Universal shapers): for most scripts those are the vowel's canonical
+ * decomposition, which the text holds in its NFD form, but Khmer ោ is drawn as េ before its
+ * consonant and a part after it, and the first part's character is not in the text (a word
+ * with ោ read back with an extra េ). Such a part gets no text, and is drawn in one composite
+ * with the glyph beside it. Code points are taken in glyph order, each as often as the text
+ * holds it (in its own form or NFD, whichever has more). fontkit also draws an invisible
+ * character with the space glyph and gives it the space's character: inside a word, that
+ * glyph joins its neighbour's composite and reads back as nothing.
+ */
+function textsFrom(text: string, glyphs: readonly ShapedGlyph[]): number[][] {
+  const available = new Map<number, number>();
+  const counts = (form: string) => {
+    const seen = new Map<number, number>();
+    for (const ch of form) seen.set(ch.codePointAt(0)!, (seen.get(ch.codePointAt(0)!) ?? 0) + 1);
+    for (const [cp, n] of seen) available.set(cp, Math.max(n, available.get(cp) ?? 0));
+  };
+  counts(text);
+  const decomposed = text.normalize('NFD');
+  if (decomposed !== text) counts(decomposed);
+  const texts = glyphs.map((glyph) => {
+    const kept: number[] = [];
+    for (const cp of glyph.codePoints) {
+      const left = available.get(cp) ?? 0;
+      if (left === 0) continue;
+      available.set(cp, left - 1);
+      kept.push(cp);
+    }
+    return textOfGlyph(kept.length === glyph.codePoints.length ? glyph.codePoints : kept);
+  });
+  // A word of nothing but such glyphs (invisible characters, which fontkit draws with the
+  // space glyph and its character) has no glyph to join them to: they keep fontkit's text.
+  return texts.some((kept) => kept.length > 0) ? texts : glyphs.map((glyph) => textOfGlyph(glyph.codePoints));
+}
 
 function sameText(a: unknown[], b: unknown[]): boolean {
   return a.length === b.length && a.every((value, i) => value === b[i]);
