@@ -799,12 +799,13 @@ interface SubsetInternals {
  * - one glyph shaped from two texts (Kangxi ⼀ and CJK 一 share Noto Sans JP's glyph; a base
  *   letter is also the first glyph of another letter drawn as base and mark) gets a copy in
  *   the subset per text, so that each reads back as itself, not as whichever came first;
- * - glyphs that fontkit gives no text (the mark of a letter the font draws as a base and a
- *   mark: Devanagari ई as इ plus a mark, and every precomposed nukta letter, क़ or Bengali ড়)
- *   are drawn together with the glyph before them as one composite glyph, with that glyph's
- *   text: an empty ToUnicode entry is read back by pdf.js as its glyph code (a stray "A" or
- *   "\u0002"). Composites need the subset of truetype-subset.ts (every TrueType face); under
- *   fontkit's (CFF faces) such glyphs are drawn one by one, as before.
+ * - glyphs with no text (the mark of a letter the font draws as a base and a mark:
+ *   Devanagari ई as इ plus a mark, Bengali ড়, Arabic إ; or a part whose character the word
+ *   does not hold, see textsFrom) are drawn together with the glyph before them (after them,
+ *   at the start of a run) as one composite glyph, with that glyph's text: an empty ToUnicode
+ *   entry is read back by pdf.js as its glyph code (a stray "A" or "\u0002"). Composites need
+ *   the subset of truetype-subset.ts (every TrueType face); under fontkit's (CFF faces) such
+ *   glyphs are drawn one by one, as before.
  */
 function createGlyphCoder(subset: SubsetInternals, widths: (number | undefined)[], unicode: (unknown[] | undefined)[], scale: number): (run: WordRun) => GlyphCodes {
   /** Copies and composites made so far, by what they draw and the text they stand for. */
