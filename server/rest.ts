@@ -324,10 +324,15 @@ function headerFields(request: FastifyRequest, headers: NonNullable<RestRoute['h
     // ("a, b" is a well-formed Idempotency-Key): each of these headers is one value, given once.
     if (timesGiven(request, name) > 1) throw invalidArgument([{ path: [name], message: 'must be given once' }]);
     const checked = schema.safeParse(value);
-    if (!checked.success) throw invalidArgument(checked.error.issues.map((issue) => ({ ...issue, path: [name, ...issue.path] })), checked.error);
+    if (!checked.success) throw invalidParameter(name, checked.error);
     fields[field] = checked.data;
   }
   return fields;
+}
+
+/** Default:InvalidArgument for a header or path parameter its schema refused: each issue's path starts with the parameter's name. */
+function invalidParameter(name: string, error: z.ZodError): NotepadError {
+  return invalidArgument(error.issues.map((issue) => ({ ...issue, path: [name, ...issue.path] })), error);
 }
 
 /** How many times the request carries the header `name` (rawHeaders: names and values, alternating). */
@@ -342,9 +347,7 @@ function timesGiven(request: FastifyRequest, name: string): number {
 async function sendFile(deps: Deps, files: FileStore, principal: Principal, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const { fileRid } = request.params as Params;
   const parsed = FileRid.safeParse(fileRid);
-  if (!parsed.success) {
-    throw invalidArgument(parsed.error.issues.map((issue) => ({ ...issue, path: ['fileRid', ...issue.path] })));
-  }
+  if (!parsed.success) throw invalidParameter('fileRid', parsed.error);
   const file = await getFile(deps, principal, parsed.data);
   const stream = await files.open(file.storageKey);
   return reply

@@ -212,7 +212,8 @@ function textPerGlyph(font: FontkitFont): void {
   };
 }
 
-function sameCodePoints(a: readonly number[], b: readonly number[]): boolean {
+/** Whether two glyphs' texts are the same code points (here and in text-layout.ts's glyph coder). */
+export function sameCodePoints(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;

@@ -11,7 +11,7 @@
  */
 import type PDFDocument from 'pdfkit';
 import { hasStrongRtl, mirrored, paragraphLevel, resolveLevels, visualPositions, type BidiText } from './bidi.js';
-import { isCovered, isRtlFace, needsSyntheticOblique, renderFont, segmentByFace, type FaceName, type FontStyle } from './fonts.js';
+import { isCovered, isRtlFace, needsSyntheticOblique, renderFont, sameCodePoints, segmentByFace, type FaceName, type FontStyle } from './fonts.js';
 import { forcedDirection, LTR_RUN, RTL_RUN, RTL_SCRIPT_CHAR, SPACELESS_SCRIPT } from './scripts.js';
 import type { CompositePart } from './truetype-subset.js';
 
@@ -684,7 +684,7 @@ function boundLayoutCache(doc: Doc): void {
     if (features) return this.layoutRun!(text, features);
     return layoutPieces(this, layoutCached, text, onlyWidth === true);
   };
-  const glyphCodes = createGlyphCoder(font.subset as SubsetInternals, font.widths as (number | undefined)[], font.unicode as (unknown[] | undefined)[], font.scale);
+  const glyphCodes = createGlyphCoder(font.subset as SubsetInternals, font.widths as (number | undefined)[], font.unicode as (number[] | undefined)[], font.scale);
   // pdfkit's encode(), with each word's glyph codes kept with its cached glyphs: the
   // subset numbers a glyph when it first meets it and never again, so a word's codes stay
   // what they were the first time, and a word is first encoded at the same point as
@@ -807,7 +807,7 @@ interface SubsetInternals {
  *   the subset of truetype-subset.ts (every TrueType face); under fontkit's (CFF faces) such
  *   glyphs are drawn one by one, as before.
  */
-function createGlyphCoder(subset: SubsetInternals, widths: (number | undefined)[], unicode: (unknown[] | undefined)[], scale: number): (run: WordRun) => GlyphCodes {
+function createGlyphCoder(subset: SubsetInternals, widths: (number | undefined)[], unicode: (number[] | undefined)[], scale: number): (run: WordRun) => GlyphCodes {
   /** Copies and composites made so far, by what they draw and the text they stand for. */
   const extra = new Map<string, number>();
   /**
@@ -826,14 +826,14 @@ function createGlyphCoder(subset: SubsetInternals, widths: (number | undefined)[
   const hexOf = (gid: number) => `0000${gid.toString(16)}`.slice(-4);
 
   /** The code of one glyph standing for `text`. */
-  const single = (glyph: ShapedGlyph, text: unknown[]): number => {
+  const single = (glyph: ShapedGlyph, text: number[]): number => {
     const gid = subset.includeGlyph(glyph.id);
     if (unicode[gid] == null || partsOnly.delete(gid)) {
       if (widths[gid] == null) widths[gid] = glyph.advanceWidth * scale;
       unicode[gid] = text;
       return gid;
     }
-    if (!canCopy || sameText(unicode[gid]!, text)) return gid;
+    if (!canCopy || sameCodePoints(unicode[gid]!, text)) return gid;
     const key = `${glyph.id}\u0000${text.join(',')}`;
     let copy = extra.get(key);
     if (copy === undefined) {
@@ -955,10 +955,6 @@ function textsFrom(text: string, glyphs: readonly ShapedGlyph[]): number[][] {
   // A word of nothing but such glyphs (invisible characters, which fontkit draws with the
   // space glyph and its character) has no glyph to join them to: they keep fontkit's text.
   return texts.some((kept) => kept.length > 0) ? texts : glyphs.map((glyph) => textOfGlyph(glyph.codePoints));
-}
-
-function sameText(a: unknown[], b: unknown[]): boolean {
-  return a.length === b.length && a.every((value, i) => value === b[i]);
 }
 
 /**
